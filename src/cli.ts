@@ -1,1 +1,76 @@
-console.log("cli ok", process.argv.slice(2))
+/**
+ * The `parley` command. Only argument handling lives here:
+ *   parley serve [options]            serve the OpenAI-compatible API (see --help)
+ *   parley make-test-model <out.gguf> write the built-in random-weight test model
+ */
+import { loadConfig, serveHelp } from "./config/config.ts";
+import { startServer } from "./server.ts";
+import { writeTestModel } from "./testing/test-model.ts";
+
+const USAGE = `Usage:
+  parley serve [options]             Serve the OpenAI-compatible API (parley serve --help)
+  parley make-test-model <out.gguf>  Write Parley's tiny random-weight test model
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      return serve(rest);
+    case "make-test-model": {
+      const out = rest[0];
+      if (out === undefined || rest.length !== 1) {
+        process.stderr.write(USAGE);
+        return 2;
+      }
+      await writeTestModel(out);
+      process.stdout.write(`wrote ${out}\n`);
+      return 0;
+    }
+    case "--help":
+    case "-h":
+    case "help":
+    case undefined:
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`Unknown command: ${command}\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(args: readonly string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(serveHelp());
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig(args);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${serveHelp()}`);
+    return 2;
+  }
+  const server = await startServer(config);
+  server.ready.catch((error: unknown) => {
+    server.app.log.fatal({ err: error }, "could not load the model");
+    void server.close().finally(() => process.exit(1));
+  });
+  const shutdown = (signal: string) => {
+    server.app.log.info(`${signal} received: finishing running requests, then exiting`);
+    void server.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  return -1; // keep running
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,43 @@
+/**
+ * Builds the Fastify application: routes, the OpenAI error envelope for every failure (including
+ * framework ones: bad JSON, wrong content type, body too large, unknown route). Does not listen.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { ParleyError } from "./domain/errors.ts";
+import { toHttpError, type ErrorMappingOptions } from "./http/errors.ts";
+import { registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
+import { registerHealthRoute } from "./http/routes/health.ts";
+import { registerModelRoutes } from "./http/routes/models.ts";
+import type { Router } from "./router/router.ts";
+
+export interface AppOptions extends ErrorMappingOptions {
+  readonly router: Router;
+  /** Largest accepted request body in bytes (default 16 MiB). */
+  readonly bodyLimit?: number;
+  /** Fastify logger option (default: off). */
+  readonly logger?: FastifyServerOptions["logger"];
+}
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    disableRequestLogging: true,
+  });
+  const errors: ErrorMappingOptions = { validationStatus: options.validationStatus ?? 400 };
+
+  app.setErrorHandler((error, request, reply) => {
+    const mapped = toHttpError(error, errors);
+    if (mapped.status >= 500) request.log.error({ err: error }, "request failed");
+    return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const mapped = toHttpError(new ParleyError("not_found", `Unknown route: ${request.method} ${request.url}`), errors);
+    return reply.code(mapped.status).send(mapped.body);
+  });
+
+  registerHealthRoute(app, options.router);
+  registerModelRoutes(app, options.router);
+  registerChatCompletionsRoute(app, options.router, errors);
+  return app;
+}

@@ -1,0 +1,68 @@
+/**
+ * Incremental stop-string matching over streamed text.
+ *
+ * Text is pushed as it is decoded. Anything that could still be the beginning of a stop string is
+ * held back, so a stop string split across tokens (or chunks) is never emitted, not even in part.
+ */
+
+export interface StopMatch {
+  /** Text that is safe to emit now. */
+  readonly text: string;
+  /** True when a stop string was found; `text` then ends right before it. */
+  readonly stopped: boolean;
+}
+
+export class StopMatcher {
+  readonly #stops: readonly string[];
+  #pending = "";
+
+  constructor(stops: readonly string[]) {
+    this.#stops = stops.filter((s) => s.length > 0);
+  }
+
+  /** Feeds newly decoded text; returns what can be emitted. */
+  push(text: string): StopMatch {
+    this.#pending += text;
+    if (this.#stops.length === 0) return this.#take(this.#pending.length, false);
+
+    let first = -1;
+    for (const stop of this.#stops) {
+      const at = this.#pending.indexOf(stop);
+      if (at !== -1 && (first === -1 || at < first)) first = at;
+    }
+    if (first !== -1) {
+      const out = this.#pending.slice(0, first);
+      this.#pending = "";
+      return { text: out, stopped: true };
+    }
+    return this.#take(this.#pending.length - this.#heldBackLength(), false);
+  }
+
+  /** Ends the stream without a stop: everything held back is emitted. */
+  flush(): string {
+    const out = this.#pending;
+    this.#pending = "";
+    return out;
+  }
+
+  /** Length of the longest suffix of the pending text that is a proper prefix of a stop string. */
+  #heldBackLength(): number {
+    let longest = 0;
+    for (const stop of this.#stops) {
+      const max = Math.min(stop.length - 1, this.#pending.length);
+      for (let len = max; len > longest; len--) {
+        if (this.#pending.endsWith(stop.slice(0, len))) {
+          longest = len;
+          break;
+        }
+      }
+    }
+    return longest;
+  }
+
+  #take(count: number, stopped: boolean): StopMatch {
+    const out = this.#pending.slice(0, count);
+    this.#pending = this.#pending.slice(count);
+    return { text: out, stopped };
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `parley serve` configuration: command-line flags, each also readable from an environment
+ * variable `PARLEY_<FLAG>` (e.g. `--ctx-size` ↔ `PARLEY_CTX_SIZE`); flags win. Validated with zod
+ * into a frozen, typed Config.
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { defaultThreads } from "./threads.ts";
+
+const FLAGS = {
+  model: { type: "string", help: "GGUF to serve: a path, hf:owner/repo/file.gguf, or an https:// URL (default: the built-in test model)" },
+  "model-alias": { type: "string", help: "Model id clients send (default: the file's base name)" },
+  host: { type: "string", help: "Address to listen on (default 127.0.0.1)" },
+  port: { type: "string", help: "Port to listen on (default 8080)" },
+  "ctx-size": { type: "string", help: "Context tokens per slot (default: the model's, at most 4096)" },
+  parallel: { type: "string", help: "Concurrent sequences (slots) (default 4)" },
+  threads: { type: "string", help: "CPU threads for evaluation (default: see README, 1 on 2 cores)" },
+  "batch-size": { type: "string", help: "Tokens per decode batch (default 512)" },
+  "queue-size": { type: "string", help: "Requests that may wait for a slot before 429 (default 64)" },
+  "chat-template-file": { type: "string", help: "Jinja chat template overriding the model's own" },
+  "validation-status": { type: "string", help: "Status for invalid requests: 400 (default) or 422" },
+  "body-limit": { type: "string", help: "Largest request body in bytes (default 16777216)" },
+  "shutdown-timeout": { type: "string", help: "Seconds running requests get to finish on SIGINT/SIGTERM (default 10)" },
+  "cache-dir": { type: "string", help: "Where downloaded models are kept (default ~/.cache/parley)" },
+  verbose: { type: "boolean", help: "Log every request and llama.cpp's own messages" },
+} as const;
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const configSchema = z.object({
+  model: z.string().min(1).optional(),
+  modelAlias: z.string().min(1).optional(),
+  host: z.string().min(1).default("127.0.0.1"),
+  port: int(0, 65535).default(8080),
+  ctxSize: int(16).optional(),
+  parallel: int(1, 256).default(4),
+  threads: int(1, 1024).default(defaultThreads),
+  batchSize: int(1).optional(),
+  queueSize: int(0).default(64),
+  chatTemplateFile: z.string().min(1).optional(),
+  validationStatus: z.union([z.literal(400), z.literal(422)]).or(z.coerce.number().pipe(z.union([z.literal(400), z.literal(422)]))).default(400),
+  bodyLimit: int(1024).default(16 * 1024 * 1024),
+  shutdownTimeout: z.coerce.number().min(0).default(10),
+  cacheDir: z.string().min(1).optional(),
+  verbose: z.union([z.boolean(), z.enum(["1", "true", "yes"]).transform(() => true), z.enum(["0", "false", "no", ""]).transform(() => false)]).default(false),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const envName = (flag: string) => `PARLEY_${flag.toUpperCase().replaceAll("-", "_")}`;
+
+/** Parses `serve` arguments and the environment. Throws an Error with a readable message. */
+export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const { values } = parseArgs({ args: [...args], options: FLAGS, strict: true, allowPositionals: false });
+  const raw: Record<string, unknown> = {};
+  for (const flag of Object.keys(FLAGS) as (keyof typeof FLAGS)[]) {
+    const value = values[flag] ?? env[envName(flag)];
+    if (value !== undefined) raw[camel(flag)] = value;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  --${String(i.path[0] ?? "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+export function serveHelp(): string {
+  const rows = Object.entries(FLAGS).map(([flag, spec]) => `  --${flag}${spec.type === "string" ? " <value>" : ""}\n      ${spec.help} [env ${envName(flag)}]`);
+  return `Usage: parley serve [options]\n\n${rows.join("\n")}\n`;
+}

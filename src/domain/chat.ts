@@ -1,0 +1,53 @@
+/**
+ * Framework-free types describing a chat-completion request after validation and normalisation.
+ * The HTTP layer produces these; engines consume them. Nothing here knows about Fastify or zod.
+ */
+
+export type Role = "system" | "developer" | "user" | "assistant" | "tool";
+
+export interface ChatMessage {
+  readonly role: Role;
+  /** Text content; array-of-parts content is already concatenated. Empty string when absent. */
+  readonly content: string;
+  /** Optional participant name (`name` on the wire). */
+  readonly name?: string;
+  /** For `tool` messages: the id of the call this message answers. */
+  readonly toolCallId?: string;
+}
+
+export interface SamplingParams {
+  /** 0 = greedy. */
+  readonly temperature: number;
+  /** Nucleus sampling mass; 1 = off. */
+  readonly topP: number;
+  /**
+   * Seed for the sampler. Always set by the time a request reaches an engine: the edge draws a
+   * fresh random seed when the client sent none, so concurrent requests never share one.
+   */
+  readonly seed: number;
+  /** Whether `seed` came from the client (reported nowhere, but useful in logs). */
+  readonly seedFromClient: boolean;
+  /** OpenAI semantics, −2..2, applied over generated tokens. */
+  readonly frequencyPenalty: number;
+  readonly presencePenalty: number;
+  /** Token id → additive logit bias (−100..100); −100 bans the token. */
+  readonly logitBias: ReadonlyMap<number, number>;
+}
+
+export interface ChatRequest {
+  /** Model id as sent by the client (already resolved by the router to an engine). */
+  readonly model: string;
+  readonly messages: readonly ChatMessage[];
+  /** Upper bound on generated tokens per choice; undefined = the rest of the context. */
+  readonly maxTokens: number | undefined;
+  /** Number of independent choices (1–128). */
+  readonly n: number;
+  /** Stop strings (0–4), matched on the decoded text across token boundaries. */
+  readonly stop: readonly string[];
+  readonly sampling: SamplingParams;
+  /** Whether per-token log-probabilities are returned, and how many alternatives (0–20). */
+  readonly logprobs: boolean;
+  readonly topLogprobs: number;
+  /** End-user id from the `user` field, recorded in logs. */
+  readonly user: string | undefined;
+}

@@ -1,0 +1,32 @@
+/**
+ * What an engine emits while generating: the single vocabulary shared by streaming and
+ * non-streaming responses, whatever engine produced it.
+ */
+
+export type FinishReason = "stop" | "length";
+
+export interface TopLogprob {
+  readonly token: string;
+  readonly logprob: number;
+  readonly bytes: readonly number[];
+}
+
+export interface TokenLogprob extends TopLogprob {
+  /** Alternatives sorted by descending logprob (as many as requested). */
+  readonly topLogprobs: readonly TopLogprob[];
+}
+
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** Prompt tokens whose evaluation was reused from a cached prefix. */
+  readonly cachedTokens: number;
+}
+
+export type ChatEvent =
+  /** New text for one choice, with the log-probabilities of the tokens that produced it. */
+  | { readonly type: "delta"; readonly choice: number; readonly text: string; readonly logprobs: readonly TokenLogprob[] }
+  /** A choice ended. */
+  | { readonly type: "finish"; readonly choice: number; readonly reason: FinishReason }
+  /** Emitted once, after every choice has finished. */
+  | { readonly type: "usage"; readonly usage: Usage };

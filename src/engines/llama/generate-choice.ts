@@ -1,0 +1,135 @@
+/**
+ * Generates one choice on one context sequence: reuses the sequence's cached prompt prefix,
+ * samples token by token with node-llama-cpp, turns tokens into text (UTF-8 safe, stop strings
+ * held back) and reports deltas as they come. Stops at once when `signal` aborts.
+ */
+import type { LlamaContextSequence, LlamaModel, Token, TokenBias } from "node-llama-cpp";
+import type { SamplingParams } from "../../domain/chat.ts";
+import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
+import { computeLogprobs } from "./logprobs.ts";
+import { TokenTextStream } from "./token-text.ts";
+import type { Vocabulary } from "./vocabulary.ts";
+
+export interface ChoiceOptions {
+  readonly model: LlamaModel;
+  readonly vocabulary: Vocabulary;
+  readonly sequence: LlamaContextSequence;
+  readonly prompt: readonly Token[];
+  /** Hard cap on generated tokens (already limited to the room left in the context). */
+  readonly maxTokens: number;
+  readonly stop: readonly string[];
+  readonly sampling: SamplingParams;
+  /** The seed for this choice (uint32). */
+  readonly seed: number;
+  readonly tokenBias: TokenBias | undefined;
+  /** Undefined: no logprobs; otherwise the number of alternatives per token (0–20). */
+  readonly topLogprobs: number | undefined;
+  readonly signal: AbortSignal;
+  readonly onDelta: (text: string, logprobs: TokenLogprob[]) => void;
+}
+
+export interface ChoiceResult {
+  readonly reason: FinishReason | "aborted";
+  /** Generated tokens, end-of-generation tokens excluded (OpenAI counts content tokens). */
+  readonly completionTokens: number;
+  /** Prompt tokens whose evaluation was reused from the sequence's cache. */
+  readonly cachedTokens: number;
+}
+
+export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResult> {
+  const { model, sequence, prompt, sampling, signal } = options;
+  const cachedTokens = await reusePrefix(sequence, prompt);
+  if (options.maxTokens <= 0 || signal.aborted) {
+    return { reason: signal.aborted ? "aborted" : "length", completionTokens: 0, cachedTokens };
+  }
+
+  const text = new TokenTextStream(options.vocabulary, options.stop);
+  const generated: Token[] = [];
+  const penalties = sampling.frequencyPenalty !== 0 || sampling.presencePenalty !== 0;
+  const wantLogprobs = options.topLogprobs !== undefined;
+  const iterator = sequence.evaluateWithMetadata(
+    prompt.slice(cachedTokens) as Token[],
+    { probabilities: wantLogprobs },
+    {
+      temperature: sampling.temperature,
+      topP: sampling.topP,
+      topK: 0,
+      minP: 0,
+      seed: options.seed,
+      tokenBias: options.tokenBias,
+      repeatPenalty: penalties
+        ? {
+            punishTokens: () => generated,
+            maxPunishTokens: options.maxTokens,
+            penalty: 1,
+            frequencyPenalty: sampling.frequencyPenalty,
+            presencePenalty: sampling.presencePenalty,
+          }
+        : undefined,
+      yieldEogToken: true,
+    },
+  );
+
+  let reason: FinishReason | "aborted" = "length";
+  let stoppedByString = false;
+  for await (const item of iterator) {
+    const output: { token: Token; probabilities?: ReadonlyMap<Token, number> } = item;
+    if (signal.aborted) {
+      reason = "aborted";
+      break;
+    }
+    const token = output.token;
+    if (model.isEogToken(token)) {
+      reason = "stop";
+      break;
+    }
+    generated.push(token);
+    const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, sampling.temperature, options.topLogprobs ?? 0) : undefined;
+    const step = text.push(token, entry);
+    if (step.text !== "" || step.logprobs.length > 0) options.onDelta(step.text, step.logprobs);
+    if (step.stopped) {
+      reason = "stop";
+      stoppedByString = true;
+      break;
+    }
+    if (generated.length >= options.maxTokens) break;
+  }
+  if (reason !== "aborted" && !stoppedByString) {
+    const tail = text.finish();
+    if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs);
+  }
+  return { reason, completionTokens: generated.length, cachedTokens };
+}
+
+/**
+ * Keeps the longest cached prefix of `prompt` in the sequence and erases the rest. At least the
+ * last prompt token is always evaluated again, since its logits are needed to sample.
+ */
+async function reusePrefix(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<number> {
+  const { firstDifferentIndex } = sequence.compareContextTokens(prompt as Token[]);
+  const keep = Math.max(0, Math.min(firstDifferentIndex, prompt.length - 1));
+  if (keep < sequence.nextTokenIndex) {
+    await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+  }
+  return keep;
+}
+
+function logprobEntry(
+  text: TokenTextStream,
+  token: number,
+  probabilities: ReadonlyMap<number, number> | undefined,
+  temperature: number,
+  top: number,
+): TokenLogprob {
+  const values = computeLogprobs(probabilities ?? new Map(), token, temperature, top);
+  return {
+    token: text.tokenString(token),
+    logprob: values.chosen,
+    bytes: text.tokenBytes(token),
+    topLogprobs: values.top.map((alt) => ({
+      token: text.tokenString(alt.token),
+      logprob: alt.logprob,
+      bytes: text.tokenBytes(alt.token),
+    })),
+  };
+}

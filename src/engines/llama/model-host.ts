@@ -1,0 +1,107 @@
+/**
+ * Loads a GGUF with node-llama-cpp: the llama.cpp binding, the model, one context with a sequence
+ * per slot, the vocabulary's exact bytes, and the chat template. Owns their disposal.
+ */
+import { readFile } from "node:fs/promises";
+import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
+import type { Logger } from "../../util/logger.ts";
+import { Vocabulary } from "./vocabulary.ts";
+
+export interface ModelHostOptions {
+  /** Local path of the GGUF file. */
+  readonly modelPath: string;
+  /** Tokens of context per slot (default: the model's training context, at most 4096). */
+  readonly contextSize?: number;
+  /** Concurrent sequences (slots) in the context (default 4). */
+  readonly parallel?: number;
+  /** CPU threads for evaluation (default 1; see README "Threads"). */
+  readonly threads?: number;
+  /** Tokens per decode batch (default: node-llama-cpp's, 512). */
+  readonly batchSize?: number;
+  /** Jinja source overriding the GGUF's chat template (`--chat-template-file`). */
+  readonly chatTemplate?: string;
+  readonly logger: Logger;
+}
+
+export interface ModelHost {
+  readonly llama: Llama;
+  readonly model: LlamaModel;
+  readonly context: LlamaContext;
+  readonly vocabulary: Vocabulary;
+  readonly template: ChatTemplate;
+  /** Where the template came from, for logs. */
+  readonly templateSource: "override" | "gguf" | "default";
+  /** Tokens each sequence can hold. */
+  readonly contextSize: number;
+  dispose(): Promise<void>;
+}
+
+interface GgufTokenizerMetadata {
+  model?: string;
+  tokens?: readonly string[];
+  token_type?: readonly number[];
+}
+
+export async function loadModelHost(options: ModelHostOptions): Promise<ModelHost> {
+  const { logger } = options;
+  const info = await readGgufFileInfo(options.modelPath, { readTensorInfo: false, logWarnings: false });
+  const metadata = info.metadata as unknown as {
+    tokenizer?: { ggml?: GgufTokenizerMetadata; chat_template?: string };
+    general?: { architecture?: string };
+  };
+  const architecture = metadata.general?.architecture ?? "llama";
+  const trained = (metadata as Record<string, { context_length?: number } | undefined>)[architecture]?.context_length;
+
+  const llama = await getLlama({
+    gpu: "auto",
+    logLevel: LlamaLogLevel.warn,
+    logger: (level, message) => {
+      const text = message.trim();
+      if (text === "") return;
+      if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) logger.error({ source: "llama.cpp" }, text);
+      else if (level === LlamaLogLevel.warn) logger.warn({ source: "llama.cpp" }, text);
+      else logger.debug({ source: "llama.cpp" }, text);
+    },
+  });
+  const model = await llama.loadModel({ modelPath: options.modelPath });
+  const contextSize = options.contextSize ?? Math.min(trained ?? 4096, 4096);
+  const context = await model.createContext({
+    contextSize,
+    sequences: options.parallel ?? 4,
+    threads: options.threads ?? 1,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+  });
+
+  const tokenizer = metadata.tokenizer?.ggml ?? {};
+  const vocabulary = new Vocabulary({
+    model: tokenizer.model ?? "",
+    tokens: tokenizer.tokens ?? [],
+    tokenTypes: tokenizer.token_type,
+    detokenize: (token) => model.detokenize([token as never], true),
+  });
+
+  const ggufTemplate = metadata.tokenizer?.chat_template;
+  const templateSource = options.chatTemplate !== undefined ? "override" : ggufTemplate ? "gguf" : "default";
+  const template = new ChatTemplate(options.chatTemplate ?? ggufTemplate ?? DEFAULT_CHAT_TEMPLATE);
+
+  return {
+    llama,
+    model,
+    context,
+    vocabulary,
+    template,
+    templateSource,
+    contextSize: context.contextSize,
+    async dispose() {
+      await context.dispose();
+      await model.dispose();
+      await llama.dispose();
+    },
+  };
+}
+
+/** Reads a `--chat-template-file`. */
+export async function readChatTemplateFile(path: string): Promise<string> {
+  return readFile(path, "utf8");
+}

@@ -1,0 +1,24 @@
+/**
+ * OpenAI `logit_bias` → node-llama-cpp `TokenBias`.
+ *
+ * `TokenBias.set` silently skips end-of-generation tokens, yet biasing EOS/EOT is exactly what
+ * clients use `logit_bias` for (+100 to end at once, −100 to keep going). node-llama-cpp passes
+ * the instance's internal `_biases` map to its sampler as is, so Parley fills that map directly.
+ * −100 bans the token outright (OpenAI: "should result in a ban"); other values add to the logit.
+ */
+import { TokenBias, type LlamaModel } from "node-llama-cpp";
+
+interface TokenBiasInternals {
+  _biases: Map<number, number>;
+}
+
+export function createTokenBias(model: LlamaModel, logitBias: ReadonlyMap<number, number>): TokenBias | undefined {
+  if (logitBias.size === 0) return undefined;
+  const bias = new TokenBias(model.tokenizer);
+  const internals = bias as unknown as TokenBiasInternals;
+  if (!(internals._biases instanceof Map)) {
+    throw new Error("node-llama-cpp's TokenBias internals changed: logit_bias cannot be applied");
+  }
+  for (const [token, value] of logitBias) internals._biases.set(token, value <= -100 ? -Infinity : value);
+  return bias;
+}

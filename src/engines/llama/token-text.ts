@@ -1,0 +1,78 @@
+/**
+ * Turns generated tokens into text safely: exact bytes from the vocabulary, a streaming UTF-8
+ * decoder (a character split across tokens is emitted only once complete), stop-string matching,
+ * and log-probability entries released together with the text they produced.
+ */
+import type { TokenLogprob } from "../../domain/events.ts";
+import { StopMatcher } from "../../chat/stop-matcher.ts";
+import type { Vocabulary } from "./vocabulary.ts";
+
+export interface TextStep {
+  /** Text that may be emitted now. */
+  readonly text: string;
+  /** Log-probability entries of the tokens whose text starts within what was emitted so far. */
+  readonly logprobs: TokenLogprob[];
+  /** A stop string was found: generation must end; `text` ends right before it. */
+  readonly stopped: boolean;
+}
+
+const lossy = new TextDecoder("utf-8");
+
+export class TokenTextStream {
+  readonly #vocabulary: Vocabulary;
+  readonly #decoder = new TextDecoder("utf-8");
+  readonly #matcher: StopMatcher;
+  /** Entries waiting for their text to be emitted, with the offset where that text begins. */
+  readonly #pending: { offset: number; entry: TokenLogprob }[] = [];
+  #decodedLength = 0;
+  #emittedLength = 0;
+
+  constructor(vocabulary: Vocabulary, stops: readonly string[]) {
+    this.#vocabulary = vocabulary;
+    this.#matcher = new StopMatcher(stops);
+  }
+
+  /** The token as text on its own (lossy for partial characters), for logprob entries. */
+  tokenString(token: number): string {
+    return lossy.decode(this.#vocabulary.bytes(token));
+  }
+
+  tokenBytes(token: number): number[] {
+    return Array.from(this.#vocabulary.bytes(token));
+  }
+
+  /**
+   * Adds a generated token. Control tokens add no content (OpenAI's and vLLM's
+   * `skip_special_tokens` default) but still carry their logprob entry.
+   */
+  push(token: number, entry: TokenLogprob | undefined): TextStep {
+    if (entry !== undefined) this.#pending.push({ offset: this.#decodedLength, entry });
+    const bytes = this.#vocabulary.isControl(token) ? new Uint8Array() : this.#vocabulary.bytes(token);
+    const decoded = this.#decoder.decode(bytes, { stream: true });
+    this.#decodedLength += decoded.length;
+    const match = this.#matcher.push(decoded);
+    return this.#emit(match.text, match.stopped);
+  }
+
+  /** Ends without a stop string: flushes any held-back text and the remaining entries. */
+  finish(): TextStep {
+    const tail = this.#decoder.decode();
+    this.#decodedLength += tail.length;
+    const text = this.#matcher.push(tail);
+    if (text.stopped) return this.#emit(text.text, true);
+    return this.#emit(text.text + this.#matcher.flush(), false, true);
+  }
+
+  #emit(text: string, stopped: boolean, all = false): TextStep {
+    this.#emittedLength += text.length;
+    const logprobs: TokenLogprob[] = [];
+    while (this.#pending.length > 0) {
+      const next = this.#pending[0];
+      if (next === undefined || !(all || next.offset < this.#emittedLength)) break;
+      logprobs.push(next.entry);
+      this.#pending.shift();
+    }
+    if (stopped) this.#pending.length = 0;
+    return { text, logprobs, stopped };
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The engine interface: what the router hands a validated request to. Engines never import the
+ * HTTP framework; they speak only domain types.
+ */
+import type { ChatRequest } from "../domain/chat.ts";
+import type { ChatEvent } from "../domain/events.ts";
+
+export interface ModelInfo {
+  /** The id clients send in `model`. */
+  readonly id: string;
+  /** Unix seconds when the model became available. */
+  readonly created: number;
+  readonly ownedBy: string;
+}
+
+export interface ChatEngine {
+  /** The models this engine serves. */
+  listModels(): readonly ModelInfo[];
+  /** True once the engine can serve requests. */
+  isReady(): boolean;
+  /** Identifies the engine configuration in responses (`system_fingerprint`). */
+  readonly fingerprint: string;
+  /**
+   * Starts generation. Everything that can be rejected up front (prompt too long, invalid token ids,
+   * queue full) is thrown from the returned promise, before any event, so the HTTP layer can still
+   * answer with a status code. `signal` aborting stops generation and frees resources at once.
+   */
+  generate(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatEvent>>;
+  /** Stops accepting work, waits up to `graceMs` for running requests, then releases everything. */
+  close(graceMs: number): Promise<void>;
+}

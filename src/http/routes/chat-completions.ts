@@ -1,0 +1,85 @@
+/**
+ * `POST /v1/chat/completions`: validate once, route to an engine, then either stream its events as
+ * SSE chunks or fold them into one `chat.completion`. Both modes consume the same events.
+ */
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { ChatEvent } from "../../domain/events.ts";
+import type { ChatEngine } from "../../engines/types.ts";
+import type { Router } from "../../router/router.ts";
+import { parseChatRequest, type ParsedChatRequest } from "../../schemas/normalize-chat.ts";
+import { ChunkFactory, CompletionBuilder, newResponseMeta } from "../completion-format.ts";
+import { toHttpError, type ErrorMappingOptions } from "../errors.ts";
+import { disconnectSignal, SseWriter } from "../sse.ts";
+
+export function registerChatCompletionsRoute(app: FastifyInstance, router: Router, errors: ErrorMappingOptions): void {
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const parsed = parseChatRequest(request.body);
+    const engine = router.resolve(parsed.request.model);
+    const signal = disconnectSignal(reply.raw);
+    request.log.info({ user: parsed.request.user, model: parsed.request.model, stream: parsed.stream, n: parsed.request.n }, "chat completion");
+    const events = await engine.generate(parsed.request, signal);
+    if (parsed.stream) return streamResponse(reply, engine, parsed, events, errors);
+    return collectResponse(engine, parsed, events);
+  });
+}
+
+async function collectResponse(engine: ChatEngine, parsed: ParsedChatRequest, events: AsyncIterable<ChatEvent>) {
+  const { request } = parsed;
+  const builder = new CompletionBuilder(newResponseMeta(request.model, engine.fingerprint), request.n, request.logprobs);
+  for await (const event of events) {
+    switch (event.type) {
+      case "delta":
+        builder.delta(event.choice, event.text, event.logprobs);
+        break;
+      case "finish":
+        builder.finish(event.choice, event.reason);
+        break;
+      case "usage":
+        builder.usage(event.usage);
+        break;
+      default:
+        event satisfies never;
+    }
+  }
+  return builder.build();
+}
+
+async function streamResponse(
+  reply: FastifyReply,
+  engine: ChatEngine,
+  parsed: ParsedChatRequest,
+  events: AsyncIterable<ChatEvent>,
+  errors: ErrorMappingOptions,
+): Promise<FastifyReply> {
+  const { request } = parsed;
+  const chunks = new ChunkFactory(newResponseMeta(request.model, engine.fingerprint), parsed.includeUsage);
+  const sse = new SseWriter(reply.raw);
+  reply.hijack();
+  sse.open();
+  try {
+    for (let i = 0; i < request.n; i++) await sse.send(chunks.role(i));
+    for await (const event of events) {
+      if (sse.closed) break;
+      switch (event.type) {
+        case "delta":
+          await sse.send(chunks.delta(event.choice, event.text, request.logprobs ? event.logprobs : undefined));
+          break;
+        case "finish":
+          await sse.send(chunks.finish(event.choice, event.reason));
+          break;
+        case "usage":
+          if (parsed.includeUsage) await sse.send(chunks.usage(event.usage));
+          break;
+        default:
+          event satisfies never;
+      }
+    }
+  } catch (error) {
+    // Headers are gone: the error travels as a data frame, then the stream ends normally.
+    const mapped = toHttpError(error, errors);
+    if (mapped.status >= 500) reply.log.error({ err: error }, "generation failed mid-stream");
+    await sse.send(mapped.body);
+  }
+  await sse.done();
+  return reply;
+}

@@ -1,0 +1,67 @@
+/**
+ * Server-sent events on a raw Node response: `data: <json>\n\n` frames, `data: [DONE]`, and
+ * backpressure (a slow client pauses generation instead of buffering without bound).
+ */
+import type { ServerResponse } from "node:http";
+
+export class SseWriter {
+  readonly #res: ServerResponse;
+
+  constructor(res: ServerResponse) {
+    this.#res = res;
+  }
+
+  /** Sends the status line and headers. */
+  open(headers: Record<string, string> = {}): void {
+    this.#res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+      ...headers,
+    });
+    this.#res.flushHeaders();
+  }
+
+  get closed(): boolean {
+    return this.#res.destroyed || this.#res.writableEnded;
+  }
+
+  /** Writes one event; resolves once the socket can take more (or the client is gone). */
+  async send(data: unknown): Promise<void> {
+    await this.#write(`data: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Writes `data: [DONE]` and ends the response. */
+  async done(): Promise<void> {
+    await this.#write("data: [DONE]\n\n");
+    this.#res.end();
+  }
+
+  async #write(frame: string): Promise<void> {
+    if (this.closed) return;
+    if (this.#res.write(frame)) return;
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        this.#res.off("drain", finish);
+        this.#res.off("close", finish);
+        resolve();
+      };
+      this.#res.on("drain", finish);
+      this.#res.on("close", finish);
+    });
+  }
+}
+
+/**
+ * An AbortSignal that fires when the client goes away before the response is complete (streaming or
+ * not). Node's response emits `close` both on completion and on a dropped connection; only the
+ * latter leaves it unfinished.
+ */
+export function disconnectSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort(new Error("client disconnected"));
+  });
+  return controller.signal;
+}

@@ -1,0 +1,87 @@
+/**
+ * The wire schema of `POST /v1/chat/completions` (zod), checked against the `openai` package's
+ * request type at compile time. Unknown top-level fields are accepted and dropped (clients send
+ * vendor extras); known fields are validated strictly. Every optional field also accepts `null`,
+ * which clients send for "unset".
+ */
+import type { ChatCompletionCreateParams } from "openai/resources/chat/completions";
+import { z } from "zod";
+
+const textPart = z.object({ type: z.literal("text"), text: z.string() });
+/** Any content part; non-text parts are rejected during normalisation with a precise path. */
+const anyPart = z.looseObject({ type: z.string() });
+const textContent = z.union([z.string(), z.array(z.union([textPart, anyPart]))]);
+
+const name = z.string().max(256).nullish();
+
+const systemMessage = z.object({ role: z.literal("system"), content: textContent, name });
+const developerMessage = z.object({ role: z.literal("developer"), content: textContent, name });
+const userMessage = z.object({ role: z.literal("user"), content: textContent, name });
+const assistantMessage = z.object({
+  role: z.literal("assistant"),
+  content: textContent.nullish(),
+  name,
+  refusal: z.string().nullish(),
+  tool_calls: z.array(z.unknown()).nullish(),
+  function_call: z.unknown().nullish(),
+  audio: z.unknown().nullish(),
+});
+const toolMessage = z.object({ role: z.literal("tool"), content: textContent, tool_call_id: z.string() });
+const functionMessage = z.object({ role: z.literal("function"), content: z.string().nullish(), name: z.string() });
+
+export const messageSchema = z.discriminatedUnion("role", [
+  systemMessage,
+  developerMessage,
+  userMessage,
+  assistantMessage,
+  toolMessage,
+  functionMessage,
+]);
+
+const penalty = z.number().min(-2).max(2).nullish();
+const positiveInt = z.number().int().min(1).nullish();
+
+export const chatRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(messageSchema).min(1),
+  max_tokens: positiveInt,
+  max_completion_tokens: positiveInt,
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  n: z.number().int().min(1).max(128).nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  seed: z.number().int().nullish(),
+  frequency_penalty: penalty,
+  presence_penalty: penalty,
+  logit_bias: z.record(z.string().regex(/^\d+$/, "token ids must be non-negative integers"), z.number().min(-100).max(100)).nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  user: z.string().nullish(),
+  metadata: z.record(z.string(), z.string()).nullish(),
+});
+
+export type ChatRequestWire = z.infer<typeof chatRequestSchema>;
+
+/**
+ * Compile-time check: every field the official client can send for the fields above has a type
+ * our schema accepts (a mismatch here fails `tsc`).
+ */
+type Covered = "model" | "max_tokens" | "max_completion_tokens" | "temperature" | "top_p" | "n" | "seed" | "frequency_penalty" | "presence_penalty" | "logprobs" | "top_logprobs" | "stream" | "user";
+type AcceptsOpenAI<T extends Covered> = NonNullable<ChatCompletionCreateParams[T]> extends NonNullable<ChatRequestWire[T]> ? true : never;
+export const openAiFieldsCovered: { [K in Covered]: AcceptsOpenAI<K> } = {
+  model: true,
+  max_tokens: true,
+  max_completion_tokens: true,
+  temperature: true,
+  top_p: true,
+  n: true,
+  seed: true,
+  frequency_penalty: true,
+  presence_penalty: true,
+  logprobs: true,
+  top_logprobs: true,
+  stream: true,
+  user: true,
+};

@@ -1,0 +1,120 @@
+/**
+ * Validates a chat-completions body once, at the edge, and turns it into the domain
+ * `ChatRequest`: every field resolved to its documented default, content parts flattened, the
+ * seed drawn when absent. Everything invalid is reported together.
+ */
+import { randomInt } from "node:crypto";
+import type { z } from "zod";
+import type { ChatMessage, ChatRequest } from "../domain/chat.ts";
+import { formatParam, ParleyError, type FieldIssue } from "../domain/errors.ts";
+import { chatRequestSchema, type messageSchema } from "./chat-request.ts";
+import { unsupportedFieldIssues } from "./unsupported-fields.ts";
+
+export interface ParsedChatRequest {
+  readonly request: ChatRequest;
+  readonly stream: boolean;
+  readonly includeUsage: boolean;
+}
+
+type WireMessage = z.infer<typeof messageSchema>;
+
+export function parseChatRequest(body: unknown): ParsedChatRequest {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw validationError([{ path: [], message: "The request body must be a JSON object.", type: "invalid_type" }]);
+  }
+  const parsed = chatRequestSchema.safeParse(body);
+  const issues: FieldIssue[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => ({
+        path: issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+        message: issue.message,
+        type: issue.code,
+      }));
+  issues.push(...unsupportedFieldIssues(body as Record<string, unknown>));
+  if (!parsed.success || issues.length > 0) throw validationError(issues);
+  const wire = parsed.data;
+
+  const messages = wire.messages.map((m, i) => toMessage(m, i, issues));
+  if (wire.stream_options != null && wire.stream !== true) {
+    issues.push({ path: ["stream_options"], message: "`stream_options` is only allowed when `stream` is true.", type: "invalid_value" });
+  }
+  if (wire.top_logprobs != null && wire.top_logprobs > 0 && wire.logprobs !== true) {
+    issues.push({ path: ["top_logprobs"], message: "`logprobs` must be true when `top_logprobs` is set.", type: "invalid_value" });
+  }
+  if (issues.length > 0) throw validationError(issues);
+
+  const seed = wire.seed ?? null;
+  const request: ChatRequest = {
+    model: wire.model,
+    messages,
+    maxTokens: wire.max_completion_tokens ?? wire.max_tokens ?? undefined,
+    n: wire.n ?? 1,
+    stop: typeof wire.stop === "string" ? [wire.stop] : (wire.stop ?? []).filter((s) => s !== ""),
+    sampling: {
+      temperature: wire.temperature ?? 1,
+      topP: wire.top_p ?? 1,
+      seed: seed === null ? randomInt(0, 2 ** 32) : toUint32(seed),
+      seedFromClient: seed !== null,
+      frequencyPenalty: wire.frequency_penalty ?? 0,
+      presencePenalty: wire.presence_penalty ?? 0,
+      logitBias: new Map(Object.entries(wire.logit_bias ?? {}).map(([k, v]) => [Number(k), v])),
+    },
+    logprobs: wire.logprobs ?? false,
+    topLogprobs: wire.top_logprobs ?? 0,
+    user: wire.user ?? undefined,
+  };
+  return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false };
+}
+
+function toMessage(message: WireMessage, index: number, issues: FieldIssue[]): ChatMessage {
+  const path = ["messages", index];
+  switch (message.role) {
+    case "function":
+      issues.push({ path: [...path, "role"], message: "Legacy `function` messages are not supported yet (function calling is not implemented).", type: "unsupported" });
+      return { role: "user", content: "" };
+    case "assistant":
+      if (message.tool_calls != null && message.tool_calls.length > 0) {
+        issues.push({ path: [...path, "tool_calls"], message: "Assistant `tool_calls` are not supported yet (tool calling is not implemented).", type: "unsupported" });
+      }
+      if (message.function_call != null) {
+        issues.push({ path: [...path, "function_call"], message: "Assistant `function_call` is not supported yet.", type: "unsupported" });
+      }
+      if (message.audio != null) issues.push({ path: [...path, "audio"], message: "Audio is not supported.", type: "unsupported" });
+      return withName({ role: "assistant", content: flatten(message.content ?? "", path, issues) }, message.name);
+    case "tool":
+      return { role: "tool", content: flatten(message.content, path, issues), toolCallId: message.tool_call_id };
+    case "system":
+    case "developer":
+    case "user":
+      return withName({ role: message.role, content: flatten(message.content, path, issues) }, message.name);
+    default:
+      return message satisfies never;
+  }
+}
+
+function withName(message: ChatMessage, name: string | null | undefined): ChatMessage {
+  return name == null ? message : { ...message, name };
+}
+
+/** Concatenates text parts; any other part (image, audio, file) is an issue naming it. */
+function flatten(content: string | readonly { type: string; text?: unknown }[], path: (string | number)[], issues: FieldIssue[]): string {
+  if (typeof content === "string") return content;
+  let text = "";
+  content.forEach((part, i) => {
+    if (part.type === "text" && typeof part.text === "string") text += part.text;
+    else issues.push({ path: [...path, "content", i, "type"], message: `Content parts of type \`${part.type}\` are not supported: this is a text-only model.`, type: "unsupported" });
+  });
+  return text;
+}
+
+/** Any integer seed (OpenAI allows 64-bit, negative too) mapped onto the sampler's uint32. */
+function toUint32(seed: number): number {
+  return Number(BigInt.asUintN(32, BigInt(seed)));
+}
+
+export function validationError(issues: readonly FieldIssue[]): ParleyError {
+  const first = issues[0];
+  const param = first === undefined ? null : formatParam(first.path) || null;
+  const message = issues.map((i) => (i.path.length > 0 ? `${formatParam(i.path)}: ${i.message}` : i.message)).join("; ");
+  return new ParleyError("invalid_request", message || "Invalid request.", { param, issues });
+}

@@ -1,0 +1,75 @@
+/**
+ * Request fields Parley knows but does not implement yet. A request that uses one gets a 400 naming
+ * it — never silently ignored. A field set to `null`, or to the value that matches what Parley
+ * already does, is accepted: it asks for nothing Parley fails to deliver.
+ */
+import type { FieldIssue } from "../domain/errors.ts";
+
+type Noop = (value: unknown) => boolean;
+
+const isFalse: Noop = (v) => v === false;
+const isTrue: Noop = (v) => v === true;
+const isEmptyArray: Noop = (v) => Array.isArray(v) && v.length === 0;
+const never: Noop = () => false;
+
+/** Field → which values are no-ops today, and why the field is not available otherwise. */
+const FIELDS: Record<string, { noop: Noop; reason: string }> = {
+  // Tool calling (planned)
+  tools: { noop: isEmptyArray, reason: "tool calling is not implemented yet" },
+  tool_choice: { noop: (v) => v === "none" || v === "auto", reason: "tool calling is not implemented yet" },
+  parallel_tool_calls: { noop: (v) => typeof v === "boolean", reason: "tool calling is not implemented yet" },
+  functions: { noop: isEmptyArray, reason: "function calling is not implemented yet" },
+  function_call: { noop: (v) => v === "none" || v === "auto", reason: "function calling is not implemented yet" },
+  // Structured outputs (planned)
+  response_format: { noop: (v) => typeof v === "object" && v !== null && (v as { type?: unknown }).type === "text", reason: "structured outputs are not implemented yet" },
+  guided_json: { noop: never, reason: "guided decoding is not implemented yet" },
+  guided_regex: { noop: never, reason: "guided decoding is not implemented yet" },
+  guided_choice: { noop: never, reason: "guided decoding is not implemented yet" },
+  guided_grammar: { noop: never, reason: "guided decoding is not implemented yet" },
+  guided_whitespace_pattern: { noop: never, reason: "guided decoding is not implemented yet" },
+  guided_decoding_backend: { noop: never, reason: "guided decoding is not implemented yet" },
+  structured_outputs: { noop: never, reason: "guided decoding is not implemented yet" },
+  // vLLM / OctoAI extensions (planned)
+  top_k: { noop: (v) => v === 0 || v === -1, reason: "top_k sampling is not implemented yet" },
+  min_p: { noop: (v) => v === 0, reason: "min_p sampling is not implemented yet" },
+  repetition_penalty: { noop: (v) => v === 1, reason: "repetition_penalty is not implemented yet" },
+  ignore_eos: { noop: isFalse, reason: "ignore_eos is not implemented yet" },
+  min_tokens: { noop: (v) => v === 0, reason: "min_tokens is not implemented yet" },
+  stop_token_ids: { noop: isEmptyArray, reason: "stop_token_ids is not implemented yet" },
+  include_stop_str_in_output: { noop: isFalse, reason: "include_stop_str_in_output is not implemented yet" },
+  skip_special_tokens: { noop: isTrue, reason: "only the default (true) is implemented" },
+  spaces_between_special_tokens: { noop: isTrue, reason: "only the default (true) is implemented" },
+  add_generation_prompt: { noop: isTrue, reason: "only the default (true) is implemented" },
+  continue_final_message: { noop: isFalse, reason: "continue_final_message is not implemented yet" },
+  add_special_tokens: { noop: isFalse, reason: "only the default (false) is implemented" },
+  echo: { noop: isFalse, reason: "echo is not implemented yet" },
+  chat_template: { noop: never, reason: "per-request chat templates are not implemented yet" },
+  chat_template_kwargs: { noop: never, reason: "per-request chat templates are not implemented yet" },
+  best_of: { noop: (v) => v === 1, reason: "best_of is not implemented yet" },
+  use_beam_search: { noop: isFalse, reason: "beam search is not implemented yet" },
+  length_penalty: { noop: never, reason: "beam search is not implemented yet" },
+  early_stopping: { noop: never, reason: "beam search is not implemented yet" },
+  loglikelihood: { noop: isFalse, reason: "prompt log-likelihoods are not implemented yet" },
+  prompt_logprobs: { noop: never, reason: "prompt log-likelihoods are not implemented yet" },
+  log_prompt: { noop: isFalse, reason: "prompt logging is not implemented yet" },
+  peft: { noop: never, reason: "LoRA adapters are not implemented yet" },
+  // OpenAI features outside a text-only local model
+  audio: { noop: never, reason: "audio output is not supported" },
+  modalities: { noop: (v) => Array.isArray(v) && v.every((m) => m === "text"), reason: "only the text modality is supported" },
+  prediction: { noop: never, reason: "predicted outputs are not supported" },
+  reasoning_effort: { noop: never, reason: "reasoning effort is not supported" },
+  web_search_options: { noop: never, reason: "web search is not supported" },
+  store: { noop: isFalse, reason: "Parley does not store completions" },
+  service_tier: { noop: (v) => v === "auto" || v === "default", reason: "only the default service tier exists" },
+};
+
+/** Returns an issue for each field that asks for something not implemented. */
+export function unsupportedFieldIssues(body: Readonly<Record<string, unknown>>): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const [field, rule] of Object.entries(FIELDS)) {
+    const value = body[field];
+    if (value === undefined || value === null || rule.noop(value)) continue;
+    issues.push({ path: [field], message: `\`${field}\` is not supported by Parley: ${rule.reason}.`, type: "unsupported" });
+  }
+  return issues;
+}
