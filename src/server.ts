@@ -47,7 +47,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     router,
     bodyLimit: config.bodyLimit,
     validationStatus: config.validationStatus,
-    logger: { level: config.verbose ? "debug" : "info" },
+    logger: { level: config.verbose ? "debug" : config.logLevel },
   });
   const url = await app.listen({ host: config.host, port: config.port });
   if (usingTestModel) app.log.warn(testModelBanner());
