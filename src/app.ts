@@ -24,6 +24,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
     disableRequestLogging: true,
   });
+  // Only JSON bodies are accepted: anything else is a 415, as OpenAI's API does.
+  app.removeContentTypeParser("text/plain");
   const errors: ErrorMappingOptions = { validationStatus: options.validationStatus ?? 400 };
 
   app.setErrorHandler((error, request, reply) => {
