@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { ParleyError } from "./domain/errors.ts";
 import { toHttpError, type ErrorMappingOptions } from "./http/errors.ts";
+import { ClientDisconnected } from "./http/sse.ts";
 import { registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
 import { registerHealthRoute } from "./http/routes/health.ts";
 import { registerModelRoutes } from "./http/routes/models.ts";
@@ -29,6 +30,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const errors: ErrorMappingOptions = { validationStatus: options.validationStatus ?? 400 };
 
   app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ClientDisconnected) {
+      request.log.debug("client disconnected; generation stopped");
+      return reply.code(499).send();
+    }
     const mapped = toHttpError(error, errors);
     if (mapped.status >= 500) request.log.error({ err: error }, "request failed");
     return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);

@@ -53,6 +53,14 @@ export class SseWriter {
   }
 }
 
+/** The abort reason when a client disconnects: expected, so logged quietly. */
+export class ClientDisconnected extends Error {
+  constructor() {
+    super("client disconnected");
+    this.name = "ClientDisconnected";
+  }
+}
+
 /**
  * An AbortSignal that fires when the client goes away before the response is complete (streaming or
  * not). Node's response emits `close` both on completion and on a dropped connection; only the
@@ -61,7 +69,7 @@ export class SseWriter {
 export function disconnectSignal(res: ServerResponse): AbortSignal {
   const controller = new AbortController();
   res.once("close", () => {
-    if (!res.writableFinished) controller.abort(new Error("client disconnected"));
+    if (!res.writableFinished) controller.abort(new ClientDisconnected());
   });
   return controller.signal;
 }

@@ -148,12 +148,13 @@ function writeValue(sink: ByteSink, value: GgufMetadataValue): void {
     }
 }
 
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+
 /** Round-to-nearest-even conversion of one float32 value to IEEE half-precision bits. */
 export function float32ToFloat16Bits(value: number): number {
-    const f32 = new Float32Array(1);
-    const u32 = new Uint32Array(f32.buffer);
-    f32[0] = value;
-    const x = u32[0] ?? 0;
+    scratchF32[0] = value;
+    const x = scratchU32[0] ?? 0;
     const sign = (x >>> 16) & 0x8000;
     const exp = (x >>> 23) & 0xff;
     let mant = x & 0x7fffff;
@@ -188,6 +189,11 @@ function tensorBytes(t: GgufTensor): Uint8Array {
         const le = Buffer.alloc(values.length * 4);
         for (let i = 0; i < values.length; i++) le.writeFloatLE(values[i] ?? 0, i * 4);
         return le;
+    }
+    if (endianness() === "LE") {
+        const halves = new Uint16Array(values.length);
+        for (let i = 0; i < values.length; i++) halves[i] = float32ToFloat16Bits(values[i] ?? 0);
+        return new Uint8Array(halves.buffer);
     }
     const out = Buffer.alloc(values.length * 2);
     for (let i = 0; i < values.length; i++) out.writeUInt16LE(float32ToFloat16Bits(values[i] ?? 0), i * 2);

@@ -43,10 +43,11 @@ export function parseSse(body: string): string[] {
     });
 }
 
-export async function postChat(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+export async function postChat(url: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
+    ...(signal === undefined ? {} : { signal }),
   });
 }
