@@ -23,7 +23,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
-    disableRequestLogging: true,
   });
   // Only JSON bodies are accepted: anything else is a 415, as OpenAI's API does.
   app.removeContentTypeParser("text/plain");

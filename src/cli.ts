@@ -39,6 +39,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+const TEST_MODEL_BANNER = `
+  ┌───────────────────────────────────────────────────────────────────────┐
+  │ Serving Parley's built-in TEST model: tiny, with random weights.      │
+  │ Its answers are gibberish; it exists so Parley runs without download. │
+  │ Serve a real model:  npm start -- --model path/to/model.gguf          │
+  │                 or:  npm start -- --model hf:owner/repo/file.gguf     │
+  └───────────────────────────────────────────────────────────────────────┘
+`;
+
 async function serve(args: readonly string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(serveHelp());
@@ -52,6 +61,7 @@ async function serve(args: readonly string[]): Promise<number> {
     return 2;
   }
   const server = await startServer(config);
+  if (server.usingTestModel) process.stderr.write(TEST_MODEL_BANNER);
   server.ready.catch((error: unknown) => {
     server.app.log.fatal({ err: error }, "could not load the model");
     void server.close().finally(() => process.exit(1));

@@ -14,6 +14,8 @@ import { ensureTestModel } from "./testing/test-model.ts";
 import type { Logger } from "./util/logger.ts";
 
 export interface RunningServer {
+  /** True when no --model was given and the built-in test model is served. */
+  readonly usingTestModel: boolean;
   readonly app: FastifyInstance;
   readonly router: Router;
   /** The URL the server listens on, e.g. http://127.0.0.1:8080. */
@@ -50,7 +52,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     logger: { level: config.verbose ? "debug" : config.logLevel },
   });
   const url = await app.listen({ host: config.host, port: config.port });
-  if (usingTestModel) app.log.warn(testModelBanner());
+  if (usingTestModel) app.log.warn("serving the built-in random-weight TEST model (pass --model <gguf> to serve a real one)");
 
   loadModel(config, usingTestModel ? undefined : spec, app.log).then(resolveHost, rejectHost);
   const ready = hostPromise.then((loaded) => {
@@ -62,6 +64,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   let closing: Promise<void> | undefined;
   return {
+    usingTestModel,
     app,
     router,
     url,
@@ -89,16 +92,4 @@ async function loadModel(config: Config, spec: string | undefined, logger: Logge
     ...(config.batchSize === undefined ? {} : { batchSize: config.batchSize }),
     ...(chatTemplate === undefined ? {} : { chatTemplate }),
   });
-}
-
-function testModelBanner(): string {
-  return [
-    "",
-    "  ┌──────────────────────────────────────────────────────────────────────┐",
-    "  │ Serving Parley's built-in TEST model: tiny and random-weight.        │",
-    "  │ Its answers are gibberish; it exists so Parley runs with no download.│",
-    "  │ Serve a real model with:  npm start -- --model <path/to/model.gguf>  │",
-    "  │   or  --model hf:<owner>/<repo>/<file>.gguf                          │",
-    "  └──────────────────────────────────────────────────────────────────────┘",
-  ].join("\n");
 }
