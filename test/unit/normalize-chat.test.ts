@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ParleyError } from "../../src/domain/errors.ts";
+import { parseChatRequest } from "../../src/schemas/normalize-chat.ts";
+
+const base = { model: "m", messages: [{ role: "user", content: "hi" }] };
+
+function issuesOf(body: unknown): string[] {
+  try {
+    parseChatRequest(body);
+  } catch (error) {
+    assert.ok(error instanceof ParleyError);
+    return error.issues.map((i) => i.path.join("."));
+  }
+  throw new Error("expected a validation error");
+}
+
+describe("parseChatRequest", () => {
+  it("applies OpenAI's defaults", () => {
+    const { request, stream, includeUsage } = parseChatRequest(base);
+    assert.equal(stream, false);
+    assert.equal(includeUsage, false);
+    assert.equal(request.n, 1);
+    assert.equal(request.maxTokens, undefined);
+    assert.deepEqual(request.stop, []);
+    assert.equal(request.sampling.temperature, 1);
+    assert.equal(request.sampling.topP, 1);
+    assert.equal(request.sampling.seedFromClient, false);
+    assert.ok(Number.isInteger(request.sampling.seed) && request.sampling.seed >= 0 && request.sampling.seed < 2 ** 32);
+    assert.equal(request.logprobs, false);
+  });
+
+  it("draws a different seed for each unseeded request", () => {
+    const seeds = new Set(Array.from({ length: 20 }, () => parseChatRequest(base).request.sampling.seed));
+    assert.ok(seeds.size > 15);
+  });
+
+  it("maps any integer seed to uint32 deterministically", () => {
+    const a = parseChatRequest({ ...base, seed: -1 }).request.sampling;
+    assert.equal(a.seed, 2 ** 32 - 1);
+    assert.equal(a.seedFromClient, true);
+    assert.equal(parseChatRequest({ ...base, seed: 2 ** 40 + 5 }).request.sampling.seed, 5);
+  });
+
+  it("prefers max_completion_tokens, accepts a single stop string, reads logit_bias", () => {
+    const { request } = parseChatRequest({ ...base, max_tokens: 9, max_completion_tokens: 4, stop: "x", logit_bias: { "12": -100 } });
+    assert.equal(request.maxTokens, 4);
+    assert.deepEqual(request.stop, ["x"]);
+    assert.deepEqual([...request.sampling.logitBias], [[12, -100]]);
+  });
+
+  it("flattens text parts and keeps names and tool call ids", () => {
+    const { request } = parseChatRequest({
+      model: "m",
+      messages: [
+        { role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }], name: "ann" },
+        { role: "assistant", content: null },
+        { role: "tool", content: "r", tool_call_id: "call_1" },
+      ],
+    });
+    assert.deepEqual(request.messages, [
+      { role: "user", content: "ab", name: "ann" },
+      { role: "assistant", content: "" },
+      { role: "tool", content: "r", toolCallId: "call_1" },
+    ]);
+  });
+
+  it("treats null as unset", () => {
+    const { request } = parseChatRequest({ ...base, temperature: null, n: null, stop: null, seed: null, tools: null, response_format: null });
+    assert.equal(request.sampling.temperature, 1);
+  });
+
+  it("reports every invalid field at once", () => {
+    assert.deepEqual(issuesOf({ ...base, temperature: 5, top_p: 2, n: 500 }).sort(), ["n", "temperature", "top_p"]);
+  });
+
+  it("rejects not-yet-implemented fields by name and image parts by path", () => {
+    assert.deepEqual(issuesOf({ ...base, tools: [{}], guided_choice: ["a"] }), ["tools", "guided_choice"]);
+    assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }), ["messages.0.content.0.type"]);
+    assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "assistant", content: "", tool_calls: [{}] }] }), ["messages.0.tool_calls"]);
+  });
+
+  it("top_logprobs needs logprobs; stream_options needs stream", () => {
+    assert.deepEqual(issuesOf({ ...base, top_logprobs: 3 }), ["top_logprobs"]);
+    assert.deepEqual(issuesOf({ ...base, stream_options: { include_usage: true } }), ["stream_options"]);
+  });
+});
