@@ -57,7 +57,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   loadModel(config, usingTestModel ? undefined : spec, app.log).then(resolveHost, rejectHost);
   const ready = hostPromise.then((loaded) => {
     app.log.info(
-      { model: modelId, contextSize: loaded.contextSize, slots: config.parallel, threads: config.threads, template: loaded.templateSource },
+      { model: modelId, contextSize: loaded.contextSize, slots: config.parallel, threads: loaded.threads, template: loaded.templateSource },
       `model ready: send requests with "model": "${modelId}"`,
     );
   });
@@ -86,7 +86,8 @@ async function loadModel(config: Config, spec: string | undefined, logger: Logge
   return loadModelHost({
     modelPath,
     parallel: config.parallel,
-    threads: config.threads,
+    ...(config.threads === undefined ? {} : { threads: config.threads }),
+    verbose: config.verbose,
     logger,
     ...(config.ctxSize === undefined ? {} : { contextSize: config.ctxSize }),
     ...(config.batchSize === undefined ? {} : { batchSize: config.batchSize }),

@@ -5,7 +5,6 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { defaultThreads } from "./threads.ts";
 
 const FLAGS = {
   model: { type: "string", help: "GGUF to serve: a path, hf:owner/repo/file.gguf, or an https:// URL (default: the built-in test model)" },
@@ -14,7 +13,7 @@ const FLAGS = {
   port: { type: "string", help: "Port to listen on (default 8080)" },
   "ctx-size": { type: "string", help: "Context tokens per slot (default: the model's, at most 4096)" },
   parallel: { type: "string", help: "Concurrent sequences (slots) (default 4)" },
-  threads: { type: "string", help: "CPU threads for evaluation (default: see README, 1 on 2 cores)" },
+  threads: { type: "string", help: "CPU threads for evaluation (default: 1 up to 2 cores, else cores − 1; see README)" },
   "batch-size": { type: "string", help: "Tokens per decode batch (default 512)" },
   "queue-size": { type: "string", help: "Requests that may wait for a slot before 429 (default 64)" },
   "chat-template-file": { type: "string", help: "Jinja chat template overriding the model's own" },
@@ -35,7 +34,7 @@ const configSchema = z.object({
   port: int(0, 65535).default(8080),
   ctxSize: int(16).optional(),
   parallel: int(1, 256).default(4),
-  threads: int(1, 1024).default(defaultThreads),
+  threads: int(1, 1024).optional(),
   batchSize: int(1).optional(),
   queueSize: int(0).default(64),
   chatTemplateFile: z.string().min(1).optional(),

@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
 import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
+import { defaultThreads } from "./threads.ts";
 import type { Logger } from "../../util/logger.ts";
 import { Vocabulary } from "./vocabulary.ts";
 
@@ -15,12 +16,14 @@ export interface ModelHostOptions {
   readonly contextSize?: number;
   /** Concurrent sequences (slots) in the context (default 4). */
   readonly parallel?: number;
-  /** CPU threads for evaluation (default 1; see README "Threads"). */
+  /** CPU threads for evaluation (default: `defaultThreads(llama.cpuMathCores)`, see threads.ts). */
   readonly threads?: number;
   /** Tokens per decode batch (default: node-llama-cpp's, 512). */
   readonly batchSize?: number;
   /** Jinja source overriding the GGUF's chat template (`--chat-template-file`). */
   readonly chatTemplate?: string;
+  /** Forward llama.cpp's informational messages too, not only warnings (default false). */
+  readonly verbose?: boolean;
   readonly logger: Logger;
 }
 
@@ -34,6 +37,8 @@ export interface ModelHost {
   readonly templateSource: "override" | "gguf" | "default";
   /** Tokens each sequence can hold. */
   readonly contextSize: number;
+  /** CPU threads used for evaluation. */
+  readonly threads: number;
   dispose(): Promise<void>;
 }
 
@@ -55,7 +60,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
 
   const llama = await getLlama({
     gpu: "auto",
-    logLevel: LlamaLogLevel.warn,
+    logLevel: options.verbose === true ? LlamaLogLevel.info : LlamaLogLevel.warn,
     logger: (level, message) => {
       const text = message.trim();
       if (text === "") return;
@@ -65,11 +70,12 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     },
   });
   const model = await llama.loadModel({ modelPath: options.modelPath });
+  const threads = options.threads ?? defaultThreads(llama.cpuMathCores);
   const contextSize = options.contextSize ?? Math.min(trained ?? 4096, 4096);
   const context = await model.createContext({
     contextSize,
     sequences: options.parallel ?? 4,
-    threads: options.threads ?? 1,
+    threads,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
   });
 
@@ -93,6 +99,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     template,
     templateSource,
     contextSize: context.contextSize,
+    threads,
     async dispose() {
       await context.dispose();
       await model.dispose();
