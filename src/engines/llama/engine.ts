@@ -83,7 +83,9 @@ export class LlamaEngine implements ChatEngine {
     pool.admit();
 
     const events = new AsyncQueue<ChatEvent>();
-    const stop = AbortSignal.any([signal, this.#shutdown.signal]);
+    // One failing choice ends its siblings too: nobody will read their output.
+    const failed = new AbortController();
+    const stop = AbortSignal.any([signal, this.#shutdown.signal, failed.signal]);
     const tokenBias = createTokenBias(host.model, request.sampling.logitBias);
     const maxTokens = Math.min(request.maxTokens ?? room, room);
     const runChoice = async (index: number): Promise<ChoiceResult> => {
@@ -105,6 +107,9 @@ export class LlamaEngine implements ChatEngine {
         });
         if (result.reason !== "aborted") events.push({ type: "finish", choice: index, reason: result.reason });
         return result;
+      } catch (error) {
+        failed.abort(error);
+        throw error;
       } finally {
         pool.release(sequence);
       }

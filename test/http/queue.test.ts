@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { MODEL, NO_EOS, postChat, startTestServer, type TestServer } from "../support/server.ts";
+
+describe("admission: slots and a bounded queue", () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer(["--parallel", "1", "--queue-size", "1", "--ctx-size", "4096"]);
+  });
+  after(() => t.close());
+
+  it("runs one, queues one, answers 429 with Retry-After beyond that; the queued one is served later", async () => {
+    const long = { model: MODEL, messages: [{ role: "user", content: "Long" }], max_tokens: 600, logit_bias: NO_EOS };
+    const running = postChat(t.url, long);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const queued = postChat(t.url, { ...long, max_tokens: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const rejected = await postChat(t.url, { ...long, max_tokens: 5 });
+    assert.equal(rejected.status, 429);
+    assert.equal(rejected.headers.get("retry-after"), "1");
+    const body = (await rejected.json()) as { error: { code: string } };
+    assert.equal(body.error.code, "rate_limit_exceeded");
+    assert.equal((await running).status, 200);
+    const served = (await (await queued).json()) as { usage: { completion_tokens: number } };
+    assert.equal(served.usage.completion_tokens, 5);
+  });
+
+  it("n larger than the slots still completes: choices wait their turn", async () => {
+    const res = await t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "x" }], n: 5, max_tokens: 3, logit_bias: NO_EOS });
+    assert.equal(res.choices.length, 5);
+    assert.equal(res.usage?.completion_tokens, 15);
+  });
+});
