@@ -102,3 +102,25 @@ describe("streaming chat completions", () => {
     assert.equal(body.error.param, "stream_options");
   });
 });
+
+describe("an error after the stream started", () => {
+  it("arrives as a data: {error} frame, then [DONE]", async () => {
+    const t = await startTestServer(["--shutdown-timeout", "0", "--ctx-size", "4096"]);
+    const res = await postChat(t.url, { model: MODEL, messages: [{ role: "user", content: "Go" }], max_tokens: 3000, logit_bias: NO_EOS, stream: true });
+    assert.ok(res.body);
+    const reader = res.body.getReader();
+    let body = new TextDecoder().decode((await reader.read()).value);
+    const closing = t.close(); // shutdown with no grace: the running generation is cut off
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      body += new TextDecoder().decode(value);
+    }
+    await closing;
+    const frames = parseSse(body);
+    assert.equal(frames.at(-1), "[DONE]");
+    const error = JSON.parse(frames.at(-2) ?? "{}") as { error?: { type: string; code: string; message: string } };
+    assert.equal(error.error?.code, "service_unavailable");
+    assert.equal(error.error?.type, "server_error");
+  });
+});

@@ -119,6 +119,8 @@ export class LlamaEngine implements ChatEngine {
     this.#track(all);
     all.then(
       (results) => {
+        // Stopped from outside (client gone, shutdown): the consumer learns why instead of a usage.
+        if (stop.aborted) return events.close(stop.reason);
         events.push({
           type: "usage",
           usage: {
