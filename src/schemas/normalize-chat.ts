@@ -14,6 +14,8 @@ export interface ParsedChatRequest {
   readonly request: ChatRequest;
   readonly stream: boolean;
   readonly includeUsage: boolean;
+  /** OpenAI `metadata` tags: recorded in the request log, nothing else. */
+  readonly metadata: Readonly<Record<string, string>> | undefined;
 }
 
 type WireMessage = z.infer<typeof messageSchema>;
@@ -63,7 +65,7 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
     topLogprobs: wire.top_logprobs ?? 0,
     user: wire.user ?? undefined,
   };
-  return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false };
+  return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false, metadata: wire.metadata ?? undefined };
 }
 
 function toMessage(message: WireMessage, index: number, issues: FieldIssue[]): ChatMessage {

@@ -104,3 +104,27 @@ describe("non-streaming chat completions", () => {
     assert.equal(health.status, 200);
   });
 });
+
+describe("while the model loads", () => {
+  it("health and completions answer 503, then 200 once loaded", async () => {
+    const { loadConfig } = await import("../../src/config/config.ts");
+    const { startServer } = await import("../../src/server.ts");
+    const server = await startServer(loadConfig(["--port", "0", "--threads", "1", "--ctx-size", "256", "--log-level", "warn"], {}));
+    try {
+      const early = await fetch(`${server.url}/health`);
+      const chat = await fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 1 }),
+      });
+      await server.ready;
+      const late = await fetch(`${server.url}/health`);
+      assert.equal(early.status, 503);
+      assert.equal(chat.status, 503);
+      assert.equal(chat.headers.get("retry-after"), "1");
+      assert.equal(late.status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -68,3 +68,13 @@ describe("TokenTextStream", () => {
     assert.equal(text.finish().text, "\uFFFD");
   });
 });
+
+describe("Vocabulary special ids", () => {
+  it("treats the model's named special tokens as control even when typed as text", () => {
+    const vocab = new Vocabulary({ model: "gpt2", tokens: ["a", "<|im_end|>"], tokenTypes: [1, 1], detokenize: () => "", specialTokenIds: [1] });
+    assert.equal(vocab.isControl(1), true);
+    assert.equal(vocab.isControl(0), false);
+    const text = new TokenTextStream(vocab, []);
+    assert.equal(text.push(1, undefined).text, "");
+  });
+});

@@ -46,6 +46,7 @@ interface GgufTokenizerMetadata {
   model?: string;
   tokens?: readonly string[];
   token_type?: readonly number[];
+  padding_token_id?: number;
 }
 
 export async function loadModelHost(options: ModelHostOptions): Promise<ModelHost> {
@@ -85,6 +86,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     tokens: tokenizer.tokens ?? [],
     tokenTypes: tokenizer.token_type,
     detokenize: (token) => model.detokenize([token as never], true),
+    specialTokenIds: [model.tokens.bos, model.tokens.eos, model.tokens.eot, tokenizer.padding_token_id].filter((t): t is number => typeof t === "number"),
   });
 
   const ggufTemplate = metadata.tokenizer?.chat_template;

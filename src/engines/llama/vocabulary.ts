@@ -18,6 +18,11 @@ export interface VocabularySource {
   readonly tokenTypes: readonly number[] | undefined;
   /** Fallback for tokenizer families not decoded here. */
   readonly detokenize: (token: number) => string;
+  /**
+   * Ids the model names as special (BOS, EOS, EOT, padding…). They are treated as control tokens
+   * even when the GGUF types them as ordinary text, as some conversions do.
+   */
+  readonly specialTokenIds?: Iterable<number>;
 }
 
 const utf8 = new TextEncoder();
@@ -30,6 +35,7 @@ export class Vocabulary {
   constructor(source: VocabularySource) {
     this.size = source.tokens.length;
     this.#types = Uint8Array.from(source.tokens, (_, i) => source.tokenTypes?.[i] ?? TokenType.normal);
+    for (const id of source.specialTokenIds ?? []) if (id >= 0 && id < this.size) this.#types[id] = TokenType.control;
     const decodePiece = pieceDecoder(source.model);
     this.#bytes = source.tokens.map((text, id) => {
       const type = this.#types[id];

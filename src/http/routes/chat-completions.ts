@@ -16,7 +16,10 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
     const parsed = parseChatRequest(request.body);
     const engine = router.resolve(parsed.request.model);
     const signal = disconnectSignal(reply.raw);
-    request.log.info({ user: parsed.request.user, model: parsed.request.model, stream: parsed.stream, n: parsed.request.n }, "chat completion");
+    request.log.info(
+      { user: parsed.request.user, metadata: parsed.metadata, model: parsed.request.model, stream: parsed.stream, n: parsed.request.n },
+      "chat completion",
+    );
     const events = await engine.generate(parsed.request, signal);
     if (parsed.stream) return streamResponse(reply, engine, parsed, events, errors);
     return collectResponse(engine, parsed, events);
