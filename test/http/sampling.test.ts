@@ -93,6 +93,27 @@ describe("sampling controls", () => {
     }
   });
 
+  it("logprobs are taken before top-p truncation, and top-p still truncates", async () => {
+    const first = async (top_p: number) => {
+      const res = await complete({ temperature: 1, seed: 9, top_p, logprobs: true, top_logprobs: 5, max_tokens: 1 });
+      return res.choices[0]?.logprobs?.content[0];
+    };
+    const full = await first(1);
+    const nucleus = await first(0.3);
+    assert.deepEqual(nucleus?.top_logprobs.map((a) => a.token), full?.top_logprobs.map((a) => a.token));
+    nucleus?.top_logprobs.forEach((alt, i) => assert.ok(Math.abs(alt.logprob - (full?.top_logprobs[i]?.logprob ?? 0)) < 1e-6));
+
+    // A tiny nucleus keeps only the most likely token: sampling becomes greedy, yet its logprob is
+    // the model's (below 0), not the 0 a renormalised single candidate would give.
+    const res = await complete({ temperature: 1.5, seed: 4, top_p: 1e-6, logprobs: true, top_logprobs: 1 });
+    for (const entry of res.choices[0]?.logprobs?.content ?? []) {
+      assert.equal(entry.token, entry.top_logprobs[0]?.token);
+      assert.ok(entry.logprob < 0);
+    }
+    const again = await complete({ temperature: 1.5, seed: 4, top_p: 1e-6 });
+    assert.equal(again.choices[0]?.message.content, res.choices[0]?.message.content);
+  });
+
   it("frequency and presence penalties push back a repeated token", async () => {
     // A +20 bias makes token 300 the greedy choice every time; penalties that grow with each
     // occurrence must eventually let other tokens through.

@@ -7,6 +7,7 @@ import type { LlamaContextSequence, LlamaModel, Token, TokenBias } from "node-ll
 import type { SamplingParams } from "../../domain/chat.ts";
 import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
 import { computeLogprobs } from "./logprobs.ts";
+import { sampleTopP, seededRandom } from "./top-p.ts";
 import { TokenTextStream } from "./token-text.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
@@ -47,12 +48,14 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   const generated: Token[] = [];
   const penalties = sampling.frequencyPenalty !== 0 || sampling.presencePenalty !== 0;
   const wantLogprobs = options.topLogprobs !== undefined;
+  // Logprobs must describe the distribution before truncation, so top-p moves to JavaScript then.
+  const drawTopP = wantLogprobs && sampling.topP < 1 && sampling.temperature > 0 ? seededRandom(options.seed) : undefined;
   const iterator = sequence.evaluateWithMetadata(
     prompt.slice(cachedTokens) as Token[],
     { probabilities: wantLogprobs },
     {
       temperature: sampling.temperature,
-      topP: sampling.topP,
+      topP: drawTopP === undefined ? sampling.topP : 1,
       topK: 0,
       minP: 0,
       seed: options.seed,
@@ -72,28 +75,38 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
 
   let reason: FinishReason | "aborted" = "length";
   let stoppedByString = false;
-  for await (const item of iterator) {
-    const output: { token: Token; probabilities?: ReadonlyMap<Token, number> } = item;
-    if (signal.aborted) {
-      reason = "aborted";
-      break;
+  let replacement: Token | undefined;
+  try {
+    for (;;) {
+      const next = await iterator.next(replacement);
+      if (next.done === true) break;
+      const output: { token: Token; probabilities?: ReadonlyMap<Token, number> } = next.value;
+      if (signal.aborted) {
+        reason = "aborted";
+        break;
+      }
+      const token = drawTopP === undefined ? output.token : (sampleTopP(output.probabilities ?? new Map(), sampling.topP, drawTopP) as Token);
+      replacement = drawTopP === undefined ? undefined : token;
+      if (model.isEogToken(token)) {
+        reason = "stop";
+        break;
+      }
+      generated.push(token);
+      const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, sampling.temperature, options.topLogprobs ?? 0) : undefined;
+      const step = text.push(token, entry);
+      if (step.text !== "" || step.logprobs.length > 0) options.onDelta(step.text, step.logprobs);
+      if (step.stopped) {
+        reason = "stop";
+        stoppedByString = true;
+        break;
+      }
+      if (generated.length >= options.maxTokens) break;
     }
-    const token = output.token;
-    if (model.isEogToken(token)) {
-      reason = "stop";
-      break;
-    }
-    generated.push(token);
-    const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, sampling.temperature, options.topLogprobs ?? 0) : undefined;
-    const step = text.push(token, entry);
-    if (step.text !== "" || step.logprobs.length > 0) options.onDelta(step.text, step.logprobs);
-    if (step.stopped) {
-      reason = "stop";
-      stoppedByString = true;
-      break;
-    }
-    if (generated.length >= options.maxTokens) break;
+  } finally {
+    // Ends node-llama-cpp's generator, releasing its sampler (a `for await` would do this on break).
+    await iterator.return(undefined);
   }
+
   if (reason !== "aborted" && !stoppedByString) {
     const tail = text.finish();
     if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs);

@@ -5,8 +5,8 @@
  * penalties, divided by the temperature. Temperature is a constant factor on logits, so the
  * model's own distribution is recovered exactly: log p(i) = log_softmax(T · log p_T(i)). Tokens
  * whose tempered probability underflowed to 0 contribute nothing measurable and are left out.
- * With top_p < 1 the chain has already truncated the candidates; the result is then normalised
- * over the surviving candidates (documented limitation).
+ * Truncation (top-p) is kept out of the native chain when logprobs are requested (see top-p.ts),
+ * so these are always the probabilities before truncation.
  */
 
 export interface TokenLogprobValue {
