@@ -149,15 +149,10 @@ export class LlamaEngine implements ChatEngine {
 
   /** Renders the messages with the chat template and tokenizes, adding BOS when the model wants it. */
   #tokenizePrompt(host: ModelHost, request: ChatRequest): Token[] {
-    const { model } = host;
-    const text = host.template.render(request.messages, {
-      bosToken: model.tokens.bosString ?? "",
-      eosToken: model.tokens.eosString ?? "",
-      addGenerationPrompt: true,
-    });
-    const tokens = model.tokenize(text, true);
-    const bos = model.tokens.bos;
-    if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
+    const { bos, bosText, eosText, addBos } = host.specialTokens;
+    const text = host.template.render(request.messages, { bosToken: bosText, eosToken: eosText, addGenerationPrompt: true });
+    const tokens = host.model.tokenize(text, true);
+    if (addBos && bos !== null && tokens[0] !== bos) tokens.unshift(bos as Token);
     return tokens;
   }
 

@@ -7,6 +7,7 @@ import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContex
 import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
 import { defaultThreads } from "./threads.ts";
 import type { Logger } from "../../util/logger.ts";
+import { resolveSpecialTokens, type GgufTokenizerMetadata, type SpecialTokens } from "./special-tokens.ts";
 import { Vocabulary } from "./vocabulary.ts";
 
 export interface ModelHostOptions {
@@ -32,6 +33,7 @@ export interface ModelHost {
   readonly model: LlamaModel;
   readonly context: LlamaContext;
   readonly vocabulary: Vocabulary;
+  readonly specialTokens: SpecialTokens;
   readonly template: ChatTemplate;
   /** Where the template came from, for logs. */
   readonly templateSource: "override" | "gguf" | "default";
@@ -40,13 +42,6 @@ export interface ModelHost {
   /** CPU threads used for evaluation. */
   readonly threads: number;
   dispose(): Promise<void>;
-}
-
-interface GgufTokenizerMetadata {
-  model?: string;
-  tokens?: readonly string[];
-  token_type?: readonly number[];
-  padding_token_id?: number;
 }
 
 export async function loadModelHost(options: ModelHostOptions): Promise<ModelHost> {
@@ -81,12 +76,13 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
   });
 
   const tokenizer = metadata.tokenizer?.ggml ?? {};
+  const specialTokens = resolveSpecialTokens(tokenizer, model);
   const vocabulary = new Vocabulary({
     model: tokenizer.model ?? "",
     tokens: tokenizer.tokens ?? [],
     tokenTypes: tokenizer.token_type,
     detokenize: (token) => model.detokenize([token as never], true),
-    specialTokenIds: [model.tokens.bos, model.tokens.eos, model.tokens.eot, tokenizer.padding_token_id].filter((t): t is number => typeof t === "number"),
+    specialTokenIds: specialTokens.ids,
   });
 
   const ggufTemplate = metadata.tokenizer?.chat_template;
@@ -98,6 +94,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     model,
     context,
     vocabulary,
+    specialTokens,
     template,
     templateSource,
     contextSize: context.contextSize,

@@ -49,9 +49,13 @@ export class Vocabulary {
     return this.#bytes[token] ?? new Uint8Array();
   }
 
-  /** Control tokens (BOS, EOS, chat markers): skipped when detokenizing content. */
+  /**
+   * Control and unknown tokens (BOS, EOS, chat markers, `<unk>`): skipped when detokenizing
+   * content, as llama.cpp and Hugging Face's `skip_special_tokens` do.
+   */
   isControl(token: number): boolean {
-    return this.#types[token] === TokenType.control;
+    const type = this.#types[token];
+    return type === TokenType.control || type === TokenType.unknown;
   }
 }
 
