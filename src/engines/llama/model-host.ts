@@ -85,9 +85,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     specialTokenIds: specialTokens.ids,
   });
 
-  const ggufTemplate = metadata.tokenizer?.chat_template;
-  const templateSource = options.chatTemplate !== undefined ? "override" : ggufTemplate ? "gguf" : "default";
-  const template = new ChatTemplate(options.chatTemplate ?? ggufTemplate ?? DEFAULT_CHAT_TEMPLATE);
+  const { template, templateSource } = chooseTemplate(options.chatTemplate, metadata.tokenizer?.chat_template, logger);
 
   return {
     llama,
@@ -105,6 +103,27 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
       await llama.dispose();
     },
   };
+}
+
+/**
+ * The override if given (a broken one is the user's error: startup fails), else the GGUF's own
+ * template, else ChatML. A GGUF template that our Jinja engine cannot parse falls back to ChatML
+ * with a warning rather than making the model unusable.
+ */
+function chooseTemplate(
+  override: string | undefined,
+  fromGguf: string | undefined,
+  logger: Logger,
+): { template: ChatTemplate; templateSource: ModelHost["templateSource"] } {
+  if (override !== undefined) return { template: new ChatTemplate(override), templateSource: "override" };
+  if (fromGguf) {
+    try {
+      return { template: new ChatTemplate(fromGguf), templateSource: "gguf" };
+    } catch (error) {
+      logger.warn({ err: error }, "the model's chat template could not be parsed; using the default ChatML template");
+    }
+  }
+  return { template: new ChatTemplate(DEFAULT_CHAT_TEMPLATE), templateSource: "default" };
 }
 
 /** Reads a `--chat-template-file`. */
