@@ -20,8 +20,8 @@
  * starting with `<|`) as normal text tokens (type 1), as some conversions do, while the BOS/EOS/EOT
  * ids still point at them.
  */
-import { trainBpeVocab, byteLevelToBytes, type BpeVocab } from "./bpe-vocab.js";
-import { gguf, type GgufMetadataValue } from "./gguf-writer.js";
+import { trainBpeVocab, byteLevelToBytes, type BpeVocab } from "./bpe-vocab.ts";
+import { gguf, type GgufMetadataValue } from "./gguf-writer.ts";
 
 /** GGUF token types (`tokenizer.ggml.token_type`). */
 export const GGUF_TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
