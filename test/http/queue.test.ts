@@ -31,3 +31,26 @@ describe("admission: slots and a bounded queue", () => {
     assert.equal(res.usage?.completion_tokens, 15);
   });
 });
+
+describe("slots run side by side", () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer(["--parallel", "2", "--ctx-size", "4096"]);
+  });
+  after(() => t.close());
+
+  it("a short request is not held behind a long one when a slot is free", async () => {
+    let longDone = false;
+    const long = t.client.chat.completions
+      .create({ model: MODEL, messages: [{ role: "user", content: "Long" }], max_tokens: 3000, logit_bias: NO_EOS })
+      .then((res) => {
+        longDone = true;
+        return res;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const short = await t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Short" }], max_tokens: 5, logit_bias: NO_EOS });
+    assert.equal(short.usage?.completion_tokens, 5);
+    assert.equal(longDone, false, "the short request should finish while the long one is still generating");
+    assert.equal((await long).usage?.completion_tokens, 3000);
+  });
+});
