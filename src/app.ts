@@ -23,6 +23,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    // While closing, requests still reach the engine, which answers 503 in the OpenAI envelope.
+    return503OnClosing: false,
   });
   // Only JSON bodies are accepted: anything else is a 415, as OpenAI's API does.
   app.removeContentTypeParser("text/plain");
@@ -34,7 +36,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
       return reply.code(499).send();
     }
     const mapped = toHttpError(error, errors);
-    if (mapped.status >= 500) request.log.error({ err: error }, "request failed");
+    if (mapped.status === 503) request.log.warn(mapped.body.error.message);
+    else if (mapped.status >= 500) request.log.error({ err: error }, "request failed");
     return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
   });
   app.setNotFoundHandler((request, reply) => {

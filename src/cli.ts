@@ -68,7 +68,13 @@ async function serve(args: readonly string[]): Promise<number> {
   });
   const shutdown = (signal: string) => {
     server.app.log.info(`${signal} received: finishing running requests, then exiting`);
-    void server.close().then(() => process.exit(0));
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.app.log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
   };
   process.once("SIGINT", () => shutdown("SIGINT"));
   process.once("SIGTERM", () => shutdown("SIGTERM"));

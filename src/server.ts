@@ -71,7 +71,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ready,
     close() {
       closing ??= (async () => {
-        await Promise.all([app.close(), router.close(config.shutdownTimeout * 1000)]);
+        const stopped = app.close(); // stops accepting; resolves when every connection has ended
+        await router.close(config.shutdownTimeout * 1000);
+        // Generation is over; a client that stopped reading must not keep the process alive.
+        app.server.closeAllConnections();
+        await stopped;
       })();
       return closing;
     },

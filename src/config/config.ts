@@ -40,7 +40,7 @@ const configSchema = z.object({
   chatTemplateFile: z.string().min(1).optional(),
   validationStatus: z.union([z.literal(400), z.literal(422)]).or(z.coerce.number().pipe(z.union([z.literal(400), z.literal(422)]))).default(400),
   bodyLimit: int(1024).default(16 * 1024 * 1024),
-  shutdownTimeout: z.coerce.number().min(0).default(10),
+  shutdownTimeout: z.coerce.number().min(0).max(86_400).default(10),
   cacheDir: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   verbose: z.union([z.boolean(), z.enum(["1", "true", "yes"]).transform(() => true), z.enum(["0", "false", "no", ""]).transform(() => false)]).default(false),
@@ -56,7 +56,8 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv = pro
   const { values } = parseArgs({ args: [...args], options: FLAGS, strict: true, allowPositionals: false });
   const raw: Record<string, unknown> = {};
   for (const flag of Object.keys(FLAGS) as (keyof typeof FLAGS)[]) {
-    const value = values[flag] ?? env[envName(flag)];
+    const fromEnv = env[envName(flag)];
+    const value = values[flag] ?? (fromEnv === "" ? undefined : fromEnv); // an empty variable is unset
     if (value !== undefined) raw[camel(flag)] = value;
   }
   const parsed = configSchema.safeParse(raw);

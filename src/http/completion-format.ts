@@ -121,7 +121,8 @@ export class CompletionBuilder {
 
   build(): ChatCompletion {
     const { id, created, model, fingerprint } = this.#meta;
-    const usage = this.#usage ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+    const usage = this.#usage;
+    if (usage === undefined) throw new Error("the engine finished without reporting usage");
     return {
       id,
       object: "chat.completion",

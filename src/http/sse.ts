@@ -1,6 +1,8 @@
 /**
  * Server-sent events on a raw Node response: `data: <json>\n\n` frames, `data: [DONE]`, and
- * backpressure (a slow client pauses generation instead of buffering without bound).
+ * respect for backpressure: the writer waits for `drain` before the next frame, so a slow client
+ * is fed at its own pace (generation itself runs on; its events wait in the engine's queue, which
+ * `max_tokens` × `n` bounds).
  */
 import type { ServerResponse } from "node:http";
 

@@ -7,6 +7,9 @@
 import type { ChatCompletionCreateParams } from "openai/resources/chat/completions";
 import { z } from "zod";
 
+/** A string without lone UTF-16 surrogates (which could cut a character in two). */
+const wellFormed = z.string().refine((v) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(v), "must be well-formed Unicode (no lone surrogates)");
+
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 /** Any content part; non-text parts are rejected during normalisation with a precise path. */
 const anyPart = z.looseObject({ type: z.string() });
@@ -49,17 +52,32 @@ export const chatRequestSchema = z.looseObject({
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   n: z.number().int().min(1).max(128).nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
-  seed: z.number().int().nullish(),
+  stop: z.union([wellFormed, z.array(wellFormed).max(4)]).nullish(),
+  // Any 64-bit integer (zod's .int() stops at 2^53): folded to the sampler's uint32.
+  seed: z
+    .number()
+    .min(-(2 ** 63))
+    .max(2 ** 63)
+    .refine(Number.isInteger, "seed must be an integer")
+    .nullish(),
   frequency_penalty: penalty,
   presence_penalty: penalty,
   logit_bias: z.record(z.string().regex(/^\d+$/, "token ids must be non-negative integers"), z.number().min(-100).max(100)).nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  stream_options: z
+    .object({
+      include_usage: z.boolean().nullish(),
+      continuous_usage_stats: z.literal(false, "`continuous_usage_stats` is not supported by Parley").nullish(),
+    })
+    .nullish(),
   user: z.string().nullish(),
-  metadata: z.record(z.string(), z.string()).nullish(),
+  // OpenAI's documented limits: 16 pairs, keys up to 64 characters, values up to 512.
+  metadata: z
+    .record(z.string().max(64), z.string().max(512))
+    .refine((m) => Object.keys(m).length <= 16, "metadata holds at most 16 pairs")
+    .nullish(),
 });
 
 export type ChatRequestWire = z.infer<typeof chatRequestSchema>;

@@ -104,6 +104,7 @@ function flatten(content: string | readonly { type: string; text?: unknown }[], 
   let text = "";
   content.forEach((part, i) => {
     if (part.type === "text" && typeof part.text === "string") text += part.text;
+    else if (part.type === "text") issues.push({ path: [...path, "content", i, "text"], message: "A text part needs a string `text`.", type: "invalid_type" });
     else issues.push({ path: [...path, "content", i, "type"], message: `Content parts of type \`${part.type}\` are not supported: this is a text-only model.`, type: "unsupported" });
   });
   return text;

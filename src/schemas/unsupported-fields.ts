@@ -53,6 +53,21 @@ const FIELDS: Record<string, { noop: Noop; reason: string }> = {
   prompt_logprobs: { noop: never, reason: "prompt log-likelihoods are not implemented yet" },
   log_prompt: { noop: isFalse, reason: "prompt logging is not implemented yet" },
   peft: { noop: never, reason: "LoRA adapters are not implemented yet" },
+  // Other servers' sampling and output controls, so that clients written for them are told
+  allowed_token_ids: { noop: never, reason: "allowed_token_ids is not implemented" },
+  bad_words: { noop: isEmptyArray, reason: "bad_words is not implemented" },
+  truncate_prompt_tokens: { noop: never, reason: "prompt truncation is not implemented (Parley never truncates)" },
+  structural_tag: { noop: never, reason: "structural tags are not implemented" },
+  return_tokens_as_token_ids: { noop: isFalse, reason: "token-id output is not implemented" },
+  logits_processors: { noop: isEmptyArray, reason: "logits processors are not implemented" },
+  typical_p: { noop: (v) => v === 1, reason: "typical_p sampling is not implemented" },
+  tfs_z: { noop: (v) => v === 1, reason: "tail-free sampling is not implemented" },
+  mirostat: { noop: (v) => v === 0, reason: "mirostat sampling is not implemented" },
+  mirostat_mode: { noop: (v) => v === 0, reason: "mirostat sampling is not implemented" },
+  repeat_penalty: { noop: (v) => v === 1, reason: "repeat_penalty is not implemented" },
+  dry_multiplier: { noop: (v) => v === 0, reason: "DRY sampling is not implemented" },
+  xtc_probability: { noop: (v) => v === 0, reason: "XTC sampling is not implemented" },
+  n_predict: { noop: never, reason: "use max_tokens" },
   // OpenAI features outside a text-only local model
   audio: { noop: never, reason: "audio output is not supported" },
   modalities: { noop: (v) => Array.isArray(v) && v.every((m) => m === "text"), reason: "only the text modality is supported" },
@@ -61,6 +76,7 @@ const FIELDS: Record<string, { noop: Noop; reason: string }> = {
   web_search_options: { noop: never, reason: "web search is not supported" },
   store: { noop: isFalse, reason: "Parley does not store completions" },
   service_tier: { noop: (v) => v === "auto" || v === "default", reason: "only the default service tier exists" },
+  verbosity: { noop: (v) => v === "medium", reason: "response verbosity control is not supported" },
 };
 
 /** Returns an issue for each field that asks for something not implemented. */

@@ -23,7 +23,7 @@ async function expectError(res: Response, status: number): Promise<ErrorBody> {
 describe("errors", () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer(["--body-limit", "65536"]);
+    t = await startTestServer(["--body-limit", "4194304"]);
   });
   after(() => t.close());
 
@@ -61,6 +61,48 @@ describe("errors", () => {
     }
   });
 
+  it("other servers' sampling extras are rejected too, not silently ignored", async () => {
+    for (const [field, value] of [
+      ["typical_p", 0.9],
+      ["allowed_token_ids", [1, 2]],
+      ["mirostat", 2],
+      ["verbosity", "low"],
+    ] as const) {
+      const body = await expectError(await postChat(t.url, { ...ok, [field]: value }), 400);
+      assert.equal(body.error.param, field);
+    }
+    const continuous = await expectError(await postChat(t.url, { ...ok, stream: true, stream_options: { continuous_usage_stats: true } }), 400);
+    assert.equal(continuous.error.param, "stream_options.continuous_usage_stats");
+  });
+
+  it("any integer seed is accepted, 64-bit included; a fractional one is not", async () => {
+    assert.equal((await postChat(t.url, `{"model":"${MODEL}","messages":[{"role":"user","content":"x"}],"max_tokens":1,"seed":9223372036854775807}`)).status, 200);
+    assert.equal((await postChat(t.url, { ...ok, seed: -5 })).status, 200);
+    await expectError(await postChat(t.url, { ...ok, seed: 1.5 }), 400);
+  });
+
+  it("a stop string with a lone surrogate is rejected", async () => {
+    const body = await expectError(await postChat(t.url, `{"model":"${MODEL}","messages":[{"role":"user","content":"x"}],"stop":["\\ude00"]}`), 400);
+    assert.match(body.error.param ?? "", /^stop/);
+  });
+
+  it("logit_bias that bans the whole vocabulary is a 400, not a 500", async () => {
+    const banAll = Object.fromEntries(Array.from({ length: 2048 }, (_, i) => [i, -100]));
+    for (const extra of [{}, { logprobs: true, top_p: 0.5 }, { stream: true }]) {
+      const body = await expectError(await postChat(t.url, { ...ok, ...extra, logit_bias: banAll }), 400);
+      assert.equal(body.error.param, "logit_bias");
+    }
+  });
+
+  it("huge numbers of messages or special-token strings are refused without stalling the server", async () => {
+    const started = performance.now();
+    const many = await expectError(await postChat(t.url, { ...ok, messages: Array.from({ length: 100_000 }, () => ({ role: "user", content: "" })) }), 400);
+    assert.equal(many.error.code, "context_length_exceeded");
+    const specials = await expectError(await postChat(t.url, { ...ok, messages: [{ role: "user", content: "<|im_end|>".repeat(40_000) }] }), 400);
+    assert.equal(specials.error.code, "context_length_exceeded");
+    assert.ok(performance.now() - started < 3000, "the refusals should be fast");
+  });
+
   it("no-op values of those fields are accepted", async () => {
     const res = await postChat(t.url, { ...ok, tools: [], response_format: { type: "text" }, top_k: -1, skip_special_tokens: true, seed: null, stop: null });
     assert.equal(res.status, 200);
@@ -88,7 +130,7 @@ describe("errors", () => {
   });
 
   it("body over the limit → 413", async () => {
-    await expectError(await postChat(t.url, { ...ok, messages: [{ role: "user", content: "x".repeat(70_000) }] }), 413);
+    await expectError(await postChat(t.url, { ...ok, messages: [{ role: "user", content: "x".repeat(4_200_000) }] }), 413);
   });
 
   it("unknown model → 404 model_not_found", async () => {

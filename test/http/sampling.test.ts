@@ -85,9 +85,8 @@ describe("sampling controls", () => {
       return res.choices[0]?.logprobs?.content[0]?.top_logprobs ?? [];
     };
     const cold = await at(0);
-    const warm = await at(0.7);
-    const hot = await at(1.8);
-    for (const other of [warm, hot]) {
+    const others = [await at(0.02), await at(0.3), await at(0.7), await at(1.8)];
+    for (const other of others) {
       assert.deepEqual(other.map((a) => a.token), cold.map((a) => a.token));
       other.forEach((alt, i) => assert.ok(Math.abs(alt.logprob - (cold[i]?.logprob ?? 0)) < 1e-3));
     }

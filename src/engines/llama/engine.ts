@@ -4,7 +4,6 @@
  * sequence into the same decode step) and merges their events into one stream.
  */
 import { createHash } from "node:crypto";
-import type { Token } from "node-llama-cpp";
 import type { ChatRequest } from "../../domain/chat.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
@@ -12,7 +11,8 @@ import { AsyncQueue } from "../../util/async-queue.ts";
 import type { ChatEngine, ModelInfo } from "../types.ts";
 import { generateChoice, type ChoiceResult } from "./generate-choice.ts";
 import type { ModelHost } from "./model-host.ts";
-import { SequencePool } from "./sequence-pool.ts";
+import { buildPrompt, checkLogitBias } from "./prompt.ts";
+import { SequencePool, SHUTTING_DOWN } from "./sequence-pool.ts";
 import { createTokenBias } from "./token-bias.ts";
 
 export interface LlamaEngineOptions {
@@ -30,7 +30,8 @@ export class LlamaEngine implements ChatEngine {
   readonly fingerprint: string;
   readonly #options: LlamaEngineOptions;
   readonly #created = Math.floor(Date.now() / 1000);
-  readonly #shutdown = new AbortController();
+  /** Each running request's internal abort controller, for shutdown. */
+  readonly #requests = new Set<AbortController>();
   readonly #running = new Set<Promise<unknown>>();
   #host: ModelHost | undefined;
   #pool: SequencePool<Sequence> | undefined;
@@ -61,35 +62,21 @@ export class LlamaEngine implements ChatEngine {
     const host = this.#host;
     const pool = this.#pool;
     if (host === undefined || pool === undefined || this.#closing) {
-      throw new ParleyError("unavailable", this.#closing ? "The server is shutting down." : "The model is still loading.", { retryAfter: 1 });
+      throw new ParleyError("unavailable", this.#closing ? SHUTTING_DOWN : "The model is still loading.", { retryAfter: 1 });
     }
-    const prompt = this.#tokenizePrompt(host, request);
-    const room = host.contextSize - 1 - prompt.length;
-    if (room < 1) {
-      throw new ParleyError(
-        "context_length_exceeded",
-        `This model's maximum context length is ${host.contextSize} tokens. However, your messages resulted in ${prompt.length} tokens.`,
-        { param: "messages", code: "context_length_exceeded" },
-      );
-    }
-    for (const token of request.sampling.logitBias.keys()) {
-      if (token >= host.vocabulary.size) {
-        throw new ParleyError("invalid_request", `Invalid token id ${token} in logit_bias: the vocabulary has ${host.vocabulary.size} tokens.`, {
-          param: "logit_bias",
-          issues: [{ path: ["logit_bias", String(token)], message: "token id out of range", type: "invalid_value" }],
-        });
-      }
-    }
-    pool.admit();
+    const prompt = buildPrompt(host, request);
+    checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
+    const admission = pool.admit();
 
     const events = new AsyncQueue<ChatEvent>();
-    // One failing choice ends its siblings too: nobody will read their output.
-    const failed = new AbortController();
-    const stop = AbortSignal.any([signal, this.#shutdown.signal, failed.signal]);
+    // Aborted by a failing choice (nobody reads its siblings' output) or by shutdown.
+    const internal = new AbortController();
+    this.#requests.add(internal);
+    const stop = AbortSignal.any([signal, internal.signal]);
     const tokenBias = createTokenBias(host.model, request.sampling.logitBias);
-    const maxTokens = Math.min(request.maxTokens ?? room, room);
+    const maxTokens = Math.min(request.maxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
     const runChoice = async (index: number): Promise<ChoiceResult> => {
-      const sequence = await pool.acquire(stop);
+      const sequence = await pool.acquire(admission, stop);
       try {
         const result = await generateChoice({
           model: host.model,
@@ -108,31 +95,33 @@ export class LlamaEngine implements ChatEngine {
         if (result.reason !== "aborted") events.push({ type: "finish", choice: index, reason: result.reason });
         return result;
       } catch (error) {
-        failed.abort(error);
+        internal.abort(error);
         throw error;
       } finally {
         pool.release(sequence);
       }
     };
 
-    const all = Promise.all(Array.from({ length: request.n }, (_, i) => runChoice(i)));
-    this.#track(all);
-    all.then(
-      (results) => {
-        // Stopped from outside (client gone, shutdown): the consumer learns why instead of a usage.
-        if (stop.aborted) return events.close(stop.reason);
-        events.push({
-          type: "usage",
-          usage: {
-            promptTokens: prompt.length,
-            completionTokens: results.reduce((sum, r) => sum + r.completionTokens, 0),
-            cachedTokens: Math.min(...results.map((r) => r.cachedTokens)),
-          },
-        });
-        events.close();
-      },
-      (error: unknown) => events.close(error),
-    );
+    // allSettled, not all: the request is over only when every choice has given its slot back.
+    const settled = Promise.allSettled(Array.from({ length: request.n }, (_, i) => runChoice(i)));
+    this.#running.add(settled);
+    void settled.then((outcomes) => {
+      this.#running.delete(settled);
+      this.#requests.delete(internal);
+      const failure = outcomes.find((o) => o.status === "rejected");
+      // Stopped from outside (client gone, shutdown) or failed: the consumer learns why.
+      if (stop.aborted || failure !== undefined) return events.close(stop.aborted ? stop.reason : failure?.reason);
+      const results = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+      events.push({
+        type: "usage",
+        usage: {
+          promptTokens: prompt.length,
+          completionTokens: results.reduce((sum, r) => sum + r.completionTokens, 0),
+          cachedTokens: Math.min(...results.map((r) => r.cachedTokens)),
+        },
+      });
+      events.close();
+    });
     return events;
   }
 
@@ -140,28 +129,12 @@ export class LlamaEngine implements ChatEngine {
     this.#closing = true;
     this.#pool?.close();
     const drained = Promise.allSettled([...this.#running]);
-    const timer = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
-    await Promise.race([drained, timer]);
-    this.#shutdown.abort(new ParleyError("unavailable", "The server is shutting down."));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([drained, graceOver]);
+    clearTimeout(timer);
+    for (const request of this.#requests) request.abort(new ParleyError("unavailable", SHUTTING_DOWN));
     await drained;
     await this.#host?.dispose();
-  }
-
-  /** Renders the messages with the chat template and tokenizes, adding BOS when the model wants it. */
-  #tokenizePrompt(host: ModelHost, request: ChatRequest): Token[] {
-    const { bos, bosText, eosText, addBos } = host.specialTokens;
-    const text = host.template.render(request.messages, { bosToken: bosText, eosToken: eosText, addGenerationPrompt: true });
-    const tokens = host.model.tokenize(text, true);
-    if (addBos && bos !== null && tokens[0] !== bos) tokens.unshift(bos as Token);
-    return tokens;
-  }
-
-  #track(promise: Promise<unknown>): void {
-    const settled = promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#running.add(settled);
-    void settled.then(() => this.#running.delete(settled));
   }
 }

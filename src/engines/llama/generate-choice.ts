@@ -7,7 +7,7 @@ import type { LlamaContextSequence, LlamaModel, Token, TokenBias } from "node-ll
 import type { SamplingParams } from "../../domain/chat.ts";
 import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
 import { computeLogprobs } from "./logprobs.ts";
-import { sampleTopP, seededRandom } from "./top-p.ts";
+import { sampleToken, seededRandom } from "./sampler.ts";
 import { TokenTextStream } from "./token-text.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
@@ -40,7 +40,7 @@ export interface ChoiceResult {
 export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResult> {
   const { model, sequence, prompt, sampling, signal } = options;
   const cachedTokens = await reusePrefix(sequence, prompt);
-  if (options.maxTokens <= 0 || signal.aborted) {
+  if (!(await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], signal)) || options.maxTokens <= 0) {
     return { reason: signal.aborted ? "aborted" : "length", completionTokens: 0, cachedTokens };
   }
 
@@ -48,14 +48,15 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   const generated: Token[] = [];
   const penalties = sampling.frequencyPenalty !== 0 || sampling.presencePenalty !== 0;
   const wantLogprobs = options.topLogprobs !== undefined;
-  // Logprobs must describe the distribution before truncation, so top-p moves to JavaScript then.
-  const drawTopP = wantLogprobs && sampling.topP < 1 && sampling.temperature > 0 ? seededRandom(options.seed) : undefined;
+  // With logprobs, the native chain must report the untempered, untruncated distribution, so
+  // temperature and top-p are applied in JavaScript (greedy needs neither).
+  const drawInJs = wantLogprobs && sampling.temperature > 0 ? seededRandom(options.seed) : undefined;
   const iterator = sequence.evaluateWithMetadata(
-    prompt.slice(cachedTokens) as Token[],
+    prompt.slice(-1) as Token[],
     { probabilities: wantLogprobs },
     {
-      temperature: sampling.temperature,
-      topP: drawTopP === undefined ? sampling.topP : 1,
+      temperature: drawInJs === undefined ? sampling.temperature : 1,
+      topP: drawInJs === undefined ? sampling.topP : 1,
       topK: 0,
       minP: 0,
       seed: options.seed,
@@ -85,14 +86,14 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
         reason = "aborted";
         break;
       }
-      const token = drawTopP === undefined ? output.token : (sampleTopP(output.probabilities ?? new Map(), sampling.topP, drawTopP) as Token);
-      replacement = drawTopP === undefined ? undefined : token;
+      const token = drawInJs === undefined ? output.token : (sampleToken(output.probabilities ?? new Map(), sampling.temperature, sampling.topP, drawInJs) as Token);
+      replacement = drawInJs === undefined ? undefined : token;
       if (model.isEogToken(token)) {
         reason = "stop";
         break;
       }
       generated.push(token);
-      const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, sampling.temperature, options.topLogprobs ?? 0) : undefined;
+      const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, options.topLogprobs ?? 0) : undefined;
       const step = text.push(token, entry);
       if (step.text !== "" || step.logprobs.length > 0) options.onDelta(step.text, step.logprobs);
       if (step.stopped) {
@@ -115,6 +116,19 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
 }
 
 /**
+ * Evaluates prompt tokens one batch at a time, so a client that leaves during a long prompt stops
+ * it within a batch. Returns false if `signal` aborted.
+ */
+async function evaluateInChunks(sequence: LlamaContextSequence, tokens: Token[], signal: AbortSignal): Promise<boolean> {
+  const chunk = Math.max(1, sequence.context.batchSize);
+  for (let start = 0; start < tokens.length; start += chunk) {
+    if (signal.aborted) return false;
+    await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, start + chunk));
+  }
+  return !signal.aborted;
+}
+
+/**
  * Keeps the longest cached prefix of `prompt` in the sequence and erases the rest. At least the
  * last prompt token is always evaluated again, since its logits are needed to sample.
  */
@@ -127,14 +141,8 @@ async function reusePrefix(sequence: LlamaContextSequence, prompt: readonly Toke
   return keep;
 }
 
-function logprobEntry(
-  text: TokenTextStream,
-  token: number,
-  probabilities: ReadonlyMap<number, number> | undefined,
-  temperature: number,
-  top: number,
-): TokenLogprob {
-  const values = computeLogprobs(probabilities ?? new Map(), token, temperature, top);
+function logprobEntry(text: TokenTextStream, token: number, probabilities: ReadonlyMap<number, number> | undefined, top: number): TokenLogprob {
+  const values = computeLogprobs(probabilities ?? new Map(), token, top);
   return {
     token: text.tokenString(token),
     logprob: values.chosen,

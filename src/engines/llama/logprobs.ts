@@ -1,12 +1,10 @@
 /**
  * Log-probabilities for OpenAI's `logprobs`, from the probabilities node-llama-cpp reports.
  *
- * node-llama-cpp reports the distribution at the end of its sampler chain: after logit bias and
- * penalties, divided by the temperature. Temperature is a constant factor on logits, so the
- * model's own distribution is recovered exactly: log p(i) = log_softmax(T · log p_T(i)). Tokens
- * whose tempered probability underflowed to 0 contribute nothing measurable and are left out.
- * Truncation (top-p) is kept out of the native chain when logprobs are requested (see top-p.ts),
- * so these are always the probabilities before truncation.
+ * When logprobs are requested, the native sampler chain runs without temperature or truncation
+ * (greedy, or temperature 1 and no top-p), so the reported map is the model's own distribution
+ * after logit bias and penalties; temperature and top-p are then applied in JavaScript (see
+ * sampler.ts). These are therefore always the probabilities before temperature and truncation.
  */
 
 export interface TokenLogprobValue {
@@ -21,36 +19,29 @@ export interface Logprobs {
   readonly top: readonly TokenLogprobValue[];
 }
 
-/**
- * @param probabilities token → probability at the end of the sampler chain.
- * @param temperature the sampling temperature (0 = greedy: probabilities are untempered).
- */
-export function computeLogprobs(
-  probabilities: ReadonlyMap<number, number>,
-  chosenToken: number,
-  temperature: number,
-  count: number,
-): Logprobs {
-  const scale = temperature > 0 ? temperature : 1;
-  let max = -Infinity;
-  const scaled: [number, number][] = [];
-  for (const [token, p] of probabilities) {
-    if (!(p > 0)) continue;
-    const value = scale * Math.log(p);
-    scaled.push([token, value]);
-    if (value > max) max = value;
-  }
-  let sum = 0;
-  for (const [, value] of scaled) sum += Math.exp(value - max);
-  const logZ = max + Math.log(sum);
+/** @param probabilities token → probability (need not sum to exactly 1; it is renormalised). */
+export function computeLogprobs(probabilities: ReadonlyMap<number, number>, chosenToken: number, count: number): Logprobs {
+  let total = 0;
+  for (const p of probabilities.values()) if (p > 0) total += p;
+  const logTotal = Math.log(total);
+  const chosenP = probabilities.get(chosenToken) ?? 0;
+  return {
+    chosen: chosenP > 0 ? Math.log(chosenP) - logTotal : -Infinity,
+    top: topEntries(probabilities, count).map(([token, p]) => ({ token, logprob: Math.log(p) - logTotal })),
+  };
+}
 
-  let chosen = -Infinity;
-  for (const [token, value] of scaled) if (token === chosenToken) chosen = value - logZ;
-
-  const top: TokenLogprobValue[] = [];
-  if (count > 0) {
-    scaled.sort((a, b) => b[1] - a[1]);
-    for (const [token, value] of scaled.slice(0, count)) top.push({ token, logprob: value - logZ });
+/** The `count` largest entries, descending, in one pass (count is small: at most 20). */
+function topEntries(probabilities: ReadonlyMap<number, number>, count: number): [number, number][] {
+  const top: [number, number][] = [];
+  if (count <= 0) return top;
+  for (const entry of probabilities) {
+    if (!(entry[1] > 0)) continue;
+    if (top.length === count && entry[1] <= (top[count - 1]?.[1] ?? 0)) continue;
+    let at = top.length;
+    while (at > 0 && (top[at - 1]?.[1] ?? 0) < entry[1]) at--;
+    top.splice(at, 0, entry);
+    if (top.length > count) top.pop();
   }
-  return { chosen, top };
+  return top;
 }

@@ -7,6 +7,7 @@ import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContex
 import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
 import { defaultThreads } from "./threads.ts";
 import type { Logger } from "../../util/logger.ts";
+import { createTokenBias } from "./token-bias.ts";
 import { resolveSpecialTokens, type GgufTokenizerMetadata, type SpecialTokens } from "./special-tokens.ts";
 import { Vocabulary } from "./vocabulary.ts";
 
@@ -66,6 +67,8 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     },
   });
   const model = await llama.loadModel({ modelPath: options.modelPath });
+  // logit_bias relies on a node-llama-cpp internal (token-bias.ts): fail at start, not per request.
+  createTokenBias(model, new Map([[0, 1]]));
   const threads = options.threads ?? defaultThreads(llama.cpuMathCores);
   const contextSize = options.contextSize ?? Math.min(trained ?? 4096, 4096);
   const context = await model.createContext({

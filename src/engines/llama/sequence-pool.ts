@@ -1,21 +1,29 @@
 /**
  * Admission to a fixed set of slots (context sequences): at most `slots` generations run at once,
- * the rest wait first-in first-out in a bounded queue. A waiter whose signal aborts leaves the
- * queue at once, so a disconnected client never occupies a slot.
+ * the rest wait first-in first-out. The queue is bounded in *requests* (a request with n choices
+ * counts once), so 429s do not depend on `n`. A waiter whose signal aborts leaves the queue at once,
+ * so a disconnected client never occupies a slot.
  */
 import { ParleyError } from "../../domain/errors.ts";
 
 export interface SequencePoolOptions<T> {
   /** The slots; each is lent to one generation at a time. */
   readonly items: readonly T[];
-  /** Waiting requests allowed beyond the running ones before new ones get 429 (default 64). */
+  /** Requests allowed to wait for a slot before new ones get 429 (default 64). */
   readonly maxQueue?: number;
 }
 
-interface Waiter<T> {
-  resolve(item: T): void;
-  reject(error: unknown): void;
+/** One admitted request; its choices acquire slots under it. */
+export interface Admission {
+  readonly id: symbol;
 }
+
+interface Waiter<T> {
+  readonly admission: Admission;
+  resolve(item: T): void;
+}
+
+export const SHUTTING_DOWN = "The server is shutting down.";
 
 export class SequencePool<T> {
   readonly #free: T[];
@@ -28,43 +36,40 @@ export class SequencePool<T> {
     this.#maxQueue = options.maxQueue ?? 64;
   }
 
-  get waiting(): number {
-    return this.#waiters.length;
-  }
-
-  get available(): number {
-    return this.#free.length;
+  /** Requests with at least one choice waiting for a slot. */
+  get waitingRequests(): number {
+    return new Set(this.#waiters.map((w) => w.admission)).size;
   }
 
   /**
-   * Checks, before a request starts, that it may queue: throws 429 when the queue is full and 503
-   * when closing. A request with several choices is admitted as a whole.
+   * Admits a request before it starts: 503 once closing, 429 when every slot is taken and the
+   * queue already holds `maxQueue` requests.
    */
-  admit(): void {
-    if (this.#closed) throw new ParleyError("unavailable", "The server is shutting down.", { retryAfter: 1 });
-    if (this.#free.length === 0 && this.#waiters.length >= this.#maxQueue) {
+  admit(): Admission {
+    if (this.#closed) throw new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: 1 });
+    if (this.#free.length === 0 && this.waitingRequests >= this.#maxQueue) {
       throw new ParleyError("server_busy", "The server is busy: too many requests are waiting. Retry shortly.", { retryAfter: 1 });
     }
+    return { id: Symbol("admission") };
   }
 
   /** Waits for a free slot (FIFO). Rejects with the signal's reason if it aborts first. */
-  acquire(signal: AbortSignal): Promise<T> {
+  acquire(admission: Admission, signal: AbortSignal): Promise<T> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.#closed) return Promise.reject(new ParleyError("unavailable", "The server is shutting down."));
     const item = this.#free.shift();
     if (item !== undefined) return Promise.resolve(item);
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = {
-        resolve: (value) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(value);
-        },
-        reject,
-      };
       const onAbort = () => {
         const index = this.#waiters.indexOf(waiter);
         if (index !== -1) this.#waiters.splice(index, 1);
         reject(signal.reason);
+      };
+      const waiter: Waiter<T> = {
+        admission,
+        resolve: (value) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(value);
+        },
       };
       signal.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);
@@ -78,9 +83,11 @@ export class SequencePool<T> {
     else this.#free.push(item);
   }
 
-  /** Rejects every waiter and refuses new ones. */
+  /**
+   * Refuses new requests. Requests already admitted keep their place and still get slots, so a
+   * graceful shutdown lets them finish; the engine aborts them if the grace period runs out.
+   */
   close(): void {
     this.#closed = true;
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(new ParleyError("unavailable", "The server is shutting down."));
   }
 }

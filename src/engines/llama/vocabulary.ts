@@ -29,6 +29,8 @@ const utf8 = new TextEncoder();
 
 export class Vocabulary {
   readonly size: number;
+  /** Bytes of the longest token: no token covers more characters of text than this. */
+  readonly maxTokenBytes: number;
   readonly #bytes: Uint8Array[];
   readonly #types: Uint8Array;
 
@@ -42,6 +44,7 @@ export class Vocabulary {
       if (type === TokenType.control || type === TokenType.userDefined || type === TokenType.unknown) return utf8.encode(text);
       return decodePiece?.(text, type ?? TokenType.normal) ?? utf8.encode(source.detokenize(id));
     });
+    this.maxTokenBytes = this.#bytes.reduce((max, bytes) => Math.max(max, bytes.length), 1);
   }
 
   /** The token's bytes as it appears in text (control tokens: their literal text). */

@@ -9,7 +9,7 @@ import type { Router } from "../../router/router.ts";
 import { parseChatRequest, type ParsedChatRequest } from "../../schemas/normalize-chat.ts";
 import { ChunkFactory, CompletionBuilder, newResponseMeta } from "../completion-format.ts";
 import { toHttpError, type ErrorMappingOptions } from "../errors.ts";
-import { disconnectSignal, SseWriter } from "../sse.ts";
+import { ClientDisconnected, disconnectSignal, SseWriter } from "../sse.ts";
 
 export function registerChatCompletionsRoute(app: FastifyInstance, router: Router, errors: ErrorMappingOptions): void {
   app.post("/v1/chat/completions", async (request, reply) => {
@@ -17,7 +17,15 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
     const engine = router.resolve(parsed.request.model);
     const signal = disconnectSignal(reply.raw);
     request.log.info(
-      { user: parsed.request.user, metadata: parsed.metadata, model: parsed.request.model, stream: parsed.stream, n: parsed.request.n },
+      {
+        user: parsed.request.user?.slice(0, 256),
+        metadata: parsed.metadata,
+        seed: parsed.request.sampling.seed,
+        seedFromClient: parsed.request.sampling.seedFromClient,
+        model: parsed.request.model,
+        stream: parsed.stream,
+        n: parsed.request.n,
+      },
       "chat completion",
     );
     const events = await engine.generate(parsed.request, signal);
@@ -78,9 +86,14 @@ async function streamResponse(
       }
     }
   } catch (error) {
+    if (error instanceof ClientDisconnected) {
+      reply.log.debug("client disconnected; generation stopped");
+      return reply;
+    }
     // Headers are gone: the error travels as a data frame, then the stream ends normally.
     const mapped = toHttpError(error, errors);
-    if (mapped.status >= 500) reply.log.error({ err: error }, "generation failed mid-stream");
+    if (mapped.status === 503) reply.log.warn(mapped.body.error.message);
+    else if (mapped.status >= 500) reply.log.error({ err: error }, "generation failed mid-stream");
     await sse.send(mapped.body);
   }
   await sse.done();

@@ -5,7 +5,7 @@ import type { Router } from "../../router/router.ts";
 
 export function registerHealthRoute(app: FastifyInstance, router: Router): void {
   app.get("/health", async () => {
-    if (!router.isReady()) throw new ParleyError("unavailable", "Loading model", { retryAfter: 1 });
+    if (!router.isReady()) throw new ParleyError("unavailable", "Not ready: the model is loading or the server is shutting down.", { retryAfter: 1 });
     return { status: "ok" };
   });
 }

@@ -1,0 +1,46 @@
+/**
+ * Request → prompt tokens, with the checks that must happen before any slot is taken: the prompt
+ * fits the context, and logit_bias names real tokens and leaves something to generate.
+ *
+ * llama.cpp tokenizes synchronously on the event loop, and its special-token parsing grows
+ * quadratically with the number of special-token strings in the text, so a request that cannot
+ * fit is refused from cheap bounds first (message count, and characters: no token covers more
+ * characters than the vocabulary's longest piece has bytes) and only then tokenized.
+ */
+import type { Token } from "node-llama-cpp";
+import type { ChatRequest } from "../../domain/chat.ts";
+import { invalidRequest, ParleyError } from "../../domain/errors.ts";
+import type { ModelHost } from "./model-host.ts";
+
+/** Renders and tokenizes the prompt (BOS added when the model wants it); 400 if it cannot fit. */
+export function buildPrompt(host: ModelHost, request: ChatRequest): Token[] {
+  const limit = host.contextSize - 1;
+  if (request.messages.length > limit) throw tooLong(host.contextSize, `${request.messages.length} messages`);
+  const { bos, bosText, eosText, addBos } = host.specialTokens;
+  const text = host.template.render(request.messages, { bosToken: bosText, eosToken: eosText, addGenerationPrompt: true });
+  if (text.length > limit * host.vocabulary.maxTokenBytes) throw tooLong(host.contextSize, `${text.length} characters`);
+  const tokens = host.model.tokenize(text, true);
+  if (addBos && bos !== null && tokens[0] !== bos) tokens.unshift(bos as Token);
+  if (tokens.length >= limit) throw tooLong(host.contextSize, `${tokens.length} tokens`);
+  return tokens;
+}
+
+/** Token ids must exist, and at least one token must stay possible. */
+export function checkLogitBias(logitBias: ReadonlyMap<number, number>, vocabularySize: number): void {
+  let banned = 0;
+  for (const [token, bias] of logitBias) {
+    if (token >= vocabularySize) {
+      throw invalidRequest(`Invalid token id ${token} in logit_bias: the vocabulary has ${vocabularySize} tokens.`, ["logit_bias"]);
+    }
+    if (bias <= -100) banned++;
+  }
+  if (banned >= vocabularySize) throw invalidRequest("logit_bias bans every token of the vocabulary: nothing could be generated.", ["logit_bias"]);
+}
+
+function tooLong(contextSize: number, size: string): ParleyError {
+  return new ParleyError(
+    "context_length_exceeded",
+    `This model's maximum context length is ${contextSize} tokens, and your messages (${size}) do not fit with room to generate. Please reduce the length of the messages.`,
+    { param: "messages", code: "context_length_exceeded" },
+  );
+}
