@@ -72,11 +72,11 @@ function toMessage(message: WireMessage, index: number, issues: FieldIssue[]): C
   const path = ["messages", index];
   switch (message.role) {
     case "function":
-      issues.push({ path: [...path, "role"], message: "Legacy `function` messages are not supported yet (function calling is not implemented).", type: "unsupported" });
+      issues.push({ path: [...path, "role"], message: "Legacy `function` messages are not supported yet (function calling is not available yet).", type: "unsupported" });
       return { role: "user", content: "" };
     case "assistant":
       if (message.tool_calls != null && message.tool_calls.length > 0) {
-        issues.push({ path: [...path, "tool_calls"], message: "Assistant `tool_calls` are not supported yet (tool calling is not implemented).", type: "unsupported" });
+        issues.push({ path: [...path, "tool_calls"], message: "Assistant `tool_calls` are not supported yet (tool calling is not available yet).", type: "unsupported" });
       }
       if (message.function_call != null) {
         issues.push({ path: [...path, "function_call"], message: "Assistant `function_call` is not supported yet.", type: "unsupported" });

@@ -16,7 +16,6 @@ import {
 } from "../../src/testing/test-model.ts";
 import { at, sha256 } from "../support/gguf.ts";
 
-
 interface Variant {
   readonly name: string;
   readonly options: TestModelOptions;
