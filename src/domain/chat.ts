@@ -34,6 +34,20 @@ export interface SamplingParams {
   readonly logitBias: ReadonlyMap<number, number>;
 }
 
+/**
+ * A constraint on the output, enforced token by token. `field` is the request field that set it
+ * (for error messages).
+ */
+export type OutputConstraint =
+  /** JSON valid against `schema` (`{type: "object"}` for `json_object`). */
+  | { readonly kind: "json"; readonly schema: unknown; readonly strict: boolean; readonly field: string }
+  /** Text matching the whole regex (anchors implied). */
+  | { readonly kind: "regex"; readonly pattern: string; readonly field: string }
+  /** Exactly one of the strings. */
+  | { readonly kind: "choice"; readonly choices: readonly string[]; readonly field: string }
+  /** A llama.cpp GBNF grammar (root rule `root`). */
+  | { readonly kind: "grammar"; readonly gbnf: string; readonly field: string };
+
 export interface ChatRequest {
   /** Model id as sent by the client (already resolved by the router to an engine). */
   readonly model: string;
@@ -50,4 +64,8 @@ export interface ChatRequest {
   readonly topLogprobs: number;
   /** End-user id from the `user` field, recorded in logs. */
   readonly user: string | undefined;
+  /** Structured-output constraint, if any. */
+  readonly constraint: OutputConstraint | undefined;
+  /** Regex for whitespace allowed between JSON tokens (`guided_whitespace_pattern`); default compact. */
+  readonly whitespacePattern: string | undefined;
 }

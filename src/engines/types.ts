@@ -13,6 +13,13 @@ export interface ModelInfo {
   readonly ownedBy: string;
 }
 
+/** A started generation. */
+export interface Generation {
+  readonly events: AsyncIterable<ChatEvent>;
+  /** Things the client should know that did not stop the request (e.g. ignored schema keywords). */
+  readonly warnings: readonly string[];
+}
+
 export interface ChatEngine {
   /** The models this engine serves. */
   listModels(): readonly ModelInfo[];
@@ -25,7 +32,7 @@ export interface ChatEngine {
    * queue full) is thrown from the returned promise, before any event, so the HTTP layer can still
    * answer with a status code. `signal` aborting stops generation and frees resources at once.
    */
-  generate(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatEvent>>;
+  generate(request: ChatRequest, signal: AbortSignal): Promise<Generation>;
   /** Stops accepting work, waits up to `graceMs` for running requests, then releases everything. */
   close(graceMs: number): Promise<void>;
 }

@@ -6,6 +6,7 @@
  */
 import type { ChatCompletionCreateParams } from "openai/resources/chat/completions";
 import { z } from "zod";
+import { constraintFields } from "./constraints.ts";
 
 /** A string without lone UTF-16 surrogates (which could cut a character in two). */
 const wellFormed = z.string().refine((v) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(v), "must be well-formed Unicode (no lone surrogates)");
@@ -44,7 +45,7 @@ export const messageSchema = z.discriminatedUnion("role", [
 const penalty = z.number().min(-2).max(2).nullish();
 const positiveInt = z.number().int().min(1).nullish();
 
-export const chatRequestSchema = z.looseObject({
+export const chatRequestSchema = constraintFields.loose().extend({
   model: z.string().min(1),
   messages: z.array(messageSchema).min(1),
   max_tokens: positiveInt,

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import type { ChatMessage, ChatRequest } from "../domain/chat.ts";
 import { formatParam, ParleyError, type FieldIssue } from "../domain/errors.ts";
 import { chatRequestSchema, type messageSchema } from "./chat-request.ts";
+import { toConstraint } from "./constraints.ts";
 import { unsupportedFieldIssues } from "./unsupported-fields.ts";
 
 export interface ParsedChatRequest {
@@ -37,6 +38,7 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
   const wire = parsed.data;
 
   const messages = wire.messages.map((m, i) => toMessage(m, i, issues));
+  const constraint = toConstraint(wire, issues);
   if (wire.stream_options != null && wire.stream !== true) {
     issues.push({ path: ["stream_options"], message: "`stream_options` is only allowed when `stream` is true.", type: "invalid_value" });
   }
@@ -64,6 +66,8 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
     logprobs: wire.logprobs ?? false,
     topLogprobs: wire.top_logprobs ?? 0,
     user: wire.user ?? undefined,
+    constraint,
+    whitespacePattern: wire.guided_whitespace_pattern ?? undefined,
   };
   return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false, metadata: wire.metadata ?? undefined };
 }

@@ -20,15 +20,6 @@ const FIELDS: Record<string, { noop: Noop; reason: string }> = {
   parallel_tool_calls: { noop: (v) => typeof v === "boolean", reason: "tool calling is not available yet" },
   functions: { noop: isEmptyArray, reason: "function calling is not available yet" },
   function_call: { noop: (v) => v === "none" || v === "auto", reason: "function calling is not available yet" },
-  // Structured outputs (planned)
-  response_format: { noop: (v) => typeof v === "object" && v !== null && (v as { type?: unknown }).type === "text", reason: "structured outputs are not available yet" },
-  guided_json: { noop: never, reason: "guided decoding is not available yet" },
-  guided_regex: { noop: never, reason: "guided decoding is not available yet" },
-  guided_choice: { noop: never, reason: "guided decoding is not available yet" },
-  guided_grammar: { noop: never, reason: "guided decoding is not available yet" },
-  guided_whitespace_pattern: { noop: never, reason: "guided decoding is not available yet" },
-  guided_decoding_backend: { noop: never, reason: "guided decoding is not available yet" },
-  structured_outputs: { noop: never, reason: "guided decoding is not available yet" },
   // vLLM / OctoAI extensions (planned)
   top_k: { noop: (v) => v === 0 || v === -1, reason: "top_k sampling is not available yet" },
   min_p: { noop: (v) => v === 0, reason: "min_p sampling is not available yet" },

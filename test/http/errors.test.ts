@@ -49,8 +49,7 @@ describe("errors", () => {
   it("fields implemented later are rejected by name, not ignored", async () => {
     for (const [field, value] of [
       ["tools", [{ type: "function", function: { name: "f", parameters: {} } }]],
-      ["response_format", { type: "json_object" }],
-      ["guided_regex", "a+"],
+      ["tool_choice", "required"],
       ["top_k", 5],
       ["best_of", 3],
       ["peft", "x"],

@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import { Ajv } from "ajv";
-import addFormatsModule from "ajv-formats";
 import fc from "fast-check";
 import {
   getLlama,
@@ -19,9 +16,8 @@ import { GrammarConversionError } from "../../src/chat/grammar/gbnf.ts";
 import { jsonSchemaToGbnf } from "../../src/chat/grammar/json-schema-to-gbnf.ts";
 import { ensureTestModel, TEST_MODEL_VOCAB_SIZE } from "../../src/testing/test-model.ts";
 import { JSON_SCHEMA_CORPUS } from "./json-schema-corpus.ts";
+import { validatorFor } from "../support/validate-json.ts";
 
-// ajv-formats is CommonJS: its default export arrives as the module object or the function.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: object) => void;
 
 const MAX_TOKENS = 400;
 
@@ -92,14 +88,6 @@ async function sample(grammarText: string, seed: number): Promise<{ text: string
     if (tokens.length >= MAX_TOKENS) return { text: model.detokenize(tokens), complete: false };
   }
   return { text: model.detokenize(tokens), complete: true };
-}
-
-function validatorFor(schema: unknown): (value: unknown) => boolean {
-  const legacy = JSON.stringify(schema).includes('"additionalItems"');
-  const ajv = legacy ? new Ajv({ strict: false }) : new Ajv2020({ strict: false });
-  addFormats(ajv);
-  const validate = ajv.compile(schema as object);
-  return (value) => validate(value) as boolean;
 }
 
 describe("jsonSchemaToGbnf grammar text", () => {

@@ -75,9 +75,30 @@ describe("parseChatRequest", () => {
   });
 
   it("rejects not-yet-implemented fields by name and image parts by path", () => {
-    assert.deepEqual(issuesOf({ ...base, tools: [{}], guided_choice: ["a"] }), ["tools", "guided_choice"]);
+    assert.deepEqual(issuesOf({ ...base, tools: [{}], top_k: 3 }), ["tools", "top_k"]);
     assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }), ["messages.0.content.0.type"]);
     assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "assistant", content: "", tool_calls: [{}] }] }), ["messages.0.tool_calls"]);
+  });
+
+  it("reads one structured-output constraint from any of its spellings, and refuses two", () => {
+    const schema = { type: "object" };
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ response_format: { type: "json_schema", json_schema: { name: "x", schema, strict: true } } }, "json", "response_format"],
+      [{ response_format: { type: "json_object" } }, "json", "response_format"],
+      [{ guided_json: JSON.stringify(schema) }, "json", "guided_json"],
+      [{ guided_regex: "a+" }, "regex", "guided_regex"],
+      [{ guided_choice: ["a", "b"] }, "choice", "guided_choice"],
+      [{ guided_grammar: 'root ::= "a"' }, "grammar", "guided_grammar"],
+      [{ structured_outputs: { choice: ["a"] } }, "choice", "structured_outputs.choice"],
+    ];
+    for (const [extra, kind, field] of cases) {
+      const constraint = parseChatRequest({ ...base, ...extra }).request.constraint;
+      assert.equal(constraint?.kind, kind);
+      assert.equal(constraint?.field, field);
+    }
+    assert.equal(parseChatRequest({ ...base, response_format: { type: "text" } }).request.constraint, undefined);
+    assert.deepEqual(issuesOf({ ...base, guided_regex: "a", structured_outputs: { regex: "b" } }), ["structured_outputs.regex"]);
+    assert.deepEqual(issuesOf({ ...base, guided_decoding_backend: "magic" }), ["guided_decoding_backend"]);
   });
 
   it("top_logprobs needs logprobs; stream_options needs stream", () => {

@@ -8,8 +8,9 @@ import type { ChatRequest } from "../../domain/chat.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import { AsyncQueue } from "../../util/async-queue.ts";
-import type { ChatEngine, ModelInfo } from "../types.ts";
+import type { ChatEngine, Generation, ModelInfo } from "../types.ts";
 import { generateChoice, type ChoiceResult } from "./generate-choice.ts";
+import { GrammarCache } from "./grammar-cache.ts";
 import type { ModelHost } from "./model-host.ts";
 import { buildPrompt, checkLogitBias } from "./prompt.ts";
 import { SequencePool, SHUTTING_DOWN } from "./sequence-pool.ts";
@@ -34,6 +35,7 @@ export class LlamaEngine implements ChatEngine {
   readonly #requests = new Set<AbortController>();
   readonly #running = new Set<Promise<unknown>>();
   #host: ModelHost | undefined;
+  #grammars: GrammarCache | undefined;
   #pool: SequencePool<Sequence> | undefined;
   #closing = false;
 
@@ -43,6 +45,7 @@ export class LlamaEngine implements ChatEngine {
     options.host.then(
       (host) => {
         this.#host = host;
+        this.#grammars = new GrammarCache(host.llama);
         const sequences = Array.from({ length: host.context.totalSequences }, () => host.context.getSequence());
         this.#pool = new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64 });
       },
@@ -58,7 +61,7 @@ export class LlamaEngine implements ChatEngine {
     return this.#host !== undefined && !this.#closing;
   }
 
-  async generate(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatEvent>> {
+  async generate(request: ChatRequest, signal: AbortSignal): Promise<Generation> {
     const host = this.#host;
     const pool = this.#pool;
     if (host === undefined || pool === undefined || this.#closing) {
@@ -66,6 +69,7 @@ export class LlamaEngine implements ChatEngine {
     }
     const prompt = buildPrompt(host, request);
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
+    const constraint = request.constraint === undefined ? undefined : await this.#grammars?.get(request.constraint, request.whitespacePattern);
     const admission = pool.admit();
 
     const events = new AsyncQueue<ChatEvent>();
@@ -88,6 +92,7 @@ export class LlamaEngine implements ChatEngine {
           sampling: request.sampling,
           seed: (request.sampling.seed + index) >>> 0,
           tokenBias,
+          grammar: constraint?.grammar,
           topLogprobs: request.logprobs ? request.topLogprobs : undefined,
           signal: stop,
           onDelta: (text, logprobs) => events.push({ type: "delta", choice: index, text, logprobs }),
@@ -122,7 +127,7 @@ export class LlamaEngine implements ChatEngine {
       });
       events.close();
     });
-    return events;
+    return { events, warnings: constraint?.warnings ?? [] };
   }
 
   async close(graceMs: number): Promise<void> {

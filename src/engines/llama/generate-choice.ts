@@ -3,7 +3,7 @@
  * samples token by token with node-llama-cpp, turns tokens into text (UTF-8 safe, stop strings
  * held back) and reports deltas as they come. Stops at once when `signal` aborts.
  */
-import type { LlamaContextSequence, LlamaModel, Token, TokenBias } from "node-llama-cpp";
+import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token, type TokenBias } from "node-llama-cpp";
 import type { SamplingParams } from "../../domain/chat.ts";
 import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
 import { computeLogprobs } from "./logprobs.ts";
@@ -23,6 +23,8 @@ export interface ChoiceOptions {
   /** The seed for this choice (uint32). */
   readonly seed: number;
   readonly tokenBias: TokenBias | undefined;
+  /** Output grammar: every token is constrained to it; generation ends when it is complete. */
+  readonly grammar: LlamaGrammar | undefined;
   /** Undefined: no logprobs; otherwise the number of alternatives per token (0–20). */
   readonly topLogprobs: number | undefined;
   readonly signal: AbortSignal;
@@ -49,18 +51,23 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   const penalties = sampling.frequencyPenalty !== 0 || sampling.presencePenalty !== 0;
   const wantLogprobs = options.topLogprobs !== undefined;
   // With logprobs, the native chain must report the untempered, untruncated distribution, so
-  // temperature and top-p are applied in JavaScript (greedy needs neither).
-  const drawInJs = wantLogprobs && sampling.temperature > 0 ? seededRandom(options.seed) : undefined;
+  // temperature and top-p are applied in JavaScript (greedy needs neither). Not with a grammar:
+  // its state follows the natively sampled token, so the native sampler must choose.
+  const drawInJs = wantLogprobs && sampling.temperature > 0 && options.grammar === undefined ? seededRandom(options.seed) : undefined;
+  const grammarEvaluationState = options.grammar === undefined ? undefined : new LlamaGrammarEvaluationState({ model, grammar: options.grammar });
+  // Temperature still applied natively (grammar requests): logprobs undo it (see logprobs.ts).
+  const nativeTemperature = drawInJs === undefined ? sampling.temperature : 1;
   const iterator = sequence.evaluateWithMetadata(
     prompt.slice(-1) as Token[],
     { probabilities: wantLogprobs },
     {
-      temperature: drawInJs === undefined ? sampling.temperature : 1,
+      temperature: nativeTemperature,
       topP: drawInJs === undefined ? sampling.topP : 1,
       topK: 0,
       minP: 0,
       seed: options.seed,
       tokenBias: options.tokenBias,
+      grammarEvaluationState,
       repeatPenalty: penalties
         ? {
             punishTokens: () => generated,
@@ -80,7 +87,10 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   try {
     for (;;) {
       const next = await iterator.next(replacement);
-      if (next.done === true) break;
+      if (next.done === true) {
+        reason = "stop"; // node-llama-cpp ends the generator itself when the grammar is complete
+        break;
+      }
       const output: { token: Token; probabilities?: ReadonlyMap<Token, number> } = next.value;
       if (signal.aborted) {
         reason = "aborted";
@@ -93,7 +103,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
         break;
       }
       generated.push(token);
-      const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, options.topLogprobs ?? 0) : undefined;
+      const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, options.topLogprobs ?? 0, nativeTemperature) : undefined;
       const step = text.push(token, entry);
       if (step.text !== "" || step.logprobs.length > 0) options.onDelta(step.text, step.logprobs);
       if (step.stopped) {
@@ -141,8 +151,14 @@ async function reusePrefix(sequence: LlamaContextSequence, prompt: readonly Toke
   return keep;
 }
 
-function logprobEntry(text: TokenTextStream, token: number, probabilities: ReadonlyMap<number, number> | undefined, top: number): TokenLogprob {
-  const values = computeLogprobs(probabilities ?? new Map(), token, top);
+function logprobEntry(
+  text: TokenTextStream,
+  token: number,
+  probabilities: ReadonlyMap<number, number> | undefined,
+  top: number,
+  temperature: number,
+): TokenLogprob {
+  const values = computeLogprobs(probabilities ?? new Map(), token, top, temperature);
   return {
     token: text.tokenString(token),
     logprob: values.chosen,

@@ -4,7 +4,9 @@
  * When logprobs are requested, the native sampler chain runs without temperature or truncation
  * (greedy, or temperature 1 and no top-p), so the reported map is the model's own distribution
  * after logit bias and penalties; temperature and top-p are then applied in JavaScript (see
- * sampler.ts). These are therefore always the probabilities before temperature and truncation.
+ * sampler.ts). These are therefore the probabilities before temperature and truncation. Grammar-
+ * constrained requests are the exception: they sample natively (see `temperature` below), and
+ * their logprobs are over the tokens the grammar allows.
  */
 
 export interface TokenLogprobValue {
@@ -19,15 +21,23 @@ export interface Logprobs {
   readonly top: readonly TokenLogprobValue[];
 }
 
-/** @param probabilities token → probability (need not sum to exactly 1; it is renormalised). */
-export function computeLogprobs(probabilities: ReadonlyMap<number, number>, chosenToken: number, count: number): Logprobs {
+/**
+ * @param probabilities token → probability (need not sum to exactly 1; it is renormalised).
+ * @param temperature the temperature these probabilities were tempered with (default 1: none).
+ *   Grammar-constrained requests sample natively at their temperature; since temperature divides
+ *   every logit alike, p(i) ∝ p_T(i)^T recovers the untempered distribution (tokens whose
+ *   tempered probability underflowed to 0 drop out, so very low temperatures lose the tail).
+ */
+export function computeLogprobs(probabilities: ReadonlyMap<number, number>, chosenToken: number, count: number, temperature = 1): Logprobs {
+  const scale = temperature > 0 ? temperature : 1;
   let total = 0;
-  for (const p of probabilities.values()) if (p > 0) total += p;
+  for (const p of probabilities.values()) if (p > 0) total += p ** scale;
   const logTotal = Math.log(total);
+  const logprob = (p: number) => scale * Math.log(p) - logTotal;
   const chosenP = probabilities.get(chosenToken) ?? 0;
   return {
-    chosen: chosenP > 0 ? Math.log(chosenP) - logTotal : -Infinity,
-    top: topEntries(probabilities, count).map(([token, p]) => ({ token, logprob: Math.log(p) - logTotal })),
+    chosen: chosenP > 0 ? logprob(chosenP) : -Infinity,
+    top: topEntries(probabilities, count).map(([token, p]) => ({ token, logprob: logprob(p) })),
   };
 }
 

@@ -28,10 +28,23 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
       },
       "chat completion",
     );
-    const events = await engine.generate(parsed.request, signal);
-    if (parsed.stream) return streamResponse(reply, engine, parsed, events, errors);
+    const { events, warnings } = await engine.generate(parsed.request, signal);
+    const headers = warningHeaders(warnings);
+    if (parsed.stream) return streamResponse(reply, engine, parsed, events, headers, errors);
+    void reply.headers(headers);
     return collectResponse(engine, parsed, events);
   });
+}
+
+/**
+ * `x-parley-warnings`: what the request asked for that Parley could not fully honour without
+ * failing it (e.g. JSON Schema keywords ignored outside strict mode), as a JSON array of strings.
+ */
+function warningHeaders(warnings: readonly string[]): Record<string, string> {
+  if (warnings.length === 0) return {};
+  // Header values must be ASCII: escape the rest as JSON \u sequences.
+  const ascii = JSON.stringify(warnings).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return { "x-parley-warnings": ascii };
 }
 
 async function collectResponse(engine: ChatEngine, parsed: ParsedChatRequest, events: AsyncIterable<ChatEvent>) {
@@ -60,13 +73,14 @@ async function streamResponse(
   engine: ChatEngine,
   parsed: ParsedChatRequest,
   events: AsyncIterable<ChatEvent>,
+  headers: Record<string, string>,
   errors: ErrorMappingOptions,
 ): Promise<FastifyReply> {
   const { request } = parsed;
   const chunks = new ChunkFactory(newResponseMeta(request.model, engine.fingerprint), parsed.includeUsage);
   const sse = new SseWriter(reply.raw);
   reply.hijack();
-  sse.open();
+  sse.open(headers);
   try {
     for (let i = 0; i < request.n; i++) await sse.send(chunks.role(i));
     for await (const event of events) {

@@ -1,0 +1,91 @@
+/**
+ * The structured-output fields of a chat request → one domain `OutputConstraint`:
+ * OpenAI's `response_format`, vLLM's `guided_json` / `guided_regex` / `guided_choice` /
+ * `guided_grammar` (+ `guided_whitespace_pattern`, `guided_decoding_backend`), and vLLM 0.12's
+ * `structured_outputs: {json | regex | choice | grammar}`. More than one constraint is a 400 naming
+ * them all.
+ */
+import { z } from "zod";
+import type { OutputConstraint } from "../domain/chat.ts";
+import type { FieldIssue } from "../domain/errors.ts";
+
+/** Every backend name clients send; Parley serves them all with its own llama.cpp grammars. */
+export const DECODING_BACKENDS = ["auto", "llama.cpp", "xgrammar", "outlines", "lm-format-enforcer", "guidance"] as const;
+
+const jsonSchemaObject = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
+const responseFormat = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text") }),
+  z.object({ type: z.literal("json_object") }),
+  z.object({
+    type: z.literal("json_schema"),
+    json_schema: z.object({
+      name: z.string().max(64).regex(/^[a-zA-Z0-9_-]+$/, "name may contain a-z, A-Z, 0-9, _ and -"),
+      description: z.string().nullish(),
+      schema: jsonSchemaObject.nullish(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+const choices = z.array(z.string()).min(1);
+const structuredOutputs = z.object({
+  json: z.union([jsonSchemaObject, z.string()]).nullish(),
+  regex: z.string().nullish(),
+  choice: choices.nullish(),
+  grammar: z.string().min(1).nullish(),
+});
+
+export const constraintFields = z.object({
+  response_format: responseFormat.nullish(),
+  guided_json: z.union([jsonSchemaObject, z.string()]).nullish(),
+  guided_regex: z.string().nullish(),
+  guided_choice: choices.nullish(),
+  guided_grammar: z.string().min(1).nullish(),
+  guided_whitespace_pattern: z.string().nullish(),
+  guided_decoding_backend: z.enum(DECODING_BACKENDS).nullish(),
+  structured_outputs: structuredOutputs.nullish(),
+});
+
+type ConstraintFields = z.infer<typeof constraintFields>;
+
+export function toConstraint(wire: ConstraintFields, issues: FieldIssue[]): OutputConstraint | undefined {
+  const found: OutputConstraint[] = [];
+  const format = wire.response_format;
+  if (format?.type === "json_object") found.push({ kind: "json", schema: { type: "object" }, strict: false, field: "response_format" });
+  if (format?.type === "json_schema") {
+    found.push({ kind: "json", schema: format.json_schema.schema ?? { type: "object" }, strict: format.json_schema.strict ?? false, field: "response_format" });
+  }
+  const json = (value: unknown, field: string) => {
+    const schema = parseSchema(value, field, issues);
+    if (schema !== undefined) found.push({ kind: "json", schema, strict: false, field });
+  };
+  if (wire.guided_json != null) json(wire.guided_json, "guided_json");
+  if (wire.guided_regex != null) found.push({ kind: "regex", pattern: wire.guided_regex, field: "guided_regex" });
+  if (wire.guided_choice != null) found.push({ kind: "choice", choices: wire.guided_choice, field: "guided_choice" });
+  if (wire.guided_grammar != null) found.push({ kind: "grammar", gbnf: wire.guided_grammar, field: "guided_grammar" });
+  const so = wire.structured_outputs;
+  if (so?.json != null) json(so.json, "structured_outputs.json");
+  if (so?.regex != null) found.push({ kind: "regex", pattern: so.regex, field: "structured_outputs.regex" });
+  if (so?.choice != null) found.push({ kind: "choice", choices: so.choice, field: "structured_outputs.choice" });
+  if (so?.grammar != null) found.push({ kind: "grammar", gbnf: so.grammar, field: "structured_outputs.grammar" });
+
+  if (found.length > 1) {
+    const fields = found.map((c) => c.field);
+    issues.push({
+      path: fields[1]?.split(".") ?? [],
+      message: `Only one output constraint may be given, but the request sets ${fields.map((f) => `\`${f}\``).join(", ")}.`,
+      type: "conflict",
+    });
+  }
+  return found[0];
+}
+
+/** `guided_json` may be a schema object or its JSON text. */
+function parseSchema(value: unknown, field: string, issues: FieldIssue[]): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (error) {
+    issues.push({ path: field.split("."), message: `\`${field}\` is not valid JSON: ${(error as Error).message}`, type: "invalid_json" });
+    return undefined;
+  }
+}
