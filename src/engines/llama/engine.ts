@@ -14,7 +14,6 @@ import { GrammarCache } from "./grammar-cache.ts";
 import type { ModelHost } from "./model-host.ts";
 import { buildPrompt, checkLogitBias } from "./prompt.ts";
 import { SequencePool, SHUTTING_DOWN } from "./sequence-pool.ts";
-import { createTokenBias } from "./token-bias.ts";
 
 export interface LlamaEngineOptions {
   /** The id clients send in `model`. */
@@ -77,7 +76,6 @@ export class LlamaEngine implements ChatEngine {
     const internal = new AbortController();
     this.#requests.add(internal);
     const stop = AbortSignal.any([signal, internal.signal]);
-    const tokenBias = createTokenBias(host.model, request.sampling.logitBias);
     const maxTokens = Math.min(request.maxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
     const runChoice = async (index: number): Promise<ChoiceResult> => {
       const sequence = await pool.acquire(admission, stop);
@@ -91,7 +89,7 @@ export class LlamaEngine implements ChatEngine {
           stop: request.stop,
           sampling: request.sampling,
           seed: (request.sampling.seed + index) >>> 0,
-          tokenBias,
+          logitBias: request.sampling.logitBias,
           grammar: constraint?.grammar,
           topLogprobs: request.logprobs ? request.topLogprobs : undefined,
           signal: stop,

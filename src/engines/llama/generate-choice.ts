@@ -3,12 +3,14 @@
  * samples token by token with node-llama-cpp, turns tokens into text (UTF-8 safe, stop strings
  * held back) and reports deltas as they come. Stops at once when `signal` aborts.
  */
-import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token, type TokenBias } from "node-llama-cpp";
+import { LlamaGrammarEvaluationState, TokenBias, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { SamplingParams } from "../../domain/chat.ts";
 import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
 import { computeLogprobs } from "./logprobs.ts";
 import { sampleToken, seededRandom } from "./sampler.ts";
+import { createTokenBias } from "./token-bias.ts";
 import { TokenTextStream } from "./token-text.ts";
+import { Utf8Guard } from "./utf8-guard.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
 export interface ChoiceOptions {
@@ -22,7 +24,8 @@ export interface ChoiceOptions {
   readonly sampling: SamplingParams;
   /** The seed for this choice (uint32). */
   readonly seed: number;
-  readonly tokenBias: TokenBias | undefined;
+  /** OpenAI `logit_bias` (token id → bias). */
+  readonly logitBias: ReadonlyMap<number, number>;
   /** Output grammar: every token is constrained to it; generation ends when it is complete. */
   readonly grammar: LlamaGrammar | undefined;
   /** Undefined: no logprobs; otherwise the number of alternatives per token (0–20). */
@@ -55,6 +58,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   // its state follows the natively sampled token, so the native sampler must choose.
   const drawInJs = wantLogprobs && sampling.temperature > 0 && options.grammar === undefined ? seededRandom(options.seed) : undefined;
   const grammarEvaluationState = options.grammar === undefined ? undefined : new LlamaGrammarEvaluationState({ model, grammar: options.grammar });
+  const tokenBias = choiceTokenBias(model, options);
   // Temperature still applied natively (grammar requests): logprobs undo it (see logprobs.ts).
   const nativeTemperature = drawInJs === undefined ? sampling.temperature : 1;
   const iterator = sequence.evaluateWithMetadata(
@@ -66,7 +70,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
       topK: 0,
       minP: 0,
       seed: options.seed,
-      tokenBias: options.tokenBias,
+      tokenBias: tokenBias.current,
       grammarEvaluationState,
       repeatPenalty: penalties
         ? {
@@ -103,6 +107,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
         break;
       }
       generated.push(token);
+      tokenBias.accept(token);
       const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, options.topLogprobs ?? 0, nativeTemperature) : undefined;
       const step = text.push(token, entry);
       if (step.text !== "" || step.logprobs.length > 0) options.onDelta(step.text, step.logprobs);
@@ -123,6 +128,29 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs);
   }
   return { reason, completionTokens: generated.length, cachedTokens };
+}
+
+/**
+ * The token bias for a choice: the request's `logit_bias`, plus — under a grammar — the UTF-8
+ * guard's bans for the current byte state (one TokenBias per state, built once).
+ */
+function choiceTokenBias(model: LlamaModel, options: ChoiceOptions): { current: TokenBias | (() => TokenBias) | undefined; accept(token: number): void } {
+  const fixed = createTokenBias(model, options.logitBias);
+  if (options.grammar === undefined) return { current: fixed, accept: () => undefined };
+  const guard = new Utf8Guard(options.vocabulary);
+  const byState = new Map<string, TokenBias>();
+  return {
+    current: () => {
+      const key = guard.stateKey();
+      let bias = byState.get(key);
+      if (bias === undefined) {
+        bias = createTokenBias(model, options.logitBias, guard.banned()) ?? new TokenBias(model.tokenizer);
+        byState.set(key, bias);
+      }
+      return bias;
+    },
+    accept: (token) => guard.accept(token),
+  };
 }
 
 /**

@@ -12,13 +12,23 @@ interface TokenBiasInternals {
   _biases: Map<number, number>;
 }
 
-export function createTokenBias(model: LlamaModel, logitBias: ReadonlyMap<number, number>): TokenBias | undefined {
-  if (logitBias.size === 0) return undefined;
+/**
+ * A bias that makes a token as good as impossible, yet finite: if a grammar allows nothing else,
+ * llama.cpp can still pick it instead of failing on an empty candidate set.
+ */
+const SUPPRESS = -1e4;
+
+/**
+ * @param suppressed tokens pushed out of reach (e.g. by the UTF-8 guard), on top of `logitBias`.
+ */
+export function createTokenBias(model: LlamaModel, logitBias: ReadonlyMap<number, number>, suppressed: readonly number[] = []): TokenBias | undefined {
+  if (logitBias.size === 0 && suppressed.length === 0) return undefined;
   const bias = new TokenBias(model.tokenizer);
   const internals = bias as unknown as TokenBiasInternals;
   if (!(internals._biases instanceof Map)) {
     throw new Error("node-llama-cpp's TokenBias internals changed: logit_bias cannot be applied");
   }
   for (const [token, value] of logitBias) internals._biases.set(token, value <= -100 ? -Infinity : value);
+  for (const token of suppressed) if (!internals._biases.has(token)) internals._biases.set(token, SUPPRESS);
   return bias;
 }
