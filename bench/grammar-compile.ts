@@ -1,0 +1,65 @@
+/**
+ * Benchmark: structured-output grammar cost for a 50-property JSON Schema — conversion to GBNF,
+ * llama.cpp grammar compilation, and what a repeated request pays (the server's per-constraint
+ * LRU cache). Run with `npm run bench` (prints a table; not a test).
+ */
+import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+import { jsonSchemaToGbnf } from "../src/chat/grammar/json-schema-to-gbnf.ts";
+import { GrammarCache } from "../src/engines/llama/grammar-cache.ts";
+
+const TYPES = [
+  { type: "string", maxLength: 40 },
+  { type: "integer", minimum: 0, maximum: 10_000 },
+  { type: "number", minimum: -1000, maximum: 1000 },
+  { type: "boolean" },
+  { enum: ["red", "green", "blue"] },
+  { type: "string", format: "date-time" },
+  { type: "array", items: { type: "string", maxLength: 10 }, maxItems: 5 },
+  { anyOf: [{ type: "string", maxLength: 20 }, { type: "null" }] },
+];
+const properties = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`field_${i}`, TYPES[i % TYPES.length]]));
+const schema = { type: "object", properties, required: Object.keys(properties).filter((_, i) => i % 2 === 0) };
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  const runs = 10;
+  const convert: number[] = [];
+  let gbnf = "";
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    gbnf = jsonSchemaToGbnf(schema).grammar;
+    convert.push(performance.now() - start);
+  }
+  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: () => undefined });
+  const compile: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await llama.createGrammar({ grammar: gbnf });
+    compile.push(performance.now() - start);
+  }
+  const cache = new GrammarCache(llama);
+  const constraint = { kind: "json", schema, strict: false, field: "response_format" } as const;
+  const first = performance.now();
+  await cache.get(constraint, undefined);
+  const firstMs = performance.now() - first;
+  const cached: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await cache.get(constraint, undefined);
+    cached.push(performance.now() - start);
+  }
+  console.log(`50-property JSON Schema → GBNF (${gbnf.split("\n").length - 1} rules, ${gbnf.length} chars), median of ${runs}:`);
+  console.table({
+    "convert schema → GBNF": { ms: +median(convert).toFixed(2) },
+    "llama.cpp grammar compile": { ms: +median(compile).toFixed(2) },
+    "first request (convert + compile)": { ms: +firstMs.toFixed(2) },
+    "repeated request (cache hit)": { ms: +median(cached).toFixed(3) },
+  });
+  await llama.dispose();
+}
+
+await main();
