@@ -61,6 +61,8 @@ async function serve(args: readonly string[]): Promise<number> {
     return 2;
   }
   const server = await startServer(config);
+  // A failure deep inside the engine must fail its request, never the whole server.
+  process.on("unhandledRejection", (reason) => server.app.log.error({ err: reason }, "unhandled rejection; the server keeps running"));
   if (server.usingTestModel) process.stderr.write(TEST_MODEL_BANNER);
   server.ready.catch((error: unknown) => {
     server.app.log.fatal({ err: error }, "could not load the model");

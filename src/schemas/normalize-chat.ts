@@ -39,6 +39,10 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
 
   const messages = wire.messages.map((m, i) => toMessage(m, i, issues));
   const constraint = toConstraint(wire, issues);
+  if (constraint !== undefined && wire.stop != null && wire.stop.length > 0) {
+    // A stop string would cut the structure short and break the validity guarantee.
+    issues.push({ path: ["stop"], message: `\`stop\` cannot be combined with an output constraint (\`${constraint.field}\`): it could cut the structure short.`, type: "conflict" });
+  }
   if (wire.stream_options != null && wire.stream !== true) {
     issues.push({ path: ["stream_options"], message: "`stream_options` is only allowed when `stream` is true.", type: "invalid_value" });
   }

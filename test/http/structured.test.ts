@@ -151,8 +151,33 @@ describe("structured outputs", () => {
     assert.match(JSON.stringify(strict.body), /uniqueItems/);
   });
 
+  it("survives a logit_bias that bans every token the grammar allows", async () => {
+    // Every token starting with "{" banned, under a constraint that must start with "{".
+    const bytesOf = new Vocabulary({ model: "gpt2", tokens: testModelVocabulary().tokens, tokenTypes: testModelVocabulary().tokenTypes, detokenize: () => "" });
+    const braces: Record<string, number> = {};
+    for (let token = 0; token < bytesOf.size; token++) if (bytesOf.bytes(token)[0] === 0x7b) braces[token] = -100;
+    const { status, body } = await ask({ response_format: { type: "json_object" }, logit_bias: braces, max_tokens: 30 });
+    assert.equal(status, 200);
+    assert.match(body.choices[0]?.message.content ?? "", /^\{/);
+    assert.equal((await fetch(`${t.url}/health`)).status, 200);
+  });
+
+  it("guided_whitespace_pattern allows only JSON whitespace", async () => {
+    const spaced = await ask({ guided_json: { type: "array", items: { type: "integer", maximum: 9, minimum: 0 }, maxItems: 4 }, guided_whitespace_pattern: "[ \\n]{0,2}" });
+    assert.equal(spaced.status, 200);
+    if (spaced.body.choices[0]?.finish_reason === "stop") JSON.parse(spaced.body.choices[0].message.content);
+  });
+
   it("rejects what cannot be enforced, naming the field", async () => {
+    const deepSchema: Record<string, unknown> = { type: "integer" };
+    let nested = deepSchema;
+    for (let i = 0; i < 3000; i++) nested = { type: "array", items: nested };
     const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ guided_json: {}, guided_whitespace_pattern: "x+" }, "guided_whitespace_pattern", /whitespace/],
+      [{ guided_json: {}, guided_whitespace_pattern: "(" }, "guided_whitespace_pattern", /cannot be used/],
+      [{ response_format: { type: "json_object" }, stop: ["}"] }, "stop", /constraint/],
+      [{ guided_grammar: `root ::= ${"(".repeat(50_000)}"a"${")".repeat(50_000)}` }, "guided_grammar", /deeper/],
+      [{ guided_json: nested }, "guided_json", /nested too deeply/],
       [{ guided_regex: "a(?=b)" }, "guided_regex", /lookahead/],
       [{ guided_regex: "(a" }, "guided_regex", /invalid regex/],
       [{ guided_grammar: "root ::= (" }, "guided_grammar", /GBNF/],

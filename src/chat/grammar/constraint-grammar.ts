@@ -6,6 +6,7 @@ import type { OutputConstraint } from "../../domain/chat.ts";
 import { invalidRequest } from "../../domain/errors.ts";
 import { GrammarBuilder, GrammarConversionError, gbnfLiteral } from "./gbnf.ts";
 import { jsonSchemaToGbnf } from "./json-schema-to-gbnf.ts";
+import { parsePattern, type Node } from "./regex-parser.ts";
 import { regexGrammar } from "./regex-to-gbnf.ts";
 
 export interface ConstraintGrammar {
@@ -13,7 +14,12 @@ export interface ConstraintGrammar {
   readonly warnings: readonly string[];
 }
 
+/** Deepest parenthesis nesting accepted in a user GBNF grammar (llama.cpp's parser recurses). */
+const MAX_GBNF_DEPTH = 256;
+const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
 export function constraintGrammar(constraint: OutputConstraint, whitespacePattern: string | undefined): ConstraintGrammar {
+  if (whitespacePattern !== undefined && constraint.kind === "json") checkWhitespacePattern(whitespacePattern);
   try {
     switch (constraint.kind) {
       case "json": {
@@ -26,13 +32,69 @@ export function constraintGrammar(constraint: OutputConstraint, whitespacePatter
       case "choice":
         return { gbnf: new GrammarBuilder().toString(constraint.choices.map(gbnfLiteral).join(" | ")), warnings: [] };
       case "grammar":
+        checkGbnfDepth(constraint.gbnf, constraint.field);
         return { gbnf: constraint.gbnf, warnings: [] };
       default:
         return constraint satisfies never;
     }
   } catch (error) {
-    if (!(error instanceof GrammarConversionError)) throw error;
     const path = constraint.field.split(".");
+    if (error instanceof RangeError) throw invalidRequest(`\`${constraint.field}\` is nested too deeply to be enforced.`, path, "too_deep");
+    if (!(error instanceof GrammarConversionError)) throw error;
     throw invalidRequest(`\`${constraint.field}\` cannot be enforced: ${error.message} (${error.construct}).`, path, "unsupported");
+  }
+}
+
+/** The whitespace pattern may only ever produce JSON whitespace (space, tab, newline, return). */
+function checkWhitespacePattern(pattern: string): void {
+  const field = ["guided_whitespace_pattern"];
+  let ast: Node;
+  try {
+    ast = parsePattern(pattern);
+  } catch (error) {
+    const detail = error instanceof GrammarConversionError ? `${error.message} (${error.construct})` : "nested too deeply";
+    throw invalidRequest(`\`guided_whitespace_pattern\` cannot be used: ${detail}.`, field, "unsupported");
+  }
+  const onlyWhitespace = (node: Node): boolean => {
+    switch (node.t) {
+      case "set":
+        return node.ranges.every(([low, high]) => {
+          if (high - low > JSON_WHITESPACE.size) return false;
+          for (let c = low; c <= high; c++) if (!JSON_WHITESPACE.has(c)) return false;
+          return true;
+        });
+      case "seq":
+        return node.items.every(onlyWhitespace);
+      case "alt":
+        return node.options.every(onlyWhitespace);
+      case "rep":
+        return onlyWhitespace(node.node);
+      case "start":
+      case "end":
+        return true;
+      default:
+        return node satisfies never;
+    }
+  };
+  if (!onlyWhitespace(ast)) {
+    throw invalidRequest("`guided_whitespace_pattern` may only match JSON whitespace (space, \\t, \\n, \\r).", field, "invalid_value");
+  }
+}
+
+/** llama.cpp's GBNF parser recurses per parenthesis: refuse deep nesting before handing it over. */
+function checkGbnfDepth(gbnf: string, field: string): void {
+  let depth = 0;
+  for (let i = 0; i < gbnf.length; i++) {
+    const c = gbnf[i];
+    if (c === '"' || c === "[") {
+      const close = c === '"' ? '"' : "]";
+      for (i++; i < gbnf.length && gbnf[i] !== close; i++) if (gbnf[i] === "\\") i++;
+    } else if (c === "#") {
+      while (i < gbnf.length && gbnf[i] !== "\n") i++;
+    } else if (c === "(") {
+      if (++depth > MAX_GBNF_DEPTH) throw invalidRequest(`\`${field}\` nests parentheses deeper than ${MAX_GBNF_DEPTH}.`, field.split("."), "too_deep");
+    } else if (c === ")") {
+      depth--;
+    }
   }
 }

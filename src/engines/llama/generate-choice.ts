@@ -124,7 +124,8 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   }
 
   if (reason !== "aborted" && !stoppedByString) {
-    const tail = text.finish();
+    // A constrained output cut by max_tokens must stay a valid prefix: no U+FFFD for a partial character.
+    const tail = text.finish(options.grammar !== undefined);
     if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs);
   }
   return { reason, completionTokens: generated.length, cachedTokens };
@@ -135,8 +136,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
  * guard's bans for the current byte state (one TokenBias per state, built once).
  */
 function choiceTokenBias(model: LlamaModel, options: ChoiceOptions): { current: TokenBias | (() => TokenBias) | undefined; accept(token: number): void } {
-  const fixed = createTokenBias(model, options.logitBias);
-  if (options.grammar === undefined) return { current: fixed, accept: () => undefined };
+  if (options.grammar === undefined) return { current: createTokenBias(model, options.logitBias), accept: () => undefined };
   const guard = new Utf8Guard(options.vocabulary);
   const byState = new Map<string, TokenBias>();
   return {
@@ -144,7 +144,7 @@ function choiceTokenBias(model: LlamaModel, options: ChoiceOptions): { current: 
       const key = guard.stateKey();
       let bias = byState.get(key);
       if (bias === undefined) {
-        bias = createTokenBias(model, options.logitBias, guard.banned()) ?? new TokenBias(model.tokenizer);
+        bias = createTokenBias(model, options.logitBias, guard.banned(), true) ?? new TokenBias(model.tokenizer);
         byState.set(key, bias);
       }
       return bias;

@@ -31,7 +31,9 @@ export class GrammarCache {
 
   /** The compiled constraint; one that cannot be enforced is a 400 naming its field. */
   async get(constraint: OutputConstraint, whitespacePattern: string | undefined): Promise<CompiledConstraint> {
-    const key = JSON.stringify([constraint.kind, constraint, whitespacePattern ?? null]);
+    // What determines the grammar: the constraint without its field name, and whitespace for JSON.
+    const { field: _field, ...essence } = constraint;
+    const key = JSON.stringify([essence, constraint.kind === "json" ? (whitespacePattern ?? null) : null]);
     let entry = this.#entries.get(key);
     if (entry === undefined) {
       const { gbnf, warnings } = constraintGrammar(constraint, whitespacePattern); // throws 400s

@@ -19,16 +19,23 @@ interface TokenBiasInternals {
 const SUPPRESS = -1e4;
 
 /**
- * @param suppressed tokens pushed out of reach (e.g. by the UTF-8 guard), on top of `logitBias`.
+ * @param suppressed tokens pushed out of reach (e.g. by the UTF-8 guard), whatever `logitBias` says.
+ * @param finiteBans make −100 a finite `SUPPRESS` instead of a hard ban. Needed under a grammar:
+ *   if every token the grammar allows were hard-banned, llama.cpp would fail the whole sampler.
  */
-export function createTokenBias(model: LlamaModel, logitBias: ReadonlyMap<number, number>, suppressed: readonly number[] = []): TokenBias | undefined {
+export function createTokenBias(
+  model: LlamaModel,
+  logitBias: ReadonlyMap<number, number>,
+  suppressed: readonly number[] = [],
+  finiteBans = false,
+): TokenBias | undefined {
   if (logitBias.size === 0 && suppressed.length === 0) return undefined;
   const bias = new TokenBias(model.tokenizer);
   const internals = bias as unknown as TokenBiasInternals;
   if (!(internals._biases instanceof Map)) {
     throw new Error("node-llama-cpp's TokenBias internals changed: logit_bias cannot be applied");
   }
-  for (const [token, value] of logitBias) internals._biases.set(token, value <= -100 ? -Infinity : value);
-  for (const token of suppressed) if (!internals._biases.has(token)) internals._biases.set(token, SUPPRESS);
+  for (const [token, value] of logitBias) internals._biases.set(token, value > -100 ? value : finiteBans ? SUPPRESS : -Infinity);
+  for (const token of suppressed) internals._biases.set(token, Math.min(internals._biases.get(token) ?? 0, SUPPRESS));
   return bias;
 }

@@ -54,9 +54,12 @@ export class TokenTextStream {
     return this.#emit(match.text, match.stopped);
   }
 
-  /** Ends without a stop string: flushes any held-back text and the remaining entries. */
-  finish(): TextStep {
-    const tail = this.#decoder.decode();
+  /**
+   * Ends without a stop string: flushes any held-back text and the remaining entries. An
+   * incomplete character at the end becomes U+FFFD, or is dropped with `dropIncomplete`.
+   */
+  finish(dropIncomplete = false): TextStep {
+    const tail = dropIncomplete ? "" : this.#decoder.decode();
     this.#decodedLength += tail.length;
     const text = this.#matcher.push(tail);
     if (text.stopped) return this.#emit(text.text, true);

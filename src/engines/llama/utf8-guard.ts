@@ -39,14 +39,19 @@ function step(state: State, byte: number): State | undefined {
 
 const key = (s: State) => `${s.need}:${s.low}:${s.high}`;
 
+/** Per vocabulary: state key → tokens invalid from that state. Shared by all requests. */
+const bansByVocabulary = new WeakMap<Vocabulary, Map<string, readonly number[]>>();
+
 export class Utf8Guard {
   readonly #vocabulary: Vocabulary;
-  /** State key → tokens that would be invalid from that state (computed once per state). */
-  readonly #invalid = new Map<string, readonly number[]>();
+  readonly #invalid: Map<string, readonly number[]>;
   #state: State = START;
 
   constructor(vocabulary: Vocabulary) {
     this.#vocabulary = vocabulary;
+    let shared = bansByVocabulary.get(vocabulary);
+    if (shared === undefined) bansByVocabulary.set(vocabulary, (shared = new Map()));
+    this.#invalid = shared;
   }
 
   /** Tokens that must not come next. */
