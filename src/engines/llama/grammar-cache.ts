@@ -25,10 +25,6 @@ export class GrammarCache {
     this.#capacity = capacity;
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** The compiled constraint; one that cannot be enforced is a 400 naming its field. */
   async get(constraint: OutputConstraint, whitespacePattern: string | undefined): Promise<CompiledConstraint> {
     // What determines the grammar: the constraint without its field name, and whitespace for JSON.
