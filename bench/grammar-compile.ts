@@ -5,6 +5,7 @@
  */
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { jsonSchemaToGbnf } from "../src/chat/grammar/json-schema-to-gbnf.ts";
+import { constraintGrammar } from "../src/chat/grammar/constraint-grammar.ts";
 import { GrammarCache } from "../src/engines/llama/grammar-cache.ts";
 
 const TYPES = [
@@ -43,13 +44,15 @@ async function main(): Promise<void> {
   }
   const cache = new GrammarCache(llama);
   const constraint = { kind: "json", schema, strict: false, field: "response_format" } as const;
+  // As a request does it: the key is built from the constraint each time.
+  const request = () => ({ key: JSON.stringify(["constraint", constraint.schema]), field: constraint.field, build: () => constraintGrammar(constraint, undefined) });
   const first = performance.now();
-  await cache.get(constraint, undefined);
+  await cache.get(request());
   const firstMs = performance.now() - first;
   const cached: number[] = [];
   for (let i = 0; i < runs; i++) {
     const start = performance.now();
-    await cache.get(constraint, undefined);
+    await cache.get(request());
     cached.push(performance.now() - start);
   }
   console.log(`50-property JSON Schema → GBNF (${gbnf.split("\n").length - 1} rules, ${gbnf.length} chars), median of ${runs}:`);

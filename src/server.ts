@@ -57,7 +57,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   loadModel(config, usingTestModel ? undefined : spec, app.log).then(resolveHost, rejectHost);
   const ready = hostPromise.then((loaded) => {
     app.log.info(
-      { model: modelId, contextSize: loaded.contextSize, slots: config.parallel, threads: loaded.threads, template: loaded.templateSource },
+      { model: modelId, contextSize: loaded.contextSize, slots: config.parallel, threads: loaded.threads, template: loaded.templateSource, toolCalls: loaded.toolFamily.syntax.family },
       `model ready: send requests with "model": "${modelId}"`,
     );
   });

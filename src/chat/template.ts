@@ -5,6 +5,7 @@
 import { Template } from "@huggingface/jinja";
 import type { ChatMessage } from "../domain/chat.ts";
 import { ParleyError } from "../domain/errors.ts";
+import type { ToolDefinition } from "../domain/tools.ts";
 
 /**
  * The template used when a GGUF carries none and no `--chat-template-file` is given: ChatML
@@ -24,6 +25,13 @@ export interface RenderOptions {
   readonly eosToken?: string;
   /** Append the assistant turn opener (default true). */
   readonly addGenerationPrompt?: boolean;
+  /**
+   * Tools to show the model, passed as `tools` in OpenAI's shape (`{type: "function", function:
+   * {name, description, parameters}}`), as Hugging Face does; `none` when absent.
+   */
+  readonly tools?: readonly ToolDefinition[];
+  /** Today's date for templates that print it (`date_string`, e.g. "22 Nov 2026"; default: now). */
+  readonly date?: Date;
   /** Extra variables for the template. */
   readonly variables?: Readonly<Record<string, unknown>>;
 }
@@ -45,8 +53,13 @@ export class ChatTemplate {
   render(messages: readonly ChatMessage[], options: RenderOptions = {}): string {
     try {
       return this.#template.render({
+        // Llama 3.1-style templates read these two; the values are those templates' own defaults,
+        // except that the date is today's rather than a date fixed in the template.
+        tools_in_user_message: true,
+        date_string: formatDate(options.date ?? new Date()),
         ...options.variables,
-        messages: messages.map(toTemplateMessage),
+        messages: toTemplateMessages(messages),
+        tools: options.tools === undefined || options.tools.length === 0 ? null : options.tools.map(toTemplateTool),
         add_generation_prompt: options.addGenerationPrompt ?? true,
         bos_token: options.bosToken ?? "",
         eos_token: options.eosToken ?? "",
@@ -63,15 +76,51 @@ export class ChatTemplate {
 }
 
 /**
- * The message shape templates expect. `developer` is rendered as `system`: it is OpenAI's newer
- * name for the same role, and model templates only know `system`.
+ * The message shapes templates expect (Hugging Face's): `developer` becomes `system`, since it is
+ * OpenAI's newer name for the same role and model templates only know `system`; assistant calls
+ * become `tool_calls: [{id, type, function: {name, arguments}}]` with the arguments as an object
+ * when they are valid JSON (templates apply `tojson` to them); a `tool` message also gets the
+ * `name` of the function it answers when an earlier call with its id says it.
  */
-function toTemplateMessage(message: ChatMessage): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    role: message.role === "developer" ? "system" : message.role,
-    content: message.content,
-  };
-  if (message.name !== undefined) out.name = message.name;
-  if (message.toolCallId !== undefined) out.tool_call_id = message.toolCallId;
-  return out;
+function toTemplateMessages(messages: readonly ChatMessage[]): Record<string, unknown>[] {
+  const callNames = new Map<string, string>();
+  return messages.map((message) => {
+    const out: Record<string, unknown> = {
+      role: message.role === "developer" ? "system" : message.role,
+      content: message.content,
+    };
+    if (message.toolCalls !== undefined && message.toolCalls.length > 0) {
+      out.tool_calls = message.toolCalls.map((call) => {
+        callNames.set(call.id, call.name);
+        return { id: call.id, type: "function", function: { name: call.name, arguments: parseArguments(call.arguments) } };
+      });
+    }
+    const name = message.name ?? (message.toolCallId === undefined ? undefined : callNames.get(message.toolCallId));
+    if (name !== undefined) out.name = name;
+    if (message.toolCallId !== undefined) out.tool_call_id = message.toolCallId;
+    return out;
+  });
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null ? value : text;
+  } catch {
+    return text;
+  }
+}
+
+function toTemplateTool(tool: ToolDefinition): Record<string, unknown> {
+  const fn: Record<string, unknown> = { name: tool.name };
+  if (tool.description !== undefined) fn.description = tool.description;
+  fn.parameters = tool.parameters;
+  return { type: "function", function: fn };
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** `%d %b %Y`, as Llama 3.1's template writes its date. */
+function formatDate(date: Date): string {
+  return `${String(date.getDate()).padStart(2, "0")} ${MONTHS[date.getMonth()] ?? ""} ${date.getFullYear()}`;
 }

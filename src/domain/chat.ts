@@ -2,6 +2,7 @@
  * Framework-free types describing a chat-completion request after validation and normalisation.
  * The HTTP layer produces these; engines consume them. Nothing here knows about Fastify or zod.
  */
+import type { ToolCall, ToolsRequest } from "./tools.ts";
 
 export type Role = "system" | "developer" | "user" | "assistant" | "tool";
 
@@ -13,6 +14,8 @@ export interface ChatMessage {
   readonly name?: string;
   /** For `tool` messages: the id of the call this message answers. */
   readonly toolCallId?: string;
+  /** For `assistant` messages: the calls it made (legacy `function_call` included). */
+  readonly toolCalls?: readonly ToolCall[];
 }
 
 export interface SamplingParams {
@@ -68,4 +71,6 @@ export interface ChatRequest {
   readonly constraint: OutputConstraint | undefined;
   /** Regex for whitespace allowed between JSON tokens (`guided_whitespace_pattern`); default compact. */
   readonly whitespacePattern: string | undefined;
+  /** Tools offered to the model, if any (an empty `tools` list is no tools). */
+  readonly tools: ToolsRequest | undefined;
 }

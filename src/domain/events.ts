@@ -3,7 +3,8 @@
  * non-streaming responses, whatever engine produced it.
  */
 
-export type FinishReason = "stop" | "length";
+/** `tool_calls`: the choice ended with tool calls (the HTTP layer says `function_call` for legacy requests). */
+export type FinishReason = "stop" | "length" | "tool_calls";
 
 export interface TopLogprob {
   readonly token: string;
@@ -26,6 +27,10 @@ export interface Usage {
 export type ChatEvent =
   /** New text for one choice, with the log-probabilities of the tokens that produced it. */
   | { readonly type: "delta"; readonly choice: number; readonly text: string; readonly logprobs: readonly TokenLogprob[] }
+  /** A tool call begins: its id and function name; its arguments follow in `tool_arguments` events. */
+  | { readonly type: "tool_call"; readonly choice: number; readonly index: number; readonly id: string; readonly name: string; readonly logprobs: readonly TokenLogprob[] }
+  /** More of a tool call's arguments (JSON text; the fragments concatenate to the whole). */
+  | { readonly type: "tool_arguments"; readonly choice: number; readonly index: number; readonly text: string; readonly logprobs: readonly TokenLogprob[] }
   /** A choice ended. */
   | { readonly type: "finish"; readonly choice: number; readonly reason: FinishReason }
   /** Emitted once, after every choice has finished. */

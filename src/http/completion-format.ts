@@ -3,7 +3,7 @@
  * streaming, and a builder that folds the same events into a `chat.completion` object.
  */
 import { randomBytes } from "node:crypto";
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionTokenLogprob } from "openai/resources/chat/completions";
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionTokenLogprob } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import type { FinishReason, TokenLogprob, Usage } from "../domain/events.ts";
 
@@ -42,34 +42,63 @@ export function toWireUsage(usage: Usage): CompletionUsage {
 }
 
 type ChunkChoice = ChatCompletionChunk["choices"][number];
+type WireFinishReason = ChatCompletion["choices"][number]["finish_reason"];
+
+/** Legacy `functions` requests are answered in kind: `function_call` rather than `tool_calls`. */
+function wireFinishReason(reason: FinishReason, legacy: boolean): WireFinishReason {
+  return reason === "tool_calls" && legacy ? "function_call" : reason;
+}
+
+export interface FormatOptions {
+  /** `stream_options.include_usage`: every chunk then carries `usage: null` (default false). */
+  readonly withUsage?: boolean;
+  /** Whether logprobs were requested (default false). */
+  readonly logprobs?: boolean;
+  /** The request used legacy `functions` (default false). */
+  readonly legacyFunctions?: boolean;
+}
 
 export class ChunkFactory {
   readonly #meta: ResponseMeta;
   readonly #withUsage: boolean;
+  readonly #logprobs: boolean;
+  readonly #legacy: boolean;
 
-  /** @param withUsage `stream_options.include_usage`: every chunk then carries `usage: null`. */
-  constructor(meta: ResponseMeta, withUsage: boolean) {
+  constructor(meta: ResponseMeta, options: FormatOptions = {}) {
     this.#meta = meta;
-    this.#withUsage = withUsage;
+    this.#withUsage = options.withUsage ?? false;
+    this.#logprobs = options.logprobs ?? false;
+    this.#legacy = options.legacyFunctions ?? false;
   }
 
   role(choice: number): ChatCompletionChunk {
     return this.#chunk([{ index: choice, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
   }
 
-  delta(choice: number, text: string, logprobs: readonly TokenLogprob[] | undefined): ChatCompletionChunk {
-    return this.#chunk([
-      {
-        index: choice,
-        delta: { content: text },
-        logprobs: logprobs === undefined ? null : { content: toWireLogprobs(logprobs), refusal: null },
-        finish_reason: null,
-      },
-    ]);
+  delta(choice: number, text: string, logprobs: readonly TokenLogprob[]): ChatCompletionChunk {
+    return this.#chunk([{ index: choice, delta: { content: text }, logprobs: this.#wireLogprobs(logprobs), finish_reason: null }]);
+  }
+
+  /** A tool call begins: OpenAI sends its index, id, type and name with empty arguments. */
+  toolCall(choice: number, index: number, id: string, name: string, logprobs: readonly TokenLogprob[]): ChatCompletionChunk {
+    const delta: ChunkChoice["delta"] = this.#legacy
+      ? { function_call: { name, arguments: "" } }
+      : { tool_calls: [{ index, id, type: "function", function: { name, arguments: "" } }] };
+    return this.#chunk([{ index: choice, delta, logprobs: this.#wireLogprobs(logprobs), finish_reason: null }]);
+  }
+
+  /** More arguments of call `index`: only the fragment. */
+  toolArguments(choice: number, index: number, text: string, logprobs: readonly TokenLogprob[]): ChatCompletionChunk {
+    const delta: ChunkChoice["delta"] = this.#legacy ? { function_call: { arguments: text } } : { tool_calls: [{ index, function: { arguments: text } }] };
+    return this.#chunk([{ index: choice, delta, logprobs: this.#wireLogprobs(logprobs), finish_reason: null }]);
   }
 
   finish(choice: number, reason: FinishReason): ChatCompletionChunk {
-    return this.#chunk([{ index: choice, delta: {}, logprobs: null, finish_reason: reason }]);
+    return this.#chunk([{ index: choice, delta: {}, logprobs: null, finish_reason: wireFinishReason(reason, this.#legacy) }]);
+  }
+
+  #wireLogprobs(logprobs: readonly TokenLogprob[]): ChunkChoice["logprobs"] {
+    return this.#logprobs ? { content: toWireLogprobs(logprobs), refusal: null } : null;
   }
 
   usage(usage: Usage): ChatCompletionChunk {
@@ -87,6 +116,7 @@ export class ChunkFactory {
 interface ChoiceState {
   text: string;
   logprobs: TokenLogprob[];
+  calls: { id: string; name: string; arguments: string }[];
   finish: FinishReason | null;
 }
 
@@ -94,19 +124,36 @@ interface ChoiceState {
 export class CompletionBuilder {
   readonly #meta: ResponseMeta;
   readonly #logprobs: boolean;
+  readonly #legacy: boolean;
   readonly #choices: ChoiceState[];
   #usage: Usage | undefined;
 
-  constructor(meta: ResponseMeta, n: number, logprobs: boolean) {
+  constructor(meta: ResponseMeta, n: number, options: FormatOptions = {}) {
     this.#meta = meta;
-    this.#logprobs = logprobs;
-    this.#choices = Array.from({ length: n }, () => ({ text: "", logprobs: [], finish: null }));
+    this.#logprobs = options.logprobs ?? false;
+    this.#legacy = options.legacyFunctions ?? false;
+    this.#choices = Array.from({ length: n }, () => ({ text: "", logprobs: [], calls: [], finish: null }));
   }
 
   delta(choice: number, text: string, logprobs: readonly TokenLogprob[]): void {
     const state = this.#choices[choice];
     if (state === undefined) return;
     state.text += text;
+    state.logprobs.push(...logprobs);
+  }
+
+  toolCall(choice: number, index: number, id: string, name: string, logprobs: readonly TokenLogprob[]): void {
+    const state = this.#choices[choice];
+    if (state === undefined) return;
+    state.calls[index] = { id, name, arguments: "" };
+    state.logprobs.push(...logprobs);
+  }
+
+  toolArguments(choice: number, index: number, text: string, logprobs: readonly TokenLogprob[]): void {
+    const state = this.#choices[choice];
+    const call = state?.calls[index];
+    if (state === undefined || call === undefined) return;
+    call.arguments += text;
     state.logprobs.push(...logprobs);
   }
 
@@ -131,11 +178,21 @@ export class CompletionBuilder {
       system_fingerprint: fingerprint,
       choices: this.#choices.map((c, index) => ({
         index,
-        message: { role: "assistant", content: c.text, refusal: null, annotations: [] },
+        message: this.#message(c),
         logprobs: this.#logprobs ? { content: toWireLogprobs(c.logprobs), refusal: null } : null,
-        finish_reason: c.finish ?? "stop",
+        finish_reason: wireFinishReason(c.finish ?? "stop", this.#legacy),
       })),
       usage: toWireUsage(usage),
     };
+  }
+
+  /** As OpenAI: `content` is null when the answer is only calls. */
+  #message(state: ChoiceState): ChatCompletionMessage {
+    const calls = state.calls.filter((call) => call !== undefined);
+    const message: ChatCompletionMessage = { role: "assistant", content: calls.length > 0 && state.text === "" ? null : state.text, refusal: null, annotations: [] };
+    const [first] = calls;
+    if (this.#legacy && first !== undefined) message.function_call = { name: first.name, arguments: first.arguments };
+    else if (calls.length > 0) message.tool_calls = calls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }));
+    return message;
   }
 }

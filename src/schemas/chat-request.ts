@@ -7,6 +7,7 @@
 import type { ChatCompletionCreateParams } from "openai/resources/chat/completions";
 import { z } from "zod";
 import { constraintFields } from "./constraints.ts";
+import { toolFields } from "./tools.ts";
 
 /** A string without lone UTF-16 surrogates (which could cut a character in two). */
 const wellFormed = z.string().refine((v) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(v), "must be well-formed Unicode (no lone surrogates)");
@@ -18,6 +19,10 @@ const textContent = z.union([z.string(), z.array(z.union([textPart, anyPart]))])
 
 const name = z.string().max(256).nullish();
 
+/** An earlier call, as the client echoes it back (`arguments` is JSON text, as OpenAI returns it). */
+const functionCall = z.object({ name: z.string(), arguments: z.string() });
+const toolCall = z.object({ id: z.string(), type: z.literal("function"), function: functionCall });
+
 const systemMessage = z.object({ role: z.literal("system"), content: textContent, name });
 const developerMessage = z.object({ role: z.literal("developer"), content: textContent, name });
 const userMessage = z.object({ role: z.literal("user"), content: textContent, name });
@@ -26,8 +31,8 @@ const assistantMessage = z.object({
   content: textContent.nullish(),
   name,
   refusal: z.string().nullish(),
-  tool_calls: z.array(z.unknown()).nullish(),
-  function_call: z.unknown().nullish(),
+  tool_calls: z.array(toolCall).nullish(),
+  function_call: functionCall.nullish(),
   audio: z.unknown().nullish(),
 });
 const toolMessage = z.object({ role: z.literal("tool"), content: textContent, tool_call_id: z.string() });
@@ -45,7 +50,7 @@ export const messageSchema = z.discriminatedUnion("role", [
 const penalty = z.number().min(-2).max(2).nullish();
 const positiveInt = z.number().int().min(1).nullish();
 
-export const chatRequestSchema = constraintFields.loose().extend({
+export const chatRequestSchema = constraintFields.extend(toolFields.shape).loose().extend({
   model: z.string().min(1),
   messages: z.array(messageSchema).min(1),
   max_tokens: positiveInt,

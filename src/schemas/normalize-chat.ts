@@ -9,6 +9,7 @@ import type { ChatMessage, ChatRequest } from "../domain/chat.ts";
 import { formatParam, ParleyError, type FieldIssue } from "../domain/errors.ts";
 import { chatRequestSchema, type messageSchema } from "./chat-request.ts";
 import { toConstraint } from "./constraints.ts";
+import { toToolsRequest } from "./tools.ts";
 import { unsupportedFieldIssues } from "./unsupported-fields.ts";
 
 export interface ParsedChatRequest {
@@ -37,8 +38,10 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
   if (!parsed.success || issues.length > 0) throw validationError(issues);
   const wire = parsed.data;
 
-  const messages = wire.messages.map((m, i) => toMessage(m, i, issues));
+  const legacyCalls = new Map<string, string>();
+  const messages = wire.messages.map((m, i) => toMessage(m, i, issues, legacyCalls));
   const constraint = toConstraint(wire, issues);
+  const tools = toToolsRequest(wire, issues);
   if (constraint !== undefined && wire.stop != null && wire.stop.length > 0) {
     // A stop string would cut the structure short and break the validity guarantee.
     issues.push({ path: ["stop"], message: `\`stop\` cannot be combined with an output constraint (\`${constraint.field}\`): it could cut the structure short.`, type: "conflict" });
@@ -72,25 +75,32 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
     user: wire.user ?? undefined,
     constraint,
     whitespacePattern: wire.guided_whitespace_pattern ?? undefined,
+    tools,
   };
   return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false, metadata: wire.metadata ?? undefined };
 }
 
-function toMessage(message: WireMessage, index: number, issues: FieldIssue[]): ChatMessage {
+/**
+ * One wire message → domain message. Legacy `function_call`s get an id (`call_fc_<message index>`)
+ * and a later `role: "function"` message becomes a `tool` message answering the latest call of
+ * that name (`legacyCalls`: function name → id), so templates see one shape.
+ */
+function toMessage(message: WireMessage, index: number, issues: FieldIssue[], legacyCalls: Map<string, string>): ChatMessage {
   const path = ["messages", index];
   switch (message.role) {
     case "function":
-      issues.push({ path: [...path, "role"], message: "Legacy `function` messages are not supported yet (function calling is not available yet).", type: "unsupported" });
-      return { role: "user", content: "" };
-    case "assistant":
-      if (message.tool_calls != null && message.tool_calls.length > 0) {
-        issues.push({ path: [...path, "tool_calls"], message: "Assistant `tool_calls` are not supported yet (tool calling is not available yet).", type: "unsupported" });
-      }
-      if (message.function_call != null) {
-        issues.push({ path: [...path, "function_call"], message: "Assistant `function_call` is not supported yet.", type: "unsupported" });
-      }
+      return { role: "tool", content: message.content ?? "", name: message.name, toolCallId: legacyCalls.get(message.name) ?? `call_fc_${message.name}` };
+    case "assistant": {
       if (message.audio != null) issues.push({ path: [...path, "audio"], message: "Audio is not supported.", type: "unsupported" });
-      return withName({ role: "assistant", content: flatten(message.content ?? "", path, issues) }, message.name);
+      const calls = (message.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+      if (message.function_call != null) {
+        const id = `call_fc_${index}`;
+        legacyCalls.set(message.function_call.name, id);
+        calls.push({ id, name: message.function_call.name, arguments: message.function_call.arguments });
+      }
+      const out: ChatMessage = { role: "assistant", content: flatten(message.content ?? "", path, issues), ...(calls.length > 0 ? { toolCalls: calls } : {}) };
+      return withName(out, message.name);
+    }
     case "tool":
       return { role: "tool", content: flatten(message.content, path, issues), toolCallId: message.tool_call_id };
     case "system":

@@ -14,12 +14,6 @@ const never: Noop = () => false;
 
 /** Field → which values are no-ops today, and why the field is not available otherwise. */
 const FIELDS: Record<string, { noop: Noop; reason: string }> = {
-  // Tool calling (planned)
-  tools: { noop: isEmptyArray, reason: "tool calling is not available yet" },
-  tool_choice: { noop: (v) => v === "none" || v === "auto", reason: "tool calling is not available yet" },
-  parallel_tool_calls: { noop: (v) => typeof v === "boolean", reason: "tool calling is not available yet" },
-  functions: { noop: isEmptyArray, reason: "function calling is not available yet" },
-  function_call: { noop: (v) => v === "none" || v === "auto", reason: "function calling is not available yet" },
   // vLLM / OctoAI extensions (planned)
   top_k: { noop: (v) => v === 0 || v === -1, reason: "top_k sampling is not available yet" },
   min_p: { noop: (v) => v === 0, reason: "min_p sampling is not available yet" },

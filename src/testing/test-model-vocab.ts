@@ -19,6 +19,12 @@
  * dropping the last pieces/merges; `specialTokensAsText` stores the ChatML special tokens (texts
  * starting with `<|`) as normal text tokens (type 1), as some conversions do, while the BOS/EOS/EOT
  * ids still point at them.
+ *
+ * `specialTokenSet` (BPE only) swaps the 9 special slots for another family's control tokens, so
+ * a test can write a GGUF shaped like a Llama 3 or Mistral conversion (TEST_MODEL_LLAMA3_SPECIAL_TOKENS,
+ * TEST_MODEL_MISTRAL_SPECIAL_TOKENS). Every set has 9 tokens, so the byte and merged tokens keep
+ * the same ids and the same merges in all three; with "llama3" or "mistral", `specialTokensAsText`
+ * applies to all of the set's control tokens.
  */
 import { trainBpeVocab, byteLevelToBytes, type BpeVocab } from "./bpe-vocab.ts";
 import { gguf, type GgufMetadataValue } from "./gguf-writer.ts";
@@ -37,6 +43,39 @@ export const TEST_MODEL_SPECIAL_TOKENS = {
   toolCallEnd: { id: 6, text: "</tool_call>", type: 4 },
   toolResponseStart: { id: 7, text: "<tool_response>", type: 4 },
   toolResponseEnd: { id: 8, text: "</tool_response>", type: 4 },
+} as const;
+
+/**
+ * Special tokens of the `specialTokenSet: "llama3"` test model: Llama 3's BOS/EOS, turn headers,
+ * end of turn (`<|eot_id|>`, `tokenizer.ggml.eot_token_id`), end of message (`<|eom_id|>`) and
+ * `<|python_tag|>`, plus a padding and a reserved token (Llama 3 has both) to fill the 9 slots.
+ */
+export const TEST_MODEL_LLAMA3_SPECIAL_TOKENS = {
+  bos: { id: 0, text: "<|begin_of_text|>", type: 3 },
+  eos: { id: 1, text: "<|end_of_text|>", type: 3 },
+  startHeader: { id: 2, text: "<|start_header_id|>", type: 3 },
+  endHeader: { id: 3, text: "<|end_header_id|>", type: 3 },
+  eot: { id: 4, text: "<|eot_id|>", type: 3 },
+  eom: { id: 5, text: "<|eom_id|>", type: 3 },
+  pythonTag: { id: 6, text: "<|python_tag|>", type: 3 },
+  pad: { id: 7, text: "<|finetune_right_pad_id|>", type: 3 },
+  reserved: { id: 8, text: "<|reserved_special_token_0|>", type: 3 },
+} as const;
+
+/**
+ * Special tokens of the `specialTokenSet: "mistral"` test model (Mistral's v3 tool markers): `</s>`
+ * is both EOS and the end of an assistant turn (`tokenizer.ggml.eot_token_id` names it too).
+ */
+export const TEST_MODEL_MISTRAL_SPECIAL_TOKENS = {
+  bos: { id: 0, text: "<s>", type: 3 },
+  eos: { id: 1, text: "</s>", type: 3 },
+  inst: { id: 2, text: "[INST]", type: 3 },
+  instEnd: { id: 3, text: "[/INST]", type: 3 },
+  toolCalls: { id: 4, text: "[TOOL_CALLS]", type: 3 },
+  availableTools: { id: 5, text: "[AVAILABLE_TOOLS]", type: 3 },
+  availableToolsEnd: { id: 6, text: "[/AVAILABLE_TOOLS]", type: 3 },
+  toolResults: { id: 7, text: "[TOOL_RESULTS]", type: 3 },
+  toolResultsEnd: { id: 8, text: "[/TOOL_RESULTS]", type: 3 },
 } as const;
 
 /** Special tokens of the SentencePiece (`tokenizer: "spm"`) test model. */
@@ -60,16 +99,22 @@ export const TEST_MODEL_MIN_VOCAB_SIZE = 9 + 256;
 
 export type TestModelTokenizerKind = "bpe" | "spm";
 
+/** Which family's special tokens fill the special slots of a BPE test model. */
+export type TestModelSpecialTokenSet = "chatml" | "llama3" | "mistral";
+
 export interface TestVocabOptions {
   readonly tokenizer: TestModelTokenizerKind;
   /** Total number of tokens, special tokens included. */
   readonly vocabSize: number;
   readonly specialTokensAsText: boolean;
+  /** The BPE model's special tokens (default "chatml"); "spm" supports "chatml" only. */
+  readonly specialTokenSet?: TestModelSpecialTokenSet;
 }
 
 /** A test-model vocabulary as stored in the GGUF, with the ids tests need. */
 export interface TestVocabulary {
   readonly tokenizer: TestModelTokenizerKind;
+  readonly specialTokenSet: TestModelSpecialTokenSet;
   readonly tokens: readonly string[];
   readonly tokenTypes: readonly number[];
   /** SentencePiece scores (spm only). */
@@ -78,8 +123,9 @@ export interface TestVocabulary {
   readonly merges: readonly string[] | undefined;
   readonly bos: number;
   readonly eos: number;
-  /** `<|im_end|>`: ends an assistant turn (`tokenizer.ggml.eot_token_id`). */
+  /** Ends an assistant turn (`tokenizer.ggml.eot_token_id`): `<|im_end|>`, `<|eot_id|>` or `</s>`. */
   readonly eot: number;
+  /** Opens a turn: `<|im_start|>`, `<|start_header_id|>` or `[INST]`. */
   readonly imStart: number;
   /** End-of-generation tokens (EOS and EOT): ban them all to make a generation run to max_tokens. */
   readonly eogTokens: readonly number[];
@@ -104,6 +150,9 @@ export function buildTestVocabulary(options: TestVocabOptions): TestVocabulary {
   if (!Number.isInteger(vocabSize) || vocabSize < TEST_MODEL_MIN_VOCAB_SIZE) {
     throw new Error(`vocabSize must be an integer >= ${TEST_MODEL_MIN_VOCAB_SIZE}`);
   }
+  if (options.tokenizer === "spm" && (options.specialTokenSet ?? "chatml") !== "chatml") {
+    throw new Error(`specialTokenSet "${options.specialTokenSet}" needs the BPE tokenizer`);
+  }
   const vocab = options.tokenizer === "spm" ? spmVocabulary(options) : bpeVocabulary(options);
   if (vocab.tokens.length !== vocabSize) {
     throw new Error(`vocabSize ${vocabSize} is too large for the training corpus (at most ${vocab.tokens.length})`);
@@ -114,45 +163,82 @@ export function buildTestVocabulary(options: TestVocabOptions): TestVocabulary {
 
 type SpecialTable = Readonly<Record<string, { readonly id: number; readonly text: string; readonly type: number }>>;
 
-function specialsInOrder(table: SpecialTable, asText: boolean): { texts: string[]; types: number[] } {
+/** Whether `specialTokensAsText` stores this special token as text: ChatML's `<|…|>` tokens, or every control token of another set. */
+type AsTextRule = (token: { readonly text: string; readonly type: number }) => boolean;
+const CHATML_AS_TEXT: AsTextRule = (s) => s.text.startsWith("<|");
+const CONTROL_AS_TEXT: AsTextRule = (s) => s.type === GGUF_TOKEN_TYPE.control;
+
+function specialsInOrder(table: SpecialTable, asText: boolean, rule: AsTextRule = CHATML_AS_TEXT): { texts: string[]; types: number[] } {
   const specials = Object.values(table).sort((a, b) => a.id - b.id);
   specials.forEach((s, i) => {
     if (s.id !== i) throw new Error("special token ids must be 0..n-1");
   });
   return {
     texts: specials.map((s) => s.text),
-    types: specials.map((s) => (asText && s.text.startsWith("<|") ? GGUF_TOKEN_TYPE.normal : s.type)),
+    types: specials.map((s) => (asText && rule(s) ? GGUF_TOKEN_TYPE.normal : s.type)),
   };
 }
 
+/** What a BPE vocabulary takes from its special-token set. */
+interface BpeSpecialSet {
+  readonly table: SpecialTable;
+  readonly asText: AsTextRule;
+  readonly bos: number;
+  readonly eos: number;
+  readonly eot: number;
+  readonly turnStart: number;
+  readonly pad: number | undefined;
+  readonly eog: readonly number[];
+  readonly muted: readonly number[];
+}
+
+function bpeSpecialSet(set: TestModelSpecialTokenSet): BpeSpecialSet {
+  const [S, L, M] = [TEST_MODEL_SPECIAL_TOKENS, TEST_MODEL_LLAMA3_SPECIAL_TOKENS, TEST_MODEL_MISTRAL_SPECIAL_TOKENS];
+  switch (set) {
+    case "llama3": // llama.cpp ends generation on <|eom_id|> too (it recognises the text)
+      return { table: L, asText: CONTROL_AS_TEXT, bos: L.bos.id, eos: L.eos.id, eot: L.eot.id, turnStart: L.startHeader.id, pad: L.pad.id,
+        eog: [L.eos.id, L.eot.id, L.eom.id],
+        muted: [L.bos.id, L.startHeader.id, L.endHeader.id, L.pythonTag.id, L.pad.id, L.reserved.id] };
+    case "mistral": // [TOOL_CALLS] is not muted, like <tool_call> in the ChatML set: the model may start a call
+      return { table: M, asText: CONTROL_AS_TEXT, bos: M.bos.id, eos: M.eos.id, eot: M.eos.id, turnStart: M.inst.id, pad: undefined,
+        eog: [M.eos.id],
+        muted: [M.bos.id, M.inst.id, M.instEnd.id, M.availableTools.id, M.availableToolsEnd.id, M.toolResults.id, M.toolResultsEnd.id] };
+    default:
+      return { table: S, asText: CHATML_AS_TEXT, bos: S.bos.id, eos: S.eos.id, eot: S.imEnd.id, turnStart: S.imStart.id, pad: S.pad.id,
+        eog: [S.eos.id, S.imEnd.id], muted: [S.bos.id, S.pad.id, S.imStart.id] };
+  }
+}
+
 function bpeVocabulary(options: TestVocabOptions): TestVocabulary {
-  const S = TEST_MODEL_SPECIAL_TOKENS;
-  const specials = specialsInOrder(S, options.specialTokensAsText);
+  const set = options.specialTokenSet ?? "chatml";
+  const S = bpeSpecialSet(set);
+  const specials = specialsInOrder(S.table, options.specialTokensAsText, S.asText);
   const bpe = trainCached(options.vocabSize - specials.texts.length);
   const tokens = [...specials.texts, ...bpe.tokens];
   const tokenTypes = [...specials.types, ...bpe.tokens.map(() => GGUF_TOKEN_TYPE.normal)];
   return {
     tokenizer: "bpe",
+    specialTokenSet: set,
     tokens,
     tokenTypes,
     scores: undefined,
     merges: bpe.merges,
-    bos: S.bos.id,
-    eos: S.eos.id,
-    eot: S.imEnd.id,
-    imStart: S.imStart.id,
-    eogTokens: [S.eos.id, S.imEnd.id],
-    mutedTokens: [S.bos.id, S.pad.id, S.imStart.id],
+    bos: S.bos,
+    eos: S.eos,
+    eot: S.eot,
+    imStart: S.turnStart,
+    eogTokens: S.eog,
+    mutedTokens: S.muted,
     metadata: [
       ["tokenizer.ggml.model", gguf.str("gpt2")],
       ["tokenizer.ggml.pre", gguf.str("gpt-2")],
       ["tokenizer.ggml.tokens", gguf.strings(tokens)],
       ["tokenizer.ggml.token_type", gguf.i32s(tokenTypes)],
       ["tokenizer.ggml.merges", gguf.strings(bpe.merges)],
-      ["tokenizer.ggml.bos_token_id", gguf.u32(S.bos.id)],
-      ["tokenizer.ggml.eos_token_id", gguf.u32(S.eos.id)],
-      ["tokenizer.ggml.eot_token_id", gguf.u32(S.imEnd.id)],
-      ["tokenizer.ggml.padding_token_id", gguf.u32(S.pad.id)],
+      ["tokenizer.ggml.bos_token_id", gguf.u32(S.bos)],
+      ["tokenizer.ggml.eos_token_id", gguf.u32(S.eos)],
+      ["tokenizer.ggml.eot_token_id", gguf.u32(S.eot)],
+      ...(S.pad === undefined ? [] : [["tokenizer.ggml.padding_token_id", gguf.u32(S.pad)] as const]),
       ["tokenizer.ggml.add_bos_token", gguf.bool(true)],
       ["tokenizer.ggml.add_eos_token", gguf.bool(false)],
     ],
@@ -223,6 +309,7 @@ function spmVocabulary(options: TestVocabOptions): TestVocabulary {
   const scores = [...specials.texts.map(() => 0), ...byteTokens.map(() => 0), ...pieces.map((_, i) => -i)];
   return {
     tokenizer: "spm",
+    specialTokenSet: "chatml",
     tokens,
     tokenTypes,
     scores,

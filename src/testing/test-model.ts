@@ -8,7 +8,9 @@
  * 256 byte tokens, then the merged BPE tokens; 2048 tokens in all. Options make other kinds of
  * GGUF for tests (test-model-vocab.ts): a SentencePiece vocabulary (`tokenizer: "spm"`), a tiny
  * one (`vocabSize`), special tokens stored as text (`specialTokensAsText`), no or another chat
- * template (`chatTemplate`). The defaults write the same bytes as before these options existed.
+ * template (`chatTemplate`), another family's special tokens with its template (`specialTokenSet`,
+ * see familyTestModelOptions in family-templates.ts). The defaults write the same bytes as before
+ * these options existed.
  *
  * Weights come from a fixed-seed PRNG (uniform, with the stds chosen in buildTensors),
  * chosen so that the residual stream and logits are O(1)-O(few): greedy output depends on
@@ -25,11 +27,13 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { BPE_TRAINING_CORPUS } from "./bpe-corpus.ts";
 import { TEST_MODEL_CHAT_TEMPLATE } from "./chat-template.ts";
+import { LLAMA3_STYLE_TEMPLATE, MISTRAL_STYLE_TEMPLATE } from "./family-templates.ts";
 import { gguf, writeGgufFile, type GgufMetadataValue, type GgufTensor, type GgufTensorType } from "./gguf-writer.ts";
 import {
   buildTestVocabulary,
   TEST_MODEL_SPECIAL_TOKENS,
   TEST_MODEL_VOCAB_SIZE,
+  type TestModelSpecialTokenSet,
   type TestModelTokenizerKind,
   type TestVocabulary,
 } from "./test-model-vocab.ts";
@@ -40,9 +44,12 @@ export const TEST_MODEL_CONTENT_VERSION = 3;
 export {
   GGUF_TOKEN_TYPE,
   TEST_MODEL_MIN_VOCAB_SIZE,
+  TEST_MODEL_LLAMA3_SPECIAL_TOKENS,
+  TEST_MODEL_MISTRAL_SPECIAL_TOKENS,
   TEST_MODEL_SPECIAL_TOKENS,
   TEST_MODEL_SPM_SPECIAL_TOKENS,
   TEST_MODEL_VOCAB_SIZE,
+  type TestModelSpecialTokenSet,
   type TestModelTokenizerKind,
   type TestVocabulary,
 } from "./test-model-vocab.ts";
@@ -71,8 +78,16 @@ export interface TestModelOptions {
   readonly name?: string;
   /** Tokenizer family (default "bpe"; "spm": SentencePiece with byte fallback, see test-model-vocab.ts). */
   readonly tokenizer?: TestModelTokenizerKind;
-  /** `tokenizer.chat_template` (default TEST_MODEL_CHAT_TEMPLATE); false writes none. */
+  /**
+   * `tokenizer.chat_template`; false writes none. Default: the special-token set's own template
+   * (TEST_MODEL_CHAT_TEMPLATE for "chatml", LLAMA3_STYLE_TEMPLATE, MISTRAL_STYLE_TEMPLATE).
+   */
   readonly chatTemplate?: string | false;
+  /**
+   * Whose special tokens fill the 9 special slots (default "chatml"; BPE tokenizer only): "llama3"
+   * (TEST_MODEL_LLAMA3_SPECIAL_TOKENS) or "mistral" (TEST_MODEL_MISTRAL_SPECIAL_TOKENS).
+   */
+  readonly specialTokenSet?: TestModelSpecialTokenSet;
   /** Store the ChatML special tokens as normal text tokens (type 1), as some conversions do (default false). */
   readonly specialTokensAsText?: boolean;
   /** Total vocabulary size, special and byte tokens included (default 2048, at least 265). */
@@ -82,28 +97,37 @@ export interface TestModelOptions {
 /** The options that shape the weights (hashed into the cache file name as they always were). */
 type ResolvedOptions = Required<Omit<TestModelOptions, keyof VariantOptions>>;
 /** The options that shape the tokenizer and template. */
-type VariantOptions = Required<Pick<TestModelOptions, "tokenizer" | "chatTemplate" | "specialTokensAsText" | "vocabSize">>;
+type VariantOptions = Required<Pick<TestModelOptions, "tokenizer" | "chatTemplate" | "specialTokensAsText" | "vocabSize" | "specialTokenSet">>;
 
 const DEFAULT_VARIANT: VariantOptions = {
   tokenizer: "bpe",
   chatTemplate: TEST_MODEL_CHAT_TEMPLATE,
   specialTokensAsText: false,
   vocabSize: TEST_MODEL_VOCAB_SIZE,
+  specialTokenSet: "chatml",
+};
+
+const SET_TEMPLATES: Readonly<Record<TestModelSpecialTokenSet, string>> = {
+  chatml: TEST_MODEL_CHAT_TEMPLATE,
+  llama3: LLAMA3_STYLE_TEMPLATE,
+  mistral: MISTRAL_STYLE_TEMPLATE,
 };
 
 function resolveVariant(options: TestModelOptions = {}): VariantOptions {
+  const specialTokenSet = options.specialTokenSet ?? DEFAULT_VARIANT.specialTokenSet;
   return {
     tokenizer: options.tokenizer ?? DEFAULT_VARIANT.tokenizer,
-    chatTemplate: options.chatTemplate ?? DEFAULT_VARIANT.chatTemplate,
+    chatTemplate: options.chatTemplate ?? SET_TEMPLATES[specialTokenSet],
     specialTokensAsText: options.specialTokensAsText ?? DEFAULT_VARIANT.specialTokensAsText,
     vocabSize: options.vocabSize ?? DEFAULT_VARIANT.vocabSize,
+    specialTokenSet,
   };
 }
 
 /** The vocabulary a model written with these options has (ids of BOS/EOS/EOT, end-of-generation tokens, ...). */
 export function testModelVocabulary(options?: TestModelOptions): TestVocabulary {
-  const v = resolveVariant(options);
-  return buildTestVocabulary({ tokenizer: v.tokenizer, vocabSize: v.vocabSize, specialTokensAsText: v.specialTokensAsText });
+  const { tokenizer, vocabSize, specialTokensAsText, specialTokenSet } = resolveVariant(options);
+  return buildTestVocabulary({ tokenizer, vocabSize, specialTokensAsText, specialTokenSet });
 }
 
 function resolveOptions(options: TestModelOptions = {}): ResolvedOptions {
@@ -278,10 +302,13 @@ export function defaultTestModelCacheDir(): string {
 export function testModelFileName(options?: TestModelOptions): string {
   const variant = resolveVariant(options);
   const isDefault = (Object.keys(DEFAULT_VARIANT) as (keyof VariantOptions)[]).every((k) => variant[k] === DEFAULT_VARIANT[k]);
+  // the ChatML set is left out of the hashed variant, so the names of variants older than the option stay the same
+  const { specialTokenSet, ...older } = variant;
+  const hashed = specialTokenSet === "chatml" ? older : variant;
   const hash = createHash("sha256")
     .update(JSON.stringify({ v: TEST_MODEL_CONTENT_VERSION, o: resolveOptions(options) }))
     .update(TEST_MODEL_CHAT_TEMPLATE)
-    .update(isDefault ? "" : JSON.stringify(variant)) // keeps the default model's name unchanged
+    .update(isDefault ? "" : JSON.stringify(hashed)) // keeps the default model's name unchanged
     .update(BPE_TRAINING_CORPUS)
     .digest("hex")
     .slice(0, 12);

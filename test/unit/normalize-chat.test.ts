@@ -75,9 +75,52 @@ describe("parseChatRequest", () => {
   });
 
   it("rejects not-yet-implemented fields by name and image parts by path", () => {
-    assert.deepEqual(issuesOf({ ...base, tools: [{}], top_k: 3 }), ["tools", "top_k"]);
+    assert.deepEqual(issuesOf({ ...base, tools: [{}], top_k: 3 }), ["tools.0.type", "tools.0.function", "top_k"]);
     assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }), ["messages.0.content.0.type"]);
-    assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "assistant", content: "", tool_calls: [{}] }] }), ["messages.0.tool_calls"]);
+    assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "assistant", content: "", tool_calls: [{}] }] }), ["messages.0.tool_calls.0.id", "messages.0.tool_calls.0.type", "messages.0.tool_calls.0.function"]);
+  });
+
+  it("reads tools, tool_choice and parallel_tool_calls", () => {
+    const tools = [
+      { type: "function", function: { name: "a", description: "A", parameters: { type: "object", properties: { x: { type: "integer" } } }, strict: true } },
+      { type: "function", function: { name: "b" } },
+    ];
+    const { request } = parseChatRequest({ ...base, tools, tool_choice: { type: "function", function: { name: "b" } }, parallel_tool_calls: false });
+    assert.deepEqual(request.tools, {
+      definitions: [
+        { name: "a", description: "A", parameters: { type: "object", properties: { x: { type: "integer" } } }, strict: true },
+        { name: "b", description: undefined, parameters: { type: "object", properties: {}, additionalProperties: false }, strict: false },
+      ],
+      choice: { kind: "function", name: "b" },
+      parallel: false,
+      legacy: false,
+    });
+    assert.deepEqual(parseChatRequest({ ...base, tools }).request.tools?.choice, { kind: "auto" });
+    assert.equal(parseChatRequest({ ...base, tools: [], tool_choice: "none" }).request.tools, undefined);
+    assert.deepEqual(issuesOf({ ...base, tools: [...tools, tools[1]] }), ["tools.2.function.name"]);
+    assert.deepEqual(issuesOf({ ...base, tools, tool_choice: { type: "function", function: { name: "c" } } }), ["tool_choice"]);
+    assert.deepEqual(issuesOf({ ...base, tool_choice: "required" }), ["tool_choice"]);
+  });
+
+  it("maps legacy functions, function_call and function messages onto tools", () => {
+    const { request } = parseChatRequest({
+      model: "m",
+      functions: [{ name: "f", parameters: { type: "object" } }],
+      function_call: { name: "f" },
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: null, function_call: { name: "f", arguments: "{}" } },
+        { role: "function", name: "f", content: "done" },
+      ],
+    });
+    assert.deepEqual(request.tools?.choice, { kind: "function", name: "f" });
+    assert.equal(request.tools?.legacy, true);
+    assert.equal(request.tools?.parallel, false);
+    assert.deepEqual(request.messages.slice(1), [
+      { role: "assistant", content: "", toolCalls: [{ id: "call_fc_1", name: "f", arguments: "{}" }] },
+      { role: "tool", content: "done", name: "f", toolCallId: "call_fc_1" },
+    ]);
+    assert.deepEqual(issuesOf({ ...base, functions: [{ name: "f" }], tools: [{ type: "function", function: { name: "f" } }] }), ["functions"]);
   });
 
   it("reads one structured-output constraint from any of its spellings, and refuses two", () => {

@@ -5,9 +5,9 @@
 import type { OutputConstraint } from "../../domain/chat.ts";
 import { invalidRequest } from "../../domain/errors.ts";
 import { GrammarBuilder, GrammarConversionError, gbnfLiteral } from "./gbnf.ts";
-import { jsonSchemaToGbnf } from "./json-schema-to-gbnf.ts";
+import { jsonSchemaRule } from "./json-schema-to-gbnf.ts";
 import { parsePattern, type Node } from "./regex-parser.ts";
-import { regexGrammar } from "./regex-to-gbnf.ts";
+import { regexToGbnf } from "./regex-to-gbnf.ts";
 
 export interface ConstraintGrammar {
   readonly gbnf: string;
@@ -19,21 +19,32 @@ const MAX_GBNF_DEPTH = 256;
 const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 export function constraintGrammar(constraint: OutputConstraint, whitespacePattern: string | undefined): ConstraintGrammar {
+  if (constraint.kind === "grammar") {
+    checkGbnfDepth(constraint.gbnf, constraint.field);
+    return { gbnf: constraint.gbnf, warnings: [] };
+  }
+  const builder = new GrammarBuilder();
+  const { rule, warnings } = constraintRule(constraint, builder, whitespacePattern);
+  return { gbnf: builder.toString(rule), warnings };
+}
+
+/**
+ * Adds a JSON, regex or choice constraint's rules to `builder` (to combine it with other rules,
+ * e.g. tool calls) and returns the expression matching it. A user GBNF grammar (`kind: "grammar"`)
+ * has rule names of its own and cannot be combined: a 400.
+ */
+export function constraintRule(constraint: OutputConstraint, builder: GrammarBuilder, whitespacePattern: string | undefined): { rule: string; warnings: string[] } {
   if (whitespacePattern !== undefined && constraint.kind === "json") checkWhitespacePattern(whitespacePattern);
   try {
     switch (constraint.kind) {
-      case "json": {
-        const whitespace = whitespacePattern ?? "compact";
-        const result = jsonSchemaToGbnf(constraint.schema, { strict: constraint.strict, whitespace });
-        return { gbnf: result.grammar, warnings: result.warnings };
-      }
+      case "json":
+        return jsonSchemaRule(constraint.schema, builder, { strict: constraint.strict, whitespace: whitespacePattern ?? "compact" });
       case "regex":
-        return { gbnf: regexGrammar(constraint.pattern), warnings: [] };
+        return { rule: regexToGbnf(constraint.pattern, builder), warnings: [] };
       case "choice":
-        return { gbnf: new GrammarBuilder().toString(constraint.choices.map(gbnfLiteral).join(" | ")), warnings: [] };
+        return { rule: builder.addRule("choice", constraint.choices.map(gbnfLiteral).join(" | ")), warnings: [] };
       case "grammar":
-        checkGbnfDepth(constraint.gbnf, constraint.field);
-        return { gbnf: constraint.gbnf, warnings: [] };
+        throw invalidRequest(`\`${constraint.field}\` cannot be combined with tools.`, constraint.field.split("."), "conflict");
       default:
         return constraint satisfies never;
     }

@@ -50,13 +50,23 @@ export interface JsonSchemaGrammar {
 
 /** Converts a JSON Schema to a GBNF grammar whose root matches exactly-valid JSON text. */
 export function jsonSchemaToGbnf(schema: unknown, options: JsonSchemaToGbnfOptions = {}): JsonSchemaGrammar {
-  const converter = new Converter(schema, options);
-  const root = converter.visit(schema, "value");
-  return { grammar: converter.builder.toString(root), warnings: [...converter.warnings] };
+  const builder = new GrammarBuilder();
+  const { rule, warnings } = jsonSchemaRule(schema, builder, options);
+  return { grammar: builder.toString(rule), warnings };
+}
+
+/**
+ * Adds the rules for `schema` to an existing grammar (several schemas can share one, e.g. one per
+ * tool) and returns the name of the rule matching valid JSON text.
+ */
+export function jsonSchemaRule(schema: unknown, builder: GrammarBuilder, options: JsonSchemaToGbnfOptions & { readonly hint?: string } = {}): { rule: string; warnings: string[] } {
+  const converter = new Converter(schema, options, builder);
+  const rule = converter.visit(schema, options.hint ?? "value");
+  return { rule, warnings: [...converter.warnings] };
 }
 
 class Converter implements MergeContext, SchemaVisitor {
-  readonly builder = new GrammarBuilder();
+  readonly builder: GrammarBuilder;
   readonly warnings = new Set<string>();
   readonly #refs = new Map<string, string>();
   readonly json: JsonPunctuation;
@@ -66,7 +76,9 @@ class Converter implements MergeContext, SchemaVisitor {
   constructor(
     readonly root: unknown,
     options: JsonSchemaToGbnfOptions,
+    builder: GrammarBuilder,
   ) {
+    this.builder = builder;
     this.#strict = options.strict ?? false;
     const ws = options.whitespace ?? "compact";
     this.json = new JsonPunctuation(ws === "compact" ? "" : regexToGbnf(ws, this.builder, "ws"));

@@ -9,8 +9,10 @@ import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import { AsyncQueue } from "../../util/async-queue.ts";
 import type { ChatEngine, Generation, ModelInfo } from "../types.ts";
+import { ToolCallStream } from "../../chat/tools/tool-call-stream.ts";
 import { generateChoice, type ChoiceResult } from "./generate-choice.ts";
 import { GrammarCache } from "./grammar-cache.ts";
+import { requestGrammar } from "./request-grammar.ts";
 import type { ModelHost } from "./model-host.ts";
 import { buildPrompt, checkLogitBias } from "./prompt.ts";
 import { SequencePool, SHUTTING_DOWN } from "./sequence-pool.ts";
@@ -68,7 +70,10 @@ export class LlamaEngine implements ChatEngine {
     }
     const prompt = buildPrompt(host, request);
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
-    const constraint = request.constraint === undefined ? undefined : await this.#grammars?.get(request.constraint, request.whitespacePattern);
+    const grammarRequest = requestGrammar(request, host.toolFamily.syntax);
+    const compiled = grammarRequest === undefined ? undefined : await this.#grammars?.get(grammarRequest);
+    // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
+    const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? host.toolFamily.syntax : undefined;
     const admission = pool.admit();
 
     const events = new AsyncQueue<ChatEvent>();
@@ -79,6 +84,7 @@ export class LlamaEngine implements ChatEngine {
     const maxTokens = Math.min(request.maxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
     const runChoice = async (index: number): Promise<ChoiceResult> => {
       const sequence = await pool.acquire(admission, stop);
+      const calls = toolSyntax === undefined ? undefined : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: compiled?.anchored ?? false });
       try {
         const result = await generateChoice({
           model: host.model,
@@ -90,12 +96,19 @@ export class LlamaEngine implements ChatEngine {
           sampling: request.sampling,
           seed: (request.sampling.seed + index) >>> 0,
           logitBias: request.sampling.logitBias,
-          grammar: constraint?.grammar,
+          grammar: compiled?.grammar,
+          shownControl: calls === undefined ? undefined : host.markerTokens,
           topLogprobs: request.logprobs ? request.topLogprobs : undefined,
           signal: stop,
-          onDelta: (text, logprobs) => events.push({ type: "delta", choice: index, text, logprobs }),
+          onDelta:
+            calls === undefined
+              ? (text, logprobs) => events.push({ type: "delta", choice: index, text, logprobs })
+              : (text, logprobs) => calls.push(text, logprobs).forEach((event) => events.push(event)),
         });
-        if (result.reason !== "aborted") events.push({ type: "finish", choice: index, reason: result.reason });
+        if (result.reason === "aborted") return result;
+        calls?.finish().forEach((event) => events.push(event));
+        const reason = result.reason === "stop" && (calls?.calls ?? 0) > 0 ? "tool_calls" : result.reason;
+        events.push({ type: "finish", choice: index, reason });
         return result;
       } catch (error) {
         internal.abort(error);
@@ -125,7 +138,7 @@ export class LlamaEngine implements ChatEngine {
       });
       events.close();
     });
-    return { events, warnings: constraint?.warnings ?? [] };
+    return { events, warnings: compiled?.warnings ?? [] };
   }
 
   async close(graceMs: number): Promise<void> {

@@ -28,6 +28,8 @@ export interface ChoiceOptions {
   readonly logitBias: ReadonlyMap<number, number>;
   /** Output grammar: every token is constrained to it; generation ends when it is complete. */
   readonly grammar: LlamaGrammar | undefined;
+  /** Control tokens whose text is reported rather than hidden (tool-call markers). */
+  readonly shownControl?: ReadonlySet<number> | undefined;
   /** Undefined: no logprobs; otherwise the number of alternatives per token (0–20). */
   readonly topLogprobs: number | undefined;
   readonly signal: AbortSignal;
@@ -49,7 +51,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     return { reason: signal.aborted ? "aborted" : "length", completionTokens: 0, cachedTokens };
   }
 
-  const text = new TokenTextStream(options.vocabulary, options.stop);
+  const text = new TokenTextStream(options.vocabulary, options.stop, options.shownControl);
   const generated: Token[] = [];
   const penalties = sampling.frequencyPenalty !== 0 || sampling.presencePenalty !== 0;
   const wantLogprobs = options.topLogprobs !== undefined;

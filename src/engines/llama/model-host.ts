@@ -5,6 +5,8 @@
 import { readFile } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
 import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
+import { detectToolFamily } from "../../chat/tools/detect.ts";
+import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
 import { defaultThreads } from "./threads.ts";
 import type { Logger } from "../../util/logger.ts";
 import { createTokenBias } from "./token-bias.ts";
@@ -38,6 +40,10 @@ export interface ModelHost {
   readonly template: ChatTemplate;
   /** Where the template came from, for logs. */
   readonly templateSource: "override" | "gguf" | "default";
+  /** How this model writes tool calls, detected from its template. */
+  readonly toolFamily: ToolFamilyDefinition;
+  /** Control tokens of the family's tool-call markers, whose text the tool-call parser must see. */
+  readonly markerTokens: ReadonlySet<number>;
   /** Tokens each sequence can hold. */
   readonly contextSize: number;
   /** CPU threads used for evaluation. */
@@ -89,6 +95,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
   });
 
   const { template, templateSource } = chooseTemplate(options.chatTemplate, metadata.tokenizer?.chat_template, logger);
+  const toolFamily = detectToolFamily(template.source);
 
   return {
     llama,
@@ -98,6 +105,8 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     specialTokens,
     template,
     templateSource,
+    toolFamily,
+    markerTokens: vocabulary.controlTokensWithText(toolFamily.syntax.markerTokens),
     contextSize: context.contextSize,
     threads,
     async dispose() {

@@ -27,9 +27,13 @@ export class TokenTextStream {
   #decodedLength = 0;
   #emittedLength = 0;
 
-  constructor(vocabulary: Vocabulary, stops: readonly string[]) {
+  readonly #shownControl: ReadonlySet<number>;
+
+  /** @param shownControl control tokens whose text is kept (tool-call markers), default none. */
+  constructor(vocabulary: Vocabulary, stops: readonly string[], shownControl: ReadonlySet<number> = new Set()) {
     this.#vocabulary = vocabulary;
     this.#matcher = new StopMatcher(stops);
+    this.#shownControl = shownControl;
   }
 
   /** The token as text on its own (lossy for partial characters), for logprob entries. */
@@ -43,11 +47,13 @@ export class TokenTextStream {
 
   /**
    * Adds a generated token. Control tokens add no content (OpenAI's and vLLM's
-   * `skip_special_tokens` default) but still carry their logprob entry.
+   * `skip_special_tokens` default), except those in `shownControl`, but still carry their logprob
+   * entry.
    */
   push(token: number, entry: TokenLogprob | undefined): TextStep {
     if (entry !== undefined) this.#pending.push({ offset: this.#decodedLength, entry });
-    const bytes = this.#vocabulary.isControl(token) ? new Uint8Array() : this.#vocabulary.bytes(token);
+    const hidden = this.#vocabulary.isControl(token) && !this.#shownControl.has(token);
+    const bytes = hidden ? new Uint8Array() : this.#vocabulary.bytes(token);
     const decoded = this.#decoder.decode(bytes, { stream: true });
     this.#decodedLength += decoded.length;
     const match = this.#matcher.push(decoded);

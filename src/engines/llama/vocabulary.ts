@@ -52,6 +52,18 @@ export class Vocabulary {
     return this.#bytes[token] ?? new Uint8Array();
   }
 
+  /** Control tokens whose text is one of `texts` (e.g. tool-call markers such as `[TOOL_CALLS]`). */
+  controlTokensWithText(texts: readonly string[]): Set<number> {
+    const wanted = new Set(texts);
+    const found = new Set<number>();
+    if (wanted.size === 0) return found;
+    const decoder = new TextDecoder();
+    this.#types.forEach((type, id) => {
+      if (type === TokenType.control && wanted.has(decoder.decode(this.#bytes[id]))) found.add(id);
+    });
+    return found;
+  }
+
   /**
    * Control and unknown tokens (BOS, EOS, chat markers, `<unk>`): skipped when detokenizing
    * content, as llama.cpp and Hugging Face's `skip_special_tokens` do.

@@ -7,7 +7,7 @@ import type { ChatEvent } from "../../domain/events.ts";
 import type { ChatEngine } from "../../engines/types.ts";
 import type { Router } from "../../router/router.ts";
 import { parseChatRequest, type ParsedChatRequest } from "../../schemas/normalize-chat.ts";
-import { ChunkFactory, CompletionBuilder, newResponseMeta } from "../completion-format.ts";
+import { ChunkFactory, CompletionBuilder, newResponseMeta, type FormatOptions } from "../completion-format.ts";
 import { toHttpError, type ErrorMappingOptions } from "../errors.ts";
 import { ClientDisconnected, disconnectSignal, SseWriter } from "../sse.ts";
 
@@ -47,13 +47,23 @@ function warningHeaders(warnings: readonly string[]): Record<string, string> {
   return { "x-parley-warnings": ascii };
 }
 
+function formatOptions(parsed: ParsedChatRequest): FormatOptions {
+  return { withUsage: parsed.includeUsage, logprobs: parsed.request.logprobs, legacyFunctions: parsed.request.tools?.legacy ?? false };
+}
+
 async function collectResponse(engine: ChatEngine, parsed: ParsedChatRequest, events: AsyncIterable<ChatEvent>) {
   const { request } = parsed;
-  const builder = new CompletionBuilder(newResponseMeta(request.model, engine.fingerprint), request.n, request.logprobs);
+  const builder = new CompletionBuilder(newResponseMeta(request.model, engine.fingerprint), request.n, formatOptions(parsed));
   for await (const event of events) {
     switch (event.type) {
       case "delta":
         builder.delta(event.choice, event.text, event.logprobs);
+        break;
+      case "tool_call":
+        builder.toolCall(event.choice, event.index, event.id, event.name, event.logprobs);
+        break;
+      case "tool_arguments":
+        builder.toolArguments(event.choice, event.index, event.text, event.logprobs);
         break;
       case "finish":
         builder.finish(event.choice, event.reason);
@@ -77,7 +87,7 @@ async function streamResponse(
   errors: ErrorMappingOptions,
 ): Promise<FastifyReply> {
   const { request } = parsed;
-  const chunks = new ChunkFactory(newResponseMeta(request.model, engine.fingerprint), parsed.includeUsage);
+  const chunks = new ChunkFactory(newResponseMeta(request.model, engine.fingerprint), formatOptions(parsed));
   const sse = new SseWriter(reply.raw);
   reply.hijack();
   sse.open(headers);
@@ -87,7 +97,13 @@ async function streamResponse(
       if (sse.closed) break;
       switch (event.type) {
         case "delta":
-          await sse.send(chunks.delta(event.choice, event.text, request.logprobs ? event.logprobs : undefined));
+          await sse.send(chunks.delta(event.choice, event.text, event.logprobs));
+          break;
+        case "tool_call":
+          await sse.send(chunks.toolCall(event.choice, event.index, event.id, event.name, event.logprobs));
+          break;
+        case "tool_arguments":
+          await sse.send(chunks.toolArguments(event.choice, event.index, event.text, event.logprobs));
           break;
         case "finish":
           await sse.send(chunks.finish(event.choice, event.reason));

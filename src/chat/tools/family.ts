@@ -1,0 +1,21 @@
+/**
+ * A tool-calling family: how its models write calls (syntax.ts), how to recognise its chat
+ * templates, and whether those templates render tools themselves. Adding a family = one file in
+ * families/ plus its entry in FAMILIES (detect.ts).
+ */
+import type { ChatMessage } from "../../domain/chat.ts";
+import type { ToolDefinition } from "../../domain/tools.ts";
+import type { ToolCallSyntax } from "./syntax.ts";
+
+export interface ToolFamilyDefinition {
+  readonly syntax: ToolCallSyntax;
+  /** True when a chat template (Jinja source) is written for this family. */
+  readonly detect: (template: string) => boolean;
+  /**
+   * True: the template renders `tools`, assistant `tool_calls` and `tool` messages itself.
+   * False: `prepareMessages` turns them into plain messages before rendering.
+   */
+  readonly nativeTools: boolean;
+  /** For non-native families: the conversation with tools described and calls/results as text. */
+  readonly prepareMessages?: (messages: readonly ChatMessage[], tools: readonly ToolDefinition[]) => ChatMessage[];
+}

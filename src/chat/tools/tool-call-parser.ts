@@ -1,0 +1,322 @@
+/**
+ * Streaming tool-call parser: splits generated text into content and tool calls, following a
+ * family's ToolCallSyntax (syntax.ts), as the text arrives.
+ *
+ * - Text is content until a trigger (`triggers` or `alternativeTriggers`). Text that could still
+ *   become a trigger is held back, then released as content or consumed as markup. Markup
+ *   (triggers, section/call open and close, separators, the call's JSON envelope) never appears
+ *   in content.
+ * - A main trigger is read as the start of the section text itself (it is a prefix of
+ *   `sectionOpen + callOpen + {`, or of the call object for Llama 3); an alternative trigger is
+ *   dropped and a call (`callOpen {`) follows. Markup matches leniently: JSON whitespace may come
+ *   around each piece (markerPieces). A call object may have its keys in any order, extra keys
+ *   (ignored), `arguments` or `parameters` (the first one present counts), whitespace anywhere
+ *   JSON allows it; no arguments key means arguments "{}". Calls are separated by
+ *   `callClose separator callOpen`, and `callClose sectionClose` ends the section; a missing
+ *   `callClose`/`sectionClose` is tolerated (the section then ends after the call object).
+ * - A `call` part is emitted once the name is known and the arguments value has begun (or the
+ *   object has ended without arguments). Then the arguments' raw JSON text streams as `arguments`
+ *   parts, without surrounding whitespace, ending exactly where the value ends. Arguments written
+ *   before the name are held and emitted with the call. Arguments written as a JSON string
+ *   (double-encoded) are emitted decoded, in one piece, when the string is complete.
+ * - Calls are numbered 0, 1, 2… across the whole message. After a section ends, text is content
+ *   again (whitespace right after the section is dropped as markup), and a later trigger opens
+ *   another section unless `anchored`, where only a section at the start of the message counts.
+ * - Content before a section is kept as written (trailing whitespace included), except that
+ *   whitespace at the very start of the message is dropped when a section follows it.
+ * - Malformed markup before a call was emitted (`<tool_call>hello`, an object without a name or
+ *   with an empty one, a bad escape…): the held text (from the trigger on, or after the last
+ *   complete call without its leading whitespace) is released as content, and scanning goes on
+ *   with the character that broke it; triggers complete inside the released text are not looked
+ *   for again. Malformed text after a call was emitted ends that call (its arguments as they
+ *   are); the rest of its object is dropped as markup and the offending character starts content.
+ * - finish(): a trigger prefix still held (`<too`) is released as content (it may be plain text).
+ *   A call whose name is known stays a call: its arguments truncated as they are (a double-encoded
+ *   string decoded as far as it goes), or "{}" when they had not begun. Anything else held after a
+ *   complete trigger (`<tool_call>{"na`, `</tool_`) is markup that never made a call: dropped
+ *   (with any whitespace held before it at the start of the message).
+ *
+ * Every decision depends only on the text so far, never on how it was cut into chunks: any split
+ * gives the same parts (once adjacent parts of one kind and index are merged). Work is linear:
+ * each character is looked at a bounded number of times (once more after a failure).
+ */
+import { CallObjectReader, type CallSink } from "./call-object.ts";
+import { isJsonWhitespace, trimJsonWhitespaceStart } from "./json-scanner.ts";
+import { markerPieces, PieceSequence, TriggerMatcher } from "./markup-matcher.ts";
+import type { ToolCallSyntax } from "./syntax.ts";
+
+/** A piece of parsed output, in order. */
+export type ParsedPart =
+  | { readonly kind: "content"; readonly text: string }
+  /** A call begins: its name is known; its arguments follow as "arguments" parts. */
+  | { readonly kind: "call"; readonly index: number; readonly name: string }
+  | { readonly kind: "arguments"; readonly index: number; readonly text: string };
+
+export interface ToolCallParserOptions {
+  /** Only a section at the very start of the message (after optional whitespace) counts as calls; later trigger text is content. Default false. */
+  readonly anchored?: boolean;
+}
+
+/** Incremental parser for one generated message; see the file header for the rules. */
+export class ToolCallParser {
+  readonly #anchored: boolean;
+  readonly #matcher: TriggerMatcher;
+  readonly #alternatives: ReadonlySet<string>;
+  readonly #openPieces: string[];
+  readonly #altOpenPieces: string[];
+  readonly #nextPieces: string[];
+  readonly #endPieces: string[];
+
+  #mode: "content" | "markup" | "call" = "content";
+  #out: ParsedPart[] = [];
+  #nextIndex = 0;
+  // Content.
+  #triggersOn = true;
+  #atStart = true;
+  #leadingWs = "";
+  #skipWs = false;
+  // Section.
+  #held = "";
+  #heldWs = "";
+  #afterCall = false;
+  #next: PieceSequence | undefined;
+  #end: PieceSequence | undefined;
+  #call = new CallObjectReader();
+  #callIndex = -1;
+  readonly #sink: CallSink = {
+    call: (name) => this.#startCall(name),
+    arguments: (text) => this.#emit("arguments", text),
+  };
+
+  constructor(syntax: ToolCallSyntax, options: ToolCallParserOptions = {}) {
+    this.#anchored = options.anchored ?? false;
+    this.#matcher = new TriggerMatcher([...syntax.triggers, ...syntax.alternativeTriggers]);
+    this.#alternatives = new Set(syntax.alternativeTriggers.filter((t) => !syntax.triggers.includes(t)));
+    this.#openPieces = markerPieces(syntax.sectionOpen, syntax.callOpen, "{");
+    this.#altOpenPieces = markerPieces(syntax.callOpen, "{");
+    this.#nextPieces = markerPieces(syntax.callClose, syntax.separator, syntax.callOpen, "{");
+    this.#endPieces = markerPieces(syntax.callClose, syntax.sectionClose);
+  }
+
+  /** Feeds newly generated text (any split, even mid-marker or mid-JSON); returns what can be emitted now. */
+  push(text: string): ParsedPart[] {
+    let i = 0;
+    while (i < text.length) {
+      const end = this.#plainRun(text, i);
+      if (end > i) {
+        if (this.#mode === "content") this.#emit("content", text.slice(i, end));
+        else this.#emit("arguments", text.slice(i, end));
+        i = end;
+        continue;
+      }
+      this.#step(text.charAt(i));
+      i++;
+    }
+    return this.#take();
+  }
+
+  /** End of generation: flushes everything still held. */
+  finish(): ParsedPart[] {
+    if (this.#mode === "content") {
+      const text = this.#leadingWs + this.#matcher.take();
+      if (text !== "") this.#emit("content", text);
+    } else if (this.#mode === "call") {
+      this.#call.finish(this.#sink);
+    }
+    this.#mode = "content";
+    this.#leadingWs = this.#held = this.#heldWs = "";
+    return this.#take();
+  }
+
+  /** End of the run of characters from `i` that would be emitted one by one unchanged; `i` when none. */
+  #plainRun(text: string, i: number): number {
+    let j = i;
+    if (this.#mode === "content") {
+      if (this.#skipWs || this.#atStart) return i;
+      if (!this.#triggersOn) return text.length;
+      if (this.#matcher.prefix !== "") return i;
+      while (j < text.length && !this.#matcher.startsTrigger(text.charAt(j))) j++;
+      return j;
+    }
+    if (this.#mode !== "call" || !this.#call.streamingPlainString) return i;
+    while (j < text.length && text.charAt(j) !== '"' && text.charAt(j) !== "\\") j++;
+    return j;
+  }
+
+  #step(c: string): void {
+    if (this.#mode === "content") return this.#contentStep(c);
+    if (this.#mode === "markup") {
+      this.#held += c;
+      return this.#markupStep(c);
+    }
+    if (!this.#call.announced) this.#held += c;
+    const step = this.#call.step(c, this.#sink);
+    if (step === "end") this.#callEnded();
+    else if (step === "error") this.#callFail(c);
+  }
+
+  #contentStep(c: string): void {
+    if (this.#skipWs) {
+      if (isJsonWhitespace(c)) return;
+      this.#skipWs = false;
+    }
+    if (!this.#triggersOn) return this.#content(c);
+    const released = this.#matcher.step(c);
+    const trigger = this.#matcher.matched;
+    if (released !== "") this.#content(released);
+    if (!this.#triggersOn) return this.#content(this.#matcher.take() + (trigger ?? ""));
+    if (trigger !== undefined) this.#startSection(trigger);
+  }
+
+  /** Content text, through the leading-whitespace hold at the start of the message. */
+  #content(text: string): void {
+    if (text === "") return;
+    if (this.#atStart) {
+      if (trimJsonWhitespaceStart(text) === "") {
+        this.#leadingWs += text;
+        return;
+      }
+      text = this.#leadingWs + text;
+      this.#leadingWs = "";
+      this.#atStart = false;
+      if (this.#anchored) this.#triggersOn = false;
+    }
+    this.#emit("content", text);
+  }
+
+  #startSection(trigger: string): void {
+    this.#heldWs = this.#leadingWs;
+    this.#leadingWs = "";
+    this.#afterCall = false;
+    this.#end = undefined;
+    this.#mode = "markup";
+    if (this.#alternatives.has(trigger)) {
+      this.#held = trigger;
+      this.#next = new PieceSequence(this.#altOpenPieces);
+      return;
+    }
+    this.#held = "";
+    this.#next = new PieceSequence(this.#openPieces);
+    for (let i = 0; i < trigger.length; i++) this.#step(trigger.charAt(i));
+  }
+
+  #markupStep(c: string): void {
+    const next = this.#next?.step(c) ?? "error";
+    const end = this.#end?.step(c) ?? "error";
+    if (next === "done") {
+      this.#mode = "call";
+      this.#call = new CallObjectReader();
+      return;
+    }
+    if (next === "error") this.#next = undefined;
+    if (end === "done") {
+      // The section may end here (it does unless another call follows): what came before is markup.
+      this.#held = "";
+      this.#end = undefined;
+      if (this.#next === undefined) this.#endSection();
+      return;
+    }
+    if (end === "error") this.#end = undefined;
+    if (this.#next === undefined && this.#end === undefined) this.#fail(c);
+  }
+
+  /** Leaves the section after its markup: whitespace that follows is dropped too. */
+  #endSection(): void {
+    this.#mode = "content";
+    this.#skipWs = true;
+    this.#held = this.#heldWs = "";
+    this.#next = this.#end = undefined;
+    if (this.#anchored) this.#triggersOn = false;
+  }
+
+  /** `c` broke the markup before any call of it was emitted: the held text is content after all. */
+  #fail(c: string): void {
+    const held = this.#held.slice(0, -1);
+    const ws = this.#heldWs;
+    const afterCall = this.#afterCall;
+    this.#mode = "content";
+    this.#held = this.#heldWs = "";
+    this.#next = this.#end = undefined;
+    if (afterCall) {
+      const text = trimJsonWhitespaceStart(held);
+      this.#skipWs = text === "";
+      this.#release(text, 0);
+    } else {
+      // Not from the trigger's first character again: that is where this attempt began.
+      this.#release(ws + held, ws.length + 1);
+    }
+    this.#contentStep(c);
+  }
+
+  /** Releases text as content; from `from` on, its tail may still begin a trigger. */
+  #release(text: string, from: number): void {
+    if (!this.#triggersOn) return this.#content(text);
+    this.#content(text.slice(0, from) + this.#matcher.restart(text.slice(from)));
+    if (!this.#triggersOn) this.#content(this.#matcher.take());
+  }
+
+  /** The call object ended: what follows may be more calls or the section's end. */
+  #callEnded(): void {
+    this.#mode = "markup";
+    this.#held = "";
+    this.#afterCall = true;
+    this.#next = new PieceSequence(this.#nextPieces);
+    this.#end = this.#endPieces.length > 0 ? new PieceSequence(this.#endPieces) : undefined;
+  }
+
+  /** `c` broke the call object: before the call was emitted, the text is content after all. */
+  #callFail(c: string): void {
+    if (!this.#call.announced) return this.#fail(c);
+    // The call stands as emitted; the rest of its object is dropped.
+    this.#call.finish(this.#sink);
+    this.#endSection();
+    this.#contentStep(c);
+  }
+
+  #startCall(name: string): void {
+    this.#callIndex = this.#nextIndex++;
+    this.#held = this.#heldWs = "";
+    this.#atStart = false;
+    if (this.#anchored) this.#triggersOn = false;
+    this.#out.push({ kind: "call", index: this.#callIndex, name });
+  }
+
+  #emit(kind: "content" | "arguments", text: string): void {
+    if (text === "") return;
+    const last = this.#out.at(-1);
+    if (kind === "content") {
+      if (last?.kind === "content") this.#out[this.#out.length - 1] = { kind, text: last.text + text };
+      else this.#out.push({ kind, text });
+      return;
+    }
+    const index = this.#callIndex;
+    if (last?.kind === "arguments" && last.index === index) this.#out[this.#out.length - 1] = { kind, index, text: last.text + text };
+    else this.#out.push({ kind, index, text });
+  }
+
+  #take(): ParsedPart[] {
+    const out = this.#out;
+    this.#out = [];
+    return out;
+  }
+}
+
+/** Folds parts into the final message: content text and calls {name, arguments}. */
+export function collectParts(parts: readonly ParsedPart[]): { content: string; calls: { name: string; arguments: string }[] } {
+  let content = "";
+  const calls: { name: string; arguments: string }[] = [];
+  const byIndex = new Map<number, { name: string; arguments: string }>();
+  for (const part of parts) {
+    if (part.kind === "content") {
+      content += part.text;
+    } else if (part.kind === "call") {
+      const call = { name: part.name, arguments: "" };
+      byIndex.set(part.index, call);
+      calls.push(call);
+    } else {
+      const call = byIndex.get(part.index);
+      if (call !== undefined) call.arguments += part.text;
+    }
+  }
+  return { content, calls };
+}

@@ -1,0 +1,100 @@
+/**
+ * The grammar that enforces `tool_choice` for one model family (syntax.ts): which calls can be
+ * written, with valid names and arguments valid against each tool's JSON Schema.
+ *
+ *  - none:     content that contains no tool-call trigger (or the request's own output constraint);
+ *  - auto:     content without triggers, optionally followed by a tool-call section; with an output
+ *              constraint (`response_format` …), either that constraint or a section;
+ *  - required: a section, from the first token;
+ *  - function: a section holding exactly one call of that function.
+ *
+ * A section holds at most `syntax.maxCalls` calls, and one when `parallel_tool_calls` is false.
+ * Each call is `callOpen {"name": "<name>", "<argumentsKey>": <arguments>} callClose` (a section
+ * may begin with one of `alternativeTriggers`, such as `<|python_tag|>`); the
+ * arguments are JSON with at most one space between tokens (the layout models are trained on).
+ */
+import { avoidingText } from "../grammar/avoid-text.ts";
+import { constraintRule } from "../grammar/constraint-grammar.ts";
+import { GrammarBuilder, GrammarConversionError, gbnfLiteral } from "../grammar/gbnf.ts";
+import { jsonSchemaRule } from "../grammar/json-schema-to-gbnf.ts";
+import type { OutputConstraint } from "../../domain/chat.ts";
+import { invalidRequest } from "../../domain/errors.ts";
+import type { ToolsRequest } from "../../domain/tools.ts";
+import type { ToolCallSyntax } from "./syntax.ts";
+
+/** Whitespace allowed between the JSON tokens of arguments: one optional space. */
+export const ARGUMENTS_WHITESPACE = " ?";
+
+export interface ToolGrammarOptions {
+  readonly syntax: ToolCallSyntax;
+  readonly tools: ToolsRequest;
+  /** The request's structured-output constraint, if any. */
+  readonly constraint?: OutputConstraint | undefined;
+  /** `guided_whitespace_pattern`, for the constraint. */
+  readonly whitespacePattern?: string | undefined;
+}
+
+export interface ToolGrammar {
+  readonly gbnf: string;
+  readonly warnings: readonly string[];
+  /** A section can only start the message (content is an output constraint, not free text). */
+  readonly anchored: boolean;
+}
+
+export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
+  const { syntax, tools, constraint } = options;
+  const builder = new GrammarBuilder();
+  const warnings: string[] = [];
+  const content = (): string => {
+    if (constraint === undefined) return avoidingText(builder, [...syntax.triggers, ...syntax.alternativeTriggers], "content");
+    const result = constraintRule(constraint, builder, options.whitespacePattern);
+    warnings.push(...result.warnings);
+    return result.rule;
+  };
+  const choice = tools.choice;
+  if (choice.kind === "none") return { gbnf: builder.toString(content()), warnings, anchored: false };
+
+  const offered = choice.kind === "function" ? tools.definitions.filter((t) => t.name === choice.name) : tools.definitions;
+  const calls = offered.map((tool) => {
+    const index = tools.definitions.indexOf(tool);
+    const field = tools.legacy ? ["functions", index, "parameters"] : ["tools", index, "function", "parameters"];
+    const args = argumentsRule(tool.parameters, tool.strict, builder, field, `${tool.name}-args`, warnings, tool.name);
+    const head = `{"name": ${JSON.stringify(tool.name)}, "${syntax.argumentsKey}": `;
+    return builder.addRule(`call-${tool.name}`, `${gbnfLiteral(syntax.callOpen + head)} ${args} ${gbnfLiteral(`}${syntax.callClose}`)}`);
+  });
+  const call = builder.addRule("call", calls.join(" | "));
+  const most = choice.kind === "function" || !tools.parallel ? 1 : syntax.maxCalls;
+  const more = most <= 1 ? "" : ` ( ${gbnfLiteral(syntax.separator)} ${call} )${Number.isFinite(most) ? `{0,${most - 1}}` : "*"}`;
+  // A model may lead with an alternative trigger (Llama's `<|python_tag|>`); the parser drops it.
+  const lead = syntax.alternativeTriggers.length === 0 ? "" : `( ${syntax.alternativeTriggers.map(gbnfLiteral).join(" | ")} )? `;
+  const open = lead + (syntax.sectionOpen === "" ? "" : `${gbnfLiteral(syntax.sectionOpen)} `);
+  const close = syntax.sectionClose === "" ? "" : ` ${gbnfLiteral(syntax.sectionClose)}`;
+  const section = builder.addRule("section", `${open}${call}${more}${close}`);
+
+  if (choice.kind !== "auto") return { gbnf: builder.toString(section), warnings, anchored: true };
+  if (constraint !== undefined) return { gbnf: builder.toString(`( ${content()} | ${section} )`), warnings, anchored: true };
+  return { gbnf: builder.toString(`${content()} ${section}?`), warnings, anchored: false };
+}
+
+function argumentsRule(
+  schema: Readonly<Record<string, unknown>>,
+  strict: boolean,
+  builder: GrammarBuilder,
+  field: (string | number)[],
+  hint: string,
+  warnings: string[],
+  toolName: string,
+): string {
+  // `properties: {}` is how clients declare a function without arguments: close it (the schema
+  // converter leaves objects without declared properties open).
+  const closed = schema.properties !== undefined && schema.additionalProperties === undefined ? { ...schema, additionalProperties: false } : schema;
+  try {
+    const result = jsonSchemaRule(closed, builder, { strict, whitespace: ARGUMENTS_WHITESPACE, hint });
+    warnings.push(...result.warnings.map((w) => `${toolName}: ${w}`));
+    return result.rule;
+  } catch (error) {
+    if (error instanceof RangeError) throw invalidRequest(`The parameters of \`${toolName}\` are nested too deeply to be enforced.`, field, "too_deep");
+    if (!(error instanceof GrammarConversionError)) throw error;
+    throw invalidRequest(`The parameters of \`${toolName}\` cannot be enforced: ${error.message} (${error.construct}).`, field, "unsupported");
+  }
+}

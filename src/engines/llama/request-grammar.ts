@@ -1,0 +1,33 @@
+/**
+ * The grammar a request needs, if any: its tool calls (with `tool_choice`, and its output
+ * constraint folded in) or its output constraint alone.
+ */
+import { constraintGrammar } from "../../chat/grammar/constraint-grammar.ts";
+import type { ToolCallSyntax } from "../../chat/tools/syntax.ts";
+import { toolGrammar } from "../../chat/tools/tool-grammar.ts";
+import type { ChatRequest, OutputConstraint } from "../../domain/chat.ts";
+import type { GrammarRequest } from "./grammar-cache.ts";
+
+export function requestGrammar(request: ChatRequest, syntax: ToolCallSyntax): GrammarRequest | undefined {
+  const { constraint, tools, whitespacePattern } = request;
+  if (tools !== undefined) {
+    return {
+      key: JSON.stringify(["tools", syntax.family, tools.definitions, tools.choice, tools.parallel, essence(constraint), whitespacePattern ?? null]),
+      field: tools.legacy ? "functions" : "tools",
+      build: () => toolGrammar({ syntax, tools, constraint, whitespacePattern }),
+    };
+  }
+  if (constraint === undefined) return undefined;
+  return {
+    // What determines the grammar: the constraint without its field name, and whitespace for JSON.
+    key: JSON.stringify(["constraint", essence(constraint), constraint.kind === "json" ? (whitespacePattern ?? null) : null]),
+    field: constraint.field,
+    build: () => constraintGrammar(constraint, whitespacePattern),
+  };
+}
+
+function essence(constraint: OutputConstraint | undefined): unknown {
+  if (constraint === undefined) return null;
+  const { field: _field, ...rest } = constraint;
+  return rest;
+}
