@@ -41,10 +41,10 @@ export function toToolsRequest(wire: ToolWire, issues: FieldIssue[]): ToolsReque
   }
   const listField = legacy ? "functions" : "tools";
   const choiceField = legacy ? "function_call" : "tool_choice";
-  const definitions: ToolDefinition[] = (legacy ? (wire.functions ?? []) : (wire.tools ?? []).map((t) => t.function)).map((f) => ({
+  const definitions: ToolDefinition[] = (legacy ? (wire.functions ?? []) : (wire.tools ?? []).map((t) => t.function)).map((f, i) => ({
     name: f.name,
     description: f.description ?? undefined,
-    parameters: f.parameters ?? { type: "object", properties: {}, additionalProperties: false },
+    parameters: argumentsSchema(f.parameters, legacy ? [listField, i, "parameters"] : [listField, i, "function", "parameters"], issues),
     strict: f.strict ?? false,
   }));
   const seen = new Set<string>();
@@ -55,7 +55,7 @@ export function toToolsRequest(wire: ToolWire, issues: FieldIssue[]): ToolsReque
 
   const wireChoice = legacy ? wire.function_call : wire.tool_choice;
   const choice = toChoice(wireChoice);
-  if (choice.kind === "function" && !seen.has(choice.name)) {
+  if (choice.kind === "function" && definitions.length > 0 && !seen.has(choice.name)) {
     issues.push({ path: [choiceField], message: `\`${choiceField}\` names \`${choice.name}\`, which is not among the ${listField}.`, type: "invalid_value" });
   }
   if (definitions.length === 0) {
@@ -65,6 +65,17 @@ export function toToolsRequest(wire: ToolWire, issues: FieldIssue[]): ToolsReque
     return undefined;
   }
   return { definitions, choice, parallel: !legacy && (wire.parallel_tool_calls ?? true), legacy };
+}
+
+/**
+ * Arguments are always a JSON object: no `parameters` means no arguments, a schema without `type`
+ * is given `type: "object"`, and any other root type is a 400 (as OpenAI does).
+ */
+function argumentsSchema(parameters: Record<string, unknown> | null | undefined, path: (string | number)[], issues: FieldIssue[]): Record<string, unknown> {
+  if (parameters == null) return { type: "object", properties: {}, additionalProperties: false };
+  if (parameters.type === undefined) return { type: "object", ...parameters };
+  if (parameters.type !== "object") issues.push({ path: [...path, "type"], message: 'Function parameters must be a JSON Schema of `type: "object"`.', type: "invalid_value" });
+  return parameters;
 }
 
 function toChoice(wire: ToolWire["tool_choice"] | ToolWire["function_call"]): ToolChoice {

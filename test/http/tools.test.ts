@@ -116,6 +116,25 @@ describe("tool calling", () => {
     assert.ok(calls > 0, "the biased marker should have started at least one call");
   });
 
+  it("stop strings never cut a call: they apply to content only", async () => {
+    for (let seed = 1; seed <= 4; seed++) {
+      const result = await create({ tool_choice: "required", stop: ['"', ",", "\n"], temperature: 1, seed });
+      const choice = result.choices[0];
+      assert.ok((choice?.message.tool_calls ?? []).length >= 1, `seed ${seed}: ${JSON.stringify(choice?.message)}`);
+      if (choice?.finish_reason === "length") continue;
+      assert.equal(choice?.finish_reason, "tool_calls");
+      for (const call of choice?.message.tool_calls ?? []) if (call.type === "function") assertValidCall(call.function, `(seed ${seed})`);
+    }
+  });
+
+  it("auto: closing markup pushed by logit_bias never reaches content", async () => {
+    for (let seed = 1; seed <= 4; seed++) {
+      const result = await create({ tool_choice: "auto", temperature: 1.5, seed, max_tokens: 60, logit_bias: { [TEST_MODEL_SPECIAL_TOKENS.toolCallEnd.id]: 15 } });
+      const content = result.choices[0]?.message.content ?? "";
+      assert.ok(!content.includes("</tool_call>") && !content.includes("<tool_call>"), JSON.stringify(content));
+    }
+  });
+
   it("legacy functions: function_call in, function_call out", async () => {
     const functions = TEST_TOOLS.map((tool) => tool.function);
     const res = await postChat(t.url, { model: MODEL, messages, max_tokens: 200, functions, function_call: { name: "get_weather" }, seed: 5 });

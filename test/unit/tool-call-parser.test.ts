@@ -7,7 +7,7 @@ import { llama3Family } from "../../src/chat/tools/families/llama3.ts";
 import { mistralFamily } from "../../src/chat/tools/families/mistral.ts";
 import { markerPieces } from "../../src/chat/tools/markup-matcher.ts";
 import type { ToolCallSyntax } from "../../src/chat/tools/syntax.ts";
-import { collectParts, ToolCallParser, type ParsedPart, type ToolCallParserOptions } from "../../src/chat/tools/tool-call-parser.ts";
+import { ToolCallParser, type ParsedPart, type ToolCallParserOptions } from "../../src/chat/tools/tool-call-parser.ts";
 
 const hermes = hermesFamily.syntax;
 const llama3 = llama3Family.syntax;
@@ -382,3 +382,23 @@ describe("ToolCallParser: efficiency", () => {
     assert.ok(performance.now() - started < 5_000, `took ${Math.round(performance.now() - started)} ms`);
   });
 });
+
+/** Folds parts into the final message: content text and calls {name, arguments}. */
+function collectParts(parts: readonly ParsedPart[]): { content: string; calls: { name: string; arguments: string }[] } {
+  let content = "";
+  const calls: { name: string; arguments: string }[] = [];
+  const byIndex = new Map<number, { name: string; arguments: string }>();
+  for (const part of parts) {
+    if (part.kind === "content") {
+      content += part.text;
+    } else if (part.kind === "call") {
+      const call = { name: part.name, arguments: "" };
+      byIndex.set(part.index, call);
+      calls.push(call);
+    } else {
+      const call = byIndex.get(part.index);
+      if (call !== undefined) call.arguments += part.text;
+    }
+  }
+  return { content, calls };
+}

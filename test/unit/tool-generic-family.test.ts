@@ -52,3 +52,33 @@ describe("generic tool family: conversations for templates that know no tools", 
     assert.ok(text.endsWith("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"));
   });
 });
+
+describe("renderConversation", () => {
+  test("a template that refuses `system` gets the tool instructions in the first user message", async () => {
+    const { renderConversation } = await import("../../src/chat/tools/render-conversation.ts");
+    const noSystem = new ChatTemplate(
+      "{%- for m in messages -%}{%- if m.role == 'system' -%}{{ raise_exception('System role not supported') }}{%- endif -%}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{%- endfor -%}",
+    );
+    const text = renderConversation(noSystem, genericFamily, { messages: [{ role: "user", content: "hi" }], tools: { definitions: tools, choice: { kind: "auto" }, parallel: false, legacy: false } }, {});
+    assert.equal(text, `<user>${genericToolInstructions(tools, false)}\n\nhi</user>`);
+    assert.ok(text.includes("Make one call at a time."));
+  });
+
+  test("Mistral: earlier call ids become 9 alphanumeric characters, call and result alike", async () => {
+    const { renderConversation } = await import("../../src/chat/tools/render-conversation.ts");
+    const { mistralFamily, mistralCallId } = await import("../../src/chat/tools/families/mistral.ts");
+    const template = new ChatTemplate(
+      "{%- for m in messages -%}{%- if m.tool_calls -%}{%- for c in m.tool_calls -%}{%- if c.id | length != 9 -%}{{ raise_exception('ids must have length 9') }}{%- endif -%}[{{ c.id }}]{%- endfor -%}{%- elif m.role == 'tool' -%}({{ m.tool_call_id }}){%- endif -%}{%- endfor -%}",
+    );
+    const id = "call_ChB8sGs7dZTgEWvVgbLfZmSf";
+    const messages: ChatMessage[] = [
+      { role: "user", content: "q" },
+      { role: "assistant", content: "", toolCalls: [{ id, name: "get_weather", arguments: "{}" }] },
+      { role: "tool", content: "r", toolCallId: id },
+    ];
+    const short = mistralCallId(id);
+    assert.match(short, /^[a-zA-Z0-9]{9}$/);
+    assert.equal(mistralCallId("abcDEF123"), "abcDEF123");
+    assert.equal(renderConversation(template, mistralFamily, { messages, tools: undefined }, {}), `[${short}](${short})`);
+  });
+});

@@ -88,10 +88,19 @@ describe("toolGrammar", () => {
     assert.equal(accepts(grammar, `${call("get_weather", '{"city": "Oslo"}')}\n${call("get_weather", '{"city": "Rome"}')}`), false);
   });
 
-  test("none forbids every trigger", async () => {
-    const grammar = await llama.createGrammar({ grammar: toolGrammar({ syntax: llama3Family.syntax, tools: tools({ kind: "none" }) }).gbnf });
-    assert.equal(accepts(grammar, "plain text {\"city\": 1}"), true);
-    assert.equal(accepts(grammar, '{"name": "now", "parameters": {}}'), false);
+  test("none forbids the family's marker tokens, and only those", async () => {
+    const llama3 = await llama.createGrammar({ grammar: toolGrammar({ syntax: llama3Family.syntax, tools: tools({ kind: "none" }) }).gbnf });
+    assert.equal(accepts(llama3, 'plain text {"name": "Bob"}'), true, "plain JSON is fine: nothing is parsed");
+    assert.equal(accepts(llama3, 'x <|python_tag|>{"name": "now", "parameters": {}}'), false);
+    const hermes = await llama.createGrammar({ grammar: toolGrammar({ syntax: hermesFamily.syntax, tools: tools({ kind: "none" }) }).gbnf });
+    assert.equal(accepts(hermes, "a < b"), true);
+    assert.equal(accepts(hermes, "x <tool_call>"), false);
+    assert.equal(accepts(hermes, "x </tool_call>"), false);
+  });
+
+  test("auto keeps closing markup out of content too", async () => {
+    const grammar = await llama.createGrammar({ grammar: toolGrammar({ syntax: hermesFamily.syntax, tools: tools({ kind: "auto" }) }).gbnf });
+    assert.equal(accepts(grammar, "stray </tool_call> text"), false);
   });
 
   test("each family's own section layout", async () => {
@@ -137,5 +146,46 @@ describe("toolGrammar: functions without arguments", () => {
     const grammar = await llama.createGrammar({ grammar: toolGrammar({ syntax: hermesFamily.syntax, tools: { ...tools({ kind: "function", name: "now" }) } }).gbnf });
     assert.equal(accepts(grammar, '<tool_call>\n{"name": "now", "arguments": {}}\n</tool_call>'), true);
     assert.equal(accepts(grammar, '<tool_call>\n{"name": "now", "arguments": {"x": 1}}\n</tool_call>'), false);
+  });
+});
+
+describe("ToolCallStream", () => {
+  test("stop strings end content but are part of a call's arguments", async () => {
+    const { ToolCallStream } = await import("../../src/chat/tools/tool-call-stream.ts");
+    const inArgs = new ToolCallStream({ syntax: hermesFamily.syntax, choice: 0, stop: ["STOP"] });
+    const text = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "STOP"}}\n</tool_call>';
+    const events = [...text].flatMap((c) => {
+      const step = inArgs.push(c, []);
+      assert.equal(step.stopped, false);
+      return step.events;
+    });
+    events.push(...inArgs.finish());
+    const args = events.flatMap((e) => (e.type === "tool_arguments" ? [e.text] : [])).join("");
+    assert.equal(args, '{"city": "STOP"}');
+    assert.equal(inArgs.finishReason("stop"), "tool_calls");
+
+    const inContent = new ToolCallStream({ syntax: hermesFamily.syntax, choice: 0, stop: ["STOP"] });
+    let stopped = false;
+    const content: string[] = [];
+    for (const piece of ["Hello S", "TO", "P and more"]) {
+      const step = inContent.push(piece, []);
+      for (const e of step.events) if (e.type === "delta") content.push(e.text);
+      stopped ||= step.stopped;
+    }
+    for (const e of inContent.finish()) if (e.type === "delta") content.push(e.text);
+    assert.equal(stopped, true);
+    assert.equal(content.join(""), "Hello ");
+    assert.equal(inContent.finishReason("stop"), "stop");
+  });
+});
+
+describe("tools request: arguments schemas", () => {
+  test("parameters are always an object schema", async () => {
+    const { parseChatRequest } = await import("../../src/schemas/normalize-chat.ts");
+    const base = { model: "m", messages: [{ role: "user", content: "hi" }] };
+    const fn = (parameters: unknown) => ({ ...base, tools: [{ type: "function", function: { name: "f", parameters } }] });
+    assert.deepEqual(parseChatRequest(fn({})).request.tools?.definitions[0]?.parameters, { type: "object" });
+    assert.deepEqual(parseChatRequest(fn({ properties: { a: { type: "string" } } })).request.tools?.definitions[0]?.parameters, { type: "object", properties: { a: { type: "string" } } });
+    assert.throws(() => parseChatRequest(fn({ type: "string" })), (e: unknown) => e instanceof ParleyError && e.param === "tools[0].function.parameters.type");
   });
 });

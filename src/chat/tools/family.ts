@@ -17,5 +17,17 @@ export interface ToolFamilyDefinition {
    */
   readonly nativeTools: boolean;
   /** For non-native families: the conversation with tools described and calls/results as text. */
-  readonly prepareMessages?: (messages: readonly ChatMessage[], tools: readonly ToolDefinition[]) => ChatMessage[];
+  readonly prepareMessages?: (messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options?: PrepareOptions) => ChatMessage[];
+  /**
+   * Rewrites the ids of earlier calls (and of the tool messages answering them) into the form the
+   * family's templates accept, e.g. Mistral's 9 alphanumeric characters. Default: unchanged.
+   */
+  readonly historyCallId?: (id: string) => string;
+}
+
+export interface PrepareOptions {
+  /** Put the tool instructions in the first user message, for templates that reject `system` (default false). */
+  readonly instructionsInUser?: boolean;
+  /** Whether several calls per turn are allowed (default true): the instructions say so. */
+  readonly parallel?: boolean;
 }

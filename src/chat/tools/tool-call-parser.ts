@@ -300,23 +300,3 @@ export class ToolCallParser {
     return out;
   }
 }
-
-/** Folds parts into the final message: content text and calls {name, arguments}. */
-export function collectParts(parts: readonly ParsedPart[]): { content: string; calls: { name: string; arguments: string }[] } {
-  let content = "";
-  const calls: { name: string; arguments: string }[] = [];
-  const byIndex = new Map<number, { name: string; arguments: string }>();
-  for (const part of parts) {
-    if (part.kind === "content") {
-      content += part.text;
-    } else if (part.kind === "call") {
-      const call = { name: part.name, arguments: "" };
-      byIndex.set(part.index, call);
-      calls.push(call);
-    } else {
-      const call = byIndex.get(part.index);
-      if (call !== undefined) call.arguments += part.text;
-    }
-  }
-  return { content, calls };
-}

@@ -3,9 +3,13 @@
  * become `delta` events, calls become `tool_call` (with a fresh `call_…` id) and
  * `tool_arguments` events. Log-probability entries travel with the first event emitted after the
  * text that produced them (tokens of tool-call markup included), so none is lost.
+ *
+ * Stop strings apply to content only: a stop string inside a call's arguments is part of the
+ * call, and cutting it there would break a call the grammar guarantees valid.
  */
 import { randomBytes } from "node:crypto";
-import type { ChatEvent, TokenLogprob } from "../../domain/events.ts";
+import { StopMatcher } from "../stop-matcher.ts";
+import type { ChatEvent, FinishReason, TokenLogprob } from "../../domain/events.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
 import { ToolCallParser, type ParsedPart } from "./tool-call-parser.ts";
 
@@ -15,6 +19,14 @@ export interface ToolCallStreamOptions {
   readonly choice: number;
   /** Only a section at the start of the message is a call (see ToolCallParser). */
   readonly anchored?: boolean;
+  /** Stop strings, matched on content (default none). */
+  readonly stop?: readonly string[];
+}
+
+export interface ToolCallStep {
+  readonly events: ChatEvent[];
+  /** A stop string was found in the content: generation must end. */
+  readonly stopped: boolean;
 }
 
 /** A unique OpenAI-style tool-call id. */
@@ -24,53 +36,66 @@ export function newToolCallId(): string {
 
 export class ToolCallStream {
   readonly #parser: ToolCallParser;
+  readonly #stops: StopMatcher;
   readonly #choice: number;
-  readonly #ids: string[] = [];
+  #calls = 0;
+  #stopped = false;
   #logprobs: TokenLogprob[] = [];
 
   constructor(options: ToolCallStreamOptions) {
     this.#parser = new ToolCallParser(options.syntax, { anchored: options.anchored ?? false });
+    this.#stops = new StopMatcher(options.stop ?? []);
     this.#choice = options.choice;
   }
 
-  /** Calls started so far. */
-  get calls(): number {
-    return this.#ids.length;
-  }
-
-  push(text: string, logprobs: readonly TokenLogprob[]): ChatEvent[] {
+  push(text: string, logprobs: readonly TokenLogprob[]): ToolCallStep {
     this.#logprobs.push(...logprobs);
-    return this.#toEvents(text === "" ? [] : this.#parser.push(text), false);
+    if (this.#stopped) return { events: [], stopped: true };
+    return { events: this.#toEvents(text === "" ? [] : this.#parser.push(text), false), stopped: this.#stopped };
   }
 
-  /** End of generation: what the parser still held, and any log-probabilities not yet sent. */
+  /** End of generation: what the parser and the stop matcher still held, and unsent log-probabilities. */
   finish(): ChatEvent[] {
-    return this.#toEvents(this.#parser.finish(), true);
+    const parts = this.#stopped ? [] : this.#parser.finish();
+    return this.#toEvents(parts, true);
+  }
+
+  /** The choice's finish reason: `tool_calls` when it ended normally with calls. */
+  finishReason(reason: FinishReason): FinishReason {
+    return reason === "stop" && this.#calls > 0 ? "tool_calls" : reason;
   }
 
   #toEvents(parts: readonly ParsedPart[], final: boolean): ChatEvent[] {
     const choice = this.#choice;
     const events: ChatEvent[] = [];
+    const content = (text: string): void => {
+      if (text !== "") events.push({ type: "delta", choice, text, logprobs: this.#takeLogprobs() });
+    };
     for (const part of parts) {
-      const logprobs = this.#takeLogprobs();
+      if (this.#stopped) break;
       switch (part.kind) {
-        case "content":
-          events.push({ type: "delta", choice, text: part.text, logprobs });
-          break;
-        case "call": {
-          const id = newToolCallId();
-          this.#ids[part.index] = id;
-          events.push({ type: "tool_call", choice, index: part.index, id, name: part.name, logprobs });
+        case "content": {
+          const match = this.#stops.push(part.text);
+          content(match.text);
+          this.#stopped = match.stopped;
           break;
         }
+        case "call":
+          content(this.#stops.flush()); // text held back as a possible stop string was content
+          this.#calls++;
+          events.push({ type: "tool_call", choice, index: part.index, id: newToolCallId(), name: part.name, logprobs: this.#takeLogprobs() });
+          break;
         case "arguments":
-          events.push({ type: "tool_arguments", choice, index: part.index, text: part.text, logprobs });
+          events.push({ type: "tool_arguments", choice, index: part.index, text: part.text, logprobs: this.#takeLogprobs() });
           break;
         default:
           part satisfies never;
       }
     }
-    if (final && this.#logprobs.length > 0) events.push({ type: "delta", choice, text: "", logprobs: this.#takeLogprobs() });
+    if (final) {
+      if (!this.#stopped) content(this.#stops.flush());
+      if (this.#logprobs.length > 0) events.push({ type: "delta", choice, text: "", logprobs: this.#takeLogprobs() });
+    }
     return events;
   }
 

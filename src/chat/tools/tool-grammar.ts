@@ -2,7 +2,9 @@
  * The grammar that enforces `tool_choice` for one model family (syntax.ts): which calls can be
  * written, with valid names and arguments valid against each tool's JSON Schema.
  *
- *  - none:     content that contains no tool-call trigger (or the request's own output constraint);
+ *  - none:     content that contains none of the family's marker tokens (or the request's own output
+ *              constraint); plain-JSON triggers such as Llama's `{"name"` stay allowed, since
+ *              nothing is parsed as a call;
  *  - auto:     content without triggers, optionally followed by a tool-call section; with an output
  *              constraint (`response_format` …), either that constraint or a section;
  *  - required: a section, from the first token;
@@ -46,7 +48,7 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
   const builder = new GrammarBuilder();
   const warnings: string[] = [];
   const content = (): string => {
-    if (constraint === undefined) return avoidingText(builder, [...syntax.triggers, ...syntax.alternativeTriggers], "content");
+    if (constraint === undefined) return avoidingText(builder, contentForbidden(syntax, tools.choice.kind === "none" ? "none" : "auto"), "content");
     const result = constraintRule(constraint, builder, options.whitespacePattern);
     warnings.push(...result.warnings);
     return result.rule;
@@ -74,6 +76,16 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
   if (choice.kind !== "auto") return { gbnf: builder.toString(section), warnings, anchored: true };
   if (constraint !== undefined) return { gbnf: builder.toString(`( ${content()} | ${section} )`), warnings, anchored: true };
   return { gbnf: builder.toString(`${content()} ${section}?`), warnings, anchored: false };
+}
+
+/**
+ * What content may not contain: in `auto` every text that would start or close a call (triggers,
+ * alternative triggers, marker tokens such as `</tool_call>`); in `none` only the marker tokens,
+ * which are never plain text. Empty: no grammar is needed for `none`.
+ */
+export function contentForbidden(syntax: ToolCallSyntax, mode: "auto" | "none"): string[] {
+  const markers = syntax.markerTokens;
+  return mode === "none" ? [...markers] : [...new Set([...syntax.triggers, ...syntax.alternativeTriggers, ...markers])];
 }
 
 function argumentsRule(

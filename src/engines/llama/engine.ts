@@ -84,7 +84,8 @@ export class LlamaEngine implements ChatEngine {
     const maxTokens = Math.min(request.maxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
     const runChoice = async (index: number): Promise<ChoiceResult> => {
       const sequence = await pool.acquire(admission, stop);
-      const calls = toolSyntax === undefined ? undefined : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: compiled?.anchored ?? false });
+      // With tools, stop strings are matched on content only (by the tool-call stream).
+      const calls = toolSyntax === undefined ? undefined : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: compiled?.anchored ?? false, stop: request.stop });
       try {
         const result = await generateChoice({
           model: host.model,
@@ -92,7 +93,7 @@ export class LlamaEngine implements ChatEngine {
           sequence,
           prompt,
           maxTokens,
-          stop: request.stop,
+          stop: calls === undefined ? request.stop : [],
           sampling: request.sampling,
           seed: (request.sampling.seed + index) >>> 0,
           logitBias: request.sampling.logitBias,
@@ -103,12 +104,15 @@ export class LlamaEngine implements ChatEngine {
           onDelta:
             calls === undefined
               ? (text, logprobs) => events.push({ type: "delta", choice: index, text, logprobs })
-              : (text, logprobs) => calls.push(text, logprobs).forEach((event) => events.push(event)),
+              : (text, logprobs) => {
+                  const step = calls.push(text, logprobs);
+                  step.events.forEach((event) => events.push(event));
+                  return step.stopped;
+                },
         });
         if (result.reason === "aborted") return result;
         calls?.finish().forEach((event) => events.push(event));
-        const reason = result.reason === "stop" && (calls?.calls ?? 0) > 0 ? "tool_calls" : result.reason;
-        events.push({ type: "finish", choice: index, reason });
+        events.push({ type: "finish", choice: index, reason: calls?.finishReason(result.reason) ?? result.reason });
         return result;
       } catch (error) {
         internal.abort(error);

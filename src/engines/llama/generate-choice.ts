@@ -33,7 +33,8 @@ export interface ChoiceOptions {
   /** Undefined: no logprobs; otherwise the number of alternatives per token (0–20). */
   readonly topLogprobs: number | undefined;
   readonly signal: AbortSignal;
-  readonly onDelta: (text: string, logprobs: TokenLogprob[]) => void;
+  /** New text; returning true ends the choice as if a stop string was found (the caller matches them). */
+  readonly onDelta: (text: string, logprobs: TokenLogprob[]) => boolean | void;
 }
 
 export interface ChoiceResult {
@@ -112,8 +113,8 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
       tokenBias.accept(token);
       const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, options.topLogprobs ?? 0, nativeTemperature) : undefined;
       const step = text.push(token, entry);
-      if (step.text !== "" || step.logprobs.length > 0) options.onDelta(step.text, step.logprobs);
-      if (step.stopped) {
+      const stoppedByCaller = (step.text !== "" || step.logprobs.length > 0) && options.onDelta(step.text, step.logprobs) === true;
+      if (step.stopped || stoppedByCaller) {
         reason = "stop";
         stoppedByString = true;
         break;

@@ -9,6 +9,7 @@
  */
 import type { Token } from "node-llama-cpp";
 import type { ChatRequest } from "../../domain/chat.ts";
+import { renderConversation } from "../../chat/tools/render-conversation.ts";
 import { invalidRequest, ParleyError } from "../../domain/errors.ts";
 import type { ModelHost } from "./model-host.ts";
 
@@ -17,13 +18,7 @@ export function buildPrompt(host: ModelHost, request: ChatRequest): Token[] {
   const limit = host.contextSize - 1;
   if (request.messages.length > limit) throw tooLong(host.contextSize, `${request.messages.length} messages`);
   const { bos, bosText, eosText, addBos } = host.specialTokens;
-  const family = host.toolFamily;
-  const offered = request.tools?.definitions ?? [];
-  const usesTools = offered.length > 0 || request.messages.some((m) => m.role === "tool" || (m.toolCalls?.length ?? 0) > 0);
-  // Templates that know no tools get them described in plain messages (the generic family).
-  const messages = usesTools && !family.nativeTools && family.prepareMessages !== undefined ? family.prepareMessages(request.messages, offered) : request.messages;
-  const tools = family.nativeTools ? offered : [];
-  const text = host.template.render(messages, { bosToken: bosText, eosToken: eosText, addGenerationPrompt: true, tools });
+  const text = renderConversation(host.template, host.toolFamily, request, { bosToken: bosText, eosToken: eosText, addGenerationPrompt: true });
   if (text.length > limit * host.vocabulary.maxTokenBytes) throw tooLong(host.contextSize, `${text.length} characters`);
   const tokens = host.model.tokenize(text, true);
   if (addBos && bos !== null && tokens[0] !== bos) tokens.unshift(bos as Token);

@@ -4,13 +4,15 @@
  */
 import { constraintGrammar } from "../../chat/grammar/constraint-grammar.ts";
 import type { ToolCallSyntax } from "../../chat/tools/syntax.ts";
-import { toolGrammar } from "../../chat/tools/tool-grammar.ts";
+import { contentForbidden, toolGrammar } from "../../chat/tools/tool-grammar.ts";
 import type { ChatRequest, OutputConstraint } from "../../domain/chat.ts";
 import type { GrammarRequest } from "./grammar-cache.ts";
 
 export function requestGrammar(request: ChatRequest, syntax: ToolCallSyntax): GrammarRequest | undefined {
   const { constraint, tools, whitespacePattern } = request;
-  if (tools !== undefined) {
+  // tool_choice "none" for a family without marker tokens: nothing to keep out of the content.
+  const nothingToForbid = tools?.choice.kind === "none" && contentForbidden(syntax, "none").length === 0;
+  if (tools !== undefined && !nothingToForbid) {
     return {
       key: JSON.stringify(["tools", syntax.family, tools.definitions, tools.choice, tools.parallel, essence(constraint), whitespacePattern ?? null]),
       field: tools.legacy ? "functions" : "tools",

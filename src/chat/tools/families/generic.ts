@@ -5,6 +5,9 @@
  *
  *     {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}
  *
+ * Templates that refuse a `system` role (Gemma, early Mistral) get the instructions at the start
+ * of the first user message instead (prompt.ts retries with `instructionsInUser`).
+ *
  * Earlier turns are rewritten for templates that know no tools: an assistant's calls become that
  * envelope as text, and tool results become a user message ("Function results:" then one
  * `[id] name: result` block per call), merged with a following user message so roles still
@@ -12,7 +15,7 @@
  */
 import type { ChatMessage } from "../../../domain/chat.ts";
 import type { ToolCall, ToolDefinition } from "../../../domain/tools.ts";
-import type { ToolFamilyDefinition } from "../family.ts";
+import type { PrepareOptions, ToolFamilyDefinition } from "../family.ts";
 
 export const GENERIC_TOOLS_INSTRUCTIONS_HEADER = "You can call functions. Each one is described below as a JSON object with its name, its description and the JSON Schema of its arguments.";
 
@@ -36,7 +39,7 @@ export const genericFamily: ToolFamilyDefinition = {
 };
 
 /** The instructions Parley adds to the system message. */
-export function genericToolInstructions(tools: readonly ToolDefinition[]): string {
+export function genericToolInstructions(tools: readonly ToolDefinition[], parallel = true): string {
   const listed = tools.map((tool) => JSON.stringify({ name: tool.name, description: tool.description ?? "", parameters: tool.parameters }));
   return [
     GENERIC_TOOLS_INSTRUCTIONS_HEADER,
@@ -44,16 +47,21 @@ export function genericToolInstructions(tools: readonly ToolDefinition[]): strin
     "",
     "To call functions, answer with only this JSON, after any text you want to say first:",
     '{"tool_calls": [{"name": "<function name>", "arguments": {<the arguments>}}]}',
-    "List several calls in the array to make them together. The results come back in a message that starts with \"Function results:\".",
+    parallel ? "List several calls in the array to make them together." : "Make one call at a time.",
+    'The results come back in a message that starts with "Function results:".',
   ].join("\n");
 }
 
-function prepareMessages(messages: readonly ChatMessage[], tools: readonly ToolDefinition[]): ChatMessage[] {
+function prepareMessages(messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options: PrepareOptions = {}): ChatMessage[] {
   const out: ChatMessage[] = [];
   const first = messages[0];
   const leadingSystem = first !== undefined && (first.role === "system" || first.role === "developer");
-  if (tools.length > 0) {
-    const instructions = genericToolInstructions(tools);
+  const instructions = tools.length === 0 ? undefined : genericToolInstructions(tools, options.parallel ?? true);
+  let pendingForUser: string | undefined;
+  if (instructions !== undefined && options.instructionsInUser === true) {
+    pendingForUser = instructions;
+    if (leadingSystem) out.push(first);
+  } else if (instructions !== undefined) {
     out.push(leadingSystem ? { ...first, content: `${first.content}\n\n${instructions}` } : { role: "system", content: instructions });
   } else if (leadingSystem) {
     out.push(first);
@@ -72,9 +80,11 @@ function prepareMessages(messages: readonly ChatMessage[], tools: readonly ToolD
       results.push(`[${id}] ${name}: ${message.content}`);
       continue;
     }
-    if (message.role === "user" && results.length > 0) {
-      out.push({ ...message, content: `Function results:\n${results.join("\n")}\n\n${message.content}` });
+    if (message.role === "user" && (results.length > 0 || pendingForUser !== undefined)) {
+      const parts = [pendingForUser, results.length > 0 ? `Function results:\n${results.join("\n")}` : undefined, message.content];
+      out.push({ ...message, content: parts.filter((p) => p !== undefined).join("\n\n") });
       results = [];
+      pendingForUser = undefined;
       continue;
     }
     flushResults();

@@ -2,6 +2,7 @@
  * Mistral (v3 tokenizer and later templates): `[TOOL_CALLS]` then a JSON array of
  * `{"name": …, "arguments": …}` objects. Recognised by a template that mentions `[TOOL_CALLS]`.
  */
+import { createHash } from "node:crypto";
 import type { ToolFamilyDefinition } from "../family.ts";
 
 export const mistralFamily: ToolFamilyDefinition = {
@@ -20,4 +21,13 @@ export const mistralFamily: ToolFamilyDefinition = {
   },
   detect: (template) => template.includes("[TOOL_CALLS]"),
   nativeTools: true,
+  historyCallId: mistralCallId,
 };
+
+/**
+ * Mistral's templates reject call ids that are not 9 alphanumeric characters: earlier calls'
+ * `call_…` ids are mapped to 9 hex digits of their hash (stable, so call and result still match).
+ */
+export function mistralCallId(id: string): string {
+  return /^[a-zA-Z0-9]{9}$/.test(id) ? id : createHash("sha256").update(id).digest("hex").slice(0, 9);
+}

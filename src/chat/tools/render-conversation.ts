@@ -1,0 +1,40 @@
+/**
+ * Renders a conversation that may involve tools with a model's chat template, in the way its tool
+ * family needs: native families get `tools` and the calls as they are (ids rewritten where the
+ * family's templates insist on a form); the generic family gets the conversation rewritten into
+ * plain messages, and if the template refuses the added system message, the tool instructions
+ * move into the first user message.
+ */
+import type { ChatMessage } from "../../domain/chat.ts";
+import { ParleyError } from "../../domain/errors.ts";
+import type { ToolsRequest } from "../../domain/tools.ts";
+import type { ChatTemplate, RenderOptions } from "../template.ts";
+import type { ToolFamilyDefinition } from "./family.ts";
+
+export function renderConversation(
+  template: ChatTemplate,
+  family: ToolFamilyDefinition,
+  conversation: { readonly messages: readonly ChatMessage[]; readonly tools: ToolsRequest | undefined },
+  options: Omit<RenderOptions, "tools">,
+): string {
+  const offered = conversation.tools?.definitions ?? [];
+  const messages = family.historyCallId === undefined ? conversation.messages : conversation.messages.map((m) => withCallIds(m, family.historyCallId!));
+  const usesTools = offered.length > 0 || messages.some((m) => m.role === "tool" || (m.toolCalls?.length ?? 0) > 0);
+  if (family.nativeTools || family.prepareMessages === undefined || !usesTools) {
+    return template.render(messages, { ...options, tools: family.nativeTools ? offered : [] });
+  }
+  const parallel = conversation.tools?.parallel ?? true;
+  try {
+    return template.render(family.prepareMessages(messages, offered, { parallel }), options);
+  } catch (error) {
+    // e.g. "System role not supported": carry the instructions in the first user message instead.
+    if (!(error instanceof ParleyError) || offered.length === 0) throw error;
+    return template.render(family.prepareMessages(messages, offered, { parallel, instructionsInUser: true }), options);
+  }
+}
+
+function withCallIds(message: ChatMessage, rewrite: (id: string) => string): ChatMessage {
+  if (message.toolCallId !== undefined) return { ...message, toolCallId: rewrite(message.toolCallId) };
+  if (message.toolCalls === undefined) return message;
+  return { ...message, toolCalls: message.toolCalls.map((call) => ({ ...call, id: rewrite(call.id) })) };
+}
