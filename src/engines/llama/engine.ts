@@ -103,7 +103,9 @@ export class LlamaEngine implements ChatEngine {
           signal: stop,
           onDelta:
             calls === undefined
-              ? (text, logprobs) => events.push({ type: "delta", choice: index, text, logprobs })
+              ? (text, logprobs) => {
+                  events.push({ type: "delta", choice: index, text, logprobs });
+                }
               : (text, logprobs) => {
                   const step = calls.push(text, logprobs);
                   step.events.forEach((event) => events.push(event));
