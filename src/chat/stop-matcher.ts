@@ -8,7 +8,7 @@
 export interface StopMatch {
   /** Text that is safe to emit now. */
   readonly text: string;
-  /** True when a stop string was found; `text` then ends right before it. */
+  /** True when a stop string was found; `text` then ends right before it (or with it, `includeStop`). */
   readonly stopped: boolean;
 }
 
@@ -16,8 +16,12 @@ export class StopMatcher {
   readonly #stops: readonly string[];
   #pending = "";
 
-  constructor(stops: readonly string[]) {
+  readonly #includeStop: boolean;
+
+  /** @param includeStop emit the stop string itself before stopping (default false). */
+  constructor(stops: readonly string[], includeStop = false) {
     this.#stops = stops.filter((s) => s.length > 0);
+    this.#includeStop = includeStop;
   }
 
   /** Feeds newly decoded text; returns what can be emitted. */
@@ -26,12 +30,16 @@ export class StopMatcher {
     if (this.#stops.length === 0) return this.#take(this.#pending.length, false);
 
     let first = -1;
+    let end = -1;
     for (const stop of this.#stops) {
       const at = this.#pending.indexOf(stop);
-      if (at !== -1 && (first === -1 || at < first)) first = at;
+      if (at !== -1 && (first === -1 || at < first)) {
+        first = at;
+        end = at + stop.length;
+      }
     }
     if (first !== -1) {
-      const out = this.#pending.slice(0, first);
+      const out = this.#pending.slice(0, this.#includeStop ? end : first);
       this.#pending = "";
       return { text: out, stopped: true };
     }

@@ -23,6 +23,10 @@ export interface SamplingParams {
   readonly temperature: number;
   /** Nucleus sampling mass; 1 = off. */
   readonly topP: number;
+  /** Keep only the K most likely tokens; 0 = off. */
+  readonly topK: number;
+  /** Drop tokens less likely than `minP` × the most likely one; 0 = off. */
+  readonly minP: number;
   /**
    * Seed for the sampler. Always set by the time a request reaches an engine: the edge draws a
    * fresh random seed when the client sent none, so concurrent requests never share one.
@@ -61,6 +65,14 @@ export interface ChatRequest {
   readonly n: number;
   /** Stop strings (0–4), matched on the decoded text across token boundaries. */
   readonly stop: readonly string[];
+  /** Emit the stop string that ended a choice (vLLM `include_stop_str_in_output`). */
+  readonly includeStopString: boolean;
+  /** Token ids that end a choice like EOS (vLLM `stop_token_ids`). */
+  readonly stopTokenIds: ReadonlySet<number>;
+  /** Keep generating past end-of-generation tokens until `maxTokens` (vLLM `ignore_eos`). */
+  readonly ignoreEos: boolean;
+  /** Hide control tokens from `content` (vLLM `skip_special_tokens`, default true). */
+  readonly skipSpecialTokens: boolean;
   readonly sampling: SamplingParams;
   /** Whether per-token log-probabilities are returned, and how many alternatives (0–20). */
   readonly logprobs: boolean;

@@ -78,6 +78,13 @@ export const chatRequestSchema = constraintFields.extend(toolFields.shape).loose
       continuous_usage_stats: z.literal(false, "`continuous_usage_stats` is not supported by Parley").nullish(),
     })
     .nullish(),
+  // vLLM sampling and stopping extensions
+  top_k: z.number().int().min(-1).nullish(),
+  min_p: z.number().min(0).max(1).nullish(),
+  ignore_eos: z.boolean().nullish(),
+  stop_token_ids: z.array(z.number().int().min(0)).max(64).nullish(),
+  include_stop_str_in_output: z.boolean().nullish(),
+  skip_special_tokens: z.boolean().nullish(),
   user: z.string().nullish(),
   // OpenAI's documented limits: 16 pairs, keys up to 64 characters, values up to 512.
   metadata: z

@@ -15,14 +15,8 @@ const never: Noop = () => false;
 /** Field → which values are no-ops today, and why the field is not available otherwise. */
 const FIELDS: Record<string, { noop: Noop; reason: string }> = {
   // vLLM / OctoAI extensions (planned)
-  top_k: { noop: (v) => v === 0 || v === -1, reason: "top_k sampling is not available yet" },
-  min_p: { noop: (v) => v === 0, reason: "min_p sampling is not available yet" },
   repetition_penalty: { noop: (v) => v === 1, reason: "repetition_penalty is not available yet" },
-  ignore_eos: { noop: isFalse, reason: "ignore_eos is not available yet" },
   min_tokens: { noop: (v) => v === 0, reason: "min_tokens is not available yet" },
-  stop_token_ids: { noop: isEmptyArray, reason: "stop_token_ids is not available yet" },
-  include_stop_str_in_output: { noop: isFalse, reason: "include_stop_str_in_output is not available yet" },
-  skip_special_tokens: { noop: isTrue, reason: "only the default (true) is implemented" },
   spaces_between_special_tokens: { noop: isTrue, reason: "only the default (true) is implemented" },
   add_generation_prompt: { noop: isTrue, reason: "only the default (true) is implemented" },
   continue_final_message: { noop: isFalse, reason: "continue_final_message is not available yet" },

@@ -48,7 +48,7 @@ describe("errors", () => {
 
   it("fields implemented later are rejected by name, not ignored", async () => {
     for (const [field, value] of [
-      ["top_k", 5],
+      ["repetition_penalty", 1.2],
       ["best_of", 3],
       ["peft", "x"],
     ] as const) {

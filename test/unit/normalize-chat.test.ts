@@ -75,7 +75,7 @@ describe("parseChatRequest", () => {
   });
 
   it("rejects not-yet-implemented fields by name and image parts by path", () => {
-    assert.deepEqual(issuesOf({ ...base, tools: [{}], top_k: 3 }), ["tools.0.type", "tools.0.function", "top_k"]);
+    assert.deepEqual(issuesOf({ ...base, tools: [{}], repetition_penalty: 3 }), ["tools.0.type", "tools.0.function", "repetition_penalty"]);
     assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }), ["messages.0.content.0.type"]);
     assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "assistant", content: "", tool_calls: [{}] }] }), ["messages.0.tool_calls.0.id", "messages.0.tool_calls.0.type", "messages.0.tool_calls.0.function"]);
   });

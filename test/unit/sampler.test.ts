@@ -13,7 +13,7 @@ describe("JS sampler (logprobs requests)", () => {
     const random = seededRandom(7);
     const counts = new Map<number, number>();
     for (let i = 0; i < n; i++) {
-      const token = sampleToken(probs, temperature, topP, random);
+      const token = sampleToken(probs, { temperature, topP }, random);
       counts.set(token, (counts.get(token) ?? 0) + 1 / n);
     }
     return counts;
@@ -51,6 +51,29 @@ describe("JS sampler (logprobs requests)", () => {
       [2, 0.7],
       [3, 0.2],
     ]);
-    assert.equal(sampleToken(unsorted, 1, 1e-9, seededRandom(1)), 2);
+    assert.equal(sampleToken(unsorted, { temperature: 1, topP: 1e-9 }, seededRandom(1)), 2);
+  });
+});
+
+describe("sampleToken: top-k and min-p", () => {
+  const probs = new Map([[7, 0.5], [3, 0.3], [9, 0.15], [1, 0.05]]);
+  it("top_k 1 is greedy at any temperature", () => {
+    const random = seededRandom(5);
+    for (let i = 0; i < 200; i++) assert.equal(sampleToken(probs, { temperature: 2, topP: 1, topK: 1 }, random), 7);
+  });
+  it("top_k 2 and min_p 0.5 keep exactly the allowed tokens", () => {
+    const random = seededRandom(6);
+    const seenK = new Set<number>();
+    const seenP = new Set<number>();
+    for (let i = 0; i < 2000; i++) {
+      seenK.add(sampleToken(probs, { temperature: 1.5, topP: 1, topK: 2 }, random));
+      seenP.add(sampleToken(probs, { temperature: 1.5, topP: 1, minP: 0.5 }, random));
+    }
+    assert.deepEqual([...seenK].sort(), [3, 7]);
+    assert.deepEqual([...seenP].sort(), [3, 7]); // 0.15 < 0.5 × 0.5
+  });
+  it("min_p 1 keeps only the most likely token", () => {
+    const random = seededRandom(8);
+    for (let i = 0; i < 200; i++) assert.equal(sampleToken(probs, { temperature: 1, topP: 1, minP: 1 }, random), 7);
   });
 });

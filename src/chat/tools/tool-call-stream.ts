@@ -21,6 +21,8 @@ export interface ToolCallStreamOptions {
   readonly anchored?: boolean;
   /** Stop strings, matched on content (default none). */
   readonly stop?: readonly string[];
+  /** Emit the stop string that ended the content (default false). */
+  readonly includeStop?: boolean;
 }
 
 export interface ToolCallStep {
@@ -44,7 +46,7 @@ export class ToolCallStream {
 
   constructor(options: ToolCallStreamOptions) {
     this.#parser = new ToolCallParser(options.syntax, { anchored: options.anchored ?? false });
-    this.#stops = new StopMatcher(options.stop ?? []);
+    this.#stops = new StopMatcher(options.stop ?? [], options.includeStop ?? false);
     this.#choice = options.choice;
   }
 

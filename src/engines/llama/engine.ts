@@ -14,7 +14,7 @@ import { generateChoice, type ChoiceResult } from "./generate-choice.ts";
 import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
 import type { ModelHost } from "./model-host.ts";
-import { buildPrompt, checkLogitBias } from "./prompt.ts";
+import { buildPrompt, checkLogitBias, checkTokenIds } from "./prompt.ts";
 import { SequencePool, SHUTTING_DOWN } from "./sequence-pool.ts";
 
 export interface LlamaEngineOptions {
@@ -70,6 +70,7 @@ export class LlamaEngine implements ChatEngine {
     }
     const prompt = buildPrompt(host, request);
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
+    checkTokenIds(request.stopTokenIds, host.vocabulary.size, "stop_token_ids");
     const grammarRequest = requestGrammar(request, host.toolFamily.syntax);
     const compiled = grammarRequest === undefined ? undefined : await this.#grammars?.get(grammarRequest);
     // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
@@ -85,7 +86,7 @@ export class LlamaEngine implements ChatEngine {
     const runChoice = async (index: number): Promise<ChoiceResult> => {
       const sequence = await pool.acquire(admission, stop);
       // With tools, stop strings are matched on content only (by the tool-call stream).
-      const calls = toolSyntax === undefined ? undefined : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: compiled?.anchored ?? false, stop: request.stop });
+      const calls = toolSyntax === undefined ? undefined : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: compiled?.anchored ?? false, stop: request.stop, includeStop: request.includeStopString });
       try {
         const result = await generateChoice({
           model: host.model,
@@ -98,7 +99,10 @@ export class LlamaEngine implements ChatEngine {
           seed: (request.sampling.seed + index) >>> 0,
           logitBias: request.sampling.logitBias,
           grammar: compiled?.grammar,
-          shownControl: calls === undefined ? undefined : host.markerTokens,
+          shownControl: !request.skipSpecialTokens ? "all" : calls === undefined ? undefined : host.markerTokens,
+          includeStopString: request.includeStopString,
+          stopTokenIds: request.stopTokenIds,
+          ignoreEos: request.ignoreEos,
           topLogprobs: request.logprobs ? request.topLogprobs : undefined,
           signal: stop,
           onDelta:

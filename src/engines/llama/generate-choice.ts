@@ -28,8 +28,14 @@ export interface ChoiceOptions {
   readonly logitBias: ReadonlyMap<number, number>;
   /** Output grammar: every token is constrained to it; generation ends when it is complete. */
   readonly grammar: LlamaGrammar | undefined;
-  /** Control tokens whose text is reported rather than hidden (tool-call markers). */
-  readonly shownControl?: ReadonlySet<number> | undefined;
+  /** Control tokens whose text is reported rather than hidden: tool-call markers, or "all". */
+  readonly shownControl?: ReadonlySet<number> | "all" | undefined;
+  /** Emit the stop string that ended the choice. */
+  readonly includeStopString?: boolean;
+  /** Tokens that end the choice like EOS (not counted, not shown). */
+  readonly stopTokenIds?: ReadonlySet<number>;
+  /** End-of-generation tokens do not end the choice: they are generated (and counted) like others. */
+  readonly ignoreEos?: boolean;
   /** Undefined: no logprobs; otherwise the number of alternatives per token (0–20). */
   readonly topLogprobs: number | undefined;
   readonly signal: AbortSignal;
@@ -52,7 +58,8 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     return { reason: signal.aborted ? "aborted" : "length", completionTokens: 0, cachedTokens };
   }
 
-  const text = new TokenTextStream(options.vocabulary, options.stop, options.shownControl);
+  const text = new TokenTextStream(options.vocabulary, options.stop, { shownControl: options.shownControl, includeStop: options.includeStopString ?? false });
+  const stopTokenIds = options.stopTokenIds ?? new Set<number>();
   const generated: Token[] = [];
   const penalties = sampling.frequencyPenalty !== 0 || sampling.presencePenalty !== 0;
   const wantLogprobs = options.topLogprobs !== undefined;
@@ -70,8 +77,8 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     {
       temperature: nativeTemperature,
       topP: drawInJs === undefined ? sampling.topP : 1,
-      topK: 0,
-      minP: 0,
+      topK: drawInJs === undefined ? sampling.topK : 0,
+      minP: drawInJs === undefined ? sampling.minP : 0,
       seed: options.seed,
       tokenBias: tokenBias.current,
       grammarEvaluationState,
@@ -103,9 +110,9 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
         reason = "aborted";
         break;
       }
-      const token = drawInJs === undefined ? output.token : (sampleToken(output.probabilities ?? new Map(), sampling.temperature, sampling.topP, drawInJs) as Token);
+      const token = drawInJs === undefined ? output.token : (sampleToken(output.probabilities ?? new Map(), sampling, drawInJs) as Token);
       replacement = drawInJs === undefined ? undefined : token;
-      if (model.isEogToken(token)) {
+      if (stopTokenIds.has(token) || (model.isEogToken(token) && options.ignoreEos !== true)) {
         reason = "stop";
         break;
       }

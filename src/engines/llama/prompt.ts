@@ -38,6 +38,13 @@ export function checkLogitBias(logitBias: ReadonlyMap<number, number>, vocabular
   if (banned >= vocabularySize) throw invalidRequest("logit_bias bans every token of the vocabulary: nothing could be generated.", ["logit_bias"]);
 }
 
+/** Every id names a token of the vocabulary. */
+export function checkTokenIds(ids: Iterable<number>, vocabularySize: number, field: string): void {
+  for (const id of ids) {
+    if (id >= vocabularySize) throw invalidRequest(`Invalid token id ${id} in ${field}: the vocabulary has ${vocabularySize} tokens.`, [field]);
+  }
+}
+
 function tooLong(contextSize: number, size: string): ParleyError {
   return new ParleyError(
     "context_length_exceeded",

@@ -27,13 +27,17 @@ export class TokenTextStream {
   #decodedLength = 0;
   #emittedLength = 0;
 
-  readonly #shownControl: ReadonlySet<number>;
+  readonly #shownControl: ReadonlySet<number> | "all";
 
-  /** @param shownControl control tokens whose text is kept (tool-call markers), default none. */
-  constructor(vocabulary: Vocabulary, stops: readonly string[], shownControl: ReadonlySet<number> = new Set()) {
+  /**
+   * @param options.shownControl control tokens whose text is kept: a set (tool-call markers) or
+   *   "all" (`skip_special_tokens: false`); default none.
+   * @param options.includeStop emit the stop string that ends the text (default false).
+   */
+  constructor(vocabulary: Vocabulary, stops: readonly string[], options: { shownControl?: ReadonlySet<number> | "all" | undefined; includeStop?: boolean } = {}) {
     this.#vocabulary = vocabulary;
-    this.#matcher = new StopMatcher(stops);
-    this.#shownControl = shownControl;
+    this.#matcher = new StopMatcher(stops, options.includeStop ?? false);
+    this.#shownControl = options.shownControl ?? new Set();
   }
 
   /** The token as text on its own (lossy for partial characters), for logprob entries. */
@@ -52,7 +56,7 @@ export class TokenTextStream {
    */
   push(token: number, entry: TokenLogprob | undefined): TextStep {
     if (entry !== undefined) this.#pending.push({ offset: this.#decodedLength, entry });
-    const hidden = this.#vocabulary.isControl(token) && !this.#shownControl.has(token);
+    const hidden = this.#vocabulary.isControl(token) && this.#shownControl !== "all" && !this.#shownControl.has(token);
     const bytes = hidden ? new Uint8Array() : this.#vocabulary.bytes(token);
     const decoded = this.#decoder.decode(bytes, { stream: true });
     this.#decodedLength += decoded.length;
