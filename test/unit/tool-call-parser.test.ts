@@ -335,10 +335,7 @@ describe("ToolCallParser: properties", () => {
   test("broken and truncated messages give the same parts however they are cut", () => {
     fc.assert(
       fc.property(mutated, fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), ({ family, text }, anchored, points) => {
-        const reference = merge(partsOf(family, [text], { anchored }));
-        assert.deepEqual(merge(partsOf(family, cut(text, points), { anchored })), reference, JSON.stringify(text));
-        assert.deepEqual(merge(partsOf(family, [...text], { anchored })), reference, JSON.stringify(text));
-        assert.ok(isSubsequence(collectParts(reference).content, text), JSON.stringify(text));
+        assertCutInvariant(family, text, anchored, points);
       }),
       { numRuns: 400 },
     );
@@ -348,10 +345,7 @@ describe("ToolCallParser: properties", () => {
   test("any text, however cut, gives the same parts (malformed markup fuzzed)", () => {
     fc.assert(
       fc.property(fc.constantFrom(...FAMILIES), noise, fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), (family, text, anchored, points) => {
-        const reference = merge(partsOf(family, [text], { anchored }));
-        assert.deepEqual(merge(partsOf(family, cut(text, points), { anchored })), reference, JSON.stringify(text));
-        assert.deepEqual(merge(partsOf(family, [...text], { anchored })), reference, JSON.stringify(text));
-        assert.ok(isSubsequence(collectParts(reference).content, text), JSON.stringify(text));
+        assertCutInvariant(family, text, anchored, points);
       }),
       { numRuns: 600 },
     );
@@ -401,4 +395,12 @@ function collectParts(parts: readonly ParsedPart[]): { content: string; calls: {
     }
   }
   return { content, calls };
+}
+
+/** Whole, cut at `points`, or char by char: the same merged parts, and content drawn from the text. */
+function assertCutInvariant(family: ToolCallSyntax, text: string, anchored: boolean, points: readonly number[]): void {
+  const reference = merge(partsOf(family, [text], { anchored }));
+  assert.deepEqual(merge(partsOf(family, cut(text, points), { anchored })), reference, JSON.stringify(text));
+  assert.deepEqual(merge(partsOf(family, [...text], { anchored })), reference, JSON.stringify(text));
+  assert.ok(isSubsequence(collectParts(reference).content, text), JSON.stringify(text));
 }

@@ -28,13 +28,9 @@ export function buildPrompt(host: ModelHost, request: ChatRequest): Token[] {
 
 /** Token ids must exist, and at least one token must stay possible. */
 export function checkLogitBias(logitBias: ReadonlyMap<number, number>, vocabularySize: number): void {
+  checkTokenIds(logitBias.keys(), vocabularySize, "logit_bias");
   let banned = 0;
-  for (const [token, bias] of logitBias) {
-    if (token >= vocabularySize) {
-      throw invalidRequest(`Invalid token id ${token} in logit_bias: the vocabulary has ${vocabularySize} tokens.`, ["logit_bias"]);
-    }
-    if (bias <= -100) banned++;
-  }
+  for (const bias of logitBias.values()) if (bias <= -100) banned++;
   if (banned >= vocabularySize) throw invalidRequest("logit_bias bans every token of the vocabulary: nothing could be generated.", ["logit_bias"]);
 }
 
