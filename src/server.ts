@@ -43,7 +43,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     resolveHost = resolve;
     rejectHost = reject;
   });
-  const engine = new LlamaEngine({ modelId, host: hostPromise, maxQueue: config.queueSize });
+  const engine = new LlamaEngine({
+    modelId,
+    host: hostPromise,
+    maxQueue: config.queueSize,
+    ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
+  });
   const router = new Router([engine]);
   const app = buildApp({
     router,
@@ -92,6 +97,7 @@ async function loadModel(config: Config, spec: string | undefined, logger: Logge
     parallel: config.parallel,
     ...(config.threads === undefined ? {} : { threads: config.threads }),
     verbose: config.verbose,
+    adapters: config.lora,
     logger,
     ...(config.ctxSize === undefined ? {} : { contextSize: config.ctxSize }),
     ...(config.batchSize === undefined ? {} : { batchSize: config.batchSize }),

@@ -24,10 +24,13 @@ export class StopMatcher {
     this.#includeStop = includeStop;
   }
 
-  /** Feeds newly decoded text; returns what can be emitted. */
-  push(text: string): StopMatch {
+  /**
+   * Feeds newly decoded text; returns what can be emitted. With `active` false (vLLM's `min_tokens`
+   * not reached yet) the text passes through unmatched; matching starts with the next active push.
+   */
+  push(text: string, active = true): StopMatch {
     this.#pending += text;
-    if (this.#stops.length === 0) return this.#take(this.#pending.length, false);
+    if (this.#stops.length === 0 || !active) return this.#take(this.#pending.length, false);
 
     let first = -1;
     let end = -1;

@@ -36,7 +36,14 @@ export interface RenderOptions {
   readonly variables?: Readonly<Record<string, unknown>>;
 }
 
-export class ChatTemplate {
+/** Anything that renders a conversation: the model's template, or a client's one in a sandbox. */
+export interface ConversationTemplate {
+  /** The Jinja source (tool families are detected from it). */
+  readonly source: string;
+  render(messages: readonly ChatMessage[], options?: RenderOptions): string | Promise<string>;
+}
+
+export class ChatTemplate implements ConversationTemplate {
   readonly source: string;
   readonly #template: Template;
 
@@ -52,27 +59,37 @@ export class ChatTemplate {
    */
   render(messages: readonly ChatMessage[], options: RenderOptions = {}): string {
     try {
-      return this.#template.render({
-        // Llama 3.1-style templates read these two; the values are those templates' own defaults,
-        // except that the date is today's rather than a date fixed in the template.
-        tools_in_user_message: true,
-        date_string: formatDate(options.date ?? new Date()),
-        ...options.variables,
-        messages: toTemplateMessages(messages),
-        tools: options.tools === undefined || options.tools.length === 0 ? null : options.tools.map(toTemplateTool),
-        add_generation_prompt: options.addGenerationPrompt ?? true,
-        bos_token: options.bosToken ?? "",
-        eos_token: options.eosToken ?? "",
-      });
+      return this.#template.render(templateContext(messages, options));
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new ParleyError("invalid_request", `The chat template could not render these messages: ${detail}`, {
-        param: "messages",
-        issues: [{ path: ["messages"], message: detail, type: "template_error" }],
-        cause: error,
-      });
+      throw templateRenderError(error);
     }
   }
+}
+
+/** The variables a chat template sees, as Hugging Face's `apply_chat_template` passes them. */
+export function templateContext(messages: readonly ChatMessage[], options: RenderOptions = {}): Record<string, unknown> {
+  return {
+    // Llama 3.1-style templates read these two; the values are those templates' own defaults,
+    // except that the date is today's rather than a date fixed in the template.
+    tools_in_user_message: true,
+    date_string: formatDate(options.date ?? new Date()),
+    ...options.variables,
+    messages: toTemplateMessages(messages),
+    tools: options.tools === undefined || options.tools.length === 0 ? null : options.tools.map(toTemplateTool),
+    add_generation_prompt: options.addGenerationPrompt ?? true,
+    bos_token: options.bosToken ?? "",
+    eos_token: options.eosToken ?? "",
+  };
+}
+
+/** A template that failed on these messages (e.g. `raise_exception(...)`): a 400 naming `messages`. */
+export function templateRenderError(error: unknown): ParleyError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new ParleyError("invalid_request", `The chat template could not render these messages: ${detail}`, {
+    param: "messages",
+    issues: [{ path: ["messages"], message: detail, type: "template_error" }],
+    cause: error,
+  });
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { parseLoraSpecs } from "./lora-spec.ts";
 
 const FLAGS = {
   model: { type: "string", help: "GGUF to serve: a path, hf:owner/repo/file.gguf, or an https:// URL (default: the built-in test model)" },
@@ -16,6 +17,8 @@ const FLAGS = {
   threads: { type: "string", help: "CPU threads for evaluation (default: 1 up to 2 cores, else cores − 1; see README)" },
   "batch-size": { type: "string", help: "Tokens per decode batch (default 512)" },
   "queue-size": { type: "string", help: "Requests that may wait for a slot before 429 (default 64)" },
+  "default-max-tokens": { type: "string", help: "max_tokens for requests that send none (default: the room left in the context; OctoAI used 512)" },
+  lora: { type: "string", multiple: true, help: "LoRA adapter requests can select with `peft`: <id>=<path.gguf>[:scale], repeatable (env: comma-separated)" },
   "chat-template-file": { type: "string", help: "Jinja chat template overriding the model's own" },
   "validation-status": { type: "string", help: "Status for invalid requests: 400 (default) or 422" },
   "body-limit": { type: "string", help: "Largest request body in bytes (default 16777216)" },
@@ -37,6 +40,18 @@ const configSchema = z.object({
   threads: int(1, 1024).optional(),
   batchSize: int(1).optional(),
   queueSize: int(0).default(64),
+  defaultMaxTokens: int(1).optional(),
+  lora: z
+    .union([z.array(z.string()), z.string().transform((list) => list.split(",").filter((s) => s !== ""))])
+    .default([])
+    .transform((values, ctx) => {
+      try {
+        return parseLoraSpecs(values);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
   chatTemplateFile: z.string().min(1).optional(),
   validationStatus: z.union([z.literal(400), z.literal(422)]).or(z.coerce.number().pipe(z.union([z.literal(400), z.literal(422)]))).default(400),
   bodyLimit: int(1024).default(16 * 1024 * 1024),

@@ -34,6 +34,11 @@ export interface SamplingParams {
   readonly seed: number;
   /** Whether `seed` came from the client (reported nowhere, but useful in logs). */
   readonly seedFromClient: boolean;
+  /**
+   * vLLM's multiplicative repetition penalty over prompt and generated tokens (> 0; 1 = off): a
+   * positive logit is divided by it, a negative one multiplied.
+   */
+  readonly repetitionPenalty: number;
   /** OpenAI semantics, −2..2, applied over generated tokens. */
   readonly frequencyPenalty: number;
   readonly presencePenalty: number;
@@ -55,10 +60,27 @@ export type OutputConstraint =
   /** A llama.cpp GBNF grammar (root rule `root`). */
   | { readonly kind: "grammar"; readonly gbnf: string; readonly field: string };
 
+/** How the conversation becomes the prompt (vLLM's prompt-control fields). */
+export interface PromptControl {
+  /** Open the assistant's turn after the messages (`add_generation_prompt`). */
+  readonly addGenerationPrompt: boolean;
+  /** Leave the final assistant message open, so the output continues it (`continue_final_message`). */
+  readonly continueFinalMessage: boolean;
+  /** Add the tokenizer's own special tokens (BOS, EOS as the model says) on top of the template's text. */
+  readonly addSpecialTokens: boolean;
+  /** Prepend the final assistant message's content to every choice's content (`echo`). */
+  readonly echo: boolean;
+  /** A Jinja chat template used instead of the model's for this request. */
+  readonly chatTemplate: string | undefined;
+  /** Extra variables for the chat template (`chat_template_kwargs`). */
+  readonly chatTemplateKwargs: Readonly<Record<string, unknown>>;
+}
+
 export interface ChatRequest {
   /** Model id as sent by the client (already resolved by the router to an engine). */
   readonly model: string;
   readonly messages: readonly ChatMessage[];
+  readonly prompt: PromptControl;
   /** Upper bound on generated tokens per choice; undefined = the rest of the context. */
   readonly maxTokens: number | undefined;
   /** Number of independent choices (1–128). */
@@ -73,6 +95,10 @@ export interface ChatRequest {
   readonly ignoreEos: boolean;
   /** Hide control tokens from `content` (vLLM `skip_special_tokens`, default true). */
   readonly skipSpecialTokens: boolean;
+  /** With control tokens shown, separate them from their neighbours by a space (vLLM, default true). */
+  readonly spacesBetweenSpecialTokens: boolean;
+  /** End tokens and stop strings have no effect until this many tokens are generated (vLLM `min_tokens`). */
+  readonly minTokens: number;
   readonly sampling: SamplingParams;
   /** Whether per-token log-probabilities are returned, and how many alternatives (0–20). */
   readonly logprobs: boolean;
@@ -83,6 +109,8 @@ export interface ChatRequest {
   readonly constraint: OutputConstraint | undefined;
   /** Regex for whitespace allowed between JSON tokens (`guided_whitespace_pattern`); default compact. */
   readonly whitespacePattern: string | undefined;
+  /** The LoRA adapter to apply (OctoAI `peft`: an id registered with `--lora`), if any. */
+  readonly adapter: string | undefined;
   /** Tools offered to the model, if any (an empty `tools` list is no tools). */
   readonly tools: ToolsRequest | undefined;
 }

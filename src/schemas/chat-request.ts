@@ -7,6 +7,7 @@
 import type { ChatCompletionCreateParams } from "openai/resources/chat/completions";
 import { z } from "zod";
 import { constraintFields } from "./constraints.ts";
+import { promptControlFields } from "./prompt-control.ts";
 import { toolFields } from "./tools.ts";
 
 /** A string without lone UTF-16 surrogates (which could cut a character in two). */
@@ -50,7 +51,7 @@ export const messageSchema = z.discriminatedUnion("role", [
 const penalty = z.number().min(-2).max(2).nullish();
 const positiveInt = z.number().int().min(1).nullish();
 
-export const chatRequestSchema = constraintFields.extend(toolFields.shape).loose().extend({
+export const chatRequestSchema = constraintFields.extend(toolFields.shape).extend(promptControlFields.shape).loose().extend({
   model: z.string().min(1),
   messages: z.array(messageSchema).min(1),
   max_tokens: positiveInt,
@@ -85,6 +86,10 @@ export const chatRequestSchema = constraintFields.extend(toolFields.shape).loose
   stop_token_ids: z.array(z.number().int().min(0)).max(64).nullish(),
   include_stop_str_in_output: z.boolean().nullish(),
   skip_special_tokens: z.boolean().nullish(),
+  spaces_between_special_tokens: z.boolean().nullish(),
+  repetition_penalty: z.number().gt(0).nullish(),
+  min_tokens: z.number().int().min(0).nullish(),
+  peft: z.string().min(1).nullish(),
   user: z.string().nullish(),
   // OpenAI's documented limits: 16 pairs, keys up to 64 characters, values up to 512.
   metadata: z

@@ -9,6 +9,7 @@ import type { ChatMessage, ChatRequest } from "../domain/chat.ts";
 import { formatParam, ParleyError, type FieldIssue } from "../domain/errors.ts";
 import { chatRequestSchema, type messageSchema } from "./chat-request.ts";
 import { toConstraint } from "./constraints.ts";
+import { toPromptControl } from "./prompt-control.ts";
 import { toToolsRequest } from "./tools.ts";
 import { unsupportedFieldIssues } from "./unsupported-fields.ts";
 
@@ -42,6 +43,7 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
   const messages = wire.messages.map((m, i) => toMessage(m, i, issues, legacyCalls));
   const constraint = toConstraint(wire, issues);
   const tools = toToolsRequest(wire, issues);
+  const prompt = toPromptControl(wire, messages, issues);
   if (constraint !== undefined && wire.stop != null && wire.stop.length > 0) {
     // A stop string would cut the structure short and break the validity guarantee.
     issues.push({ path: ["stop"], message: `\`stop\` cannot be combined with an output constraint (\`${constraint.field}\`): it could cut the structure short.`, type: "conflict" });
@@ -52,24 +54,32 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
   if (wire.top_logprobs != null && wire.top_logprobs > 0 && wire.logprobs !== true) {
     issues.push({ path: ["top_logprobs"], message: "`logprobs` must be true when `top_logprobs` is set.", type: "invalid_value" });
   }
+  const maxTokens = wire.max_completion_tokens ?? wire.max_tokens;
+  if (wire.min_tokens != null && maxTokens != null && wire.min_tokens > maxTokens) {
+    issues.push({ path: ["min_tokens"], message: `\`min_tokens\` (${wire.min_tokens}) cannot exceed \`max_tokens\` (${maxTokens}).`, type: "invalid_value" });
+  }
   if (issues.length > 0) throw validationError(issues);
 
   const seed = wire.seed ?? null;
   const request: ChatRequest = {
     model: wire.model,
     messages,
-    maxTokens: wire.max_completion_tokens ?? wire.max_tokens ?? undefined,
+    prompt,
+    maxTokens: maxTokens ?? undefined,
     n: wire.n ?? 1,
     stop: typeof wire.stop === "string" ? [wire.stop] : (wire.stop ?? []).filter((s) => s !== ""),
     includeStopString: wire.include_stop_str_in_output ?? false,
     stopTokenIds: new Set(wire.stop_token_ids ?? []),
     ignoreEos: wire.ignore_eos ?? false,
     skipSpecialTokens: wire.skip_special_tokens ?? true,
+    spacesBetweenSpecialTokens: wire.spaces_between_special_tokens ?? true,
+    minTokens: wire.min_tokens ?? 0,
     sampling: {
       temperature: wire.temperature ?? 1,
       topP: wire.top_p ?? 1,
       topK: Math.max(0, wire.top_k ?? 0),
       minP: wire.min_p ?? 0,
+      repetitionPenalty: wire.repetition_penalty ?? 1,
       seed: seed === null ? randomInt(0, 2 ** 32) : toUint32(seed),
       seedFromClient: seed !== null,
       frequencyPenalty: wire.frequency_penalty ?? 0,
@@ -82,6 +92,7 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
     constraint,
     whitespacePattern: wire.guided_whitespace_pattern ?? undefined,
     tools,
+    adapter: wire.peft ?? undefined,
   };
   return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false, metadata: wire.metadata ?? undefined };
 }

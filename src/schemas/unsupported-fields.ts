@@ -8,22 +8,12 @@ import type { FieldIssue } from "../domain/errors.ts";
 type Noop = (value: unknown) => boolean;
 
 const isFalse: Noop = (v) => v === false;
-const isTrue: Noop = (v) => v === true;
 const isEmptyArray: Noop = (v) => Array.isArray(v) && v.length === 0;
 const never: Noop = () => false;
 
 /** Field → which values are no-ops today, and why the field is not available otherwise. */
 const FIELDS: Record<string, { noop: Noop; reason: string }> = {
   // vLLM / OctoAI extensions (planned)
-  repetition_penalty: { noop: (v) => v === 1, reason: "repetition_penalty is not available yet" },
-  min_tokens: { noop: (v) => v === 0, reason: "min_tokens is not available yet" },
-  spaces_between_special_tokens: { noop: isTrue, reason: "only the default (true) is implemented" },
-  add_generation_prompt: { noop: isTrue, reason: "only the default (true) is implemented" },
-  continue_final_message: { noop: isFalse, reason: "continue_final_message is not available yet" },
-  add_special_tokens: { noop: isFalse, reason: "only the default (false) is implemented" },
-  echo: { noop: isFalse, reason: "echo is not available yet" },
-  chat_template: { noop: never, reason: "per-request chat templates are not available yet" },
-  chat_template_kwargs: { noop: never, reason: "per-request chat templates are not available yet" },
   best_of: { noop: (v) => v === 1, reason: "best_of is not available yet" },
   use_beam_search: { noop: isFalse, reason: "beam search is not available yet" },
   length_penalty: { noop: never, reason: "beam search is not available yet" },
@@ -31,7 +21,6 @@ const FIELDS: Record<string, { noop: Noop; reason: string }> = {
   loglikelihood: { noop: isFalse, reason: "prompt log-likelihoods are not available yet" },
   prompt_logprobs: { noop: never, reason: "prompt log-likelihoods are not available yet" },
   log_prompt: { noop: isFalse, reason: "prompt logging is not available yet" },
-  peft: { noop: never, reason: "LoRA adapters are not available yet" },
   // Other servers' sampling and output controls, so that clients written for them are told
   allowed_token_ids: { noop: never, reason: "allowed_token_ids is not available" },
   bad_words: { noop: isEmptyArray, reason: "bad_words is not available" },

@@ -74,8 +74,8 @@ describe("parseChatRequest", () => {
     assert.deepEqual(issuesOf({ ...base, temperature: 5, top_p: 2, n: 500 }).sort(), ["n", "temperature", "top_p"]);
   });
 
-  it("rejects not-yet-implemented fields by name and image parts by path", () => {
-    assert.deepEqual(issuesOf({ ...base, tools: [{}], repetition_penalty: 3 }), ["tools.0.type", "tools.0.function", "repetition_penalty"]);
+  it("rejects unsupported fields by name and image parts by path", () => {
+    assert.deepEqual(issuesOf({ ...base, tools: [{}], typical_p: 0.5 }), ["tools.0.type", "tools.0.function", "typical_p"]);
     assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }), ["messages.0.content.0.type"]);
     assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "assistant", content: "", tool_calls: [{}] }] }), ["messages.0.tool_calls.0.id", "messages.0.tool_calls.0.type", "messages.0.tool_calls.0.function"]);
   });

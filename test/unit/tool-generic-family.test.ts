@@ -59,7 +59,7 @@ describe("renderConversation", () => {
     const noSystem = new ChatTemplate(
       "{%- for m in messages -%}{%- if m.role == 'system' -%}{{ raise_exception('System role not supported') }}{%- endif -%}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{%- endfor -%}",
     );
-    const text = renderConversation(noSystem, genericFamily, { messages: [{ role: "user", content: "hi" }], tools: { definitions: tools, choice: { kind: "auto" }, parallel: false, legacy: false } }, {});
+    const text = await renderConversation(noSystem, genericFamily, { messages: [{ role: "user", content: "hi" }], tools: { definitions: tools, choice: { kind: "auto" }, parallel: false, legacy: false } }, {});
     assert.equal(text, `<user>${genericToolInstructions(tools, false)}\n\nhi</user>`);
     assert.ok(text.includes("Make one call at a time."));
   });
@@ -79,6 +79,6 @@ describe("renderConversation", () => {
     const short = mistralCallId(id);
     assert.match(short, /^[a-zA-Z0-9]{9}$/);
     assert.equal(mistralCallId("abcDEF123"), "abcDEF123");
-    assert.equal(renderConversation(template, mistralFamily, { messages, tools: undefined }, {}), `[${short}](${short})`);
+    assert.equal(await renderConversation(template, mistralFamily, { messages, tools: undefined }, {}), `[${short}](${short})`);
   });
 });

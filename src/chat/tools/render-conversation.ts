@@ -8,15 +8,15 @@
 import type { ChatMessage } from "../../domain/chat.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { ToolsRequest } from "../../domain/tools.ts";
-import type { ChatTemplate, RenderOptions } from "../template.ts";
+import type { ConversationTemplate, RenderOptions } from "../template.ts";
 import type { ToolFamilyDefinition } from "./family.ts";
 
-export function renderConversation(
-  template: ChatTemplate,
+export async function renderConversation(
+  template: ConversationTemplate,
   family: ToolFamilyDefinition,
   conversation: { readonly messages: readonly ChatMessage[]; readonly tools: ToolsRequest | undefined },
   options: Omit<RenderOptions, "tools">,
-): string {
+): Promise<string> {
   const offered = conversation.tools?.definitions ?? [];
   const messages = family.historyCallId === undefined ? conversation.messages : conversation.messages.map((m) => withCallIds(m, family.historyCallId!));
   const usesTools = offered.length > 0 || messages.some((m) => m.role === "tool" || (m.toolCalls?.length ?? 0) > 0);
@@ -25,7 +25,7 @@ export function renderConversation(
   }
   const parallel = conversation.tools?.parallel ?? true;
   try {
-    return template.render(family.prepareMessages(messages, offered, { parallel }), options);
+    return await template.render(family.prepareMessages(messages, offered, { parallel }), options);
   } catch (error) {
     // e.g. "System role not supported": carry the instructions in the first user message instead.
     if (!(error instanceof ParleyError) || offered.length === 0) throw error;

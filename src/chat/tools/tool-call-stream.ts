@@ -42,6 +42,7 @@ export class ToolCallStream {
   readonly #choice: number;
   #calls = 0;
   #stopped = false;
+  #stopsActive = true;
   #logprobs: TokenLogprob[] = [];
 
   constructor(options: ToolCallStreamOptions) {
@@ -50,9 +51,11 @@ export class ToolCallStream {
     this.#choice = options.choice;
   }
 
-  push(text: string, logprobs: readonly TokenLogprob[]): ToolCallStep {
+  /** @param stopsActive false while stop strings are not matched yet (vLLM `min_tokens`). */
+  push(text: string, logprobs: readonly TokenLogprob[], stopsActive = true): ToolCallStep {
     this.#logprobs.push(...logprobs);
     if (this.#stopped) return { events: [], stopped: true };
+    this.#stopsActive = stopsActive;
     return { events: this.#toEvents(text === "" ? [] : this.#parser.push(text), false), stopped: this.#stopped };
   }
 
@@ -77,7 +80,7 @@ export class ToolCallStream {
       if (this.#stopped) break;
       switch (part.kind) {
         case "content": {
-          const match = this.#stops.push(part.text);
+          const match = this.#stops.push(part.text, this.#stopsActive);
           content(match.text);
           this.#stopped = match.stopped;
           break;

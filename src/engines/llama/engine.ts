@@ -15,6 +15,7 @@ import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
 import type { ModelHost } from "./model-host.ts";
 import { buildPrompt, checkLogitBias, checkTokenIds } from "./prompt.ts";
+import { RequestTemplates } from "./request-templates.ts";
 import { SequencePool, SHUTTING_DOWN } from "./sequence-pool.ts";
 
 export interface LlamaEngineOptions {
@@ -24,6 +25,11 @@ export interface LlamaEngineOptions {
   readonly host: Promise<ModelHost>;
   /** Requests allowed to wait for a slot before new ones get 429 (default 64). */
   readonly maxQueue?: number;
+  /**
+   * `max_tokens` for requests that send none (default: none, i.e. the room left in the context,
+   * as OpenAI does; OctoAI used 512).
+   */
+  readonly defaultMaxTokens?: number;
 }
 
 type Sequence = ReturnType<ModelHost["context"]["getSequence"]>;
@@ -37,7 +43,9 @@ export class LlamaEngine implements ChatEngine {
   readonly #running = new Set<Promise<unknown>>();
   #host: ModelHost | undefined;
   #grammars: GrammarCache | undefined;
-  #pool: SequencePool<Sequence> | undefined;
+  #templates: RequestTemplates | undefined;
+  /** Slots per context: the base model's (key "") and each LoRA adapter's (its id). */
+  #pools = new Map<string, SequencePool<Sequence>>();
   #closing = false;
 
   constructor(options: LlamaEngineOptions) {
@@ -47,8 +55,11 @@ export class LlamaEngine implements ChatEngine {
       (host) => {
         this.#host = host;
         this.#grammars = new GrammarCache(host.llama);
-        const sequences = Array.from({ length: host.context.totalSequences }, () => host.context.getSequence());
-        this.#pool = new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64 });
+        this.#templates = new RequestTemplates(host);
+        for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
+          const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
+          this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64 }));
+        }
       },
       () => undefined, // the server reports load failures; the engine just stays not ready
     );
@@ -64,17 +75,24 @@ export class LlamaEngine implements ChatEngine {
 
   async generate(request: ChatRequest, signal: AbortSignal): Promise<Generation> {
     const host = this.#host;
-    const pool = this.#pool;
-    if (host === undefined || pool === undefined || this.#closing) {
+    const templates = this.#templates;
+    if (host === undefined || templates === undefined || this.#closing) {
       throw new ParleyError("unavailable", this.#closing ? SHUTTING_DOWN : "The model is still loading.", { retryAfter: 1 });
     }
-    const prompt = buildPrompt(host, request);
+    const pool = this.#pools.get(request.adapter ?? "");
+    if (pool === undefined) {
+      const known = [...host.adapterContexts.keys()];
+      throw new ParleyError("not_found", `The LoRA adapter \`${request.adapter}\` is not registered on this server (${known.length === 0 ? "none is" : `registered: ${known.join(", ")}`}).`, { param: "peft", code: "adapter_not_found" });
+    }
+    const template = templates.resolve(request, signal);
+    const prompt = await buildPrompt(host, request, template);
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
     checkTokenIds(request.stopTokenIds, host.vocabulary.size, "stop_token_ids");
-    const grammarRequest = requestGrammar(request, host.toolFamily.syntax);
+    const grammarRequest = requestGrammar(request, template.family.syntax);
     const compiled = grammarRequest === undefined ? undefined : await this.#grammars?.get(grammarRequest);
     // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
-    const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? host.toolFamily.syntax : undefined;
+    const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? template.family.syntax : undefined;
+    const echo = request.prompt.echo ? echoText(request) : "";
     const admission = pool.admit();
 
     const events = new AsyncQueue<ChatEvent>();
@@ -82,9 +100,10 @@ export class LlamaEngine implements ChatEngine {
     const internal = new AbortController();
     this.#requests.add(internal);
     const stop = AbortSignal.any([signal, internal.signal]);
-    const maxTokens = Math.min(request.maxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
+    const maxTokens = Math.min(request.maxTokens ?? this.#options.defaultMaxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
     const runChoice = async (index: number): Promise<ChoiceResult> => {
       const sequence = await pool.acquire(admission, stop);
+      if (echo !== "") events.push({ type: "delta", choice: index, text: echo, logprobs: [] });
       // With tools, stop strings are matched on content only (by the tool-call stream).
       const calls = toolSyntax === undefined ? undefined : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: compiled?.anchored ?? false, stop: request.stop, includeStop: request.includeStopString });
       try {
@@ -99,10 +118,13 @@ export class LlamaEngine implements ChatEngine {
           seed: (request.sampling.seed + index) >>> 0,
           logitBias: request.sampling.logitBias,
           grammar: compiled?.grammar,
-          shownControl: !request.skipSpecialTokens ? "all" : calls === undefined ? undefined : host.markerTokens,
+          shownControl: !request.skipSpecialTokens ? "all" : calls === undefined ? undefined : template.markerTokens,
           includeStopString: request.includeStopString,
           stopTokenIds: request.stopTokenIds,
           ignoreEos: request.ignoreEos,
+          eogTokens: host.eogTokens,
+          minTokens: request.minTokens,
+          spacesBetweenSpecial: request.spacesBetweenSpecialTokens,
           topLogprobs: request.logprobs ? request.topLogprobs : undefined,
           signal: stop,
           onDelta:
@@ -110,8 +132,8 @@ export class LlamaEngine implements ChatEngine {
               ? (text, logprobs) => {
                   events.push({ type: "delta", choice: index, text, logprobs });
                 }
-              : (text, logprobs) => {
-                  const step = calls.push(text, logprobs);
+              : (text, logprobs, stopsActive) => {
+                  const step = calls.push(text, logprobs, stopsActive);
                   step.events.forEach((event) => events.push(event));
                   return step.stopped;
                 },
@@ -153,7 +175,7 @@ export class LlamaEngine implements ChatEngine {
 
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
-    this.#pool?.close();
+    for (const pool of this.#pools.values()) pool.close();
     const drained = Promise.allSettled([...this.#running]);
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
@@ -161,6 +183,13 @@ export class LlamaEngine implements ChatEngine {
     clearTimeout(timer);
     for (const request of this.#requests) request.abort(new ParleyError("unavailable", SHUTTING_DOWN));
     await drained;
+    await this.#templates?.close();
     await this.#host?.dispose();
   }
+}
+
+/** vLLM `echo`: the final message's content, when the final message is the assistant's. */
+function echoText(request: ChatRequest): string {
+  const final = request.messages.at(-1);
+  return final?.role === "assistant" ? final.content : "";
 }

@@ -3,14 +3,13 @@
  * samples token by token with node-llama-cpp, turns tokens into text (UTF-8 safe, stop strings
  * held back) and reports deltas as they come. Stops at once when `signal` aborts.
  */
-import { LlamaGrammarEvaluationState, TokenBias, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
+import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { SamplingParams } from "../../domain/chat.ts";
 import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
 import { computeLogprobs } from "./logprobs.ts";
 import { sampleToken, seededRandom } from "./sampler.ts";
-import { createTokenBias } from "./token-bias.ts";
+import { ChoiceBias } from "./choice-bias.ts";
 import { TokenTextStream } from "./token-text.ts";
-import { Utf8Guard } from "./utf8-guard.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
 export interface ChoiceOptions {
@@ -36,11 +35,20 @@ export interface ChoiceOptions {
   readonly stopTokenIds?: ReadonlySet<number>;
   /** End-of-generation tokens do not end the choice: they are generated (and counted) like others. */
   readonly ignoreEos?: boolean;
+  /** The model's end-of-generation tokens (for `minTokens`). */
+  readonly eogTokens?: ReadonlySet<number>;
+  /** End tokens and stop strings have no effect until this many tokens are generated (default 0). */
+  readonly minTokens?: number;
+  /** Space shown control tokens apart from their neighbours (default true; see token-text.ts). */
+  readonly spacesBetweenSpecial?: boolean;
   /** Undefined: no logprobs; otherwise the number of alternatives per token (0–20). */
   readonly topLogprobs: number | undefined;
   readonly signal: AbortSignal;
-  /** New text; returning true ends the choice as if a stop string was found (the caller matches them). */
-  readonly onDelta: (text: string, logprobs: TokenLogprob[]) => boolean | void;
+  /**
+   * New text; returning true ends the choice as if a stop string was found (the caller matches
+   * them, only while `stopsActive`: false until `minTokens` tokens were generated).
+   */
+  readonly onDelta: (text: string, logprobs: TokenLogprob[], stopsActive: boolean) => boolean | void;
 }
 
 export interface ChoiceResult {
@@ -58,17 +66,33 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     return { reason: signal.aborted ? "aborted" : "length", completionTokens: 0, cachedTokens };
   }
 
-  const text = new TokenTextStream(options.vocabulary, options.stop, { shownControl: options.shownControl, includeStop: options.includeStopString ?? false });
+  const minTokens = options.minTokens ?? 0;
+  const text = new TokenTextStream(options.vocabulary, options.stop, {
+    shownControl: options.shownControl,
+    includeStop: options.includeStopString ?? false,
+    minTokens,
+    spacesBetweenSpecial: options.spacesBetweenSpecial ?? true,
+  });
   const stopTokenIds = options.stopTokenIds ?? new Set<number>();
   const generated: Token[] = [];
-  const penalties = sampling.frequencyPenalty !== 0 || sampling.presencePenalty !== 0;
+  // vLLM's repetition penalty covers the prompt and the output: llama.cpp's penalty sampler gets both.
+  const punished = sampling.repetitionPenalty !== 1 ? [...prompt] : undefined;
   const wantLogprobs = options.topLogprobs !== undefined;
   // With logprobs, the native chain must report the untempered, untruncated distribution, so
   // temperature and top-p are applied in JavaScript (greedy needs neither). Not with a grammar:
   // its state follows the natively sampled token, so the native sampler must choose.
   const drawInJs = wantLogprobs && sampling.temperature > 0 && options.grammar === undefined ? seededRandom(options.seed) : undefined;
   const grammarEvaluationState = options.grammar === undefined ? undefined : new LlamaGrammarEvaluationState({ model, grammar: options.grammar });
-  const tokenBias = choiceTokenBias(model, options);
+  const tokenBias = new ChoiceBias({
+    model,
+    vocabulary: options.vocabulary,
+    logitBias: options.logitBias,
+    frequencyPenalty: sampling.frequencyPenalty,
+    presencePenalty: sampling.presencePenalty,
+    grammar: options.grammar !== undefined,
+    endTokens: minTokens > 0 ? [...stopTokenIds, ...(options.ignoreEos === true ? [] : (options.eogTokens ?? []))] : [],
+    minTokens,
+  });
   // Temperature still applied natively (grammar requests): logprobs undo it (see logprobs.ts).
   const nativeTemperature = drawInJs === undefined ? sampling.temperature : 1;
   const iterator = sequence.evaluateWithMetadata(
@@ -82,15 +106,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
       seed: options.seed,
       tokenBias: tokenBias.current,
       grammarEvaluationState,
-      repeatPenalty: penalties
-        ? {
-            punishTokens: () => generated,
-            maxPunishTokens: options.maxTokens,
-            penalty: 1,
-            frequencyPenalty: sampling.frequencyPenalty,
-            presencePenalty: sampling.presencePenalty,
-          }
-        : undefined,
+      repeatPenalty: punished === undefined ? undefined : { punishTokens: () => punished, penalty: sampling.repetitionPenalty },
       yieldEogToken: true,
     },
   );
@@ -117,10 +133,11 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
         break;
       }
       generated.push(token);
+      punished?.push(token);
       tokenBias.accept(token);
       const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, options.topLogprobs ?? 0, nativeTemperature) : undefined;
       const step = text.push(token, entry);
-      const stoppedByCaller = (step.text !== "" || step.logprobs.length > 0) && options.onDelta(step.text, step.logprobs) === true;
+      const stoppedByCaller = (step.text !== "" || step.logprobs.length > 0) && options.onDelta(step.text, step.logprobs, text.stopsActive) === true;
       if (step.stopped || stoppedByCaller) {
         reason = "stop";
         stoppedByString = true;
@@ -136,31 +153,9 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   if (reason !== "aborted" && !stoppedByString) {
     // A constrained output cut by max_tokens must stay a valid prefix: no U+FFFD for a partial character.
     const tail = text.finish(options.grammar !== undefined);
-    if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs);
+    if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs, text.stopsActive);
   }
   return { reason, completionTokens: generated.length, cachedTokens };
-}
-
-/**
- * The token bias for a choice: the request's `logit_bias`, plus — under a grammar — the UTF-8
- * guard's bans for the current byte state (one TokenBias per state, built once).
- */
-function choiceTokenBias(model: LlamaModel, options: ChoiceOptions): { current: TokenBias | (() => TokenBias) | undefined; accept(token: number): void } {
-  if (options.grammar === undefined) return { current: createTokenBias(model, options.logitBias), accept: () => undefined };
-  const guard = new Utf8Guard(options.vocabulary);
-  const byState = new Map<string, TokenBias>();
-  return {
-    current: () => {
-      const key = guard.stateKey();
-      let bias = byState.get(key);
-      if (bias === undefined) {
-        bias = createTokenBias(model, options.logitBias, guard.banned(), true) ?? new TokenBias(model.tokenizer);
-        byState.set(key, bias);
-      }
-      return bias;
-    },
-    accept: (token) => guard.accept(token),
-  };
 }
 
 /**

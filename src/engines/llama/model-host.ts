@@ -8,6 +8,7 @@ import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
 import { detectToolFamily } from "../../chat/tools/detect.ts";
 import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
 import { defaultThreads } from "./threads.ts";
+import type { LoraSpec } from "../../config/lora-spec.ts";
 import type { Logger } from "../../util/logger.ts";
 import { createTokenBias } from "./token-bias.ts";
 import { resolveSpecialTokens, type GgufTokenizerMetadata, type SpecialTokens } from "./special-tokens.ts";
@@ -26,6 +27,11 @@ export interface ModelHostOptions {
   readonly batchSize?: number;
   /** Jinja source overriding the GGUF's chat template (`--chat-template-file`). */
   readonly chatTemplate?: string;
+  /**
+   * LoRA adapters requests may select (`peft`). Each gets its own context, with as many sequences
+   * as the base one, created at load so a bad adapter fails the start (default none).
+   */
+  readonly adapters?: readonly LoraSpec[];
   /** Forward llama.cpp's informational messages too, not only warnings (default false). */
   readonly verbose?: boolean;
   readonly logger: Logger;
@@ -35,6 +41,8 @@ export interface ModelHost {
   readonly llama: Llama;
   readonly model: LlamaModel;
   readonly context: LlamaContext;
+  /** One context per registered LoRA adapter, by adapter id. */
+  readonly adapterContexts: ReadonlyMap<string, LlamaContext>;
   readonly vocabulary: Vocabulary;
   readonly specialTokens: SpecialTokens;
   readonly template: ChatTemplate;
@@ -42,6 +50,8 @@ export interface ModelHost {
   readonly templateSource: "override" | "gguf" | "default";
   /** How this model writes tool calls, detected from its template. */
   readonly toolFamily: ToolFamilyDefinition;
+  /** The model's end-of-generation tokens (EOS, EOT, …), as llama.cpp names them. */
+  readonly eogTokens: ReadonlySet<number>;
   /** Control tokens of the family's tool-call markers, whose text the tool-call parser must see. */
   readonly markerTokens: ReadonlySet<number>;
   /** Tokens each sequence can hold. */
@@ -77,12 +87,22 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
   createTokenBias(model, new Map([[0, 1]]));
   const threads = options.threads ?? defaultThreads(llama.cpuMathCores);
   const contextSize = options.contextSize ?? Math.min(trained ?? 4096, 4096);
-  const context = await model.createContext({
+  const contextOptions = {
     contextSize,
     sequences: options.parallel ?? 4,
     threads,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-  });
+  };
+  const context = await model.createContext(contextOptions);
+  const adapterContexts = new Map<string, LlamaContext>();
+  for (const adapter of options.adapters ?? []) {
+    const created = await model
+      .createContext({ ...contextOptions, lora: { adapters: [{ filePath: adapter.path, scale: adapter.scale }] } })
+      .catch((error: unknown) => {
+        throw new Error(`LoRA adapter "${adapter.id}" (${adapter.path}) could not be loaded for this model: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      });
+    adapterContexts.set(adapter.id, created);
+  }
 
   const tokenizer = metadata.tokenizer?.ggml ?? {};
   const specialTokens = resolveSpecialTokens(tokenizer, model);
@@ -101,20 +121,30 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     llama,
     model,
     context,
+    adapterContexts,
     vocabulary,
     specialTokens,
     template,
     templateSource,
     toolFamily,
+    eogTokens: endOfGenerationTokens(model, vocabulary.size),
     markerTokens: vocabulary.controlTokensWithText(toolFamily.syntax.markerTokens),
     contextSize: context.contextSize,
     threads,
     async dispose() {
+      for (const adapterContext of adapterContexts.values()) await adapterContext.dispose();
       await context.dispose();
       await model.dispose();
       await llama.dispose();
     },
   };
+}
+
+/** Every token llama.cpp treats as end of generation, found once at load. */
+function endOfGenerationTokens(model: LlamaModel, size: number): Set<number> {
+  const tokens = new Set<number>();
+  for (let id = 0; id < size; id++) if (model.isEogToken(id as never)) tokens.add(id);
+  return tokens;
 }
 
 /**

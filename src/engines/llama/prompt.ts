@@ -9,19 +9,38 @@
  */
 import type { Token } from "node-llama-cpp";
 import type { ChatRequest } from "../../domain/chat.ts";
-import { renderConversation } from "../../chat/tools/render-conversation.ts";
+import { renderPrompt } from "../../chat/render-prompt.ts";
+import type { ConversationTemplate } from "../../chat/template.ts";
+import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
 import { invalidRequest, ParleyError } from "../../domain/errors.ts";
 import type { ModelHost } from "./model-host.ts";
 
-/** Renders and tokenizes the prompt (BOS added when the model wants it); 400 if it cannot fit. */
-export function buildPrompt(host: ModelHost, request: ChatRequest): Token[] {
+/** The template that renders a request and the tool family it implies. */
+export interface RequestTemplate {
+  readonly template: ConversationTemplate;
+  readonly family: ToolFamilyDefinition;
+}
+
+/**
+ * Renders and tokenizes the prompt; 400 if it cannot fit. Special tokens: by default BOS is added
+ * only when the model wants it and the template did not write it (never doubled); with
+ * `add_special_tokens` the tokenizer's own BOS and EOS are added on top of the template's text, as
+ * vLLM does, even if that doubles BOS.
+ */
+export async function buildPrompt(host: ModelHost, request: ChatRequest, { template, family }: RequestTemplate): Promise<Token[]> {
   const limit = host.contextSize - 1;
   if (request.messages.length > limit) throw tooLong(host.contextSize, `${request.messages.length} messages`);
-  const { bos, bosText, eosText, addBos } = host.specialTokens;
-  const text = renderConversation(host.template, host.toolFamily, request, { bosToken: bosText, eosToken: eosText, addGenerationPrompt: true });
+  const { bos, eos, bosText, eosText, addBos, addEos } = host.specialTokens;
+  const text = await renderPrompt(template, family, request, { bosToken: bosText, eosToken: eosText });
   if (text.length > limit * host.vocabulary.maxTokenBytes) throw tooLong(host.contextSize, `${text.length} characters`);
   const tokens = host.model.tokenize(text, true);
-  if (addBos && bos !== null && tokens[0] !== bos) tokens.unshift(bos as Token);
+  if (request.prompt.addSpecialTokens) {
+    if (addBos && bos !== null) tokens.unshift(bos as Token);
+    if (addEos && eos !== null) tokens.push(eos as Token);
+  } else if (addBos && bos !== null && tokens[0] !== bos) {
+    tokens.unshift(bos as Token);
+  }
+  if (tokens.length === 0) throw invalidRequest("The rendered prompt is empty: there is nothing to generate from.", ["messages"]);
   if (tokens.length >= limit) throw tooLong(host.contextSize, `${tokens.length} tokens`);
   return tokens;
 }

@@ -17,16 +17,20 @@ export interface GgufTokenizerMetadata {
   readonly unknown_token_id?: number;
   readonly padding_token_id?: number;
   readonly add_bos_token?: boolean;
+  readonly add_eos_token?: boolean;
 }
 
 export interface SpecialTokens {
-  /** The BOS id, if the model has one. */
+  /** The BOS and EOS ids, if the model has them. */
   readonly bos: number | null;
+  readonly eos: number | null;
   /** Texts exposed to chat templates as `bos_token` / `eos_token` ("" when absent). */
   readonly bosText: string;
   readonly eosText: string;
   /** Whether prompts must start with BOS. */
   readonly addBos: boolean;
+  /** Whether the tokenizer appends EOS to text it encodes (rare; used only with `add_special_tokens`). */
+  readonly addEos: boolean;
   /** Every id the model names as special: never shown in `content`. */
   readonly ids: readonly number[];
 }
@@ -39,9 +43,11 @@ export function resolveSpecialTokens(metadata: GgufTokenizerMetadata, model: Lla
   const named = [bos, eos, metadata.eot_token_id, metadata.unknown_token_id, metadata.padding_token_id, model.tokens.bos, model.tokens.eos, model.tokens.eot];
   return {
     bos,
+    eos,
     bosText: textOf(bos, model.tokens.bosString),
     eosText: textOf(eos, model.tokens.eosString),
     addBos: bos !== null && (metadata.add_bos_token ?? model.tokens.shouldPrependBosToken),
+    addEos: eos !== null && (metadata.add_eos_token ?? false),
     ids: [...new Set(named.filter((id): id is number => typeof id === "number" && id >= 0))],
   };
 }

@@ -18,24 +18,29 @@ interface TokenBiasInternals {
  */
 const SUPPRESS = -1e4;
 
-/**
- * @param suppressed tokens pushed out of reach (e.g. by the UTF-8 guard), whatever `logitBias` says.
- * @param finiteBans make −100 a finite `SUPPRESS` instead of a hard ban. Needed under a grammar:
- *   if every token the grammar allows were hard-banned, llama.cpp would fail the whole sampler.
- */
-export function createTokenBias(
-  model: LlamaModel,
-  logitBias: ReadonlyMap<number, number>,
-  suppressed: readonly number[] = [],
-  finiteBans = false,
-): TokenBias | undefined {
-  if (logitBias.size === 0 && suppressed.length === 0) return undefined;
+export interface TokenBiasExtras {
+  /** Additive logit adjustments (e.g. frequency/presence penalties), on top of `logitBias`. */
+  readonly additive?: ReadonlyMap<number, number>;
+  /** Tokens pushed out of reach (e.g. by the UTF-8 guard, or `min_tokens`), whatever else says. */
+  readonly suppressed?: Iterable<number>;
+  /**
+   * Make −100 a finite `SUPPRESS` instead of a hard ban (default false). Needed under a grammar: if
+   * every token the grammar allows were hard-banned, llama.cpp would fail the whole sampler.
+   */
+  readonly finiteBans?: boolean;
+}
+
+/** The node-llama-cpp bias for `logitBias` and `extras`; undefined when there is nothing to apply. */
+export function createTokenBias(model: LlamaModel, logitBias: ReadonlyMap<number, number>, extras: TokenBiasExtras = {}): TokenBias | undefined {
+  const { additive = new Map<number, number>(), suppressed = [], finiteBans = false } = extras;
   const bias = new TokenBias(model.tokenizer);
   const internals = bias as unknown as TokenBiasInternals;
   if (!(internals._biases instanceof Map)) {
     throw new Error("node-llama-cpp's TokenBias internals changed: logit_bias cannot be applied");
   }
-  for (const [token, value] of logitBias) internals._biases.set(token, value > -100 ? value : finiteBans ? SUPPRESS : -Infinity);
-  for (const token of suppressed) internals._biases.set(token, Math.min(internals._biases.get(token) ?? 0, SUPPRESS));
-  return bias;
+  const biases = internals._biases;
+  for (const [token, value] of logitBias) biases.set(token, value > -100 ? value : finiteBans ? SUPPRESS : -Infinity);
+  for (const [token, value] of additive) biases.set(token, (biases.get(token) ?? 0) + value);
+  for (const token of suppressed) biases.set(token, Math.min(biases.get(token) ?? 0, SUPPRESS));
+  return biases.size === 0 ? undefined : bias;
 }

@@ -24,20 +24,40 @@ export class TokenTextStream {
   readonly #matcher: StopMatcher;
   /** Entries waiting for their text to be emitted, with the offset where that text begins. */
   readonly #pending: { offset: number; entry: TokenLogprob }[] = [];
+  readonly #shownControl: ReadonlySet<number> | "all";
+  readonly #minTokens: number;
+  readonly #spaceSpecial: boolean;
   #decodedLength = 0;
   #emittedLength = 0;
-
-  readonly #shownControl: ReadonlySet<number> | "all";
+  #tokens = 0;
+  /** What the last token decoded to: nothing yet, a shown control token, or ordinary text. */
+  #last: "none" | "special" | "text" = "none";
 
   /**
    * @param options.shownControl control tokens whose text is kept: a set (tool-call markers) or
    *   "all" (`skip_special_tokens: false`); default none.
    * @param options.includeStop emit the stop string that ends the text (default false).
+   * @param options.minTokens stop strings are matched only from this many tokens on (vLLM
+   *   `min_tokens`; default 0).
+   * @param options.spacesBetweenSpecial with `shownControl: "all"`, separate each shown control
+   *   token from its neighbours by one space, as Hugging Face's and vLLM's
+   *   `spaces_between_special_tokens` (default true) do; tool-call markers are never spaced.
    */
-  constructor(vocabulary: Vocabulary, stops: readonly string[], options: { shownControl?: ReadonlySet<number> | "all" | undefined; includeStop?: boolean } = {}) {
+  constructor(
+    vocabulary: Vocabulary,
+    stops: readonly string[],
+    options: { shownControl?: ReadonlySet<number> | "all" | undefined; includeStop?: boolean; minTokens?: number; spacesBetweenSpecial?: boolean } = {},
+  ) {
     this.#vocabulary = vocabulary;
     this.#matcher = new StopMatcher(stops, options.includeStop ?? false);
     this.#shownControl = options.shownControl ?? new Set();
+    this.#minTokens = options.minTokens ?? 0;
+    this.#spaceSpecial = this.#shownControl === "all" && (options.spacesBetweenSpecial ?? true);
+  }
+
+  /** Whether stop strings are matched yet (`min_tokens` tokens pushed). */
+  get stopsActive(): boolean {
+    return this.#tokens >= this.#minTokens;
   }
 
   /** The token as text on its own (lossy for partial characters), for logprob entries. */
@@ -55,12 +75,19 @@ export class TokenTextStream {
    * entry.
    */
   push(token: number, entry: TokenLogprob | undefined): TextStep {
+    this.#tokens++;
     if (entry !== undefined) this.#pending.push({ offset: this.#decodedLength, entry });
-    const hidden = this.#vocabulary.isControl(token) && this.#shownControl !== "all" && !this.#shownControl.has(token);
+    const control = this.#vocabulary.isControl(token);
+    const hidden = control && this.#shownControl !== "all" && !this.#shownControl.has(token);
     const bytes = hidden ? new Uint8Array() : this.#vocabulary.bytes(token);
-    const decoded = this.#decoder.decode(bytes, { stream: true });
+    let decoded = this.#decoder.decode(bytes, { stream: true });
+    if (this.#spaceSpecial && decoded !== "") {
+      const kind = control ? "special" : "text";
+      if (this.#last !== "none" && (kind === "special" || this.#last === "special")) decoded = ` ${decoded}`;
+      this.#last = kind;
+    }
     this.#decodedLength += decoded.length;
-    const match = this.#matcher.push(decoded);
+    const match = this.#matcher.push(decoded, this.stopsActive);
     return this.#emit(match.text, match.stopped);
   }
 
@@ -71,7 +98,7 @@ export class TokenTextStream {
   finish(dropIncomplete = false): TextStep {
     const tail = dropIncomplete ? "" : this.#decoder.decode();
     this.#decodedLength += tail.length;
-    const text = this.#matcher.push(tail);
+    const text = this.#matcher.push(tail, this.stopsActive);
     if (text.stopped) return this.#emit(text.text, true);
     return this.#emit(text.text + this.#matcher.flush(), false, true);
   }

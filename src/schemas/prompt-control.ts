@@ -1,0 +1,52 @@
+/**
+ * vLLM's prompt-control fields → the domain `PromptControl`: `add_generation_prompt`,
+ * `continue_final_message`, `add_special_tokens`, `echo`, `chat_template` and
+ * `chat_template_kwargs`.
+ */
+import { z } from "zod";
+import type { ChatMessage, PromptControl } from "../domain/chat.ts";
+import type { FieldIssue } from "../domain/errors.ts";
+
+/** Longest per-request chat template, in characters (real templates are a few KB). */
+export const MAX_CHAT_TEMPLATE_CHARS = 64 * 1024;
+/** Largest `chat_template_kwargs`, as JSON text. */
+export const MAX_TEMPLATE_KWARGS_CHARS = 16 * 1024;
+/** Template variables Parley sets from the request itself: kwargs may not override them. */
+const RESERVED_VARIABLES = ["messages", "tools", "add_generation_prompt", "bos_token", "eos_token"];
+
+export const promptControlFields = z.object({
+  add_generation_prompt: z.boolean().nullish(),
+  continue_final_message: z.boolean().nullish(),
+  add_special_tokens: z.boolean().nullish(),
+  echo: z.boolean().nullish(),
+  chat_template: z.string().min(1).max(MAX_CHAT_TEMPLATE_CHARS).nullish(),
+  chat_template_kwargs: z
+    .record(z.string(), z.unknown())
+    .refine((kwargs) => JSON.stringify(kwargs).length <= MAX_TEMPLATE_KWARGS_CHARS, `chat_template_kwargs may hold at most ${MAX_TEMPLATE_KWARGS_CHARS} characters of JSON`)
+    .refine((kwargs) => RESERVED_VARIABLES.every((name) => !(name in kwargs)), `chat_template_kwargs cannot set ${RESERVED_VARIABLES.join(", ")}: use the request's own fields`)
+    .nullish(),
+});
+
+type PromptControlWire = z.infer<typeof promptControlFields>;
+
+/**
+ * `add_generation_prompt` defaults to true, or to false with `continue_final_message` (sending
+ * both as true is a 400, as in vLLM). Continuing needs a final assistant message.
+ */
+export function toPromptControl(wire: PromptControlWire, messages: readonly ChatMessage[], issues: FieldIssue[]): PromptControl {
+  const continueFinalMessage = wire.continue_final_message ?? false;
+  if (continueFinalMessage && wire.add_generation_prompt === true) {
+    issues.push({ path: ["continue_final_message"], message: "`continue_final_message` and `add_generation_prompt` cannot both be true.", type: "conflict" });
+  }
+  if (continueFinalMessage && messages.at(-1)?.role !== "assistant") {
+    issues.push({ path: ["continue_final_message"], message: "`continue_final_message` needs the last message to have the `assistant` role.", type: "invalid_value" });
+  }
+  return {
+    addGenerationPrompt: wire.add_generation_prompt ?? !continueFinalMessage,
+    continueFinalMessage,
+    addSpecialTokens: wire.add_special_tokens ?? false,
+    echo: wire.echo ?? false,
+    chatTemplate: wire.chat_template ?? undefined,
+    chatTemplateKwargs: wire.chat_template_kwargs ?? {},
+  };
+}
