@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { ParleyError } from "./domain/errors.ts";
 import { toHttpError, type ErrorMappingOptions } from "./http/errors.ts";
+import type { RequestLog } from "./http/request-log.ts";
 import { ClientDisconnected } from "./http/sse.ts";
 import { registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
 import { registerHealthRoute } from "./http/routes/health.ts";
@@ -17,6 +18,8 @@ export interface AppOptions extends ErrorMappingOptions {
   readonly bodyLimit?: number;
   /** Fastify logger option (default: off). */
   readonly logger?: FastifyServerOptions["logger"];
+  /** Where each chat-completions request's record is appended (default: none). The caller closes it. */
+  readonly requestLog?: RequestLog;
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -47,6 +50,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerHealthRoute(app, options.router);
   registerModelRoutes(app, options.router);
-  registerChatCompletionsRoute(app, options.router, errors);
+  registerChatCompletionsRoute(app, options.router, errors, options.requestLog);
   return app;
 }

@@ -6,6 +6,7 @@ import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import type { Config } from "./config/config.ts";
+import { RequestLog } from "./http/request-log.ts";
 import { LlamaEngine } from "./engines/llama/engine.ts";
 import { loadModelHost, readChatTemplateFile, type ModelHost } from "./engines/llama/model-host.ts";
 import { resolveModelSource } from "./engines/llama/model-source.ts";
@@ -18,6 +19,8 @@ export interface RunningServer {
   readonly usingTestModel: boolean;
   readonly app: FastifyInstance;
   readonly router: Router;
+  /** The request log (`--request-log`), if configured. */
+  readonly requestLog: RequestLog | undefined;
   /** The URL the server listens on, e.g. http://127.0.0.1:8080. */
   readonly url: string;
   /** Resolves once the model is loaded (rejects if loading fails). */
@@ -50,11 +53,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
   });
   const router = new Router([engine]);
+  const requestLog = config.requestLog === undefined ? undefined : new RequestLog({ path: config.requestLog });
   const app = buildApp({
     router,
     bodyLimit: config.bodyLimit,
     validationStatus: config.validationStatus,
     logger: { level: config.verbose ? "debug" : config.logLevel },
+    requestLog,
   });
   const url = await app.listen({ host: config.host, port: config.port });
   if (usingTestModel) app.log.warn("serving the built-in random-weight TEST model (pass --model <gguf> to serve a real one)");
@@ -72,6 +77,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     usingTestModel,
     app,
     router,
+    requestLog,
     url,
     ready,
     close() {
@@ -81,6 +87,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         // Generation is over; a client that stopped reading must not keep the process alive.
         app.server.closeAllConnections();
         await stopped;
+        await requestLog?.close(); // every request has ended: its record is queued
       })();
       return closing;
     },

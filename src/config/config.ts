@@ -24,6 +24,7 @@ const FLAGS = {
   "body-limit": { type: "string", help: "Largest request body in bytes (default 16777216)" },
   "shutdown-timeout": { type: "string", help: "Seconds running requests get to finish on SIGINT/SIGTERM (default 10)" },
   "cache-dir": { type: "string", help: "Where downloaded models are kept (default ~/.cache/parley)" },
+  "request-log": { type: "string", help: "JSONL file each request's metadata is appended to; prompt and output text only for requests with log_prompt: true (default: off)" },
   "log-level": { type: "string", help: "fatal, error, warn, info (default), debug, trace or silent" },
   verbose: { type: "boolean", help: "Log at debug level, llama.cpp's own messages included" },
 } as const;
@@ -57,6 +58,7 @@ const configSchema = z.object({
   bodyLimit: int(1024).default(16 * 1024 * 1024),
   shutdownTimeout: z.coerce.number().min(0).max(86_400).default(10),
   cacheDir: z.string().min(1).optional(),
+  requestLog: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   verbose: z.union([z.boolean(), z.enum(["1", "true", "yes"]).transform(() => true), z.enum(["0", "false", "no", ""]).transform(() => false)]).default(false),
 });

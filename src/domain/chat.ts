@@ -76,6 +76,21 @@ export interface PromptControl {
   readonly chatTemplateKwargs: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * How choices are found. `sample`: `bestOf` ≥ n independent samples, of which the n with the
+ * highest cumulative logprob are returned (bestOf = n: all of them). `beam`: beam search.
+ */
+export type SearchStrategy =
+  | { readonly kind: "sample"; readonly bestOf: number }
+  | {
+      readonly kind: "beam";
+      /** Beams kept per step (≥ n). */
+      readonly width: number;
+      /** Score = cumulative logprob / length^lengthPenalty. */
+      readonly lengthPenalty: number;
+      readonly earlyStopping: boolean | "never";
+    };
+
 export interface ChatRequest {
   /** Model id as sent by the client (already resolved by the router to an engine). */
   readonly model: string;
@@ -83,8 +98,11 @@ export interface ChatRequest {
   readonly prompt: PromptControl;
   /** Upper bound on generated tokens per choice; undefined = the rest of the context. */
   readonly maxTokens: number | undefined;
-  /** Number of independent choices (1–128). */
+  /** Number of choices returned (1–128). */
   readonly n: number;
+  readonly search: SearchStrategy;
+  /** Return the log-probabilities of the prompt tokens, with this many alternatives (vLLM `prompt_logprobs`). */
+  readonly promptLogprobs: number | undefined;
   /** Stop strings (0–4), matched on the decoded text across token boundaries. */
   readonly stop: readonly string[];
   /** Emit the stop string that ended a choice (vLLM `include_stop_str_in_output`). */

@@ -31,6 +31,13 @@ export type ChatEvent =
   | { readonly type: "tool_call"; readonly choice: number; readonly index: number; readonly id: string; readonly name: string; readonly logprobs: readonly TokenLogprob[] }
   /** More of a tool call's arguments (JSON text; the fragments concatenate to the whole). */
   | { readonly type: "tool_arguments"; readonly choice: number; readonly index: number; readonly text: string; readonly logprobs: readonly TokenLogprob[] }
+  /**
+   * The log-probabilities of the prompt tokens (vLLM `prompt_logprobs`), aligned with them: the
+   * first is null (nothing predicts it). Emitted once, before any delta.
+   */
+  | { readonly type: "prompt_logprobs"; readonly entries: readonly (TokenLogprob | null)[] }
+  /** How a choice ranked (`best_of` and beam search): emitted before its `finish`. */
+  | { readonly type: "score"; readonly choice: number; readonly cumulativeLogprob: number; readonly beamScore?: number }
   /** A choice ended. */
   | { readonly type: "finish"; readonly choice: number; readonly reason: FinishReason }
   /** Emitted once, after every choice has finished. */

@@ -93,6 +93,11 @@ export class ChunkFactory {
     return this.#chunk([{ index: choice, delta, logprobs: this.#wireLogprobs(logprobs), finish_reason: null }]);
   }
 
+  /** The prompt's log-probabilities, in a chunk of their own (no choices), before any text. */
+  promptLogprobs(entries: readonly (TokenLogprob | null)[]): ChatCompletionChunk {
+    return { ...this.#chunk([]), prompt_logprobs: toWirePromptLogprobs(entries) } as ChatCompletionChunk;
+  }
+
   finish(choice: number, reason: FinishReason): ChatCompletionChunk {
     return this.#chunk([{ index: choice, delta: {}, logprobs: null, finish_reason: wireFinishReason(reason, this.#legacy) }]);
   }
@@ -113,8 +118,16 @@ export class ChunkFactory {
   }
 }
 
+/** vLLM's `prompt_logprobs`: null for the first token, then one entry per prompt token. */
+export type WirePromptLogprobs = (ChatCompletionTokenLogprob | null)[];
+
+export function toWirePromptLogprobs(entries: readonly (TokenLogprob | null)[]): WirePromptLogprobs {
+  return entries.map((entry) => (entry === null ? null : (toWireLogprobs([entry])[0] ?? null)));
+}
+
 interface ChoiceState {
   text: string;
+  score: { cumulativeLogprob: number; beamScore?: number } | undefined;
   logprobs: TokenLogprob[];
   calls: { id: string; name: string; arguments: string }[];
   finish: FinishReason | null;
@@ -127,12 +140,13 @@ export class CompletionBuilder {
   readonly #legacy: boolean;
   readonly #choices: ChoiceState[];
   #usage: Usage | undefined;
+  #promptLogprobs: readonly (TokenLogprob | null)[] | undefined;
 
   constructor(meta: ResponseMeta, n: number, options: FormatOptions = {}) {
     this.#meta = meta;
     this.#logprobs = options.logprobs ?? false;
     this.#legacy = options.legacyFunctions ?? false;
-    this.#choices = Array.from({ length: n }, () => ({ text: "", logprobs: [], calls: [], finish: null }));
+    this.#choices = Array.from({ length: n }, () => ({ text: "", score: undefined, logprobs: [], calls: [], finish: null }));
   }
 
   delta(choice: number, text: string, logprobs: readonly TokenLogprob[]): void {
@@ -157,6 +171,15 @@ export class CompletionBuilder {
     state.logprobs.push(...logprobs);
   }
 
+  promptLogprobs(entries: readonly (TokenLogprob | null)[]): void {
+    this.#promptLogprobs = entries;
+  }
+
+  score(choice: number, cumulativeLogprob: number, beamScore: number | undefined): void {
+    const state = this.#choices[choice];
+    if (state !== undefined) state.score = beamScore === undefined ? { cumulativeLogprob } : { cumulativeLogprob, beamScore };
+  }
+
   finish(choice: number, reason: FinishReason): void {
     const state = this.#choices[choice];
     if (state !== undefined) state.finish = reason;
@@ -166,7 +189,11 @@ export class CompletionBuilder {
     this.#usage = usage;
   }
 
-  build(): ChatCompletion {
+  /**
+   * The `chat.completion`. Extensions beyond OpenAI's fields: `prompt_logprobs` (top level, when
+   * asked) and, per choice, `cumulative_logprob` (`best_of`, beam search) and `beam_score`.
+   */
+  build(): ChatCompletion & { prompt_logprobs?: WirePromptLogprobs } {
     const { id, created, model, fingerprint } = this.#meta;
     const usage = this.#usage;
     if (usage === undefined) throw new Error("the engine finished without reporting usage");
@@ -181,8 +208,11 @@ export class CompletionBuilder {
         message: this.#message(c),
         logprobs: this.#logprobs ? { content: toWireLogprobs(c.logprobs), refusal: null } : null,
         finish_reason: wireFinishReason(c.finish ?? "stop", this.#legacy),
+        ...(c.score === undefined ? {} : { cumulative_logprob: c.score.cumulativeLogprob }),
+        ...(c.score?.beamScore === undefined ? {} : { beam_score: c.score.beamScore }),
       })),
       usage: toWireUsage(usage),
+      ...(this.#promptLogprobs === undefined ? {} : { prompt_logprobs: toWirePromptLogprobs(this.#promptLogprobs) }),
     };
   }
 

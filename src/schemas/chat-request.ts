@@ -8,6 +8,7 @@ import type { ChatCompletionCreateParams } from "openai/resources/chat/completio
 import { z } from "zod";
 import { constraintFields } from "./constraints.ts";
 import { promptControlFields } from "./prompt-control.ts";
+import { searchFields } from "./search.ts";
 import { toolFields } from "./tools.ts";
 
 /** A string without lone UTF-16 surrogates (which could cut a character in two). */
@@ -51,7 +52,7 @@ export const messageSchema = z.discriminatedUnion("role", [
 const penalty = z.number().min(-2).max(2).nullish();
 const positiveInt = z.number().int().min(1).nullish();
 
-export const chatRequestSchema = constraintFields.extend(toolFields.shape).extend(promptControlFields.shape).loose().extend({
+export const chatRequestSchema = constraintFields.extend(toolFields.shape).extend(promptControlFields.shape).extend(searchFields.shape).loose().extend({
   model: z.string().min(1),
   messages: z.array(messageSchema).min(1),
   max_tokens: positiveInt,
@@ -90,6 +91,8 @@ export const chatRequestSchema = constraintFields.extend(toolFields.shape).exten
   repetition_penalty: z.number().gt(0).nullish(),
   min_tokens: z.number().int().min(0).nullish(),
   peft: z.string().min(1).nullish(),
+  // OctoAI: append this request's prompt and response to the request log (`--request-log`)
+  log_prompt: z.boolean().nullish(),
   user: z.string().nullish(),
   // OpenAI's documented limits: 16 pairs, keys up to 64 characters, values up to 512.
   metadata: z

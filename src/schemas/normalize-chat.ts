@@ -10,6 +10,7 @@ import { formatParam, ParleyError, type FieldIssue } from "../domain/errors.ts";
 import { chatRequestSchema, type messageSchema } from "./chat-request.ts";
 import { toConstraint } from "./constraints.ts";
 import { toPromptControl } from "./prompt-control.ts";
+import { toPromptLogprobs, toSearch } from "./search.ts";
 import { toToolsRequest } from "./tools.ts";
 import { unsupportedFieldIssues } from "./unsupported-fields.ts";
 
@@ -44,6 +45,8 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
   const constraint = toConstraint(wire, issues);
   const tools = toToolsRequest(wire, issues);
   const prompt = toPromptControl(wire, messages, issues);
+  const constrainedBy = constraint?.field ?? (tools !== undefined && tools.definitions.length > 0 ? "tools" : undefined);
+  const search = toSearch(wire, constrainedBy, issues);
   if (constraint !== undefined && wire.stop != null && wire.stop.length > 0) {
     // A stop string would cut the structure short and break the validity guarantee.
     issues.push({ path: ["stop"], message: `\`stop\` cannot be combined with an output constraint (\`${constraint.field}\`): it could cut the structure short.`, type: "conflict" });
@@ -67,6 +70,8 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
     prompt,
     maxTokens: maxTokens ?? undefined,
     n: wire.n ?? 1,
+    search,
+    promptLogprobs: toPromptLogprobs(wire),
     stop: typeof wire.stop === "string" ? [wire.stop] : (wire.stop ?? []).filter((s) => s !== ""),
     includeStopString: wire.include_stop_str_in_output ?? false,
     stopTokenIds: new Set(wire.stop_token_ids ?? []),

@@ -13,14 +13,6 @@ const never: Noop = () => false;
 
 /** Field → which values are no-ops today, and why the field is not available otherwise. */
 const FIELDS: Record<string, { noop: Noop; reason: string }> = {
-  // vLLM / OctoAI extensions (planned)
-  best_of: { noop: (v) => v === 1, reason: "best_of is not available yet" },
-  use_beam_search: { noop: isFalse, reason: "beam search is not available yet" },
-  length_penalty: { noop: never, reason: "beam search is not available yet" },
-  early_stopping: { noop: never, reason: "beam search is not available yet" },
-  loglikelihood: { noop: isFalse, reason: "prompt log-likelihoods are not available yet" },
-  prompt_logprobs: { noop: never, reason: "prompt log-likelihoods are not available yet" },
-  log_prompt: { noop: isFalse, reason: "prompt logging is not available yet" },
   // Other servers' sampling and output controls, so that clients written for them are told
   allowed_token_ids: { noop: never, reason: "allowed_token_ids is not available" },
   bad_words: { noop: isEmptyArray, reason: "bad_words is not available" },

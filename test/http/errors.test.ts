@@ -48,9 +48,9 @@ describe("errors", () => {
 
   it("fields implemented later are rejected by name, not ignored", async () => {
     for (const [field, value] of [
-      ["log_prompt", true],
-      ["best_of", 3],
-      ["loglikelihood", true],
+      ["typical_p", 0.9],
+      ["tfs_z", 0.5],
+      ["mirostat", 2],
     ] as const) {
       const body = await expectError(await postChat(t.url, { ...ok, [field]: value }), 400);
       assert.equal(body.error.param, field);

@@ -9,13 +9,14 @@ import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import { AsyncQueue } from "../../util/async-queue.ts";
 import type { ChatEngine, Generation, ModelInfo } from "../types.ts";
-import { ToolCallStream } from "../../chat/tools/tool-call-stream.ts";
-import { generateChoice, type ChoiceResult } from "./generate-choice.ts";
+import { runBeamChoices } from "./beam-choices.ts";
 import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
 import type { ModelHost } from "./model-host.ts";
 import { buildPrompt, checkLogitBias, checkTokenIds } from "./prompt.ts";
 import { RequestTemplates } from "./request-templates.ts";
+import type { RunContext, Sequence } from "./run-context.ts";
+import { runSampledChoices } from "./sampled-choices.ts";
 import { SequencePool, SHUTTING_DOWN } from "./sequence-pool.ts";
 
 export interface LlamaEngineOptions {
@@ -31,8 +32,6 @@ export interface LlamaEngineOptions {
    */
   readonly defaultMaxTokens?: number;
 }
-
-type Sequence = ReturnType<ModelHost["context"]["getSequence"]>;
 
 export class LlamaEngine implements ChatEngine {
   readonly fingerprint: string;
@@ -89,10 +88,7 @@ export class LlamaEngine implements ChatEngine {
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
     checkTokenIds(request.stopTokenIds, host.vocabulary.size, "stop_token_ids");
     const grammarRequest = requestGrammar(request, template.family.syntax);
-    const compiled = grammarRequest === undefined ? undefined : await this.#grammars?.get(grammarRequest);
-    // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
-    const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? template.family.syntax : undefined;
-    const echo = request.prompt.echo ? echoText(request) : "";
+    const grammar = grammarRequest === undefined ? undefined : await this.#grammars?.get(grammarRequest);
     const admission = pool.admit();
 
     const events = new AsyncQueue<ChatEvent>();
@@ -100,77 +96,34 @@ export class LlamaEngine implements ChatEngine {
     const internal = new AbortController();
     this.#requests.add(internal);
     const stop = AbortSignal.any([signal, internal.signal]);
-    const maxTokens = Math.min(request.maxTokens ?? this.#options.defaultMaxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
-    const runChoice = async (index: number): Promise<ChoiceResult> => {
-      const sequence = await pool.acquire(admission, stop);
-      if (echo !== "") events.push({ type: "delta", choice: index, text: echo, logprobs: [] });
-      // With tools, stop strings are matched on content only (by the tool-call stream).
-      const calls = toolSyntax === undefined ? undefined : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: compiled?.anchored ?? false, stop: request.stop, includeStop: request.includeStopString });
-      try {
-        const result = await generateChoice({
-          model: host.model,
-          vocabulary: host.vocabulary,
-          sequence,
-          prompt,
-          maxTokens,
-          stop: calls === undefined ? request.stop : [],
-          sampling: request.sampling,
-          seed: (request.sampling.seed + index) >>> 0,
-          logitBias: request.sampling.logitBias,
-          grammar: compiled?.grammar,
-          shownControl: !request.skipSpecialTokens ? "all" : calls === undefined ? undefined : template.markerTokens,
-          includeStopString: request.includeStopString,
-          stopTokenIds: request.stopTokenIds,
-          ignoreEos: request.ignoreEos,
-          eogTokens: host.eogTokens,
-          minTokens: request.minTokens,
-          spacesBetweenSpecial: request.spacesBetweenSpecialTokens,
-          topLogprobs: request.logprobs ? request.topLogprobs : undefined,
-          signal: stop,
-          onDelta:
-            calls === undefined
-              ? (text, logprobs) => {
-                  events.push({ type: "delta", choice: index, text, logprobs });
-                }
-              : (text, logprobs, stopsActive) => {
-                  const step = calls.push(text, logprobs, stopsActive);
-                  step.events.forEach((event) => events.push(event));
-                  return step.stopped;
-                },
-        });
-        if (result.reason === "aborted") return result;
-        calls?.finish().forEach((event) => events.push(event));
-        events.push({ type: "finish", choice: index, reason: calls?.finishReason(result.reason) ?? result.reason });
-        return result;
-      } catch (error) {
-        internal.abort(error);
-        throw error;
-      } finally {
-        pool.release(sequence);
-      }
+    const ctx: RunContext = {
+      host,
+      request,
+      prompt,
+      template,
+      grammar,
+      maxTokens: Math.min(request.maxTokens ?? this.#options.defaultMaxTokens ?? Infinity, host.contextSize - 1 - prompt.length),
+      pool,
+      admission,
+      signal: stop,
+      fail: (error) => internal.abort(error),
+      emit: (event) => events.push(event),
     };
-
-    // allSettled, not all: the request is over only when every choice has given its slot back.
-    const settled = Promise.allSettled(Array.from({ length: request.n }, (_, i) => runChoice(i)));
-    this.#running.add(settled);
-    void settled.then((outcomes) => {
-      this.#running.delete(settled);
+    const run = request.search.kind === "beam" ? runBeamChoices(ctx) : runSampledChoices(ctx);
+    this.#running.add(run);
+    void run.then(
+      (totals) => {
+        // Stopped from outside (client gone, shutdown): the consumer learns why.
+        if (stop.aborted) return events.close(stop.reason);
+        events.push({ type: "usage", usage: { promptTokens: prompt.length, ...totals } });
+        events.close();
+      },
+      (error: unknown) => events.close(stop.aborted ? stop.reason : error),
+    ).finally(() => {
+      this.#running.delete(run);
       this.#requests.delete(internal);
-      const failure = outcomes.find((o) => o.status === "rejected");
-      // Stopped from outside (client gone, shutdown) or failed: the consumer learns why.
-      if (stop.aborted || failure !== undefined) return events.close(stop.aborted ? stop.reason : failure?.reason);
-      const results = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
-      events.push({
-        type: "usage",
-        usage: {
-          promptTokens: prompt.length,
-          completionTokens: results.reduce((sum, r) => sum + r.completionTokens, 0),
-          cachedTokens: Math.min(...results.map((r) => r.cachedTokens)),
-        },
-      });
-      events.close();
     });
-    return { events, warnings: compiled?.warnings ?? [] };
+    return { events, warnings: grammar?.warnings ?? [] };
   }
 
   async close(graceMs: number): Promise<void> {
@@ -188,8 +141,3 @@ export class LlamaEngine implements ChatEngine {
   }
 }
 
-/** vLLM `echo`: the final message's content, when the final message is the assistant's. */
-function echoText(request: ChatRequest): string {
-  const final = request.messages.at(-1);
-  return final?.role === "assistant" ? final.content : "";
-}

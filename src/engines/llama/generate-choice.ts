@@ -6,7 +6,8 @@
 import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { SamplingParams } from "../../domain/chat.ts";
 import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
-import { computeLogprobs } from "./logprobs.ts";
+import { logprobEntry } from "./logprobs.ts";
+import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
 import { sampleToken, seededRandom } from "./sampler.ts";
 import { ChoiceBias } from "./choice-bias.ts";
 import { TokenTextStream } from "./token-text.ts";
@@ -43,6 +44,12 @@ export interface ChoiceOptions {
   readonly spacesBetweenSpecial?: boolean;
   /** Undefined: no logprobs; otherwise the number of alternatives per token (0–20). */
   readonly topLogprobs: number | undefined;
+  /** Compute the prompt's log-probabilities with this many alternatives (see prompt-logprobs.ts). */
+  readonly promptLogprobs?: number | undefined;
+  /** Receives the prompt's log-probabilities, before any delta. */
+  readonly onPromptLogprobs?: (entries: (TokenLogprob | null)[]) => void;
+  /** Sum the chosen tokens' log-probabilities into `cumulativeLogprob` (for `best_of`; default false). */
+  readonly score?: boolean;
   readonly signal: AbortSignal;
   /**
    * New text; returning true ends the choice as if a stop string was found (the caller matches
@@ -57,13 +64,15 @@ export interface ChoiceResult {
   readonly completionTokens: number;
   /** Prompt tokens whose evaluation was reused from the sequence's cache. */
   readonly cachedTokens: number;
+  /** Sum of the generated tokens' log-probabilities (with `score`; else 0), as `logprobs` reports them. */
+  readonly cumulativeLogprob: number;
 }
 
 export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResult> {
   const { model, sequence, prompt, sampling, signal } = options;
-  const cachedTokens = await reusePrefix(sequence, prompt);
-  if (!(await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], signal)) || options.maxTokens <= 0) {
-    return { reason: signal.aborted ? "aborted" : "length", completionTokens: 0, cachedTokens };
+  const cachedTokens = await evaluatePrompt(options);
+  if (cachedTokens === undefined || options.maxTokens <= 0) {
+    return { reason: signal.aborted ? "aborted" : "length", completionTokens: 0, cachedTokens: cachedTokens ?? 0, cumulativeLogprob: 0 };
   }
 
   const minTokens = options.minTokens ?? 0;
@@ -78,10 +87,12 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   // vLLM's repetition penalty covers the prompt and the output: llama.cpp's penalty sampler gets both.
   const punished = sampling.repetitionPenalty !== 1 ? [...prompt] : undefined;
   const wantLogprobs = options.topLogprobs !== undefined;
+  const wantProbabilities = wantLogprobs || options.score === true;
+  let cumulativeLogprob = 0;
   // With logprobs, the native chain must report the untempered, untruncated distribution, so
   // temperature and top-p are applied in JavaScript (greedy needs neither). Not with a grammar:
   // its state follows the natively sampled token, so the native sampler must choose.
-  const drawInJs = wantLogprobs && sampling.temperature > 0 && options.grammar === undefined ? seededRandom(options.seed) : undefined;
+  const drawInJs = wantProbabilities && sampling.temperature > 0 && options.grammar === undefined ? seededRandom(options.seed) : undefined;
   const grammarEvaluationState = options.grammar === undefined ? undefined : new LlamaGrammarEvaluationState({ model, grammar: options.grammar });
   const tokenBias = new ChoiceBias({
     model,
@@ -97,7 +108,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   const nativeTemperature = drawInJs === undefined ? sampling.temperature : 1;
   const iterator = sequence.evaluateWithMetadata(
     prompt.slice(-1) as Token[],
-    { probabilities: wantLogprobs },
+    { probabilities: wantProbabilities },
     {
       temperature: nativeTemperature,
       topP: drawInJs === undefined ? sampling.topP : 1,
@@ -135,8 +146,9 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
       generated.push(token);
       punished?.push(token);
       tokenBias.accept(token);
-      const entry = wantLogprobs ? logprobEntry(text, token, output.probabilities, options.topLogprobs ?? 0, nativeTemperature) : undefined;
-      const step = text.push(token, entry);
+      const entry = wantProbabilities ? logprobEntry(options.vocabulary, token, output.probabilities, options.topLogprobs ?? 0, nativeTemperature) : undefined;
+      cumulativeLogprob += entry?.logprob ?? 0;
+      const step = text.push(token, wantLogprobs ? entry : undefined);
       const stoppedByCaller = (step.text !== "" || step.logprobs.length > 0) && options.onDelta(step.text, step.logprobs, text.stopsActive) === true;
       if (step.stopped || stoppedByCaller) {
         reason = "stop";
@@ -155,7 +167,24 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     const tail = text.finish(options.grammar !== undefined);
     if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs, text.stopsActive);
   }
-  return { reason, completionTokens: generated.length, cachedTokens };
+  return { reason, completionTokens: generated.length, cachedTokens, cumulativeLogprob };
+}
+
+/**
+ * Evaluates the prompt but its last token (which the generation loop evaluates): the cached
+ * prefix is reused, unless the prompt's log-probabilities are wanted. Returns the reused token
+ * count, or undefined if `signal` aborted.
+ */
+async function evaluatePrompt(options: ChoiceOptions): Promise<number | undefined> {
+  const { sequence, prompt, signal } = options;
+  if (options.promptLogprobs !== undefined) {
+    const entries = await evaluateWithPromptLogprobs(sequence, prompt, options.vocabulary, options.promptLogprobs, signal);
+    if (entries === undefined) return undefined;
+    options.onPromptLogprobs?.(entries);
+    return 0;
+  }
+  const cachedTokens = await reusePrefix(sequence, prompt);
+  return (await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], signal)) ? cachedTokens : undefined;
 }
 
 /**
@@ -182,24 +211,4 @@ async function reusePrefix(sequence: LlamaContextSequence, prompt: readonly Toke
     await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
   }
   return keep;
-}
-
-function logprobEntry(
-  text: TokenTextStream,
-  token: number,
-  probabilities: ReadonlyMap<number, number> | undefined,
-  top: number,
-  temperature: number,
-): TokenLogprob {
-  const values = computeLogprobs(probabilities ?? new Map(), token, top, temperature);
-  return {
-    token: text.tokenString(token),
-    logprob: values.chosen,
-    bytes: text.tokenBytes(token),
-    topLogprobs: values.top.map((alt) => ({
-      token: text.tokenString(alt.token),
-      logprob: alt.logprob,
-      bytes: text.tokenBytes(alt.token),
-    })),
-  };
 }

@@ -9,6 +9,9 @@
  * their logprobs are over the tokens the grammar allows.
  */
 
+import type { TokenLogprob } from "../../domain/events.ts";
+import type { Vocabulary } from "./vocabulary.ts";
+
 export interface TokenLogprobValue {
   readonly token: number;
   readonly logprob: number;
@@ -54,4 +57,17 @@ function topEntries(probabilities: ReadonlyMap<number, number>, count: number): 
     if (top.length > count) top.pop();
   }
   return top;
+}
+
+const lossy = new TextDecoder("utf-8");
+
+/** The OpenAI-shaped entry for `token`: its text (lossy for partial characters), bytes, logprob and top alternatives. */
+export function logprobEntry(vocabulary: Vocabulary, token: number, probabilities: ReadonlyMap<number, number> | undefined, top: number, temperature = 1): TokenLogprob {
+  const values = computeLogprobs(probabilities ?? new Map(), token, top, temperature);
+  const describe = (id: number) => ({ token: lossy.decode(vocabulary.bytes(id)), bytes: Array.from(vocabulary.bytes(id)) });
+  return {
+    ...describe(token),
+    logprob: values.chosen,
+    topLogprobs: values.top.map((alt) => ({ ...describe(alt.token), logprob: alt.logprob })),
+  };
 }

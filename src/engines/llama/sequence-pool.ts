@@ -76,6 +76,11 @@ export class SequencePool<T> {
     });
   }
 
+  /** A free slot right away, if there is one and nobody is waiting (never waits, never jumps the queue). */
+  tryAcquire(): T | undefined {
+    return this.#waiters.length === 0 ? this.#free.shift() : undefined;
+  }
+
   /** Returns a slot: handed straight to the oldest waiter, if any. */
   release(item: T): void {
     const waiter = this.#waiters.shift();

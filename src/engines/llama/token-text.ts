@@ -16,8 +16,6 @@ export interface TextStep {
   readonly stopped: boolean;
 }
 
-const lossy = new TextDecoder("utf-8");
-
 export class TokenTextStream {
   readonly #vocabulary: Vocabulary;
   readonly #decoder = new TextDecoder("utf-8");
@@ -58,15 +56,6 @@ export class TokenTextStream {
   /** Whether stop strings are matched yet (`min_tokens` tokens pushed). */
   get stopsActive(): boolean {
     return this.#tokens >= this.#minTokens;
-  }
-
-  /** The token as text on its own (lossy for partial characters), for logprob entries. */
-  tokenString(token: number): string {
-    return lossy.decode(this.#vocabulary.bytes(token));
-  }
-
-  tokenBytes(token: number): number[] {
-    return Array.from(this.#vocabulary.bytes(token));
   }
 
   /**

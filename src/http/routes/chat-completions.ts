@@ -1,39 +1,77 @@
 /**
  * `POST /v1/chat/completions`: validate once, route to an engine, then either stream its events as
- * SSE chunks or fold them into one `chat.completion`. Both modes consume the same events.
+ * SSE chunks or fold them into one `chat.completion`. Both modes consume the same events. With a
+ * request log configured, every request (failed ones too) appends one record when it ends.
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { invalidRequest } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
-import type { ChatEngine } from "../../engines/types.ts";
 import type { Router } from "../../router/router.ts";
 import { parseChatRequest, type ParsedChatRequest } from "../../schemas/normalize-chat.ts";
-import { ChunkFactory, CompletionBuilder, newResponseMeta, type FormatOptions } from "../completion-format.ts";
-import { toHttpError, type ErrorMappingOptions } from "../errors.ts";
+import { ChunkFactory, CompletionBuilder, newResponseMeta, type FormatOptions, type ResponseMeta } from "../completion-format.ts";
+import { toHttpError, type ErrorMappingOptions, type HttpError } from "../errors.ts";
+import type { RequestLog } from "../request-log.ts";
+import { RequestRecorder, type RecordedError } from "../request-recorder.ts";
 import { ClientDisconnected, disconnectSignal, SseWriter } from "../sse.ts";
 
-export function registerChatCompletionsRoute(app: FastifyInstance, router: Router, errors: ErrorMappingOptions): void {
+/** `requestLog`: where each request's record goes (default: none; `log_prompt: true` is then a 400). */
+export function registerChatCompletionsRoute(app: FastifyInstance, router: Router, errors: ErrorMappingOptions, requestLog?: RequestLog): void {
   app.post("/v1/chat/completions", async (request, reply) => {
-    const parsed = parseChatRequest(request.body);
-    const engine = router.resolve(parsed.request.model);
-    const signal = disconnectSignal(reply.raw);
-    request.log.info(
-      {
-        user: parsed.request.user?.slice(0, 256),
-        metadata: parsed.metadata,
-        seed: parsed.request.sampling.seed,
-        seedFromClient: parsed.request.sampling.seedFromClient,
-        model: parsed.request.model,
-        stream: parsed.stream,
-        n: parsed.request.n,
-      },
-      "chat completion",
-    );
-    const { events, warnings } = await engine.generate(parsed.request, signal);
-    const headers = warningHeaders(warnings);
-    if (parsed.stream) return streamResponse(reply, engine, parsed, events, headers, errors);
-    void reply.headers(headers);
-    return collectResponse(engine, parsed, events);
+    const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body);
+    try {
+      const parsed = parseChatRequest(request.body);
+      const logPrompt = wantsPromptLog(request.body);
+      if (logPrompt && requestLog === undefined) {
+        throw invalidRequest("`log_prompt` needs a request log, and this server has none (start it with `--request-log <path>`): nothing would be logged.", ["log_prompt"], "unsupported");
+      }
+      recorder?.accepted(parsed, logPrompt, (request.body as { messages: unknown }).messages);
+      const engine = router.resolve(parsed.request.model);
+      const signal = disconnectSignal(reply.raw);
+      // Metadata only: prompt and completion text never go to this log.
+      request.log.info(
+        {
+          user: parsed.request.user?.slice(0, 256),
+          metadata: parsed.metadata,
+          seed: parsed.request.sampling.seed,
+          seedFromClient: parsed.request.sampling.seedFromClient,
+          model: parsed.request.model,
+          stream: parsed.stream,
+          n: parsed.request.n,
+        },
+        "chat completion",
+      );
+      const generation = await engine.generate(parsed.request, signal);
+      const meta = newResponseMeta(parsed.request.model, engine.fingerprint);
+      recorder?.identified(meta.id);
+      const events = recorder?.observe(generation.events) ?? generation.events;
+      const headers = warningHeaders(generation.warnings);
+      if (parsed.stream) return await streamResponse(reply, meta, parsed, events, headers, errors, recorder);
+      void reply.headers(headers);
+      const completion = await collectResponse(meta, parsed, events);
+      recorder?.finish(200);
+      return completion;
+    } catch (error) {
+      // The same mapping as the app's error handler, which answers this error.
+      if (error instanceof ClientDisconnected) recorder?.finish(499);
+      else if (recorder !== undefined) {
+        const mapped = toHttpError(error, errors);
+        recorder.finish(mapped.status, recordedError(mapped));
+      }
+      throw error;
+    }
   });
+}
+
+/**
+ * `log_prompt` (OctoAI). Read from the raw body, which `parseChatRequest` has just validated
+ * (`log_prompt` is then a boolean, null or absent), because `ParsedChatRequest` does not carry it.
+ */
+function wantsPromptLog(body: unknown): boolean {
+  return (body as { log_prompt?: unknown }).log_prompt === true;
+}
+
+function recordedError(mapped: HttpError): RecordedError {
+  return { type: mapped.body.error.type, code: mapped.body.error.code, param: mapped.body.error.param };
 }
 
 /**
@@ -51,9 +89,8 @@ function formatOptions(parsed: ParsedChatRequest): FormatOptions {
   return { withUsage: parsed.includeUsage, logprobs: parsed.request.logprobs, legacyFunctions: parsed.request.tools?.legacy ?? false };
 }
 
-async function collectResponse(engine: ChatEngine, parsed: ParsedChatRequest, events: AsyncIterable<ChatEvent>) {
-  const { request } = parsed;
-  const builder = new CompletionBuilder(newResponseMeta(request.model, engine.fingerprint), request.n, formatOptions(parsed));
+async function collectResponse(meta: ResponseMeta, parsed: ParsedChatRequest, events: AsyncIterable<ChatEvent>) {
+  const builder = new CompletionBuilder(meta, parsed.request.n, formatOptions(parsed));
   for await (const event of events) {
     switch (event.type) {
       case "delta":
@@ -64,6 +101,12 @@ async function collectResponse(engine: ChatEngine, parsed: ParsedChatRequest, ev
         break;
       case "tool_arguments":
         builder.toolArguments(event.choice, event.index, event.text, event.logprobs);
+        break;
+      case "prompt_logprobs":
+        builder.promptLogprobs(event.entries);
+        break;
+      case "score":
+        builder.score(event.choice, event.cumulativeLogprob, event.beamScore);
         break;
       case "finish":
         builder.finish(event.choice, event.reason);
@@ -78,16 +121,21 @@ async function collectResponse(engine: ChatEngine, parsed: ParsedChatRequest, ev
   return builder.build();
 }
 
+/**
+ * The record of a streamed request is appended before `[DONE]`: status 200, or 499 when the client
+ * went away first, with `error` set when an error frame ended the stream.
+ */
 async function streamResponse(
   reply: FastifyReply,
-  engine: ChatEngine,
+  meta: ResponseMeta,
   parsed: ParsedChatRequest,
   events: AsyncIterable<ChatEvent>,
   headers: Record<string, string>,
   errors: ErrorMappingOptions,
+  recorder: RequestRecorder | undefined,
 ): Promise<FastifyReply> {
   const { request } = parsed;
-  const chunks = new ChunkFactory(newResponseMeta(request.model, engine.fingerprint), formatOptions(parsed));
+  const chunks = new ChunkFactory(meta, formatOptions(parsed));
   const sse = new SseWriter(reply.raw);
   reply.hijack();
   sse.open(headers);
@@ -105,6 +153,11 @@ async function streamResponse(
         case "tool_arguments":
           await sse.send(chunks.toolArguments(event.choice, event.index, event.text, event.logprobs));
           break;
+        case "prompt_logprobs":
+          await sse.send(chunks.promptLogprobs(event.entries));
+          break;
+        case "score":
+          break; // best_of and beam search are never streamed
         case "finish":
           await sse.send(chunks.finish(event.choice, event.reason));
           break;
@@ -118,14 +171,17 @@ async function streamResponse(
   } catch (error) {
     if (error instanceof ClientDisconnected) {
       reply.log.debug("client disconnected; generation stopped");
+      recorder?.finish(499);
       return reply;
     }
     // Headers are gone: the error travels as a data frame, then the stream ends normally.
     const mapped = toHttpError(error, errors);
     if (mapped.status === 503) reply.log.warn(mapped.body.error.message);
     else if (mapped.status >= 500) reply.log.error({ err: error }, "generation failed mid-stream");
+    recorder?.finish(sse.closed ? 499 : 200, recordedError(mapped));
     await sse.send(mapped.body);
   }
+  recorder?.finish(sse.closed ? 499 : 200);
   await sse.done();
   return reply;
 }

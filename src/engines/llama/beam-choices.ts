@@ -1,0 +1,126 @@
+/**
+ * `use_beam_search` on the embedded engine: the search itself is chat/beam-search.ts; this file
+ * supplies its `expand` with real llama.cpp sequences and turns the best beams into choices.
+ *
+ * Sequences: the request waits for one slot like any choice, then takes every other slot that is
+ * free at that moment (never waiting for more, so two beam requests cannot deadlock). Each step,
+ * the beams are evaluated in rounds of as many sequences as it holds, concurrently (batched into
+ * the same decode steps); each beam goes to the sequence whose cached tokens share the longest
+ * prefix with it, so a beam that extends its parent re-evaluates one token, and a sibling only
+ * the tokens after the point where it diverges.
+ *
+ * Scores: the model's log-probabilities after `logit_bias`, tempered by `temperature` unless it is
+ * 0 (then untempered). `usage.completion_tokens` counts the returned beams' tokens.
+ */
+import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
+import { beamSearch } from "../../chat/beam-search.ts";
+import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
+import { echoText, type RunContext, type RunTotals, type Sequence } from "./run-context.ts";
+import { createTokenBias } from "./token-bias.ts";
+import { TokenTextStream } from "./token-text.ts";
+
+export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
+  const { request, host, pool } = ctx;
+  if (request.search.kind !== "beam") throw new Error("runBeamChoices needs a beam-search request");
+  const { width, lengthPenalty, earlyStopping } = request.search;
+  const sequences = [await pool.acquire(ctx.admission, ctx.signal)];
+  try {
+    for (let extra = pool.tryAcquire(); extra !== undefined && sequences.length < width; extra = pool.tryAcquire()) sequences.push(extra);
+    const first = sequences[0] as Sequence;
+    if (request.promptLogprobs !== undefined) {
+      const entries = await evaluateWithPromptLogprobs(first, ctx.prompt, host.vocabulary, request.promptLogprobs, ctx.signal);
+      if (entries !== undefined) ctx.emit({ type: "prompt_logprobs", entries });
+    }
+    const evaluator = new BeamEvaluator(ctx, sequences, 2 * width);
+    const isEnd = (token: number) => request.stopTokenIds.has(token) || (!request.ignoreEos && host.eogTokens.has(token));
+    const hypotheses = await beamSearch({
+      width,
+      n: request.n,
+      maxTokens: ctx.maxTokens,
+      lengthPenalty,
+      earlyStopping,
+      isEnd,
+      expand: (beams) => evaluator.expand(beams),
+      signal: ctx.signal,
+    });
+    const echo = echoText(request);
+    hypotheses.forEach((hypothesis, choice) => {
+      const text = new TokenTextStream(host.vocabulary, [], { shownControl: request.skipSpecialTokens ? undefined : "all", spacesBetweenSpecial: request.spacesBetweenSpecialTokens });
+      const content = hypothesis.tokens.map((token) => text.push(token, undefined).text).join("") + text.finish().text;
+      ctx.emit({ type: "delta", choice, text: echo + content, logprobs: [] });
+      ctx.emit({ type: "score", choice, cumulativeLogprob: hypothesis.cumulativeLogprob, beamScore: hypothesis.score });
+      ctx.emit({ type: "finish", choice, reason: hypothesis.finishReason });
+    });
+    return { completionTokens: hypotheses.reduce((sum, h) => sum + h.tokens.length, 0), cachedTokens: evaluator.cachedTokens };
+  } catch (error) {
+    ctx.fail(error);
+    throw error;
+  } finally {
+    for (const sequence of sequences) pool.release(sequence);
+  }
+}
+
+class BeamEvaluator {
+  /** Prompt tokens reused from the cache by the first evaluation. */
+  cachedTokens = 0;
+  readonly #ctx: RunContext;
+  readonly #sequences: readonly Sequence[];
+  readonly #keep: number;
+  readonly #options: NonNullable<Extract<ControlledEvaluateInputItem, readonly unknown[]>[1]["generateNext"]>["options"];
+  #evaluations = 0;
+
+  /** @param keep log-probabilities returned per beam (the most likely tokens). */
+  constructor(ctx: RunContext, sequences: readonly Sequence[], keep: number) {
+    this.#ctx = ctx;
+    this.#sequences = sequences;
+    this.#keep = keep;
+    const tokenBias = createTokenBias(ctx.host.model, ctx.request.sampling.logitBias);
+    this.#options = { temperature: 1, topK: 0, topP: 1, minP: 0, ...(tokenBias === undefined ? {} : { tokenBias }) };
+  }
+
+  async expand(beams: readonly (readonly number[])[]): Promise<Map<number, number>[]> {
+    const results: Map<number, number>[] = [];
+    let pending = beams.map((beam, index) => ({ tokens: [...this.#ctx.prompt, ...beam] as Token[], index }));
+    while (pending.length > 0) {
+      const free = [...this.#sequences];
+      const round: { tokens: Token[]; index: number; sequence: Sequence }[] = [];
+      for (const beam of pending) {
+        if (free.length === 0) break;
+        const shared = free.map((sequence) => sequence.compareContextTokens(beam.tokens).firstDifferentIndex);
+        const best = shared.indexOf(Math.max(...shared));
+        round.push({ ...beam, sequence: free.splice(best, 1)[0] as Sequence });
+      }
+      pending = pending.slice(round.length);
+      await Promise.all(round.map(async ({ tokens, index, sequence }) => (results[index] = await this.#evaluate(sequence, tokens))));
+    }
+    return results;
+  }
+
+  /** Brings `sequence` to `tokens` (reusing the longest common prefix) and reads the next-token distribution. */
+  async #evaluate(sequence: Sequence, tokens: Token[]): Promise<Map<number, number>> {
+    const { firstDifferentIndex } = sequence.compareContextTokens(tokens);
+    const keep = Math.min(firstDifferentIndex, tokens.length - 1);
+    if (this.#evaluations++ === 0) this.cachedTokens = Math.min(keep, this.#ctx.prompt.length - 1);
+    if (keep < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+    const items: ControlledEvaluateInputItem[] = tokens.slice(keep);
+    const last = items.length - 1;
+    items[last] = [tokens[tokens.length - 1] as Token, { generateNext: { probabilities: true, options: this.#options } }];
+    const outputs = await sequence.controlledEvaluate(items);
+    return this.#logprobs(outputs[last]?.next.probabilities ?? new Map());
+  }
+
+  /** The `keep` most likely tokens' log-probabilities, tempered by the request's temperature (0: untempered). */
+  #logprobs(probabilities: ReadonlyMap<number, number>): Map<number, number> {
+    const temperature = this.#ctx.request.sampling.temperature > 0 ? this.#ctx.request.sampling.temperature : 1;
+    let total = 0;
+    for (const p of probabilities.values()) if (p > 0) total += p ** (1 / temperature);
+    const logTotal = Math.log(total);
+    // node-llama-cpp reports the map sorted by descending probability.
+    const top = new Map<number, number>();
+    for (const [token, p] of probabilities) {
+      if (top.size >= this.#keep || !(p > 0)) break;
+      top.set(token, Math.log(p) / temperature - logTotal);
+    }
+    return top;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Everything one admitted request's choices share while they run: the prepared prompt, grammar
+ * and template, the slots to take sequences from, and where events go. Built by the engine once
+ * the request passed every up-front check; consumed by sampled-choices.ts and beam-choices.ts.
+ */
+import type { Token } from "node-llama-cpp";
+import type { ChatRequest } from "../../domain/chat.ts";
+import type { ChatEvent } from "../../domain/events.ts";
+import type { CompiledGrammar } from "./grammar-cache.ts";
+import type { ModelHost } from "./model-host.ts";
+import type { ResolvedTemplate } from "./request-templates.ts";
+import type { Admission, SequencePool } from "./sequence-pool.ts";
+
+export type Sequence = ReturnType<ModelHost["context"]["getSequence"]>;
+
+export interface RunContext {
+  readonly host: ModelHost;
+  readonly request: ChatRequest;
+  readonly prompt: readonly Token[];
+  readonly template: ResolvedTemplate;
+  readonly grammar: CompiledGrammar | undefined;
+  /** Tokens each choice may generate (max_tokens, bounded by the room left in the context). */
+  readonly maxTokens: number;
+  readonly pool: SequencePool<Sequence>;
+  readonly admission: Admission;
+  /** Aborts when the client leaves, the server shuts down, or a sibling choice failed. */
+  readonly signal: AbortSignal;
+  /** Stops the siblings of a choice that failed. */
+  readonly fail: (error: unknown) => void;
+  readonly emit: (event: ChatEvent) => void;
+}
+
+/** What a finished run reports for `usage`. */
+export interface RunTotals {
+  readonly completionTokens: number;
+  readonly cachedTokens: number;
+}
+
+/** vLLM `echo`: the final message's content, when the final message is the assistant's. */
+export function echoText(request: ChatRequest): string {
+  if (!request.prompt.echo) return "";
+  const final = request.messages.at(-1);
+  return final?.role === "assistant" ? final.content : "";
+}

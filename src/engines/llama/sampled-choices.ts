@@ -1,0 +1,101 @@
+/**
+ * Sampled choices: `best_of` (default n) independent samples of the request, run concurrently on
+ * the context's sequences (node-llama-cpp batches every active sequence into the same decode
+ * step). Choice i uses seed + i. With `best_of` > n, each candidate's events are held back and
+ * only the n with the highest cumulative logprob are emitted, best first, renumbered 0..n−1, with
+ * their `cumulative_logprob`; `usage` counts every candidate's tokens (all were generated).
+ */
+import type { ChatEvent } from "../../domain/events.ts";
+import { ToolCallStream } from "../../chat/tools/tool-call-stream.ts";
+import { generateChoice, type ChoiceResult } from "./generate-choice.ts";
+import { echoText, type RunContext, type RunTotals } from "./run-context.ts";
+
+export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
+  const { request } = ctx;
+  const bestOf = request.search.kind === "sample" ? request.search.bestOf : request.n;
+  const ranked = bestOf > request.n;
+  const held: ChatEvent[][] = Array.from({ length: bestOf }, () => []);
+  const emitFor = (index: number) => (ranked ? (event: ChatEvent) => held[index]?.push(event) : ctx.emit);
+
+  // allSettled, not all: the request is over only when every choice has given its slot back.
+  const outcomes = await Promise.allSettled(Array.from({ length: bestOf }, (_, i) => runChoice(ctx, i, emitFor(i), ranked)));
+  const failure = outcomes.find((o) => o.status === "rejected");
+  if (failure !== undefined) throw failure.reason;
+  const results = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+  if (ranked && !ctx.signal.aborted) emitBest(ctx, results, held);
+  return {
+    completionTokens: results.reduce((sum, r) => sum + r.completionTokens, 0),
+    cachedTokens: Math.min(...results.map((r) => r.cachedTokens)),
+  };
+}
+
+/** Emits the n best candidates' held events, renumbered, with their score before their finish. */
+function emitBest(ctx: RunContext, results: readonly ChoiceResult[], held: readonly ChatEvent[][]): void {
+  const order = results.map((result, index) => ({ result, index })).sort((a, b) => b.result.cumulativeLogprob - a.result.cumulativeLogprob || a.index - b.index);
+  order.slice(0, ctx.request.n).forEach(({ result, index }, choice) => {
+    for (const event of held[index] ?? []) {
+      if (event.type === "finish") ctx.emit({ type: "score", choice, cumulativeLogprob: result.cumulativeLogprob });
+      ctx.emit("choice" in event ? { ...event, choice } : event);
+    }
+  });
+}
+
+async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent) => void, score: boolean): Promise<ChoiceResult> {
+  const { host, request, template, grammar, pool } = ctx;
+  const sequence = await pool.acquire(ctx.admission, ctx.signal);
+  const echo = echoText(request);
+  if (echo !== "") emit({ type: "delta", choice: index, text: echo, logprobs: [] });
+  // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
+  const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? template.family.syntax : undefined;
+  // With tools, stop strings are matched on content only (by the tool-call stream).
+  const calls =
+    toolSyntax === undefined
+      ? undefined
+      : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: grammar?.anchored ?? false, stop: request.stop, includeStop: request.includeStopString });
+  try {
+    const result = await generateChoice({
+      model: host.model,
+      vocabulary: host.vocabulary,
+      sequence,
+      prompt: ctx.prompt,
+      maxTokens: ctx.maxTokens,
+      stop: calls === undefined ? request.stop : [],
+      sampling: request.sampling,
+      seed: (request.sampling.seed + index) >>> 0,
+      logitBias: request.sampling.logitBias,
+      grammar: grammar?.grammar,
+      shownControl: !request.skipSpecialTokens ? "all" : calls === undefined ? undefined : template.markerTokens,
+      includeStopString: request.includeStopString,
+      stopTokenIds: request.stopTokenIds,
+      ignoreEos: request.ignoreEos,
+      eogTokens: host.eogTokens,
+      minTokens: request.minTokens,
+      spacesBetweenSpecial: request.spacesBetweenSpecialTokens,
+      topLogprobs: request.logprobs ? request.topLogprobs : undefined,
+      // The prompt is the same for every choice: the first one reports its log-probabilities.
+      promptLogprobs: index === 0 ? request.promptLogprobs : undefined,
+      onPromptLogprobs: (entries) => ctx.emit({ type: "prompt_logprobs", entries }),
+      score,
+      signal: ctx.signal,
+      onDelta:
+        calls === undefined
+          ? (text, logprobs) => {
+              emit({ type: "delta", choice: index, text, logprobs });
+            }
+          : (text, logprobs, stopsActive) => {
+              const step = calls.push(text, logprobs, stopsActive);
+              step.events.forEach(emit);
+              return step.stopped;
+            },
+    });
+    if (result.reason === "aborted") return result;
+    calls?.finish().forEach(emit);
+    emit({ type: "finish", choice: index, reason: calls?.finishReason(result.reason) ?? result.reason });
+    return result;
+  } catch (error) {
+    ctx.fail(error);
+    throw error;
+  } finally {
+    pool.release(sequence);
+  }
+}

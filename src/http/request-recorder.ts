@@ -1,0 +1,137 @@
+/**
+ * Gathers one chat-completions request's request-log record while it runs: what the request was
+ * (from the raw body until validation succeeds), what the engine produced (by observing the same
+ * events the response is built from, streamed or not), and how it ended. Text is kept only when
+ * the request set `log_prompt: true`; otherwise only counts and finish reasons are.
+ */
+import type { ChatEvent, FinishReason } from "../domain/events.ts";
+import type { ParsedChatRequest } from "../schemas/normalize-chat.ts";
+import type { Logger } from "../util/logger.ts";
+import type { LoggedChoice, RequestLog, RequestLogRecord } from "./request-log.ts";
+
+interface ChoiceTally {
+  content: string;
+  calls: { id: string; name: string; arguments: string }[];
+  finish: FinishReason | null;
+}
+
+export type RecordedError = NonNullable<RequestLogRecord["error"]>;
+
+export class RequestRecorder {
+  readonly #log: RequestLog;
+  readonly #logger: Pick<Logger, "warn">;
+  readonly #startedAt = Date.now();
+  readonly #start = performance.now();
+  #model: string | null;
+  #user: string | null;
+  #metadata: Readonly<Record<string, string>> | null = null;
+  #stream: boolean | null = null;
+  #n: number | null = null;
+  #legacyFunctions = false;
+  /** The messages as sent, kept only with `log_prompt: true`. */
+  #messages: unknown;
+  #logPrompt = false;
+  #id: string | null = null;
+  #choices: ChoiceTally[] = [];
+  #promptTokens: number | null = null;
+  #completionTokens: number | null = null;
+  #finished = false;
+
+  /** `body`: the raw request body; only its `model` and `user` strings are read until validation passed. */
+  constructor(log: RequestLog, logger: Pick<Logger, "warn">, body: unknown) {
+    this.#log = log;
+    this.#logger = logger;
+    const raw = typeof body === "object" && body !== null ? (body as { model?: unknown; user?: unknown }) : {};
+    this.#model = typeof raw.model === "string" ? raw.model.slice(0, 256) : null;
+    this.#user = typeof raw.user === "string" ? raw.user.slice(0, 256) : null;
+  }
+
+  /** The request passed validation. `messages` (the wire messages) are kept only when `logPrompt`. */
+  accepted(parsed: ParsedChatRequest, logPrompt: boolean, messages: unknown): void {
+    const { request } = parsed;
+    this.#model = request.model;
+    this.#user = request.user?.slice(0, 256) ?? null;
+    this.#metadata = parsed.metadata ?? null;
+    this.#stream = parsed.stream;
+    this.#n = request.n;
+    this.#legacyFunctions = request.tools?.legacy ?? false;
+    this.#logPrompt = logPrompt;
+    if (logPrompt) this.#messages = messages;
+    this.#choices = Array.from({ length: request.n }, () => ({ content: "", calls: [], finish: null }));
+  }
+
+  /** The completion id the response carries. */
+  identified(id: string): void {
+    this.#id = id;
+  }
+
+  /** Passes `events` through unchanged, noting counts, finish reasons and (with `log_prompt`) text. */
+  async *observe(events: AsyncIterable<ChatEvent>): AsyncIterable<ChatEvent> {
+    for await (const event of events) {
+      this.#note(event);
+      yield event;
+    }
+  }
+
+  /**
+   * Appends the record (once; later calls are ignored). `status`: the HTTP status, 499 when the
+   * client went away first. `error`: why it failed, if it did.
+   */
+  finish(status: number, error?: RecordedError): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const record: RequestLogRecord = {
+      time: new Date(this.#startedAt).toISOString(),
+      id: this.#id,
+      model: this.#model,
+      user: this.#user,
+      metadata: this.#metadata,
+      status,
+      stream: this.#stream,
+      n: this.#n,
+      prompt_tokens: this.#promptTokens,
+      completion_tokens: this.#completionTokens,
+      latency_ms: Math.round(performance.now() - this.#start),
+      finish_reasons: this.#choices.map((c) => (c.finish === "tool_calls" && this.#legacyFunctions ? "function_call" : c.finish)),
+      ...(error === undefined ? {} : { error }),
+      ...(this.#logPrompt ? { messages: this.#messages, choices: this.#choices.map(toLoggedChoice) } : {}),
+    };
+    this.#log.append(record, this.#logger);
+  }
+
+  /** Events that carry neither text, counts nor a finish reason (e.g. scores) are not recorded. */
+  #note(event: ChatEvent): void {
+    switch (event.type) {
+      case "usage":
+        this.#promptTokens = event.usage.promptTokens;
+        this.#completionTokens = event.usage.completionTokens;
+        break;
+      case "finish": {
+        const choice = this.#choices[event.choice];
+        if (choice !== undefined) choice.finish = event.reason;
+        break;
+      }
+      case "delta": {
+        const choice = this.#choices[event.choice];
+        if (this.#logPrompt && choice !== undefined) choice.content += event.text;
+        break;
+      }
+      case "tool_call": {
+        const choice = this.#choices[event.choice];
+        if (this.#logPrompt && choice !== undefined) choice.calls[event.index] = { id: event.id, name: event.name, arguments: "" };
+        break;
+      }
+      case "tool_arguments": {
+        const call = this.#choices[event.choice]?.calls[event.index];
+        if (this.#logPrompt && call !== undefined) call.arguments += event.text;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+function toLoggedChoice(choice: ChoiceTally): LoggedChoice {
+  return { content: choice.content, tool_calls: choice.calls.filter((call) => call !== undefined) };
+}
