@@ -26,11 +26,13 @@ export class StopMatcher {
 
   /**
    * Feeds newly decoded text; returns what can be emitted. With `active` false (vLLM's `min_tokens`
-   * not reached yet) the text passes through unmatched; matching starts with the next active push.
+   * not reached yet) no stop string is matched, but a tail that could begin one is still held back,
+   * so a stop string completed by a later, active push is found even if it began earlier.
    */
   push(text: string, active = true): StopMatch {
     this.#pending += text;
-    if (this.#stops.length === 0 || !active) return this.#take(this.#pending.length, false);
+    if (this.#stops.length === 0) return this.#take(this.#pending.length, false);
+    if (!active) return this.#take(this.#pending.length - this.#heldBackLength(), false);
 
     let first = -1;
     let end = -1;

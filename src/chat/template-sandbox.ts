@@ -25,6 +25,8 @@ export interface TemplateSandboxOptions {
   readonly maxOldGenerationSizeMb?: number;
   /** Longest output accepted, in UTF-16 code units (default 4,000,000). */
   readonly maxOutputChars?: number;
+  /** Renders that may wait behind the running one before new ones are refused as "busy" (default 16). */
+  readonly maxQueue?: number;
 }
 
 export type TemplateSandboxErrorKind =
@@ -33,6 +35,7 @@ export type TemplateSandboxErrorKind =
   | "timeout" // it ran longer than `timeoutMs`
   | "resources" // it ran out of memory, stack, or V8's string/array length limits
   | "output_too_large" // its output is longer than `maxOutputChars`
+  | "busy" // `maxQueue` renders are already waiting
   | "internal"; // the sandbox itself failed: closed, process would not start, context not cloneable
 
 export class TemplateSandboxError extends Error {
@@ -75,6 +78,7 @@ export class TemplateSandbox {
   readonly #timeoutMs: number;
   readonly #maxOldGenerationSizeMb: number;
   readonly #maxOutputChars: number;
+  readonly #maxQueue: number;
   readonly #queue: Job[] = [];
   #running: Job | undefined;
   #child: ChildProcess | undefined;
@@ -88,6 +92,12 @@ export class TemplateSandbox {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TEMPLATE_TIMEOUT_MS;
     this.#maxOldGenerationSizeMb = options.maxOldGenerationSizeMb ?? DEFAULT_TEMPLATE_MAX_OLD_GENERATION_MB;
     this.#maxOutputChars = options.maxOutputChars ?? DEFAULT_TEMPLATE_MAX_OUTPUT_CHARS;
+    this.#maxQueue = options.maxQueue ?? 16;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /**
@@ -98,6 +108,7 @@ export class TemplateSandbox {
   render(source: string, context: Record<string, unknown>, signal?: AbortSignal): Promise<string> {
     if (this.#closed) return Promise.reject(new TemplateSandboxError("internal", "The template sandbox is closed"));
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.length >= this.#maxQueue) return Promise.reject(new TemplateSandboxError("busy", `${this.#queue.length} template renders are already waiting`));
     return new Promise<string>((resolve, reject) => {
       const job: Job = { id: this.#nextId++, source, context, resolve, reject, signal, onAbort: undefined, timer: undefined };
       if (signal !== undefined) {

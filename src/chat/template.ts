@@ -82,14 +82,24 @@ export function templateContext(messages: readonly ChatMessage[], options: Rende
   };
 }
 
-/** A template that failed on these messages (e.g. `raise_exception(...)`): a 400 naming `messages`. */
-export function templateRenderError(error: unknown): ParleyError {
+/**
+ * A template that failed on these messages (e.g. `raise_exception(...)`): a 400 naming `field` —
+ * `messages` for the model's own template, `chat_template` for a client's.
+ */
+export function templateRenderError(error: unknown, field = "messages"): ParleyError {
   const detail = error instanceof Error ? error.message : String(error);
   return new ParleyError("invalid_request", `The chat template could not render these messages: ${detail}`, {
-    param: "messages",
-    issues: [{ path: ["messages"], message: detail, type: "template_error" }],
+    param: field,
+    issues: [{ path: [field], message: detail, type: TEMPLATE_ERROR }],
     cause: error,
   });
+}
+
+/** The issue type of a template's own render failure (not a limit or a syntax error). */
+export const TEMPLATE_ERROR = "template_error";
+
+export function isTemplateRenderError(error: unknown): boolean {
+  return error instanceof ParleyError && error.issues[0]?.type === TEMPLATE_ERROR;
 }
 
 /**

@@ -203,11 +203,12 @@ export class CompletionBuilder {
       created,
       model,
       system_fingerprint: fingerprint,
-      choices: this.#choices.map((c, index) => ({
+      // Beam search may find fewer hypotheses than n: only choices that finished exist.
+      choices: this.#choices.filter((c) => c.finish !== null).map((c, index) => ({
         index,
         message: this.#message(c),
         logprobs: this.#logprobs ? { content: toWireLogprobs(c.logprobs), refusal: null } : null,
-        finish_reason: wireFinishReason(c.finish ?? "stop", this.#legacy),
+        finish_reason: wireFinishReason(c.finish ?? "length", this.#legacy),
         ...(c.score === undefined ? {} : { cumulative_logprob: c.score.cumulativeLogprob }),
         ...(c.score?.beamScore === undefined ? {} : { beam_score: c.score.beamScore }),
       })),

@@ -20,6 +20,8 @@ export interface ParsedChatRequest {
   readonly includeUsage: boolean;
   /** OpenAI `metadata` tags: recorded in the request log, nothing else. */
   readonly metadata: Readonly<Record<string, string>> | undefined;
+  /** OctoAI `log_prompt`: this request's text goes into the request log. */
+  readonly logPrompt: boolean;
 }
 
 type WireMessage = z.infer<typeof messageSchema>;
@@ -99,7 +101,7 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
     tools,
     adapter: wire.peft ?? undefined,
   };
-  return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false, metadata: wire.metadata ?? undefined };
+  return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false, metadata: wire.metadata ?? undefined, logPrompt: wire.log_prompt ?? false };
 }
 
 /**

@@ -11,8 +11,27 @@ import type { FieldIssue } from "../domain/errors.ts";
 export const MAX_CHAT_TEMPLATE_CHARS = 64 * 1024;
 /** Largest `chat_template_kwargs`, as JSON text. */
 export const MAX_TEMPLATE_KWARGS_CHARS = 16 * 1024;
-/** Template variables Parley sets from the request itself: kwargs may not override them. */
-const RESERVED_VARIABLES = ["messages", "tools", "add_generation_prompt", "bos_token", "eos_token"];
+/**
+ * Template variables kwargs may not set: those Parley sets from the request itself, and the Jinja
+ * globals the template engine declares (redeclaring one fails every render).
+ */
+const RESERVED_VARIABLES = [
+  "messages",
+  "tools",
+  "add_generation_prompt",
+  "bos_token",
+  "eos_token",
+  "raise_exception",
+  "strftime_now",
+  "range",
+  "namespace",
+  "true",
+  "false",
+  "none",
+  "True",
+  "False",
+  "None",
+];
 
 export const promptControlFields = z.object({
   add_generation_prompt: z.boolean().nullish(),

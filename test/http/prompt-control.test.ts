@@ -93,13 +93,14 @@ describe("prompt control", () => {
 
   it("a broken or hostile chat_template is a 400 and the server keeps serving", async () => {
     assert.equal((await error({ chat_template: "{% for %}" })).param, "chat_template");
-    assert.equal((await error({ chat_template: "{{ raise_exception('no thanks') }}" })).param, "messages");
+    assert.equal((await error({ chat_template: "{{ raise_exception('no thanks') }}" })).param, "chat_template");
     const started = Date.now();
     const loop = await error({ chat_template: "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}" });
     assert.equal(loop.param, "chat_template");
     assert.ok(Date.now() - started < 10_000);
     assert.equal((await error({ chat_template: "x".repeat(70_000) })).param, "chat_template");
     assert.equal((await error({ chat_template: "x", chat_template_kwargs: { messages: [] } })).param, "chat_template_kwargs");
+    assert.equal((await error({ chat_template_kwargs: { range: 1 } })).param, "chat_template_kwargs");
     assert.equal((await ask({})).choices[0]?.finish_reason, "length");
   });
 });

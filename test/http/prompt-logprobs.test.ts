@@ -78,6 +78,18 @@ describe("prompt log-probabilities", () => {
     assert.ok(chunks.slice(0, at).every((c) => (c.choices[0]?.delta.content ?? "") === ""), "before any text");
   });
 
+  it("come before any text with n > 1, even when the other choices hit the cache", async () => {
+    const body = { model: MODEL, messages: [{ role: "user", content: "A long and winding question about the weather. ".repeat(20) }], max_tokens: 3, logit_bias: NO_EOS, n: 3 };
+    await postChat(t.url, body); // caches the prompt in the slots
+    const res = await postChat(t.url, { ...body, prompt_logprobs: 0, stream: true, echo: true });
+    const frames = parseSse(await res.text())
+      .filter((d) => d !== "[DONE]")
+      .map((d) => JSON.parse(d) as { choices: { delta: { content?: string } }[]; prompt_logprobs?: unknown[] });
+    const at = frames.findIndex((f) => f.prompt_logprobs !== undefined);
+    const firstText = frames.findIndex((f) => (f.choices[0]?.delta.content ?? "") !== "");
+    assert.ok(at !== -1 && firstText > at, `prompt_logprobs at ${at}, first text at ${firstText}`);
+  });
+
   it("prompt_logprobs out of range is a 400", async () => {
     const res = await postChat(t.url, { model: MODEL, messages: [{ role: "user", content: "Hi" }], prompt_logprobs: 21 });
     assert.equal(res.status, 400);

@@ -108,6 +108,19 @@ describe("beam search and best_of", () => {
     assert.ok(first.some((c) => c.message.content?.startsWith(greedy)), "some beam starts with the greedy token");
   });
 
+  it("returns fewer beams than n when fewer hypotheses exist; prompt_logprobs with beams counts no cache", async () => {
+    const onlyOne = Object.fromEntries(Array.from({ length: TEST_MODEL_VOCAB_SIZE }, (_, id) => [id, id === 300 ? 0 : -100]));
+    const choices = await ask({ use_beam_search: true, n: 2, max_tokens: 3, logit_bias: onlyOne });
+    assert.equal(choices.length, 1, "one token possible: one hypothesis");
+    assert.equal(choices[0]?.finish_reason, "length");
+    const request = { use_beam_search: true, n: 2, max_tokens: 3, logit_bias: NO_EOS, chat_template: "A prompt seen once." };
+    await ask(request); // now cached
+    const res = await post({ ...request, prompt_logprobs: 0 });
+    const body = (await res.json()) as ChatCompletion & { prompt_logprobs?: unknown[] };
+    assert.equal(body.usage?.prompt_tokens_details?.cached_tokens, 0);
+    assert.equal(body.prompt_logprobs?.length, body.usage?.prompt_tokens);
+  });
+
   it("best_of returns the candidate with the highest cumulative logprob", async () => {
     const request = { max_tokens: 10, logit_bias: NO_EOS, temperature: 1.2, seed: 7 };
     // Candidate i of best_of is choice i of n with the same seed (both draw with logprobs' sampler).

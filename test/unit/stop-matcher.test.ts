@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 import { StopMatcher } from "../../src/chat/stop-matcher.ts";
 
 /** Feeds pieces one by one; returns everything emitted and whether a stop was hit. */
@@ -57,4 +57,13 @@ describe("StopMatcher", () => {
   it("ignores empty stop strings", () => {
     assert.deepEqual(run([""], ["abc"]), { text: "abc", stopped: false });
   });
+});
+
+test("inactive pushes match nothing but hold back a possible start, so a later active push can complete it", () => {
+  const m = new StopMatcher(["upart"]);
+  assert.deepEqual(m.push("means up", false), { text: "means ", stopped: false });
+  assert.deepEqual(m.push("art!", true), { text: "", stopped: true });
+  const n = new StopMatcher(["ab"]);
+  assert.deepEqual(n.push("xaby", false), { text: "xaby", stopped: false }, "a whole stop string while inactive is plain text");
+  assert.deepEqual(n.push("ab", true), { text: "", stopped: true });
 });

@@ -96,11 +96,23 @@ describe("TemplateSandbox", () => {
   });
 
   test("concurrent renders are queued and each gets its own result", async () => {
-    const outputs = await Promise.all(Array.from({ length: 30 }, (_, i) => sandbox.render("{{ n * 2 }}", { n: i })));
+    const outputs = await Promise.all(Array.from({ length: 12 }, (_, i) => sandbox.render("{{ n * 2 }}", { n: i })));
     assert.deepEqual(
       outputs,
-      Array.from({ length: 30 }, (_, i) => String(i * 2)),
+      Array.from({ length: 12 }, (_, i) => String(i * 2)),
     );
+  });
+
+  test("beyond maxQueue waiting renders, new ones are refused as busy", async () => {
+    const bounded = new TemplateSandbox({ timeoutMs: TIMEOUT_MS, maxQueue: 2 });
+    try {
+      // Nothing runs before the process is up, so both wait in the queue.
+      const waiting = [bounded.render("a", {}), bounded.render("b", {})];
+      await rejectsWith(bounded.render("c", {}), "busy");
+      assert.deepEqual(await Promise.all(waiting), ["a", "b"]);
+    } finally {
+      await bounded.close();
+    }
   });
 
   test("a context that cannot be cloned is rejected, not thrown", async () => {

@@ -6,9 +6,8 @@
  * move into the first user message.
  */
 import type { ChatMessage } from "../../domain/chat.ts";
-import { ParleyError } from "../../domain/errors.ts";
 import type { ToolsRequest } from "../../domain/tools.ts";
-import type { ConversationTemplate, RenderOptions } from "../template.ts";
+import { isTemplateRenderError, type ConversationTemplate, type RenderOptions } from "../template.ts";
 import type { ToolFamilyDefinition } from "./family.ts";
 
 export async function renderConversation(
@@ -28,7 +27,7 @@ export async function renderConversation(
     return await template.render(family.prepareMessages(messages, offered, { parallel }), options);
   } catch (error) {
     // e.g. "System role not supported": carry the instructions in the first user message instead.
-    if (!(error instanceof ParleyError) || offered.length === 0) throw error;
+    if (!isTemplateRenderError(error) || offered.length === 0) throw error;
     return template.render(family.prepareMessages(messages, offered, { parallel, instructionsInUser: true }), options);
   }
 }

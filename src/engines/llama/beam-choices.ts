@@ -31,7 +31,8 @@ export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
       const entries = await evaluateWithPromptLogprobs(first, ctx.prompt, host.vocabulary, request.promptLogprobs, ctx.signal);
       if (entries !== undefined) ctx.emit({ type: "prompt_logprobs", entries });
     }
-    const evaluator = new BeamEvaluator(ctx, sequences, 2 * width);
+    // Prompt log-probabilities evaluate the whole prompt afresh: nothing of it came from the cache.
+    const evaluator = new BeamEvaluator(ctx, sequences, 2 * width, request.promptLogprobs === undefined);
     const isEnd = (token: number) => request.stopTokenIds.has(token) || (!request.ignoreEos && host.eogTokens.has(token));
     const hypotheses = await beamSearch({
       width,
@@ -66,12 +67,17 @@ class BeamEvaluator {
   readonly #ctx: RunContext;
   readonly #sequences: readonly Sequence[];
   readonly #keep: number;
+  readonly #reportCached: boolean;
   readonly #options: NonNullable<Extract<ControlledEvaluateInputItem, readonly unknown[]>[1]["generateNext"]>["options"];
   #evaluations = 0;
 
-  /** @param keep log-probabilities returned per beam (the most likely tokens). */
-  constructor(ctx: RunContext, sequences: readonly Sequence[], keep: number) {
+  /**
+   * @param keep log-probabilities returned per beam (the most likely tokens).
+   * @param reportCached whether the first evaluation's reused prefix counts as cached prompt tokens.
+   */
+  constructor(ctx: RunContext, sequences: readonly Sequence[], keep: number, reportCached: boolean) {
     this.#ctx = ctx;
+    this.#reportCached = reportCached;
     this.#sequences = sequences;
     this.#keep = keep;
     const tokenBias = createTokenBias(ctx.host.model, ctx.request.sampling.logitBias);
@@ -100,7 +106,7 @@ class BeamEvaluator {
   async #evaluate(sequence: Sequence, tokens: Token[]): Promise<Map<number, number>> {
     const { firstDifferentIndex } = sequence.compareContextTokens(tokens);
     const keep = Math.min(firstDifferentIndex, tokens.length - 1);
-    if (this.#evaluations++ === 0) this.cachedTokens = Math.min(keep, this.#ctx.prompt.length - 1);
+    if (this.#evaluations++ === 0 && this.#reportCached) this.cachedTokens = Math.min(keep, this.#ctx.prompt.length - 1);
     if (keep < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
     const items: ControlledEvaluateInputItem[] = tokens.slice(keep);
     const last = items.length - 1;

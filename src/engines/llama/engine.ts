@@ -4,6 +4,7 @@
  * sequence into the same decode step) and merges their events into one stream.
  */
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { ChatRequest } from "../../domain/chat.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
@@ -96,6 +97,7 @@ export class LlamaEngine implements ChatEngine {
     const internal = new AbortController();
     this.#requests.add(internal);
     const stop = AbortSignal.any([signal, internal.signal]);
+    setMaxListeners(0, stop); // one listener per choice waiting for a slot: n may be 128
     const ctx: RunContext = {
       host,
       request,

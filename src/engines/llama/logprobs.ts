@@ -64,6 +64,11 @@ const lossy = new TextDecoder("utf-8");
 /** The OpenAI-shaped entry for `token`: its text (lossy for partial characters), bytes, logprob and top alternatives. */
 export function logprobEntry(vocabulary: Vocabulary, token: number, probabilities: ReadonlyMap<number, number> | undefined, top: number, temperature = 1): TokenLogprob {
   const values = computeLogprobs(probabilities ?? new Map(), token, top, temperature);
+  return describeLogprobs(vocabulary, token, values);
+}
+
+/** `values` as an OpenAI-shaped entry for `token`. */
+export function describeLogprobs(vocabulary: Vocabulary, token: number, values: Logprobs): TokenLogprob {
   const describe = (id: number) => ({ token: lossy.decode(vocabulary.bytes(id)), bytes: Array.from(vocabulary.bytes(id)) });
   return {
     ...describe(token),

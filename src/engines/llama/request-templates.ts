@@ -9,7 +9,8 @@ import { templateContext, templateRenderError, type ConversationTemplate, type R
 import { TemplateSandbox, TemplateSandboxError } from "../../chat/template-sandbox.ts";
 import { detectToolFamily } from "../../chat/tools/detect.ts";
 import type { ChatMessage, ChatRequest } from "../../domain/chat.ts";
-import { invalidRequest, type ParleyError } from "../../domain/errors.ts";
+import { invalidRequest, ParleyError } from "../../domain/errors.ts";
+import { SHUTTING_DOWN } from "./sequence-pool.ts";
 import type { ModelHost } from "./model-host.ts";
 import type { RequestTemplate } from "./prompt.ts";
 
@@ -60,18 +61,25 @@ class SandboxedTemplate implements ConversationTemplate {
     try {
       return await this.#sandbox.render(this.source, templateContext(messages, options), this.#signal);
     } catch (error) {
+      if (this.#sandbox.closed) throw new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: 1, cause: error });
       throw error instanceof TemplateSandboxError && error.kind !== "internal" ? sandboxError(error) : error;
     }
   }
 }
 
-/** Errors in the messages (e.g. `raise_exception`) name `messages`; the template's own faults name `chat_template`. */
+/**
+ * A client template's failures name `chat_template`. Render failures keep the `template_error`
+ * type, so render-conversation.ts can still retry a template that refuses a system message; the
+ * sandbox's limits do not, so a template that timed out is not run twice.
+ */
 function sandboxError(error: TemplateSandboxError): ParleyError {
   switch (error.kind) {
     case "render":
-      return templateRenderError(error);
+      return templateRenderError(error, "chat_template");
     case "syntax":
       return invalidRequest(`chat_template is not a valid Jinja template: ${error.message}`, ["chat_template"]);
+    case "busy":
+      return new ParleyError("server_busy", "Too many requests with their own chat_template are waiting. Retry shortly.", { retryAfter: 1 });
     default:
       return invalidRequest(`chat_template could not be rendered within the server's limits (${error.kind}): ${error.message}`, ["chat_template"]);
   }

@@ -17,8 +17,16 @@ export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
   const held: ChatEvent[][] = Array.from({ length: bestOf }, () => []);
   const emitFor = (index: number) => (ranked ? (event: ChatEvent) => held[index]?.push(event) : ctx.emit);
 
+  // The prompt's log-probabilities come before any text: choice 0 computes them while the others wait.
+  let promptDone: () => void = () => undefined;
+  const promptReported = request.promptLogprobs === undefined ? Promise.resolve() : new Promise<void>((resolve) => (promptDone = resolve));
+  const first = runChoice(ctx, 0, emitFor(0), ranked, promptDone).finally(promptDone);
+  const others = Array.from({ length: bestOf - 1 }, async (_, i) => {
+    await promptReported;
+    return runChoice(ctx, i + 1, emitFor(i + 1), ranked, () => undefined);
+  });
   // allSettled, not all: the request is over only when every choice has given its slot back.
-  const outcomes = await Promise.allSettled(Array.from({ length: bestOf }, (_, i) => runChoice(ctx, i, emitFor(i), ranked)));
+  const outcomes = await Promise.allSettled([first, ...others]);
   const failure = outcomes.find((o) => o.status === "rejected");
   if (failure !== undefined) throw failure.reason;
   const results = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
@@ -40,19 +48,23 @@ function emitBest(ctx: RunContext, results: readonly ChoiceResult[], held: reado
   });
 }
 
-async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent) => void, score: boolean): Promise<ChoiceResult> {
+/** `onPromptLogprobs`: called once the prompt's log-probabilities (if asked for) were emitted. */
+async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent) => void, score: boolean, onPromptLogprobs: () => void): Promise<ChoiceResult> {
   const { host, request, template, grammar, pool } = ctx;
   const sequence = await pool.acquire(ctx.admission, ctx.signal);
-  const echo = echoText(request);
-  if (echo !== "") emit({ type: "delta", choice: index, text: echo, logprobs: [] });
-  // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
-  const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? template.family.syntax : undefined;
-  // With tools, stop strings are matched on content only (by the tool-call stream).
-  const calls =
-    toolSyntax === undefined
-      ? undefined
-      : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: grammar?.anchored ?? false, stop: request.stop, includeStop: request.includeStopString });
   try {
+    // The prompt's log-probabilities, when this choice computes them, precede even the echo.
+    const reportsPrompt = index === 0 && request.promptLogprobs !== undefined;
+    const echo = echoText(request);
+    const emitEcho = () => echo !== "" && emit({ type: "delta", choice: index, text: echo, logprobs: [] });
+    if (!reportsPrompt) emitEcho();
+    // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
+    const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? template.family.syntax : undefined;
+    // With tools, stop strings are matched on content only (by the tool-call stream).
+    const calls =
+      toolSyntax === undefined
+        ? undefined
+        : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: grammar?.anchored ?? false, stop: request.stop, includeStop: request.includeStopString });
     const result = await generateChoice({
       model: host.model,
       vocabulary: host.vocabulary,
@@ -73,8 +85,12 @@ async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent
       spacesBetweenSpecial: request.spacesBetweenSpecialTokens,
       topLogprobs: request.logprobs ? request.topLogprobs : undefined,
       // The prompt is the same for every choice: the first one reports its log-probabilities.
-      promptLogprobs: index === 0 ? request.promptLogprobs : undefined,
-      onPromptLogprobs: (entries) => ctx.emit({ type: "prompt_logprobs", entries }),
+      promptLogprobs: reportsPrompt ? request.promptLogprobs : undefined,
+      onPromptLogprobs: (entries) => {
+        ctx.emit({ type: "prompt_logprobs", entries });
+        emitEcho();
+        onPromptLogprobs();
+      },
       score,
       signal: ctx.signal,
       onDelta:

@@ -20,7 +20,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
     const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body);
     try {
       const parsed = parseChatRequest(request.body);
-      const logPrompt = wantsPromptLog(request.body);
+      const { logPrompt } = parsed;
       if (logPrompt && requestLog === undefined) {
         throw invalidRequest("`log_prompt` needs a request log, and this server has none (start it with `--request-log <path>`): nothing would be logged.", ["log_prompt"], "unsupported");
       }
@@ -60,14 +60,6 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
       throw error;
     }
   });
-}
-
-/**
- * `log_prompt` (OctoAI). Read from the raw body, which `parseChatRequest` has just validated
- * (`log_prompt` is then a boolean, null or absent), because `ParsedChatRequest` does not carry it.
- */
-function wantsPromptLog(body: unknown): boolean {
-  return (body as { log_prompt?: unknown }).log_prompt === true;
 }
 
 function recordedError(mapped: HttpError): RecordedError {
