@@ -1,7 +1,7 @@
 /**
  * Benchmark: structured-output grammar cost for a 50-property JSON Schema — conversion to GBNF,
  * llama.cpp grammar compilation, and what a repeated request pays (the server's per-constraint
- * LRU cache). Run with `npm run bench` (prints a table; not a test).
+ * LRU cache). Run with `npm run bench:grammar` (prints a table; not a test).
  */
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { jsonSchemaToGbnf } from "../src/chat/grammar/json-schema-to-gbnf.ts";

@@ -1,14 +1,17 @@
 /**
  * Builds the Fastify application: routes, the OpenAI error envelope for every failure (including
- * framework ones: bad JSON, wrong content type, body too large, unknown route). Does not listen.
+ * framework ones: bad JSON, wrong content type, body too large, unknown route), and the app's own
+ * Prometheus metrics. Does not listen.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { ParleyError } from "./domain/errors.ts";
 import { toHttpError, type ErrorMappingOptions } from "./http/errors.ts";
 import type { RequestLog } from "./http/request-log.ts";
+import { ParleyMetrics } from "./http/metrics.ts";
 import { ClientDisconnected } from "./http/sse.ts";
-import { registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
+import { CHAT_COMPLETIONS_PATH, registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
 import { registerHealthRoute } from "./http/routes/health.ts";
+import { registerMetricsRoute } from "./http/routes/metrics.ts";
 import { registerModelRoutes } from "./http/routes/models.ts";
 import type { Router } from "./router/router.ts";
 
@@ -32,13 +35,20 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // Only JSON bodies are accepted: anything else is a 415, as OpenAI's API does.
   app.removeContentTypeParser("text/plain");
   const errors: ErrorMappingOptions = { validationStatus: options.validationStatus ?? 400 };
+  const metrics = new ParleyMetrics({ stats: () => options.router.stats() });
 
   app.setErrorHandler((error, request, reply) => {
+    // Chat-completions requests whose handler never ran (e.g. malformed JSON) are counted here.
+    const early = (status: number) => {
+      if (request.routeOptions.url === CHAT_COMPLETIONS_PATH) metrics.failedEarly(request.raw, status);
+    };
     if (error instanceof ClientDisconnected) {
       request.log.debug("client disconnected; generation stopped");
+      early(499);
       return reply.code(499).send();
     }
     const mapped = toHttpError(error, errors);
+    early(mapped.status);
     if (mapped.status === 503) request.log.warn(mapped.body.error.message);
     else if (mapped.status >= 500) request.log.error({ err: error }, "request failed");
     return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
@@ -50,6 +60,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerHealthRoute(app, options.router);
   registerModelRoutes(app, options.router);
-  registerChatCompletionsRoute(app, options.router, errors, options.requestLog);
+  registerChatCompletionsRoute(app, options.router, errors, options.requestLog, metrics);
+  registerMetricsRoute(app, metrics);
   return app;
 }

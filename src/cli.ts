@@ -1,15 +1,21 @@
 /**
  * The `parley` command. Only argument handling lives here:
  *   parley serve [options]            serve the OpenAI-compatible API (see --help)
- *   parley make-test-model <out.gguf> write the built-in random-weight test model
+ *   parley make-test-model <out.gguf> [--size tiny|25m|100m]
+ *                                     write the built-in random-weight test model
  */
+import { parseArgs } from "node:util";
 import { loadConfig, serveHelp } from "./config/config.ts";
 import { startServer } from "./server.ts";
-import { writeTestModel } from "./testing/test-model.ts";
+import { TEST_MODEL_SIZES, writeTestModel, type TestModelSize } from "./testing/test-model.ts";
+
+const SIZES = Object.keys(TEST_MODEL_SIZES);
 
 const USAGE = `Usage:
   parley serve [options]             Serve the OpenAI-compatible API (parley serve --help)
-  parley make-test-model <out.gguf>  Write Parley's tiny random-weight test model
+  parley make-test-model <out.gguf> [--size ${SIZES.join("|")}]
+                                     Write Parley's random-weight test model (default: tiny;
+                                     25m and 100m are Q8_0 models for benchmarks)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -17,16 +23,8 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case "serve":
       return serve(rest);
-    case "make-test-model": {
-      const out = rest[0];
-      if (out === undefined || rest.length !== 1) {
-        process.stderr.write(USAGE);
-        return 2;
-      }
-      await writeTestModel(out);
-      process.stdout.write(`wrote ${out}\n`);
-      return 0;
-    }
+    case "make-test-model":
+      return makeTestModel(rest);
     case "--help":
     case "-h":
     case "help":
@@ -37,6 +35,25 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`Unknown command: ${command}\n${USAGE}`);
       return 2;
   }
+}
+
+async function makeTestModel(args: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], allowPositionals: true, options: { size: { type: "string", default: "tiny" } } });
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  const [out, ...extra] = parsed.positionals;
+  const size = parsed.values.size;
+  if (out === undefined || extra.length > 0 || !SIZES.includes(size)) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  await writeTestModel(out, { size: size as TestModelSize });
+  process.stdout.write(`wrote ${out}\n`);
+  return 0;
 }
 
 const TEST_MODEL_BANNER = `

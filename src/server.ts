@@ -50,6 +50,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     modelId,
     host: hostPromise,
     maxQueue: config.queueSize,
+    queueTimeoutMs: config.queueTimeout * 1000,
     ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
   });
   const router = new Router([engine]);

@@ -17,6 +17,7 @@ const FLAGS = {
   threads: { type: "string", help: "CPU threads for evaluation (default: 1 up to 2 cores, else cores − 1; see README)" },
   "batch-size": { type: "string", help: "Tokens per decode batch (default 512)" },
   "queue-size": { type: "string", help: "Requests that may wait for a slot before 429 (default 64)" },
+  "queue-timeout": { type: "string", help: "Seconds a request may wait for a slot before it gets 429; 0: no limit (default 60)" },
   "default-max-tokens": { type: "string", help: "max_tokens for requests that send none (default: the room left in the context; OctoAI used 512)" },
   lora: { type: "string", multiple: true, help: "LoRA adapter requests can select with `peft`: <id>=<path.gguf>[:scale], repeatable (env: comma-separated)" },
   "chat-template-file": { type: "string", help: "Jinja chat template overriding the model's own" },
@@ -41,6 +42,7 @@ const configSchema = z.object({
   threads: int(1, 1024).optional(),
   batchSize: int(1).optional(),
   queueSize: int(0).default(64),
+  queueTimeout: z.coerce.number().min(0).max(86_400).default(60),
   defaultMaxTokens: int(1).optional(),
   lora: z
     .union([z.array(z.string()), z.string().transform((list) => list.split(",").filter((s) => s !== ""))])

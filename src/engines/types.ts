@@ -20,6 +20,30 @@ export interface Generation {
   readonly warnings: readonly string[];
 }
 
+/** Decode batches the engine dispatched since it started (see `EngineStats`). */
+export interface DecodeBatchStats {
+  /** Decode batches dispatched. */
+  readonly batches: number;
+  /** Batches that held tokens of more than one sequence. */
+  readonly multiSequenceBatches: number;
+  /** Sum over batches of the sequences each held. */
+  readonly sequences: number;
+  /** Tokens evaluated in all batches. */
+  readonly tokens: number;
+}
+
+/** A snapshot of an engine's load, for monitoring. */
+export interface EngineStats {
+  /** Requests with a choice waiting for a slot. */
+  readonly queued: number;
+  /** Slots (sequences) generating now. */
+  readonly active: number;
+  /** Slots in all. */
+  readonly slots: number;
+  /** Decode batch counters, when the engine keeps them. */
+  readonly batches?: DecodeBatchStats;
+}
+
 export interface ChatEngine {
   /** The models this engine serves. */
   listModels(): readonly ModelInfo[];
@@ -33,6 +57,8 @@ export interface ChatEngine {
    * answer with a status code. `signal` aborting stops generation and frees resources at once.
    */
   generate(request: ChatRequest, signal: AbortSignal): Promise<Generation>;
+  /** Current load, for `/metrics` (engines that keep none leave it out). */
+  stats?(): EngineStats;
   /** Stops accepting work, waits up to `graceMs` for running requests, then releases everything. */
   close(graceMs: number): Promise<void>;
 }

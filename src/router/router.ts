@@ -2,7 +2,7 @@
  * Model name → engine. Pure lookup logic: the HTTP layer asks it which engine serves a request.
  */
 import { ParleyError } from "../domain/errors.ts";
-import type { ChatEngine, ModelInfo } from "../engines/types.ts";
+import type { ChatEngine, DecodeBatchStats, EngineStats, ModelInfo } from "../engines/types.ts";
 
 export class Router {
   readonly #engines: readonly ChatEngine[];
@@ -36,6 +36,30 @@ export class Router {
 
   isReady(): boolean {
     return this.#engines.every((engine) => engine.isReady());
+  }
+
+  /** Every engine's load, summed (engines that keep no stats count as idle). */
+  stats(): EngineStats {
+    let queued = 0;
+    let active = 0;
+    let slots = 0;
+    let batches: DecodeBatchStats | undefined;
+    for (const stats of this.#engines.map((engine) => engine.stats?.())) {
+      if (stats === undefined) continue;
+      queued += stats.queued;
+      active += stats.active;
+      slots += stats.slots;
+      if (stats.batches !== undefined) {
+        const b = stats.batches;
+        batches = {
+          batches: (batches?.batches ?? 0) + b.batches,
+          multiSequenceBatches: (batches?.multiSequenceBatches ?? 0) + b.multiSequenceBatches,
+          sequences: (batches?.sequences ?? 0) + b.sequences,
+          tokens: (batches?.tokens ?? 0) + b.tokens,
+        };
+      }
+    }
+    return { queued, active, slots, ...(batches === undefined ? {} : { batches }) };
   }
 
   async close(graceMs: number): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * GGUF value and tensor encoding: metadata value types, a growable little-endian byte sink,
- * F32/F16 tensor bytes. The file layout itself is in gguf-writer.ts.
+ * F32/F16/Q8_0 tensor bytes. The file layout itself is in gguf-writer.ts.
  */
 import { endianness } from "node:os";
 
@@ -22,7 +22,11 @@ export const GGUF_VALUE_TYPE = {
 } as const;
 
 /** ggml tensor type ids supported by this writer. */
-export const GGML_TENSOR_TYPE = { F32: 0, F16: 1 } as const;
+export const GGML_TENSOR_TYPE = { F32: 0, F16: 1, Q8_0: 8 } as const;
+
+/** Values per Q8_0 block: one F16 scale, then 32 int8 quants (34 bytes). */
+const Q8_0_BLOCK = 32;
+const Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK;
 
 export type GgufNumberType = "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "float32" | "float64";
 export type GgufBigNumberType = "uint64" | "int64";
@@ -260,6 +264,7 @@ export function tensorBytes(t: GgufTensor): Uint8Array {
   if (values.length !== expected) {
     throw new Error(`tensor ${t.name}: ${values.length} values, dims [${t.dims.join(", ")}] need ${expected}`);
   }
+  if (t.type === "Q8_0") return quantizeQ8_0(t, values);
   if (t.type === "F32") {
     if (endianness() === "LE") return new Uint8Array(new Float32Array(values).buffer);
     const le = Buffer.alloc(values.length * 4);
@@ -277,5 +282,32 @@ export function tensorBytes(t: GgufTensor): Uint8Array {
 }
 
 export function tensorByteLength(t: GgufTensor): number {
-  return t.dims.reduce((a, b) => a * b, 1) * (t.type === "F32" ? 4 : 2);
+  const count = t.dims.reduce((a, b) => a * b, 1);
+  if (t.type === "Q8_0") return (count / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES;
+  return count * (t.type === "F32" ? 4 : 2);
+}
+
+/**
+ * ggml's Q8_0 (quantize_row_q8_0_ref): per block of 32 values, scale d = max|x| / 127 stored as
+ * F16, then round(x / d) as int8, halves rounded away from zero. Rows must be whole blocks.
+ */
+function quantizeQ8_0(t: GgufTensor, values: Float32Array): Uint8Array {
+  const rowLength = t.dims[0] ?? 0;
+  if (rowLength % Q8_0_BLOCK !== 0) throw new Error(`tensor ${t.name}: Q8_0 needs a row length (dims[0] = ${rowLength}) divisible by ${Q8_0_BLOCK}`);
+  const blocks = values.length / Q8_0_BLOCK;
+  const out = Buffer.alloc(blocks * Q8_0_BLOCK_BYTES);
+  for (let b = 0; b < blocks; b++) {
+    const start = b * Q8_0_BLOCK;
+    let amax = 0;
+    for (let i = 0; i < Q8_0_BLOCK; i++) amax = Math.max(amax, Math.abs(values[start + i] ?? 0));
+    const d = amax / 127;
+    const inverse = d === 0 ? 0 : 1 / d;
+    const offset = b * Q8_0_BLOCK_BYTES;
+    out.writeUInt16LE(float32ToFloat16Bits(d), offset);
+    for (let i = 0; i < Q8_0_BLOCK; i++) {
+      const x = (values[start + i] ?? 0) * inverse;
+      out.writeInt8(Math.sign(x) * Math.round(Math.abs(x)), offset + 2 + i);
+    }
+  }
+  return out;
 }

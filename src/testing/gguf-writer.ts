@@ -11,8 +11,9 @@
  * `W x` with `x` of length K and result of length N has dims `[K, N]`, and its data is
  * N rows of K values each.
  *
- * Only F32 and F16 tensor storage are supported; tensor values are always given as F32 and
- * converted when the tensor type is F16 (round-to-nearest-even).
+ * F32, F16 and Q8_0 tensor storage are supported; tensor values are always given as F32 and
+ * converted when the tensor type is F16 (round-to-nearest-even) or quantized for Q8_0 (blocks of
+ * 32 values along `ne[0]`, which must be a multiple of 32).
  */
 import { open } from "node:fs/promises";
 import {

@@ -57,7 +57,27 @@ export {
 /** The id of `<|im_end|>`, which ends an assistant turn (`tokenizer.ggml.eot_token_id`). */
 export const TEST_MODEL_EOT_TOKEN_ID = TEST_MODEL_SPECIAL_TOKENS.imEnd.id;
 
+/**
+ * Size presets (`size`; `parley make-test-model --size`), named by parameter count. "tiny" is the
+ * default test model. The larger ones are for benchmarks where compute, not overhead, dominates:
+ * Q8_0 matrices, as deployed models are usually quantized, and grouped-query attention.
+ *   "25m":  n_embd 512, 8 blocks, 8 heads (4 KV), FFN 1536 — ~27 M parameters, 29 MB, ~2 s to write;
+ *   "100m": n_embd 1024, 8 blocks, 16 heads (4 KV), FFN 2816 — ~94 M parameters, 100 MB, ~4 s.
+ */
+export const TEST_MODEL_SIZES = {
+  tiny: {},
+  "25m": { embeddingLength: 512, blockCount: 8, headCount: 8, headCountKv: 4, feedForwardLength: 1536, matrixType: "Q8_0" },
+  "100m": { embeddingLength: 1024, blockCount: 8, headCount: 16, headCountKv: 4, feedForwardLength: 2816, matrixType: "Q8_0" },
+} as const satisfies Record<string, Omit<TestModelOptions, "size">>;
+
+export type TestModelSize = keyof typeof TEST_MODEL_SIZES;
+
 export interface TestModelOptions {
+  /**
+   * A size preset (default "tiny"): the dimensions and matrix type of TEST_MODEL_SIZES, each
+   * overridable by its own option. The cache name depends only on the resulting dimensions.
+   */
+  readonly size?: TestModelSize;
   /** n_embd (default 64). Must be divisible by headCount. */
   readonly embeddingLength?: number;
   /** Number of transformer blocks (default 2). */
@@ -70,7 +90,7 @@ export interface TestModelOptions {
   readonly feedForwardLength?: number;
   /** Training context length written to the metadata (default 4096). */
   readonly contextLength?: number;
-  /** Storage type of the weight matrices (default "F16"); norms are always F32. */
+  /** Storage type of the weight matrices (default "F16"; "Q8_0" needs n_embd and FFN sizes divisible by 32); norms are always F32. */
   readonly matrixType?: GgufTensorType;
   /** PRNG seed (default 1). */
   readonly seed?: number;
@@ -95,7 +115,7 @@ export interface TestModelOptions {
 }
 
 /** The options that shape the weights (hashed into the cache file name as they always were). */
-type ResolvedOptions = Required<Omit<TestModelOptions, keyof VariantOptions>>;
+type ResolvedOptions = Required<Omit<TestModelOptions, keyof VariantOptions | "size">>;
 /** The options that shape the tokenizer and template. */
 type VariantOptions = Required<Pick<TestModelOptions, "tokenizer" | "chatTemplate" | "specialTokensAsText" | "vocabSize" | "specialTokenSet">>;
 
@@ -130,7 +150,10 @@ export function testModelVocabulary(options?: TestModelOptions): TestVocabulary 
   return buildTestVocabulary({ tokenizer, vocabSize, specialTokensAsText, specialTokenSet });
 }
 
-function resolveOptions(options: TestModelOptions = {}): ResolvedOptions {
+function resolveOptions(given: TestModelOptions = {}): ResolvedOptions {
+  const preset: Omit<TestModelOptions, "size"> | undefined = TEST_MODEL_SIZES[given.size ?? "tiny"];
+  if (preset === undefined) throw new Error(`unknown test model size "${given.size}" (${Object.keys(TEST_MODEL_SIZES).join(", ")})`);
+  const options: TestModelOptions = { ...preset, ...definedOnly(given) };
   const o: ResolvedOptions = {
     embeddingLength: options.embeddingLength ?? 64,
     blockCount: options.blockCount ?? 2,
@@ -261,12 +284,20 @@ function buildTensors(o: ResolvedOptions, vocab: TestVocabulary): GgufTensor[] {
   return tensors;
 }
 
+/** `general.file_type` (llama_ftype) by matrix type: ALL_F32, MOSTLY_F16, MOSTLY_Q8_0. */
+const FILE_TYPES: Readonly<Record<GgufTensorType, number>> = { F32: 0, F16: 1, Q8_0: 7 };
+
+/** The options actually given: an explicit `undefined` does not override a preset. */
+function definedOnly(options: TestModelOptions): TestModelOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as TestModelOptions;
+}
+
 function buildMetadata(o: ResolvedOptions, vocab: TestVocabulary, chatTemplate: string | false): Map<string, GgufMetadataValue> {
   const headDim = o.embeddingLength / o.headCount;
   return new Map<string, GgufMetadataValue>([
     ["general.architecture", gguf.str("llama")],
     ["general.name", gguf.str(o.name)],
-    ["general.file_type", gguf.u32(o.matrixType === "F16" ? 1 : 0)],
+    ["general.file_type", gguf.u32(FILE_TYPES[o.matrixType])],
     ["llama.context_length", gguf.u32(o.contextLength)],
     ["llama.embedding_length", gguf.u32(o.embeddingLength)],
     ["llama.block_count", gguf.u32(o.blockCount)],

@@ -1,6 +1,11 @@
 /**
  * A single-consumer async queue: producers push values (or an error) and close it; the consumer
  * iterates with `for await`. Used to merge the events of concurrently generated choices.
+ *
+ * A waiting consumer is woken on the next event-loop turn (`setImmediate`), not at once: the
+ * producer (a generating sequence) first queues its next decode, so delivering a token (JSON,
+ * socket write) overlaps the decode of the next one instead of delaying it; events pushed meanwhile
+ * are taken in the same wake.
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   readonly #items: T[] = [];
@@ -8,6 +13,8 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   #error: unknown = undefined;
   #failed = false;
   #wake: (() => void) | undefined;
+  /** A wake is scheduled for the next turn. */
+  #waking = false;
 
   push(item: T): void {
     if (this.#closed) return;
@@ -42,8 +49,15 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   }
 
   #notify(): void {
+    if (this.#wake === undefined || this.#waking) return;
+    this.#waking = true;
+    setImmediate(this.#wakeNow);
+  }
+
+  readonly #wakeNow = (): void => {
+    this.#waking = false;
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
-  }
+  };
 }

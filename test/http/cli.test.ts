@@ -49,6 +49,20 @@ describe("the parley command", () => {
     }
   });
 
+  it("make-test-model --size writes a preset and rejects unknown sizes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "parley-cli-"));
+    try {
+      const out = join(dir, "m.gguf");
+      const exit = (child: ChildProcess) => new Promise((resolve) => child.on("exit", resolve));
+      assert.equal(await exit(run(["make-test-model", out, "--size", "tiny"])), 0);
+      const hash = async (p: string) => createHash("sha256").update(await readFile(p)).digest("hex");
+      assert.equal(await hash(out), await hash(await ensureTestModel()));
+      assert.equal(await exit(run(["make-test-model", out, "--size", "7b"])), 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("serve: health, a streamed answer, and graceful SIGTERM that lets the running request finish", async () => {
     const child = run(["serve", "--port", "0", "--threads", "1", "--parallel", "1", "--ctx-size", "4096"]);
     const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));

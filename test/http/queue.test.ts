@@ -54,3 +54,34 @@ describe("slots run side by side", () => {
     assert.equal((await long).usage?.completion_tokens, 3000);
   });
 });
+
+describe("queue timeout", () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer(["--parallel", "1", "--queue-size", "1", "--queue-timeout", "0.5", "--ctx-size", "4096"]);
+  });
+  after(() => t.close());
+
+  it("a request still waiting for a slot after --queue-timeout gets 429 with Retry-After, streamed or not, and leaves the queue", async () => {
+    const busy = new AbortController();
+    const long = { model: MODEL, messages: [{ role: "user", content: "Long" }], max_tokens: 4000, logit_bias: NO_EOS };
+    const running = postChat(t.url, long, {}, busy.signal).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const stream of [true, false]) {
+      // With a queue of one, the second round could not even queue if the first had stayed in it.
+      const start = performance.now();
+      const res = await postChat(t.url, { ...long, max_tokens: 5, stream });
+      const waited = performance.now() - start;
+      assert.equal(res.status, 429, `stream: ${stream}`);
+      assert.equal(res.headers.get("retry-after"), "1");
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, "rate_limit_exceeded");
+      assert.match(body.error.message, /waited 0.5 s/);
+      assert.ok(waited >= 450, `answered after ${Math.round(waited)} ms, before the timeout`);
+    }
+    busy.abort();
+    await running;
+    const served = await t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 2, logit_bias: NO_EOS });
+    assert.equal(served.usage?.completion_tokens, 2);
+  });
+});

@@ -20,6 +20,31 @@ describe("graceful shutdown", () => {
     assert.deepEqual(finished.sort(), [0, 1, 2]);
   });
 
+  it("a request arriving while the server drains gets 503 with Retry-After", async () => {
+    const t = await startTestServer(["--parallel", "1", "--shutdown-timeout", "30", "--ctx-size", "4096"]);
+    const drained = new AbortController();
+    const draining = await postChat(t.url, { model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 4000, logit_bias: NO_EOS, stream: true }, {}, drained.signal);
+    assert.equal(draining.status, 200);
+    // A connection whose request is under way (its body half sent) is not closed with the idle ones.
+    const { port } = new URL(t.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const body = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "late" }], max_tokens: 1 });
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`);
+    let response = "";
+    socket.on("data", (chunk: Buffer) => (response += chunk.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closed = t.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.write(body.slice(10));
+    for (let i = 0; i < 250 && !response.includes("\r\n\r\n") && !socket.destroyed; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.match(response, /^HTTP\/1\.1 503 /);
+    assert.match(response, /\r\nretry-after: 1\r\n/i);
+    socket.destroy();
+    drained.abort();
+    await closed;
+  });
+
   it("a client that stopped reading cannot keep the server from closing", { timeout: 30_000 }, async () => {
     const t = await startTestServer(["--parallel", "1", "--shutdown-timeout", "1", "--ctx-size", "4096"]);
     const { port } = new URL(t.url);

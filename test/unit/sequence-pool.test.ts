@@ -35,12 +35,79 @@ describe("SequencePool", () => {
   });
 
   it("bounds the queue in requests, not choices: 429 when full", async () => {
-    const pool = new SequencePool({ items: ["a"], maxQueue: 1 });
+    const pool = new SequencePool({ items: ["a"], maxQueue: 1, queueTimeoutMs: 0 }); // its waiters never get a slot
     await pool.acquire(pool.admit(), never);
     const many = pool.admit();
     for (let i = 0; i < 5; i++) void pool.acquire(many, never);
     assert.equal(pool.waitingRequests, 1);
     assert.throws(() => pool.admit(), (e: unknown) => e instanceof ParleyError && e.kind === "server_busy" && e.retryAfter === 1);
+  });
+
+  it("takes the free item the scorer prefers; among equals, the one free the longest", async () => {
+    const pool = new SequencePool({ items: ["a", "b", "c"] });
+    const request = pool.admit();
+    const score = (item: string) => ({ a: 1, b: 5, c: 5 })[item] ?? 0;
+    assert.equal(await pool.acquire(request, never, score), "b");
+    assert.equal(await pool.acquire(request, never, score), "c");
+    assert.equal(pool.activeItems, 2);
+    pool.release("c");
+    pool.release("b");
+    // Free now: a, c, b. Without a scorer, the one free the longest.
+    assert.equal(await pool.acquire(request, never), "a");
+    assert.equal(pool.tryAcquire((item) => (item === "b" ? 1 : 0)), "b");
+    assert.equal(pool.activeItems, 2);
+    assert.equal(pool.size, 3);
+  });
+
+  it("a released item goes to the oldest waiter, whatever the waiters' scores", async () => {
+    const pool = new SequencePool({ items: ["a", "b"] });
+    await pool.acquire(pool.admit(), never);
+    await pool.acquire(pool.admit(), never);
+    const order: string[] = [];
+    const first = pool.acquire(pool.admit(), never, (item) => (item === "a" ? 1 : 0)).then((v) => order.push(`1:${v}`));
+    const second = pool.acquire(pool.admit(), never, (item) => (item === "b" ? 1 : 0)).then((v) => order.push(`2:${v}`));
+    pool.release("b");
+    pool.release("a");
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ["1:b", "2:a"]);
+  });
+
+  it("a request without a slot when its queue timeout passes gets 429 and leaves the queue", async () => {
+    const pool = new SequencePool({ items: ["a"], queueTimeoutMs: 50 });
+    const running = pool.admit();
+    await pool.acquire(running, never);
+    const late = pool.admit();
+    const choices = [pool.acquire(late, never), pool.acquire(late, never)];
+    assert.equal(pool.waitingRequests, 1);
+    for (const choice of choices) {
+      await assert.rejects(choice, (e: unknown) => e instanceof ParleyError && e.kind === "server_busy" && e.retryAfter === 1);
+    }
+    assert.equal(pool.waitingRequests, 0);
+    pool.release("a");
+    assert.equal(pool.tryAcquire(), "a");
+  });
+
+  it("once a request has a slot, its other choices wait past the queue timeout", async () => {
+    const pool = new SequencePool({ items: ["a"], queueTimeoutMs: 20 });
+    const request = pool.admit();
+    let served = false;
+    void pool.whenServed(request).then(() => (served = true));
+    assert.equal(await pool.acquire(request, never), "a");
+    await Promise.resolve();
+    assert.equal(served, true);
+    const second = pool.acquire(request, never);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    pool.release("a");
+    assert.equal(await second, "a");
+  });
+
+  it("queueTimeoutMs 0 waits without limit", async () => {
+    const pool = new SequencePool({ items: ["a"], queueTimeoutMs: 0 });
+    await pool.acquire(pool.admit(), never);
+    const waiting = pool.acquire(pool.admit(), never);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    pool.release("a");
+    assert.equal(await waiting, "a");
   });
 
   it("closing refuses new requests but still serves admitted waiters", async () => {

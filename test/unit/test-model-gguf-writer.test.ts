@@ -97,3 +97,20 @@ test("rejects inconsistent tensors", () => {
   const t = { name: "x", dims: [1], type: "F32", data: new Float32Array(1) } as const;
   assert.throws(() => encodeGguf({ metadata: {}, tensors: [t, t] }), /duplicate/);
 });
+
+test("Q8_0: 34-byte blocks of an F16 scale (max |x| / 127) and int8 quants, rounded half away from zero", () => {
+  const values = Float32Array.from({ length: 64 }, (_, i) => (i < 32 ? (i - 16) / 16 : 0));
+  values[0] = -127 / 16; // max |x| of the first block: scale 1/16
+  values[1] = 1.5 / 16; // 1.5 steps: rounds to 2
+  values[2] = -1.5 / 16; // -1.5 steps: rounds to -2
+  const spec: GgufFileSpec = { metadata: {}, tensors: [{ name: "q", dims: [32, 2], type: "Q8_0", data: values }] };
+  const bytes = encodeGguf(spec);
+  const block = bytes.subarray(bytes.length - 2 * 34 - 28); // 68 bytes of data, padded to 96
+  assert.equal(block.readUInt16LE(0), float32ToFloat16Bits(1 / 16));
+  assert.equal(block.readInt8(2), -127);
+  assert.equal(block.readInt8(3), 2);
+  assert.equal(block.readInt8(4), -2);
+  assert.equal(block.readInt8(2 + 31), 15); // (31 - 16) / 16
+  assert.equal(block.readUInt16LE(34), 0); // an all-zero block: scale 0, quants 0
+  assert.throws(() => encodeGguf({ metadata: {}, tensors: [{ name: "q", dims: [16, 2], type: "Q8_0", data: new Float32Array(32) }] }), /divisible by 32/);
+});

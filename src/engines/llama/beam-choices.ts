@@ -15,7 +15,7 @@
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 import { beamSearch } from "../../chat/beam-search.ts";
 import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
-import { echoText, type RunContext, type RunTotals, type Sequence } from "./run-context.ts";
+import { echoText, sharedPrefix, type RunContext, type RunTotals, type Sequence } from "./run-context.ts";
 import { createTokenBias } from "./token-bias.ts";
 import { TokenTextStream } from "./token-text.ts";
 
@@ -23,7 +23,7 @@ export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
   const { request, host, pool } = ctx;
   if (request.search.kind !== "beam") throw new Error("runBeamChoices needs a beam-search request");
   const { width, lengthPenalty, earlyStopping } = request.search;
-  const sequences = [await pool.acquire(ctx.admission, ctx.signal)];
+  const sequences = [await pool.acquire(ctx.admission, ctx.signal, sharedPrefix(ctx.prompt))];
   try {
     for (let extra = pool.tryAcquire(); extra !== undefined && sequences.length < width; extra = pool.tryAcquire()) sequences.push(extra);
     const first = sequences[0] as Sequence;

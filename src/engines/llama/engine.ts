@@ -9,7 +9,7 @@ import type { ChatRequest } from "../../domain/chat.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import { AsyncQueue } from "../../util/async-queue.ts";
-import type { ChatEngine, Generation, ModelInfo } from "../types.ts";
+import type { ChatEngine, EngineStats, Generation, ModelInfo } from "../types.ts";
 import { runBeamChoices } from "./beam-choices.ts";
 import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
@@ -27,6 +27,8 @@ export interface LlamaEngineOptions {
   readonly host: Promise<ModelHost>;
   /** Requests allowed to wait for a slot before new ones get 429 (default 64). */
   readonly maxQueue?: number;
+  /** Milliseconds a request may wait for its first slot before it gets 429 (default 60 000; 0: no limit). */
+  readonly queueTimeoutMs?: number;
   /**
    * `max_tokens` for requests that send none (default: none, i.e. the room left in the context,
    * as OpenAI does; OctoAI used 512).
@@ -58,7 +60,7 @@ export class LlamaEngine implements ChatEngine {
         this.#templates = new RequestTemplates(host);
         for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
           const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
-          this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64 }));
+          this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: options.queueTimeoutMs ?? 60_000 }));
         }
       },
       () => undefined, // the server reports load failures; the engine just stays not ready
@@ -73,6 +75,23 @@ export class LlamaEngine implements ChatEngine {
     return this.#host !== undefined && !this.#closing;
   }
 
+  stats(): EngineStats {
+    let queued = 0;
+    let active = 0;
+    let slots = 0;
+    for (const pool of this.#pools.values()) {
+      queued += pool.waitingRequests;
+      active += pool.activeItems;
+      slots += pool.size;
+    }
+    const batches = this.#host?.batchStats.snapshot();
+    return { queued, active, slots, ...(batches === undefined ? {} : { batches }) };
+  }
+
+  /**
+   * Resolves once the request has its first slot, so that a request that never gets one (queue
+   * timeout, client gone, shutdown) fails with a status code rather than inside a started stream.
+   */
   async generate(request: ChatRequest, signal: AbortSignal): Promise<Generation> {
     const host = this.#host;
     const templates = this.#templates;
@@ -125,6 +144,8 @@ export class LlamaEngine implements ChatEngine {
       this.#running.delete(run);
       this.#requests.delete(internal);
     });
+    // The run settles only after its choices acquired slots or failed to: it ends the race either way.
+    await Promise.race([pool.whenServed(admission), run]);
     return { events, warnings: grammar?.warnings ?? [] };
   }
 

@@ -1,12 +1,16 @@
 /**
  * Generates one choice on one context sequence: reuses the sequence's cached prompt prefix,
  * samples token by token with node-llama-cpp, turns tokens into text (UTF-8 safe, stop strings
- * held back) and reports deltas as they come. Stops at once when `signal` aborts.
+ * held back) and reports deltas as they come. Stops at once when `signal` aborts. Between tokens
+ * it steps with the context's other generating sequences (batch-scheduler.ts), so one decode step
+ * carries them all.
  */
 import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { SamplingParams } from "../../domain/chat.ts";
 import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
+import { BatchScheduler } from "./batch-scheduler.ts";
 import { logprobEntry } from "./logprobs.ts";
+import type { PromptFork } from "./prompt-fork.ts";
 import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
 import { sampleToken, seededRandom } from "./sampler.ts";
 import { ChoiceBias } from "./choice-bias.ts";
@@ -50,6 +54,8 @@ export interface ChoiceOptions {
   readonly onPromptLogprobs?: (entries: (TokenLogprob | null)[]) => void;
   /** Sum the chosen tokens' log-probabilities into `cumulativeLogprob` (for `best_of`; default false). */
   readonly score?: boolean;
+  /** Shares the evaluated prompt among a request's choices: the first provides it, the others adopt it. */
+  readonly fork?: { readonly fork: PromptFork; readonly role: "source" | "sibling" };
   readonly signal: AbortSignal;
   /**
    * New text; returning true ends the choice as if a stop string was found (the caller matches
@@ -125,6 +131,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   let reason: FinishReason | "aborted" = "length";
   let stoppedByString = false;
   let replacement: Token | undefined;
+  const lockStep = BatchScheduler.of(sequence.context)?.join(sequence);
   try {
     for (;;) {
       const next = await iterator.next(replacement);
@@ -156,8 +163,12 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
         break;
       }
       if (generated.length >= options.maxTokens) break;
+      // Ask for the next token together with the context's other generating sequences.
+      const turn = lockStep?.step();
+      if (turn !== undefined) await turn;
     }
   } finally {
+    lockStep?.leave();
     // Ends node-llama-cpp's generator, releasing its sampler (a `for await` would do this on break).
     await iterator.return(undefined);
   }
@@ -176,15 +187,20 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
  * count, or undefined if `signal` aborted.
  */
 async function evaluatePrompt(options: ChoiceOptions): Promise<number | undefined> {
-  const { sequence, prompt, signal } = options;
-  if (options.promptLogprobs !== undefined) {
-    const entries = await evaluateWithPromptLogprobs(sequence, prompt, options.vocabulary, options.promptLogprobs, signal);
-    if (entries === undefined) return undefined;
-    options.onPromptLogprobs?.(entries);
-    return 0;
+  const { sequence, prompt, signal, fork } = options;
+  if (fork?.role === "sibling") await fork.fork.adopt(sequence, signal);
+  try {
+    if (options.promptLogprobs !== undefined) {
+      const entries = await evaluateWithPromptLogprobs(sequence, prompt, options.vocabulary, options.promptLogprobs, signal);
+      if (entries === undefined) return undefined;
+      options.onPromptLogprobs?.(entries);
+      return 0;
+    }
+    const cachedTokens = await reusePrefix(sequence, prompt);
+    return (await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], signal)) ? cachedTokens : undefined;
+  } finally {
+    if (fork?.role === "source") fork.fork.provide(signal.aborted ? undefined : sequence);
   }
-  const cachedTokens = await reusePrefix(sequence, prompt);
-  return (await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], signal)) ? cachedTokens : undefined;
 }
 
 /**

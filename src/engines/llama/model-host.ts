@@ -1,12 +1,15 @@
 /**
  * Loads a GGUF with node-llama-cpp: the llama.cpp binding, the model, one context with a sequence
- * per slot, the vocabulary's exact bytes, and the chat template. Owns their disposal.
+ * per slot (each context with its batch scheduler, see batch-scheduler.ts), the vocabulary's exact
+ * bytes, and the chat template. Owns their disposal.
  */
 import { readFile } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
 import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
 import { detectToolFamily } from "../../chat/tools/detect.ts";
 import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
+import { BatchScheduler } from "./batch-scheduler.ts";
+import type { BatchStats } from "./batch-stats.ts";
 import { defaultThreads } from "./threads.ts";
 import type { LoraSpec } from "../../config/lora-spec.ts";
 import type { Logger } from "../../util/logger.ts";
@@ -58,6 +61,8 @@ export interface ModelHost {
   readonly contextSize: number;
   /** CPU threads used for evaluation. */
   readonly threads: number;
+  /** Decode batches dispatched on the base context (each adapter context counts its own). */
+  readonly batchStats: BatchStats;
   dispose(): Promise<void>;
 }
 
@@ -93,14 +98,18 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     threads,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
   };
-  const context = await model.createContext(contextOptions);
+  const scheduler = new BatchScheduler();
+  const context = await model.createContext({ ...contextOptions, batching: scheduler.batching });
+  scheduler.attach(context);
   const adapterContexts = new Map<string, LlamaContext>();
   for (const adapter of options.adapters ?? []) {
+    const adapterScheduler = new BatchScheduler();
     const created = await model
-      .createContext({ ...contextOptions, lora: { adapters: [{ filePath: adapter.path, scale: adapter.scale }] } })
+      .createContext({ ...contextOptions, batching: adapterScheduler.batching, lora: { adapters: [{ filePath: adapter.path, scale: adapter.scale }] } })
       .catch((error: unknown) => {
         throw new Error(`LoRA adapter "${adapter.id}" (${adapter.path}) could not be loaded for this model: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       });
+    adapterScheduler.attach(created);
     adapterContexts.set(adapter.id, created);
   }
 
@@ -131,6 +140,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     markerTokens: vocabulary.controlTokensWithText(toolFamily.syntax.markerTokens),
     contextSize: context.contextSize,
     threads,
+    batchStats: scheduler.stats,
     async dispose() {
       for (const adapterContext of adapterContexts.values()) await adapterContext.dispose();
       await context.dispose();

@@ -36,6 +36,14 @@ export interface RunTotals {
   readonly cachedTokens: number;
 }
 
+/**
+ * Scores a free sequence for a prompt (`SequencePool.acquire`'s `prefer`): the prompt tokens its
+ * cache already holds, so only the rest is evaluated.
+ */
+export function sharedPrefix(prompt: readonly Token[]): (sequence: Sequence) => number {
+  return (sequence) => sequence.compareContextTokens(prompt as Token[]).firstDifferentIndex;
+}
+
 /** vLLM `echo`: the final message's content, when the final message is the assistant's. */
 export function echoText(request: ChatRequest): string {
   if (!request.prompt.echo) return "";

@@ -7,8 +7,9 @@
  */
 import type { ChatEvent } from "../../domain/events.ts";
 import { ToolCallStream } from "../../chat/tools/tool-call-stream.ts";
-import { generateChoice, type ChoiceResult } from "./generate-choice.ts";
-import { echoText, type RunContext, type RunTotals } from "./run-context.ts";
+import { generateChoice, type ChoiceOptions, type ChoiceResult } from "./generate-choice.ts";
+import { PromptFork } from "./prompt-fork.ts";
+import { echoText, sharedPrefix, type RunContext, type RunTotals } from "./run-context.ts";
 
 export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
   const { request } = ctx;
@@ -20,10 +21,15 @@ export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
   // The prompt's log-probabilities come before any text: choice 0 computes them while the others wait.
   let promptDone: () => void = () => undefined;
   const promptReported = request.promptLogprobs === undefined ? Promise.resolve() : new Promise<void>((resolve) => (promptDone = resolve));
-  const first = runChoice(ctx, 0, emitFor(0), ranked, promptDone).finally(promptDone);
+  // With several choices the prompt is evaluated once, by choice 0, and copied (prompt-fork.ts).
+  const fork = bestOf > 1 ? new PromptFork(ctx.prompt) : undefined;
+  const first = runChoice(ctx, 0, emitFor(0), ranked, promptDone, fork && { fork, role: "source" }).finally(() => {
+    promptDone();
+    fork?.provide(undefined);
+  });
   const others = Array.from({ length: bestOf - 1 }, async (_, i) => {
     await promptReported;
-    return runChoice(ctx, i + 1, emitFor(i + 1), ranked, () => undefined);
+    return runChoice(ctx, i + 1, emitFor(i + 1), ranked, () => undefined, fork && { fork, role: "sibling" });
   });
   // allSettled, not all: the request is over only when every choice has given its slot back.
   const outcomes = await Promise.allSettled([first, ...others]);
@@ -49,9 +55,16 @@ function emitBest(ctx: RunContext, results: readonly ChoiceResult[], held: reado
 }
 
 /** `onPromptLogprobs`: called once the prompt's log-probabilities (if asked for) were emitted. */
-async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent) => void, score: boolean, onPromptLogprobs: () => void): Promise<ChoiceResult> {
+async function runChoice(
+  ctx: RunContext,
+  index: number,
+  emit: (event: ChatEvent) => void,
+  score: boolean,
+  onPromptLogprobs: () => void,
+  fork: ChoiceOptions["fork"],
+): Promise<ChoiceResult> {
   const { host, request, template, grammar, pool } = ctx;
-  const sequence = await pool.acquire(ctx.admission, ctx.signal);
+  const sequence = await pool.acquire(ctx.admission, ctx.signal, sharedPrefix(ctx.prompt));
   try {
     // The prompt's log-probabilities, when this choice computes them, precede even the echo.
     const reportsPrompt = index === 0 && request.promptLogprobs !== undefined;
@@ -92,6 +105,7 @@ async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent
         onPromptLogprobs();
       },
       score,
+      ...(fork === undefined ? {} : { fork }),
       signal: ctx.signal,
       onDelta:
         calls === undefined

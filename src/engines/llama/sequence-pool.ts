@@ -2,7 +2,12 @@
  * Admission to a fixed set of slots (context sequences): at most `slots` generations run at once,
  * the rest wait first-in first-out. The queue is bounded in *requests* (a request with n choices
  * counts once), so 429s do not depend on `n`. A waiter whose signal aborts leaves the queue at once,
- * so a disconnected client never occupies a slot.
+ * so a disconnected client never occupies a slot; a request still waiting for its first slot after
+ * `queueTimeoutMs` leaves it with a 429.
+ *
+ * Placement: `acquire` may score the free slots (e.g. by the prompt prefix a sequence has cached)
+ * and takes the best one; ties go to the slot free the longest. A slot given back while requests
+ * wait goes to the oldest waiter, whatever its score: fairness comes first.
  */
 import { ParleyError } from "../../domain/errors.ts";
 
@@ -11,6 +16,12 @@ export interface SequencePoolOptions<T> {
   readonly items: readonly T[];
   /** Requests allowed to wait for a slot before new ones get 429 (default 64). */
   readonly maxQueue?: number;
+  /**
+   * Milliseconds a request may wait for its first slot, counted from `admit`, before its waits
+   * reject with 429 (default 60 000; 0: no limit). Once a request has a slot, its other choices
+   * wait without limit.
+   */
+  readonly queueTimeoutMs?: number;
 }
 
 /** One admitted request; its choices acquire slots under it. */
@@ -23,22 +34,49 @@ interface Waiter<T> {
   resolve(item: T): void;
 }
 
+/** What the pool knows of an admitted request. */
+interface Ticket {
+  /** `performance.now()` after which waiting for the first slot fails; Infinity: never. */
+  readonly deadline: number;
+  /** True once one of its choices got a slot. */
+  served: boolean;
+  /** Resolves `whenServed`. */
+  readonly onServed: () => void;
+  readonly whenServed: Promise<void>;
+}
+
 export const SHUTTING_DOWN = "The server is shutting down.";
 
 export class SequencePool<T> {
+  /** Free slots, the one free the longest first. */
   readonly #free: T[];
+  readonly #size: number;
   readonly #waiters: Waiter<T>[] = [];
+  readonly #tickets = new WeakMap<Admission, Ticket>();
   readonly #maxQueue: number;
+  readonly #queueTimeoutMs: number;
   #closed = false;
 
   constructor(options: SequencePoolOptions<T>) {
     this.#free = [...options.items];
+    this.#size = options.items.length;
     this.#maxQueue = options.maxQueue ?? 64;
+    this.#queueTimeoutMs = options.queueTimeoutMs ?? 60_000;
   }
 
   /** Requests with at least one choice waiting for a slot. */
   get waitingRequests(): number {
     return new Set(this.#waiters.map((w) => w.admission)).size;
+  }
+
+  /** Slots lent out now. */
+  get activeItems(): number {
+    return this.#size - this.#free.length;
+  }
+
+  /** All slots, lent or free. */
+  get size(): number {
+    return this.#size;
   }
 
   /**
@@ -50,35 +88,67 @@ export class SequencePool<T> {
     if (this.#free.length === 0 && this.waitingRequests >= this.#maxQueue) {
       throw new ParleyError("server_busy", "The server is busy: too many requests are waiting. Retry shortly.", { retryAfter: 1 });
     }
-    return { id: Symbol("admission") };
+    const admission: Admission = { id: Symbol("admission") };
+    const deadline = this.#queueTimeoutMs > 0 ? performance.now() + this.#queueTimeoutMs : Infinity;
+    let onServed: () => void = () => undefined;
+    const whenServed = new Promise<void>((resolve) => (onServed = resolve));
+    this.#tickets.set(admission, { deadline, served: false, onServed, whenServed });
+    return admission;
   }
 
-  /** Waits for a free slot (FIFO). Rejects with the signal's reason if it aborts first. */
-  acquire(admission: Admission, signal: AbortSignal): Promise<T> {
+  /**
+   * Resolves once one of `admission`'s choices got a slot; never rejects (a request that never
+   * gets one fails through `acquire`).
+   */
+  whenServed(admission: Admission): Promise<void> {
+    return this.#tickets.get(admission)?.whenServed ?? Promise.resolve();
+  }
+
+  /**
+   * A slot for one of `admission`'s choices: the free one `prefer` scores highest (the one free
+   * the longest among equals; without `prefer`, that one), else the next one given back, in
+   * arrival order. Rejects with the signal's reason if it aborts first, and with 429 if the
+   * request has no slot yet when its queue timeout passes.
+   */
+  acquire(admission: Admission, signal: AbortSignal, prefer?: (item: T) => number): Promise<T> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    const item = this.#free.shift();
-    if (item !== undefined) return Promise.resolve(item);
+    const ticket = this.#tickets.get(admission);
+    const item = this.#takeFree(prefer);
+    if (item !== undefined) {
+      if (ticket !== undefined) served(ticket);
+      return Promise.resolve(item);
+    }
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
+      let timer: NodeJS.Timeout | undefined;
+      const leave = (reason: unknown) => {
         const index = this.#waiters.indexOf(waiter);
         if (index !== -1) this.#waiters.splice(index, 1);
-        reject(signal.reason);
+        signal.removeEventListener("abort", onAbort);
+        clearTimeout(timer);
+        reject(reason);
       };
+      const onAbort = () => leave(signal.reason);
       const waiter: Waiter<T> = {
         admission,
         resolve: (value) => {
           signal.removeEventListener("abort", onAbort);
+          clearTimeout(timer);
+          if (ticket !== undefined) served(ticket);
           resolve(value);
         },
       };
       signal.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);
+      if (ticket !== undefined && !ticket.served && ticket.deadline !== Infinity) {
+        const timedOut = () => leave(new ParleyError("server_busy", `The server is busy: the request waited ${this.#queueTimeoutMs / 1000} s for a slot without getting one. Retry shortly.`, { retryAfter: 1 }));
+        timer = setTimeout(timedOut, Math.max(0, ticket.deadline - performance.now()));
+      }
     });
   }
 
   /** A free slot right away, if there is one and nobody is waiting (never waits, never jumps the queue). */
-  tryAcquire(): T | undefined {
-    return this.#waiters.length === 0 ? this.#free.shift() : undefined;
+  tryAcquire(prefer?: (item: T) => number): T | undefined {
+    return this.#waiters.length === 0 ? this.#takeFree(prefer) : undefined;
   }
 
   /** Returns a slot: handed straight to the oldest waiter, if any. */
@@ -88,6 +158,21 @@ export class SequencePool<T> {
     else this.#free.push(item);
   }
 
+  /** Removes and returns the free slot `prefer` scores highest (the first among equals). */
+  #takeFree(prefer: ((item: T) => number) | undefined): T | undefined {
+    if (prefer === undefined || this.#free.length < 2) return this.#free.shift();
+    let best = 0;
+    let bestScore = -Infinity;
+    this.#free.forEach((item, index) => {
+      const score = prefer(item);
+      if (score > bestScore) {
+        best = index;
+        bestScore = score;
+      }
+    });
+    return this.#free.splice(best, 1)[0];
+  }
+
   /**
    * Refuses new requests. Requests already admitted keep their place and still get slots, so a
    * graceful shutdown lets them finish; the engine aborts them if the grace period runs out.
@@ -95,4 +180,9 @@ export class SequencePool<T> {
   close(): void {
     this.#closed = true;
   }
+}
+
+function served(ticket: Ticket): void {
+  ticket.served = true;
+  ticket.onServed();
 }

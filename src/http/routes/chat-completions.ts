@@ -1,7 +1,8 @@
 /**
  * `POST /v1/chat/completions`: validate once, route to an engine, then either stream its events as
  * SSE chunks or fold them into one `chat.completion`. Both modes consume the same events. With a
- * request log configured, every request (failed ones too) appends one record when it ends.
+ * request log configured, every request (failed ones too) appends one record when it ends; with
+ * metrics, every request is counted and timed from the same events.
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { invalidRequest } from "../../domain/errors.ts";
@@ -10,14 +11,28 @@ import type { Router } from "../../router/router.ts";
 import { parseChatRequest, type ParsedChatRequest } from "../../schemas/normalize-chat.ts";
 import { ChunkFactory, CompletionBuilder, newResponseMeta, type FormatOptions, type ResponseMeta } from "../completion-format.ts";
 import { toHttpError, type ErrorMappingOptions, type HttpError } from "../errors.ts";
+import type { ParleyMetrics } from "../metrics.ts";
 import type { RequestLog } from "../request-log.ts";
 import { RequestRecorder, type RecordedError } from "../request-recorder.ts";
 import { ClientDisconnected, disconnectSignal, SseWriter } from "../sse.ts";
 
-/** `requestLog`: where each request's record goes (default: none; `log_prompt: true` is then a 400). */
-export function registerChatCompletionsRoute(app: FastifyInstance, router: Router, errors: ErrorMappingOptions, requestLog?: RequestLog): void {
-  app.post("/v1/chat/completions", async (request, reply) => {
+export const CHAT_COMPLETIONS_PATH = "/v1/chat/completions";
+
+/** How a request ended: its HTTP status (499: the client left first) and, if it failed, why. */
+type Ended = (status: number, error?: RecordedError) => void;
+
+/**
+ * `requestLog`: where each request's record goes (default: none; `log_prompt: true` is then a 400).
+ * `metrics`: where requests are counted and timed (default: none).
+ */
+export function registerChatCompletionsRoute(app: FastifyInstance, router: Router, errors: ErrorMappingOptions, requestLog?: RequestLog, metrics?: ParleyMetrics): void {
+  app.post(CHAT_COMPLETIONS_PATH, async (request, reply) => {
     const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body);
+    const measured = metrics?.begin(request.raw);
+    const ended: Ended = (status, error) => {
+      recorder?.finish(status, error);
+      measured?.finish(status);
+    };
     try {
       const parsed = parseChatRequest(request.body);
       const { logPrompt } = parsed;
@@ -25,6 +40,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
         throw invalidRequest("`log_prompt` needs a request log, and this server has none (start it with `--request-log <path>`): nothing would be logged.", ["log_prompt"], "unsupported");
       }
       recorder?.accepted(parsed, logPrompt, (request.body as { messages: unknown }).messages);
+      measured?.accepted(parsed.request);
       const engine = router.resolve(parsed.request.model);
       const signal = disconnectSignal(reply.raw);
       // Metadata only: prompt and completion text never go to this log.
@@ -43,19 +59,20 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
       const generation = await engine.generate(parsed.request, signal);
       const meta = newResponseMeta(parsed.request.model, engine.fingerprint);
       recorder?.identified(meta.id);
-      const events = recorder?.observe(generation.events) ?? generation.events;
+      const recorded = recorder?.observe(generation.events) ?? generation.events;
+      const events = measured?.observe(recorded) ?? recorded;
       const headers = warningHeaders(generation.warnings);
-      if (parsed.stream) return await streamResponse(reply, meta, parsed, events, headers, errors, recorder);
+      if (parsed.stream) return await streamResponse(reply, meta, parsed, events, headers, errors, ended);
       void reply.headers(headers);
       const completion = await collectResponse(meta, parsed, events);
-      recorder?.finish(200);
+      ended(200);
       return completion;
     } catch (error) {
       // The same mapping as the app's error handler, which answers this error.
-      if (error instanceof ClientDisconnected) recorder?.finish(499);
-      else if (recorder !== undefined) {
+      if (error instanceof ClientDisconnected) ended(499);
+      else {
         const mapped = toHttpError(error, errors);
-        recorder.finish(mapped.status, recordedError(mapped));
+        ended(mapped.status, recordedError(mapped));
       }
       throw error;
     }
@@ -114,8 +131,8 @@ async function collectResponse(meta: ResponseMeta, parsed: ParsedChatRequest, ev
 }
 
 /**
- * The record of a streamed request is appended before `[DONE]`: status 200, or 499 when the client
- * went away first, with `error` set when an error frame ended the stream.
+ * A streamed request ends (its record appended) before `[DONE]`: status 200, or 499 when the
+ * client went away first, with `error` set when an error frame ended the stream.
  */
 async function streamResponse(
   reply: FastifyReply,
@@ -124,7 +141,7 @@ async function streamResponse(
   events: AsyncIterable<ChatEvent>,
   headers: Record<string, string>,
   errors: ErrorMappingOptions,
-  recorder: RequestRecorder | undefined,
+  ended: Ended,
 ): Promise<FastifyReply> {
   const { request } = parsed;
   const chunks = new ChunkFactory(meta, formatOptions(parsed));
@@ -163,17 +180,17 @@ async function streamResponse(
   } catch (error) {
     if (error instanceof ClientDisconnected) {
       reply.log.debug("client disconnected; generation stopped");
-      recorder?.finish(499);
+      ended(499);
       return reply;
     }
     // Headers are gone: the error travels as a data frame, then the stream ends normally.
     const mapped = toHttpError(error, errors);
     if (mapped.status === 503) reply.log.warn(mapped.body.error.message);
     else if (mapped.status >= 500) reply.log.error({ err: error }, "generation failed mid-stream");
-    recorder?.finish(sse.closed ? 499 : 200, recordedError(mapped));
+    ended(sse.closed ? 499 : 200, recordedError(mapped));
     await sse.send(mapped.body);
   }
-  recorder?.finish(sse.closed ? 499 : 200);
+  ended(sse.closed ? 499 : 200);
   await sse.done();
   return reply;
 }

@@ -1,0 +1,161 @@
+/**
+ * Prometheus metrics (`GET /metrics`, prom-client), in a Registry of their own per app, so that
+ * several servers in one process (tests) never share counters. Two sources:
+ * - per request, `RequestMetrics` observes what the chat-completions route already sees (the
+ *   status it answers, the engine's events): requests by status, tokens, latencies;
+ * - at scrape time, the router's engine stats: queue length, active sequences, decode batches.
+ * Engines know nothing of Prometheus.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ChatRequest } from "../domain/chat.ts";
+import type { ChatEvent } from "../domain/events.ts";
+import type { EngineStats } from "../engines/types.ts";
+
+export interface MetricsOptions {
+  /** The engines' load, read at each scrape (the router's `stats`). */
+  readonly stats: () => EngineStats;
+  /** Also export Node's process metrics (CPU, memory, event-loop lag, GC; default true). */
+  readonly processMetrics?: boolean;
+}
+
+/** Seconds, 1 ms to 60 s: token gaps at the low end, whole long generations at the top. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export class ParleyMetrics {
+  readonly registry = new Registry();
+  /** Requests whose handler ran; the others of the route (e.g. malformed JSON) are counted by the error handler. */
+  readonly #seen = new WeakSet<object>();
+  readonly requests: Counter<"status">;
+  readonly promptTokens: Counter;
+  readonly generatedTokens: Counter;
+  readonly cachedTokens: Counter;
+  readonly timeToFirstToken: Histogram;
+  readonly interTokenLatency: Histogram;
+  readonly e2eLatency: Histogram;
+
+  constructor(options: MetricsOptions) {
+    const registers = [this.registry];
+    const { stats } = options;
+    this.requests = new Counter({ name: "parley_requests_total", help: "Chat-completion requests answered, by HTTP status (499: the client left first)", labelNames: ["status"], registers });
+    this.promptTokens = new Counter({ name: "parley_prompt_tokens_total", help: "Prompt tokens of completed requests", registers });
+    this.generatedTokens = new Counter({ name: "parley_generated_tokens_total", help: "Generated tokens (usage.completion_tokens) of completed requests", registers });
+    this.cachedTokens = new Counter({ name: "parley_prefix_cache_hit_tokens_total", help: "Prompt tokens reused from a sequence's cache rather than evaluated (usage.prompt_tokens_details.cached_tokens)", registers });
+    const histogram = (name: string, help: string) => new Histogram({ name, help, buckets: LATENCY_BUCKETS, registers });
+    this.timeToFirstToken = histogram("parley_time_to_first_token_seconds", "From the request's arrival to its first output");
+    this.interTokenLatency = histogram("parley_inter_token_latency_seconds", "Between successive outputs of one choice (one token each, unless text was held back, e.g. a possible stop string); streamed-as-generated requests only");
+    this.e2eLatency = histogram("parley_e2e_request_latency_seconds", "From the request's arrival to its end, requests answered 200");
+
+    const gauge = (name: string, help: string, read: (s: EngineStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(stats()));
+        },
+      });
+    gauge("parley_queue_length", "Requests waiting for a slot", (s) => s.queued);
+    gauge("parley_active_sequences", "Sequences (slots) generating now", (s) => s.active);
+    gauge("parley_sequence_slots", "Sequences (slots) in all (--parallel per context)", (s) => s.slots);
+    // Kept by the engine; copied at scrape time (0 while the engine counts none).
+    const batchCounter = (name: string, help: string, read: (b: NonNullable<EngineStats["batches"]>) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const batches = stats().batches;
+          this.reset();
+          if (batches !== undefined) this.inc(read(batches));
+        },
+      });
+    batchCounter("parley_decode_batches_total", "llama.cpp decode batches dispatched", (b) => b.batches);
+    batchCounter("parley_decode_multi_sequence_batches_total", "Decode batches that advanced more than one sequence", (b) => b.multiSequenceBatches);
+    batchCounter("parley_decode_batch_sequences_total", "Sum over decode batches of the sequences each advanced", (b) => b.sequences);
+    batchCounter("parley_decode_batch_tokens_total", "Tokens evaluated in decode batches (prompt and generated)", (b) => b.tokens);
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The observer of one chat-completions request; `raw`: its Node request, to know it was counted. */
+  begin(raw: object): RequestMetrics {
+    this.#seen.add(raw);
+    return new RequestMetrics(this);
+  }
+
+  /** Counts a request of the route that failed before its handler ran (bad JSON, wrong content type, too large). */
+  failedEarly(raw: object, status: number): void {
+    if (!this.#seen.has(raw)) this.requests.inc({ status: String(status) });
+  }
+
+  /** The exposition: Prometheus text format. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** One request's timings and counts, fed from the events the route already consumes. */
+export class RequestMetrics {
+  readonly #metrics: ParleyMetrics;
+  readonly #start = performance.now();
+  #firstOutput = false;
+  /** False when a choice's output is released all at once (`best_of` > n, beam search): no token gaps. */
+  #incremental = true;
+  /** Per choice, when its last output came. */
+  readonly #lastOutput: number[] = [];
+  #finished = false;
+
+  constructor(metrics: ParleyMetrics) {
+    this.#metrics = metrics;
+  }
+
+  /** The request passed validation. */
+  accepted(request: ChatRequest): void {
+    this.#incremental = request.search.kind === "sample" && request.search.bestOf === request.n;
+  }
+
+  /** Passes `events` through unchanged, timing outputs and counting tokens. */
+  async *observe(events: AsyncIterable<ChatEvent>): AsyncIterable<ChatEvent> {
+    for await (const event of events) {
+      this.#note(event);
+      yield event;
+    }
+  }
+
+  /** Counts the request under its HTTP status (once; later calls are ignored). */
+  finish(status: number): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#metrics.requests.inc({ status: String(status) });
+    if (status === 200) this.#metrics.e2eLatency.observe((performance.now() - this.#start) / 1000);
+  }
+
+  #note(event: ChatEvent): void {
+    switch (event.type) {
+      case "delta":
+      case "tool_call":
+      case "tool_arguments":
+        this.#output(event.choice);
+        break;
+      case "usage": {
+        const { promptTokens, completionTokens, cachedTokens } = event.usage;
+        this.#metrics.promptTokens.inc(promptTokens);
+        this.#metrics.generatedTokens.inc(completionTokens);
+        this.#metrics.cachedTokens.inc(cachedTokens);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  #output(choice: number): void {
+    const now = performance.now();
+    if (!this.#firstOutput) {
+      this.#firstOutput = true;
+      this.#metrics.timeToFirstToken.observe((now - this.#start) / 1000);
+    }
+    const last = this.#lastOutput[choice];
+    if (last !== undefined && this.#incremental) this.#metrics.interTokenLatency.observe((now - last) / 1000);
+    this.#lastOutput[choice] = now;
+  }
+}
