@@ -13,11 +13,10 @@
  *   output N), lora_a is [K, rank] and lora_b is [rank, N]; the graph adds
  *   multiplier * B·(A·x) to W·x. (token_embd.weight would use a flipped layout; not written.)
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { defaultTestModelCacheDir, ensureCachedFile } from "./cached-file.ts";
 import { gguf, writeGgufFile, type GgufMetadataValue, type GgufTensor } from "./gguf-writer.ts";
-import { defaultTestModelCacheDir, testModelFileName, testModelVocabulary, type TestModelOptions } from "./test-model.ts";
+import { testModelFileName, testModelVocabulary, type TestModelOptions } from "./test-model.ts";
 
 /** Bump when anything that changes the generated adapter bytes changes. */
 export const TEST_LORA_CONTENT_VERSION = 1;
@@ -161,25 +160,7 @@ export function testLoraFileName(options?: TestLoraOptions): string {
   return `parley-test-lora-v${TEST_LORA_CONTENT_VERSION}-${hash}.gguf`;
 }
 
-/**
- * Returns the path of a cached copy of the adapter (in the test model's cache directory by
- * default), generating it when missing; atomic like ensureTestModel (temp file + rename).
- */
+/** Returns the path of a cached copy of the adapter (beside the test models), generating it when missing. */
 export async function ensureTestLora(options: { cacheDir?: string; lora?: TestLoraOptions } = {}): Promise<string> {
-  const dir = options.cacheDir ?? defaultTestModelCacheDir();
-  const path = join(dir, testLoraFileName(options.lora));
-  try {
-    if ((await stat(path)).size > 0) return path;
-  } catch {
-    // missing: generate below
-  }
-  await mkdir(dir, { recursive: true });
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    await writeTestLora(temp, options.lora);
-    await rename(temp, path);
-  } finally {
-    await rm(temp, { force: true });
-  }
-  return path;
+  return ensureCachedFile(options.cacheDir ?? defaultTestModelCacheDir(), testLoraFileName(options.lora), (path) => writeTestLora(path, options.lora));
 }
