@@ -1,0 +1,28 @@
+/**
+ * What an upstream model is: an OpenAI-compatible server (vLLM, SGLang, llama.cpp's server,
+ * another Parley) that Parley forwards requests for one model id to. Filled from the config file
+ * (`models: [{id, upstream: {…}}]`); consumed by the upstream engine.
+ */
+
+export interface UpstreamModelOptions {
+  /** The id clients send in `model`. */
+  readonly id: string;
+  /** Other ids that also select this model. */
+  readonly aliases?: readonly string[];
+  /** Replicas' base URLs, each up to and including `/v1` (e.g. `http://10.0.0.5:8000/v1`). */
+  readonly baseUrls: readonly string[];
+  /** The model name the upstream expects. */
+  readonly model: string;
+  /** Bearer token for the upstream (the secret itself, resolved from an environment variable; never logged). */
+  readonly apiKey?: string;
+  /** Longest a request may take upstream, in ms (default 600 000). */
+  readonly timeoutMs?: number;
+  /** Requests in flight to this model across its replicas before new ones wait (default: no limit). */
+  readonly maxConcurrent?: number;
+  /** Extra headers sent upstream. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Request fields the upstream does not support: dropped before forwarding, or rejected with a 400 (default: none). */
+  readonly unsupported?: { readonly fields: readonly string[]; readonly mode: "drop" | "reject" };
+  /** Active health check period per replica, in ms (default 5 000). */
+  readonly healthIntervalMs?: number;
+}
