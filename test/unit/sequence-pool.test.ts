@@ -101,6 +101,21 @@ describe("SequencePool", () => {
     assert.equal(await second, "a");
   });
 
+  it("a choice that started waiting before its sibling was served is not timed out either", async () => {
+    const pool = new SequencePool({ items: ["a"], queueTimeoutMs: 40 });
+    const blocker = pool.admit();
+    assert.equal(await pool.acquire(blocker, never), "a");
+    const request = pool.admit();
+    const first = pool.acquire(request, never);
+    const second = pool.acquire(request, never); // both wait, with the same deadline
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    pool.release("a"); // the first choice is served before the deadline
+    assert.equal(await first, "a");
+    await new Promise((resolve) => setTimeout(resolve, 60)); // past the deadline
+    pool.release("a");
+    assert.equal(await second, "a");
+  });
+
   it("queueTimeoutMs 0 waits without limit", async () => {
     const pool = new SequencePool({ items: ["a"], queueTimeoutMs: 0 });
     await pool.acquire(pool.admit(), never);

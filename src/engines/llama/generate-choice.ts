@@ -199,7 +199,10 @@ async function evaluatePrompt(options: ChoiceOptions): Promise<number | undefine
     const cachedTokens = await reusePrefix(sequence, prompt);
     return (await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], signal)) ? cachedTokens : undefined;
   } finally {
-    if (fork?.role === "source") fork.fork.provide(signal.aborted ? undefined : sequence);
+    if (fork?.role === "source") {
+      fork.fork.provide(signal.aborted ? undefined : sequence);
+      await fork.fork.seal();
+    }
   }
 }
 

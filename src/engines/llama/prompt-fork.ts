@@ -7,6 +7,10 @@
  * (`_copyStateFromOtherSequence`, built on llama.cpp's `llama_memory_seq_cp`; node-llama-cpp is
  * pinned to that exact version). Without it, siblings evaluate the prompt themselves, as before.
  * A copy is only made when the source holds more of the prompt than the sibling's own cache.
+ *
+ * The copy must not overlap a decode of the source (node-llama-cpp does not order the two), so
+ * the source, once its prompt is in, waits for the siblings already copying and then seals the
+ * fork: siblings that get a slot later evaluate the prompt themselves.
  */
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 
@@ -18,6 +22,9 @@ export class PromptFork {
   readonly #prompt: readonly Token[];
   readonly #source: Promise<LlamaContextSequence | undefined>;
   #provide: (sequence: LlamaContextSequence | undefined) => void = () => undefined;
+  /** Copies under way (or waiting for the source): the source does not decode before they end. */
+  readonly #copying = new Set<Promise<void>>();
+  #sealed = false;
 
   constructor(prompt: readonly Token[]) {
     this.#prompt = prompt;
@@ -29,15 +36,30 @@ export class PromptFork {
     this.#provide(sequence);
   }
 
+  /** For the source, before its first decode: waits for the copies under way, then refuses new ones. */
+  async seal(): Promise<void> {
+    while (this.#copying.size > 0) await Promise.allSettled([...this.#copying]);
+    this.#sealed = true;
+  }
+
   /** Brings a sibling's `sequence` to the prompt by copying the source's state, when that saves work. */
   async adopt(sequence: LlamaContextSequence, signal: AbortSignal): Promise<void> {
     const copy = (sequence as unknown as CopyableSequence)._copyStateFromOtherSequence;
     const wanted = this.#prompt.length - 1;
     const own = sequence.compareContextTokens(this.#prompt as Token[]).firstDifferentIndex;
-    if (typeof copy !== "function" || own >= wanted) return;
-    const source = await this.#source;
-    if (source === undefined || signal.aborted) return;
-    const shared = Math.min(wanted, source.compareContextTokens(this.#prompt as Token[]).firstDifferentIndex);
-    if (shared > own) await copy.call(sequence, source, shared);
+    if (this.#sealed || typeof copy !== "function" || own >= wanted) return;
+    const work = (async () => {
+      const source = await this.#source;
+      if (source === undefined || signal.aborted) return;
+      const shared = Math.min(wanted, source.compareContextTokens(this.#prompt as Token[]).firstDifferentIndex);
+      // false: the state did not copy cleanly; start the sibling from nothing rather than trust it.
+      if (shared > own && !(await copy.call(sequence, source, shared))) await sequence.clearHistory();
+    })();
+    this.#copying.add(work);
+    try {
+      await work;
+    } finally {
+      this.#copying.delete(work);
+    }
   }
 }

@@ -140,7 +140,10 @@ export class SequencePool<T> {
       signal.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);
       if (ticket !== undefined && !ticket.served && ticket.deadline !== Infinity) {
-        const timedOut = () => leave(new ParleyError("server_busy", `The server is busy: the request waited ${this.#queueTimeoutMs / 1000} s for a slot without getting one. Retry shortly.`, { retryAfter: 1 }));
+        // A sibling choice may have been served meanwhile: the request then waits without limit.
+        const timedOut = () => {
+          if (!ticket.served) leave(new ParleyError("server_busy", `The server is busy: the request waited ${this.#queueTimeoutMs / 1000} s for a slot without getting one. Retry shortly.`, { retryAfter: 1 }));
+        };
         timer = setTimeout(timedOut, Math.max(0, ticket.deadline - performance.now()));
       }
     });
