@@ -4,12 +4,15 @@
  * Prometheus metrics. Does not listen.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { ApiKeySpec } from "./config/api-keys.ts";
 import { ParleyError } from "./domain/errors.ts";
 import { toHttpError, type ErrorMappingOptions } from "./http/errors.ts";
 import type { RequestLog } from "./http/request-log.ts";
+import { Auth } from "./http/auth/auth.ts";
 import { ParleyMetrics } from "./http/metrics.ts";
 import { ClientDisconnected } from "./http/sse.ts";
 import { CHAT_COMPLETIONS_PATH, registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
+import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerHealthRoute } from "./http/routes/health.ts";
 import { registerMetricsRoute } from "./http/routes/metrics.ts";
 import { registerModelRoutes } from "./http/routes/models.ts";
@@ -23,6 +26,13 @@ export interface AppOptions extends ErrorMappingOptions {
   readonly logger?: FastifyServerOptions["logger"];
   /** Where each chat-completions request's record is appended (default: none). The caller closes it. */
   readonly requestLog?: RequestLog;
+  /**
+   * API keys (`--api-key`, the config file's `keys:`). Default none: the server is open (and warns
+   * so when it starts). With keys, every route but `/health` needs `Authorization: Bearer <key>`.
+   */
+  readonly keys?: readonly ApiKeySpec[];
+  /** The key for `GET /admin/usage` (`--admin-key`): plain or SHA-256 hex. Default none: no admin route. */
+  readonly adminKey?: { key: string } | { sha256: string };
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -36,6 +46,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.removeContentTypeParser("text/plain");
   const errors: ErrorMappingOptions = { validationStatus: options.validationStatus ?? 400 };
   const metrics = new ParleyMetrics({ stats: () => options.router.stats() });
+  const auth = new Auth({ ...(options.keys === undefined ? {} : { keys: options.keys }), ...(options.adminKey === undefined ? {} : { adminKey: options.adminKey }) });
+  auth.register(app);
+  if (!auth.keys.enabled) {
+    app.addHook("onReady", async () => app.log.warn("no API keys configured: the server is OPEN to anyone who can reach it (pass --api-key or keys: in the config file)"));
+  }
 
   app.setErrorHandler((error, request, reply) => {
     // Chat-completions requests whose handler never ran (e.g. malformed JSON) are counted here.
@@ -59,8 +74,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   registerHealthRoute(app, options.router);
-  registerModelRoutes(app, options.router);
-  registerChatCompletionsRoute(app, options.router, errors, options.requestLog, metrics);
+  registerModelRoutes(app, options.router, auth);
+  registerChatCompletionsRoute(app, options.router, errors, options.requestLog, metrics, auth);
+  registerAdminRoutes(app, auth);
   registerMetricsRoute(app, metrics);
   return app;
 }

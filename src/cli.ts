@@ -5,7 +5,8 @@
  *                                     write the built-in random-weight test model
  */
 import { parseArgs } from "node:util";
-import { loadConfig, serveHelp } from "./config/config.ts";
+import { ConfigFileError, loadServeConfig } from "./config/config-file.ts";
+import { serveHelp } from "./config/config.ts";
 import { startServer } from "./server.ts";
 import { TEST_MODEL_SIZES, writeTestModel, type TestModelSize } from "./testing/test-model.ts";
 
@@ -72,12 +73,13 @@ async function serve(args: readonly string[]): Promise<number> {
   }
   let config;
   try {
-    config = loadConfig(args);
+    config = loadServeConfig(args);
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${serveHelp()}`);
+    // A config file's errors point at its lines; the flags' help would only bury them.
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${error instanceof ConfigFileError ? "" : `\n${serveHelp()}`}`);
     return 2;
   }
-  const server = await startServer(config);
+  const server = await startServer(config.config, config.file);
   // A failure deep inside the engine must fail its request, never the whole server.
   process.on("unhandledRejection", (reason) => server.app.log.error({ err: reason }, "unhandled rejection; the server keeps running"));
   if (server.usingTestModel) process.stderr.write(TEST_MODEL_BANNER);

@@ -1,21 +1,20 @@
 /**
- * Starts Parley: listens at once (health answers 503 while the model loads), resolves and loads
- * the model in the background, and shuts down gracefully on SIGINT/SIGTERM.
+ * Starts Parley: listens at once (health answers 503 while models load), resolves and loads the
+ * models in the background, and shuts down gracefully on SIGINT/SIGTERM. Without a config file it
+ * serves one local model (`--model`, or the built-in test model); with one (config-file.ts), every
+ * model of its `models:` list (local and upstream) behind one Router, with the file's keys.
  */
 import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
+import type { ConfigFile } from "./config/config-file.ts";
 import type { Config } from "./config/config.ts";
 import { RequestLog } from "./http/request-log.ts";
-import { LlamaEngine } from "./engines/llama/engine.ts";
-import { loadModelHost, readChatTemplateFile, type ModelHost } from "./engines/llama/model-host.ts";
-import { resolveModelSource } from "./engines/llama/model-source.ts";
 import { Router } from "./router/router.ts";
-import { ensureTestModel } from "./testing/test-model.ts";
-import type { Logger } from "./util/logger.ts";
+import { buildModels, modelFromFlags, routerAliases, TEST_MODEL_SOURCE } from "./server-models.ts";
 
 export interface RunningServer {
-  /** True when no --model was given and the built-in test model is served. */
+  /** True when no --model (and no config file) was given and the built-in test model is served. */
   readonly usingTestModel: boolean;
   readonly app: FastifyInstance;
   readonly router: Router;
@@ -23,9 +22,9 @@ export interface RunningServer {
   readonly requestLog: RequestLog | undefined;
   /** The URL the server listens on, e.g. http://127.0.0.1:8080. */
   readonly url: string;
-  /** Resolves once the model is loaded (rejects if loading fails). */
+  /** Resolves once every local model is loaded (rejects if one fails to load). */
   readonly ready: Promise<void>;
-  /** Graceful shutdown: stop accepting, let running requests finish (bounded), free the model. */
+  /** Graceful shutdown: stop accepting, let running requests finish (bounded), free the models. */
   close(): Promise<void>;
 }
 
@@ -35,80 +34,74 @@ export function defaultModelId(spec: string): string {
   return basename(withoutQuery).replace(/\.gguf$/i, "");
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
-  const usingTestModel = config.model === undefined;
-  const spec = config.model ?? "parley-test-model.gguf";
-  const modelId = config.modelAlias ?? defaultModelId(spec);
+/**
+ * `config`: flags and env (merged with the file's `server:` settings, see loadServeConfig);
+ * `file`: the config file, if any (its models replace the flags' single model).
+ */
+export async function startServer(config: Config, file?: ConfigFile): Promise<RunningServer> {
+  if (file === undefined && config.config !== undefined) throw new Error("startServer: --config was given; load it with loadServeConfig and pass the file");
+  const specs = file?.models ?? [modelFromFlags(config, defaultModelId)];
+  const usingTestModel = specs.some((spec) => spec.kind === "local" && spec.source === TEST_MODEL_SOURCE);
 
-  let resolveHost: (host: ModelHost) => void = () => undefined;
-  let rejectHost: (error: unknown) => void = () => undefined;
-  const hostPromise = new Promise<ModelHost>((resolve, reject) => {
-    resolveHost = resolve;
-    rejectHost = reject;
+  let app: FastifyInstance | undefined;
+  const models = buildModels(config, specs, () => {
+    if (app === undefined) throw new Error("models load after the app is built");
+    return app.log;
   });
-  const engine = new LlamaEngine({
-    modelId,
-    host: hostPromise,
-    maxQueue: config.queueSize,
-    queueTimeoutMs: config.queueTimeout * 1000,
-    ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
-  });
-  const router = new Router([engine]);
+  const router = new Router(
+    models.map((m) => m.engine),
+    { aliases: routerAliases(models) },
+  );
   const requestLog = config.requestLog === undefined ? undefined : new RequestLog({ path: config.requestLog });
-  const app = buildApp({
+  const keys = [...config.apiKey, ...(file?.keys ?? [])];
+  const adminKey = config.adminKey ?? file?.adminKey;
+  app = buildApp({
     router,
     bodyLimit: config.bodyLimit,
     validationStatus: config.validationStatus,
     logger: { level: config.verbose ? "debug" : config.logLevel },
     requestLog,
+    keys,
+    ...(adminKey === undefined ? {} : { adminKey }),
   });
-  const url = await app.listen({ host: config.host, port: config.port });
-  if (usingTestModel) app.log.warn("serving the built-in random-weight TEST model (pass --model <gguf> to serve a real one)");
+  const listening = app;
+  const url = await listening.listen({ host: config.host, port: config.port });
+  if (usingTestModel) listening.log.warn("serving the built-in random-weight TEST model (pass --model <gguf> to serve a real one)");
 
-  loadModel(config, usingTestModel ? undefined : spec, app.log).then(resolveHost, rejectHost);
-  const ready = hostPromise.then((loaded) => {
-    app.log.info(
-      { model: modelId, contextSize: loaded.contextSize, slots: config.parallel, threads: loaded.threads, template: loaded.templateSource, toolCalls: loaded.toolFamily.syntax.family },
-      `model ready: send requests with "model": "${modelId}"`,
-    );
-  });
+  // One model at a time: loading two at once would only add their peaks together.
+  const ready = (async () => {
+    for (const model of models) {
+      const host = await model.load();
+      const { spec } = model;
+      if (spec.kind === "upstream") {
+        listening.log.info({ model: spec.id, upstream: spec.options.model, replicas: spec.options.baseUrls.length }, `upstream model "${spec.id}" configured`);
+      } else if (host !== undefined) {
+        listening.log.info(
+          { model: spec.id, aliases: spec.aliases, contextSize: host.contextSize, slots: host.context.totalSequences, threads: host.threads, template: host.templateSource, toolCalls: host.toolFamily.syntax.family },
+          `model ready: send requests with "model": "${spec.id}"`,
+        );
+      }
+    }
+  })();
 
   let closing: Promise<void> | undefined;
   return {
     usingTestModel,
-    app,
+    app: listening,
     router,
     requestLog,
     url,
     ready,
     close() {
       closing ??= (async () => {
-        const stopped = app.close(); // stops accepting; resolves when every connection has ended
+        const stopped = listening.close(); // stops accepting; resolves when every connection has ended
         await router.close(config.shutdownTimeout * 1000);
         // Generation is over; a client that stopped reading must not keep the process alive.
-        app.server.closeAllConnections();
+        listening.server.closeAllConnections();
         await stopped;
         await requestLog?.close(); // every request has ended: its record is queued
       })();
       return closing;
     },
   };
-}
-
-/** Resolves the model file (downloading it if needed; the test model when `spec` is undefined) and loads it. */
-async function loadModel(config: Config, spec: string | undefined, logger: Logger): Promise<ModelHost> {
-  const cache = config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir };
-  const modelPath = spec === undefined ? await ensureTestModel(cache) : (await resolveModelSource(spec, { ...cache, showProgress: true })).path;
-  const chatTemplate = config.chatTemplateFile === undefined ? undefined : await readChatTemplateFile(config.chatTemplateFile);
-  return loadModelHost({
-    modelPath,
-    parallel: config.parallel,
-    ...(config.threads === undefined ? {} : { threads: config.threads }),
-    verbose: config.verbose,
-    adapters: config.lora,
-    logger,
-    ...(config.ctxSize === undefined ? {} : { contextSize: config.ctxSize }),
-    ...(config.batchSize === undefined ? {} : { batchSize: config.batchSize }),
-    ...(chatTemplate === undefined ? {} : { chatTemplate }),
-  });
 }

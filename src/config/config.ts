@@ -5,9 +5,11 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { parseApiKeyFlags, parseSecret } from "./api-key-flag.ts";
 import { parseLoraSpecs } from "./lora-spec.ts";
 
 const FLAGS = {
+  config: { type: "string", help: "YAML or JSON file with models (local and upstream), keys and server settings; flags and env override its server settings (README \"Scaling out\")" },
   model: { type: "string", help: "GGUF to serve: a path, hf:owner/repo/file.gguf, or an https:// URL (default: the built-in test model)" },
   "model-alias": { type: "string", help: "Model id clients send (default: the file's base name)" },
   host: { type: "string", help: "Address to listen on (default 127.0.0.1)" },
@@ -28,11 +30,14 @@ const FLAGS = {
   "request-log": { type: "string", help: "JSONL file each request's metadata is appended to; prompt and output text only for requests with log_prompt: true (default: off)" },
   "log-level": { type: "string", help: "fatal, error, warn, info (default), debug, trace or silent" },
   verbose: { type: "boolean", help: "Log at debug level, llama.cpp's own messages included" },
+  "api-key": { type: "string", multiple: true, env: "PARLEY_API_KEYS", help: "Require `Authorization: Bearer <key>`: [user=]<secret> or [user=]sha256:<hex>, repeatable (env: comma-separated) (default: open server)" },
+  "admin-key": { type: "string", help: "Bearer key for GET /admin/usage: <secret> or sha256:<hex> (default: no admin route)" },
 } as const;
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
-const configSchema = z.object({
+export const configSchema = z.object({
+  config: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
   modelAlias: z.string().min(1).optional(),
   host: z.string().min(1).default("127.0.0.1"),
@@ -63,17 +68,46 @@ const configSchema = z.object({
   requestLog: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   verbose: z.union([z.boolean(), z.enum(["1", "true", "yes"]).transform(() => true), z.enum(["0", "false", "no", ""]).transform(() => false)]).default(false),
+  apiKey: z
+    .union([z.array(z.string()), z.string().transform((list) => list.split(",").filter((s) => s !== ""))])
+    .default([])
+    .transform((values, ctx) => {
+      try {
+        return parseApiKeyFlags(values);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
+  adminKey: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      try {
+        return parseSecret(value, "--admin-key");
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-const envName = (flag: string) => `PARLEY_${flag.toUpperCase().replaceAll("-", "_")}`;
+const envName = (flag: string) => {
+  const spec = FLAGS[flag as keyof typeof FLAGS] as { readonly type: string; readonly env?: string };
+  return spec.env ?? `PARLEY_${flag.toUpperCase().replaceAll("-", "_")}`;
+};
 
-/** Parses `serve` arguments and the environment. Throws an Error with a readable message. */
-export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Parses `serve` arguments and the environment. Throws an Error with a readable message.
+ * `base`: settings that flags and env override (the config file's `server:` section, see config-file.ts).
+ */
+export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv = process.env, base: Readonly<Record<string, unknown>> = {}): Config {
   const { values } = parseArgs({ args: [...args], options: FLAGS, strict: true, allowPositionals: false });
-  const raw: Record<string, unknown> = {};
+  const raw: Record<string, unknown> = { ...base };
   for (const flag of Object.keys(FLAGS) as (keyof typeof FLAGS)[]) {
     const fromEnv = env[envName(flag)];
     const value = values[flag] ?? (fromEnv === "" ? undefined : fromEnv); // an empty variable is unset

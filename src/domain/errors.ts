@@ -8,6 +8,8 @@ export type ErrorKind =
   | "context_length_exceeded" // 400
   | "model_not_found" // 404
   | "not_found" // 404
+  | "unauthenticated" // 401: no or an unknown API key
+  | "permission_denied" // 403: the key may not do this
   | "server_busy" // 429
   | "unavailable" // 503
   | "internal"; // 500

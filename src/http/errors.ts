@@ -27,6 +27,8 @@ const STATUS: Record<ErrorKind, number> = {
   context_length_exceeded: 400,
   model_not_found: 404,
   not_found: 404,
+  unauthenticated: 401,
+  permission_denied: 403,
   server_busy: 429,
   unavailable: 503,
   internal: 500,
@@ -37,6 +39,8 @@ const TYPE: Record<ErrorKind, string> = {
   context_length_exceeded: "invalid_request_error",
   model_not_found: "invalid_request_error",
   not_found: "invalid_request_error",
+  unauthenticated: "invalid_request_error",
+  permission_denied: "invalid_request_error",
   server_busy: "rate_limit_error",
   unavailable: "server_error",
   internal: "server_error",
@@ -89,6 +93,9 @@ function defaultCode(kind: ErrorKind): string | null {
       return "service_unavailable";
     case "not_found":
       return "not_found";
+    case "unauthenticated":
+      return "invalid_api_key";
+    case "permission_denied":
     case "invalid_request":
     case "internal":
       return null;

@@ -26,6 +26,8 @@ export class ParleyMetrics {
   /** Requests whose handler ran; the others of the route (e.g. malformed JSON) are counted by the error handler. */
   readonly #seen = new WeakSet<object>();
   readonly requests: Counter<"status">;
+  /** Per key user: bounded by the configured keys (and `model` by the served models). */
+  readonly userRequests: Counter<"user" | "model" | "status">;
   readonly promptTokens: Counter;
   readonly generatedTokens: Counter;
   readonly cachedTokens: Counter;
@@ -37,6 +39,12 @@ export class ParleyMetrics {
     const registers = [this.registry];
     const { stats } = options;
     this.requests = new Counter({ name: "parley_requests_total", help: "Chat-completion requests answered, by HTTP status (499: the client left first)", labelNames: ["status"], registers });
+    this.userRequests = new Counter({
+      name: "parley_user_requests_total",
+      help: "Chat-completion requests answered, by API key user, model (\"other\": one the server does not serve) and HTTP status; only with API keys configured",
+      labelNames: ["user", "model", "status"],
+      registers,
+    });
     this.promptTokens = new Counter({ name: "parley_prompt_tokens_total", help: "Prompt tokens of completed requests", registers });
     this.generatedTokens = new Counter({ name: "parley_generated_tokens_total", help: "Generated tokens (usage.completion_tokens) of completed requests", registers });
     this.cachedTokens = new Counter({ name: "parley_prefix_cache_hit_tokens_total", help: "Prompt tokens reused from a sequence's cache rather than evaluated (usage.prompt_tokens_details.cached_tokens)", registers });

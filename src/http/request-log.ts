@@ -28,6 +28,8 @@ export interface RequestLogRecord {
   readonly id: string | null;
   readonly model: string | null;
   readonly user: string | null;
+  /** The API key's user (absent on an open server). */
+  readonly key_user?: string;
   /** OpenAI `metadata` tags. */
   readonly metadata: Readonly<Record<string, string>> | null;
   /** The HTTP status; 499 when the client disconnected before the response was complete. */

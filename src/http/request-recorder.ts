@@ -37,9 +37,15 @@ export class RequestRecorder {
   #completionTokens: number | null = null;
   #finished = false;
 
-  /** `body`: the raw request body; only its `model` and `user` strings are read until validation passed. */
-  constructor(log: RequestLog, logger: Pick<Logger, "warn">, body: unknown) {
+  readonly #keyUser: string | undefined;
+
+  /**
+   * `body`: the raw request body; only its `model` and `user` strings are read until validation
+   * passed. `keyUser`: the API key's user (default: none, an open server).
+   */
+  constructor(log: RequestLog, logger: Pick<Logger, "warn">, body: unknown, keyUser?: string) {
     this.#log = log;
+    this.#keyUser = keyUser;
     this.#logger = logger;
     const raw = typeof body === "object" && body !== null ? (body as { model?: unknown; user?: unknown }) : {};
     this.#model = typeof raw.model === "string" ? raw.model.slice(0, 256) : null;
@@ -85,6 +91,7 @@ export class RequestRecorder {
       id: this.#id,
       model: this.#model,
       user: this.#user,
+      ...(this.#keyUser === undefined ? {} : { key_user: this.#keyUser }),
       metadata: this.#metadata,
       status,
       stream: this.#stream,

@@ -1,37 +1,62 @@
 /**
  * Model name → engine. Pure lookup logic: the HTTP layer asks it which engine serves a request.
+ * Aliases are other names for a model's id: they select the same engine, and `/v1/models` lists
+ * them after the ids (same `created` and `owned_by` as their model), so clients can discover them.
  */
 import { ParleyError } from "../domain/errors.ts";
 import type { ChatEngine, DecodeBatchStats, EngineStats, ModelInfo } from "../engines/types.ts";
 
+export interface RouterOptions {
+  /** Alias → the model id it stands for (default: none). Aliases may not reuse an id or another alias. */
+  readonly aliases?: ReadonlyMap<string, string>;
+}
+
 export class Router {
   readonly #engines: readonly ChatEngine[];
-  readonly #byId = new Map<string, ChatEngine>();
+  /** Ids and aliases → the engine and the model (an alias's model info carries the alias as its id). */
+  readonly #byName = new Map<string, { readonly engine: ChatEngine; readonly info: ModelInfo }>();
+  readonly #aliases: readonly ModelInfo[];
 
-  constructor(engines: readonly ChatEngine[]) {
+  constructor(engines: readonly ChatEngine[], options: RouterOptions = {}) {
     this.#engines = engines;
     for (const engine of engines) {
       for (const model of engine.listModels()) {
-        if (this.#byId.has(model.id)) throw new Error(`Model id "${model.id}" is served twice`);
-        this.#byId.set(model.id, engine);
+        if (this.#byName.has(model.id)) throw new Error(`Model id "${model.id}" is served twice`);
+        this.#byName.set(model.id, { engine, info: model });
       }
     }
+    const aliases: ModelInfo[] = [];
+    for (const [alias, id] of options.aliases ?? []) {
+      const target = this.#byName.get(id);
+      if (target === undefined || target.info.id !== id) throw new Error(`Alias "${alias}" names "${id}", which is no model id`);
+      if (this.#byName.has(alias)) throw new Error(`Alias "${alias}" is already a model id or alias`);
+      const info = { ...target.info, id: alias };
+      this.#byName.set(alias, { engine: target.engine, info });
+      aliases.push(info);
+    }
+    this.#aliases = aliases;
   }
 
-  /** The engine serving `model`; 404 `model_not_found` otherwise. */
+  /** The engine serving `model` (an id or an alias); 404 `model_not_found` otherwise. */
   resolve(model: string): ChatEngine {
-    const engine = this.#byId.get(model);
-    if (engine === undefined) {
-      throw new ParleyError("model_not_found", `The model \`${model}\` does not exist or you do not have access to it.`, {
+    return this.model(model).engine;
+  }
+
+  /** The engine and model info for an id or alias; 404 `model_not_found` otherwise. */
+  model(name: string): { readonly engine: ChatEngine; readonly info: ModelInfo } {
+    const entry = this.#byName.get(name);
+    if (entry === undefined) {
+      throw new ParleyError("model_not_found", `The model \`${name}\` does not exist or you do not have access to it.`, {
         param: "model",
         code: "model_not_found",
       });
     }
-    return engine;
+    return entry;
   }
 
+  /** Every model id, then every alias. */
   listModels(): ModelInfo[] {
-    return this.#engines.flatMap((engine) => engine.listModels());
+    return [...this.#engines.flatMap((engine) => engine.listModels()), ...this.#aliases];
   }
 
   isReady(): boolean {
@@ -62,7 +87,8 @@ export class Router {
     return { queued, active, slots, ...(batches === undefined ? {} : { batches }) };
   }
 
-  async close(graceMs: number): Promise<void> {
+  /** Closes every engine (each stops accepting, waits up to `graceMs` for running requests, frees its model). */
+  async close(graceMs = 10_000): Promise<void> {
     await Promise.all(this.#engines.map((engine) => engine.close(graceMs)));
   }
 }

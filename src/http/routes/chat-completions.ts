@@ -8,6 +8,8 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { invalidRequest } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import type { Router } from "../../router/router.ts";
+import { ANONYMOUS, metered, type Auth } from "../auth/auth.ts";
+import type { Admission } from "../auth/limiter.ts";
 import { parseChatRequest, type ParsedChatRequest } from "../../schemas/normalize-chat.ts";
 import { ChunkFactory, CompletionBuilder, newResponseMeta, type FormatOptions, type ResponseMeta } from "../completion-format.ts";
 import { toHttpError, type ErrorMappingOptions, type HttpError } from "../errors.ts";
@@ -24,14 +26,23 @@ type Ended = (status: number, error?: RecordedError) => void;
 /**
  * `requestLog`: where each request's record goes (default: none; `log_prompt: true` is then a 400).
  * `metrics`: where requests are counted and timed (default: none).
+ * `auth`: the key's model permission (403) and limits (429), usage accounting (default: none, open).
  */
-export function registerChatCompletionsRoute(app: FastifyInstance, router: Router, errors: ErrorMappingOptions, requestLog?: RequestLog, metrics?: ParleyMetrics): void {
+export function registerChatCompletionsRoute(app: FastifyInstance, router: Router, errors: ErrorMappingOptions, requestLog?: RequestLog, metrics?: ParleyMetrics, auth?: Auth): void {
   app.post(CHAT_COMPLETIONS_PATH, async (request, reply) => {
-    const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body);
+    const keyUser = auth?.user(request);
+    const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body, keyUser);
     const measured = metrics?.begin(request.raw);
+    let admission: Admission | undefined;
+    let modelLabel = "other";
+    let over = false;
     const ended: Ended = (status, error) => {
       recorder?.finish(status, error);
       measured?.finish(status);
+      if (over) return;
+      over = true;
+      admission?.release();
+      if (keyUser !== undefined) metrics?.userRequests.inc({ user: keyUser, model: modelLabel, status: String(status) });
     };
     try {
       const parsed = parseChatRequest(request.body);
@@ -41,12 +52,19 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
       }
       recorder?.accepted(parsed, logPrompt, (request.body as { messages: unknown }).messages);
       measured?.accepted(parsed.request);
-      const engine = router.resolve(parsed.request.model);
+      const { model } = parsed.request;
+      // Only served models become label values, so the metric's cardinality stays bounded.
+      if (router.listModels().some((m) => m.id === model)) modelLabel = model;
+      auth?.checkModel(request, model);
+      const engine = router.resolve(model);
+      admission = auth?.admit(request);
+      auth?.usage.request(keyUser ?? ANONYMOUS, model);
       const signal = disconnectSignal(reply.raw);
       // Metadata only: prompt and completion text never go to this log.
       request.log.info(
         {
           user: parsed.request.user?.slice(0, 256),
+          keyUser,
           metadata: parsed.metadata,
           seed: parsed.request.sampling.seed,
           seedFromClient: parsed.request.sampling.seedFromClient,
@@ -60,7 +78,8 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
       const meta = newResponseMeta(parsed.request.model, engine.fingerprint);
       recorder?.identified(meta.id);
       const recorded = recorder?.observe(generation.events) ?? generation.events;
-      const events = measured?.observe(recorded) ?? recorded;
+      const observed = measured?.observe(recorded) ?? recorded;
+      const events = auth === undefined || admission === undefined ? observed : metered(observed, auth, keyUser ?? ANONYMOUS, model, admission);
       const headers = warningHeaders(generation.warnings);
       if (parsed.stream) return await streamResponse(reply, meta, parsed, events, headers, errors, ended);
       void reply.headers(headers);

@@ -1,0 +1,135 @@
+/**
+ * The domain `ChatRequest` serialised back into an OpenAI/vLLM chat-completions body for an
+ * upstream. Only fields that differ from the domain's defaults are written (so a plain request is
+ * a plain OpenAI request, and an upstream without vLLM's extras accepts it); the seed is sent only
+ * when the client chose it. Tools are always sent in the modern `tools` form (legacy `functions`
+ * requests are answered in kind by Parley's own HTTP layer). Fields the upstream does not support
+ * are dropped or rejected here (`unsupported`).
+ */
+import type { ChatMessage, ChatRequest, OutputConstraint } from "../../domain/chat.ts";
+import { invalidRequest } from "../../domain/errors.ts";
+import type { ToolChoice, ToolsRequest } from "../../domain/tools.ts";
+
+export type WireBody = Record<string, unknown>;
+
+export interface WireRequestOptions {
+  /** The model name the upstream expects. */
+  readonly model: string;
+  /** The id clients use (for messages). */
+  readonly modelId: string;
+  /** Streamed upstream (with `stream_options.include_usage`), or one JSON answer. */
+  readonly stream: boolean;
+  /** Fields the upstream does not support (default: none). */
+  readonly unsupported?: { readonly fields: readonly string[]; readonly mode: "drop" | "reject" };
+}
+
+/** Fields that make the request what it is: never dropped. */
+const ESSENTIAL = new Set(["model", "messages", "stream"]);
+
+/** The body and the warnings for dropped fields; a field the upstream rejects is a 400 naming it. */
+export function toWireRequest(request: ChatRequest, options: WireRequestOptions): { body: WireBody; warnings: string[] } {
+  const body = wireBody(request, options);
+  const warnings: string[] = [];
+  const unsupported = options.unsupported;
+  for (const field of unsupported?.fields ?? []) {
+    if (!(field in body) || ESSENTIAL.has(field)) continue;
+    if (unsupported?.mode === "reject") {
+      throw invalidRequest(`\`${field}\` is not supported by the upstream serving model \`${options.modelId}\`.`, [field], "unsupported");
+    }
+    delete body[field];
+    if (field !== "stream_options") warnings.push(`\`${field}\` was dropped: the upstream serving model \`${options.modelId}\` does not support it`);
+  }
+  return { body, warnings };
+}
+
+function wireBody(r: ChatRequest, options: WireRequestOptions): WireBody {
+  const s = r.sampling;
+  const body: WireBody = { model: options.model, messages: r.messages.map(toWireMessage), stream: options.stream };
+  if (options.stream) body.stream_options = { include_usage: true };
+  const set = (field: string, value: unknown, unless: unknown) => {
+    if (value !== undefined && value !== unless) body[field] = value;
+  };
+  set("max_tokens", r.maxTokens, undefined);
+  set("n", r.n, 1);
+  set("temperature", s.temperature, 1);
+  set("top_p", s.topP, 1);
+  set("top_k", s.topK, 0);
+  set("min_p", s.minP, 0);
+  if (s.seedFromClient) body.seed = s.seed;
+  set("repetition_penalty", s.repetitionPenalty, 1);
+  set("frequency_penalty", s.frequencyPenalty, 0);
+  set("presence_penalty", s.presencePenalty, 0);
+  if (s.logitBias.size > 0) body.logit_bias = Object.fromEntries([...s.logitBias].map(([id, bias]) => [String(id), bias]));
+  if (r.stop.length > 0) body.stop = [...r.stop];
+  set("include_stop_str_in_output", r.includeStopString, false);
+  if (r.stopTokenIds.size > 0) body.stop_token_ids = [...r.stopTokenIds];
+  set("ignore_eos", r.ignoreEos, false);
+  set("skip_special_tokens", r.skipSpecialTokens, true);
+  set("spaces_between_special_tokens", r.spacesBetweenSpecialTokens, true);
+  set("min_tokens", r.minTokens, 0);
+  if (r.logprobs) {
+    body.logprobs = true;
+    set("top_logprobs", r.topLogprobs, 0);
+  }
+  set("prompt_logprobs", r.promptLogprobs, undefined);
+  set("user", r.user, undefined);
+  set("peft", r.adapter, undefined);
+  set("guided_whitespace_pattern", r.whitespacePattern, undefined);
+  if (r.search.kind === "sample") set("best_of", r.search.bestOf, r.n);
+  else {
+    body.use_beam_search = true;
+    body.best_of = r.search.width;
+    set("length_penalty", r.search.lengthPenalty, 1);
+    set("early_stopping", r.search.earlyStopping, false);
+  }
+  const p = r.prompt;
+  set("add_generation_prompt", p.addGenerationPrompt, !p.continueFinalMessage);
+  set("continue_final_message", p.continueFinalMessage, false);
+  set("add_special_tokens", p.addSpecialTokens, false);
+  set("echo", p.echo, false);
+  set("chat_template", p.chatTemplate, undefined);
+  if (Object.keys(p.chatTemplateKwargs).length > 0) body.chat_template_kwargs = p.chatTemplateKwargs;
+  if (r.constraint !== undefined) Object.assign(body, constraintFields(r.constraint));
+  if (r.tools !== undefined) Object.assign(body, toolFields(r.tools));
+  return body;
+}
+
+function toWireMessage(m: ChatMessage): WireBody {
+  const out: WireBody = { role: m.role, content: m.content };
+  if (m.name !== undefined) out.name = m.name;
+  if (m.role === "tool") out.tool_call_id = m.toolCallId ?? "";
+  if (m.toolCalls !== undefined && m.toolCalls.length > 0) {
+    out.tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
+    if (m.content === "") out.content = null;
+  }
+  return out;
+}
+
+/** The constraint in the field the client used (`field` names it, e.g. `structured_outputs.regex`). */
+function constraintFields(c: OutputConstraint): WireBody {
+  const value = c.kind === "json" ? c.schema : c.kind === "regex" ? c.pattern : c.kind === "choice" ? [...c.choices] : c.gbnf;
+  if (c.field === "response_format" && c.kind === "json") {
+    const plainObject = !c.strict && JSON.stringify(c.schema) === '{"type":"object"}';
+    return {
+      response_format: plainObject ? { type: "json_object" } : { type: "json_schema", json_schema: { name: "response", schema: c.schema, strict: c.strict } },
+    };
+  }
+  if (c.field.startsWith("structured_outputs.")) return { structured_outputs: { [c.field.slice("structured_outputs.".length)]: value } };
+  return { [c.field]: value };
+}
+
+function toolFields(t: ToolsRequest): WireBody {
+  const out: WireBody = {
+    tools: t.definitions.map((d) => ({
+      type: "function",
+      function: { name: d.name, ...(d.description === undefined ? {} : { description: d.description }), parameters: d.parameters, ...(d.strict ? { strict: true } : {}) },
+    })),
+    tool_choice: toolChoice(t.choice),
+  };
+  if (!t.parallel) out.parallel_tool_calls = false; // legacy `functions`: one call at most
+  return out;
+}
+
+function toolChoice(choice: ToolChoice): unknown {
+  return choice.kind === "function" ? { type: "function", function: { name: choice.name } } : choice.kind;
+}
