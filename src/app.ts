@@ -46,7 +46,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.removeContentTypeParser("text/plain");
   const errors: ErrorMappingOptions = { validationStatus: options.validationStatus ?? 400 };
   const metrics = new ParleyMetrics({ stats: () => options.router.stats() });
-  const auth = new Auth({ ...(options.keys === undefined ? {} : { keys: options.keys }), ...(options.adminKey === undefined ? {} : { adminKey: options.adminKey }) });
+  const auth = new Auth({
+    ...(options.keys === undefined ? {} : { keys: options.keys }),
+    ...(options.adminKey === undefined ? {} : { adminKey: options.adminKey }),
+    canonicalModel: (name) => options.router.canonical(name),
+  });
   auth.register(app);
   if (!auth.keys.enabled) {
     app.addHook("onReady", async () => app.log.warn("no API keys configured: the server is OPEN to anyone who can reach it (pass --api-key or keys: in the config file)"));

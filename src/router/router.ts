@@ -16,6 +16,7 @@ export class Router {
   /** Ids and aliases → the engine and the model (an alias's model info carries the alias as its id). */
   readonly #byName = new Map<string, { readonly engine: ChatEngine; readonly info: ModelInfo }>();
   readonly #aliases: readonly ModelInfo[];
+  readonly #canonical = new Map<string, string>();
 
   constructor(engines: readonly ChatEngine[], options: RouterOptions = {}) {
     this.#engines = engines;
@@ -31,10 +32,16 @@ export class Router {
       if (target === undefined || target.info.id !== id) throw new Error(`Alias "${alias}" names "${id}", which is no model id`);
       if (this.#byName.has(alias)) throw new Error(`Alias "${alias}" is already a model id or alias`);
       const info = { ...target.info, id: alias };
+      this.#canonical.set(alias, id);
       this.#byName.set(alias, { engine: target.engine, info });
       aliases.push(info);
     }
     this.#aliases = aliases;
+  }
+
+  /** The model id a name stands for (an id itself, or an alias's model); the name itself if unknown. */
+  canonical(name: string): string {
+    return this.#canonical.get(name) ?? name;
   }
 
   /** The engine serving `model` (an id or an alias); 404 `model_not_found` otherwise. */

@@ -23,6 +23,8 @@ export interface AuthOptions {
   readonly adminKey?: { key: string } | { sha256: string };
   /** The limiter's clock in ms (default `Date.now`). */
   readonly now?: () => number;
+  /** The model id a requested name stands for (aliases → ids), so a key's `models` may name either (default: names as they are). */
+  readonly canonicalModel?: (name: string) => string;
 }
 
 /** Routes reachable without a key (matched route patterns). */
@@ -37,8 +39,10 @@ export class Auth {
   readonly usage = new UsageSummary();
   readonly #limiter: Limiter;
   readonly #principals = new WeakMap<FastifyRequest, Principal>();
+  readonly #canonical: (name: string) => string;
 
   constructor(options: AuthOptions = {}) {
+    this.#canonical = options.canonicalModel ?? ((name) => name);
     this.keys = new KeyStore(options.keys ?? []);
     this.admin = options.adminKey === undefined ? undefined : new SingleKey(options.adminKey);
     this.#limiter = new Limiter(options.now === undefined ? {} : { now: options.now });
@@ -72,7 +76,10 @@ export class Auth {
 
   /** Whether `principal` (undefined: open server) may use `model`. */
   allows(principal: Principal | undefined, model: string): boolean {
-    return principal?.models === undefined || principal.models.has(model);
+    if (principal?.models === undefined) return true;
+    const wanted = this.#canonical(model);
+    for (const allowed of principal.models) if (this.#canonical(allowed) === wanted) return true;
+    return false;
   }
 
   /** Throws a 403 when the request's key may not use `model` (whether or not it exists). */
