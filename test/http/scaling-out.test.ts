@@ -31,6 +31,7 @@ describe("scaling out: local + upstream models, keys, one config file", () => {
   let front: RunningServer;
   const ALICE = "alice-key-0123";
   const BATCH = "batch-key-4567";
+  const METERED = "metered-key-89ab";
 
   before(async () => {
     upstream = await startTestServer();
@@ -53,6 +54,9 @@ keys:
     models: [default]
   - user: batch
     sha256: ${createHash("sha256").update(BATCH).digest("hex")}
+  - user: metered
+    key: ${METERED}
+    limits: { tokensPerMinute: 50 }
 `;
     await writeFile(join(dir, "parley.yaml"), config);
     const serve = loadServeConfig(["--config", join(dir, "parley.yaml"), "--port", "0", "--threads", "1", "--ctx-size", "512"], {});
@@ -93,5 +97,23 @@ keys:
     assert.equal(frames.map((f) => f.choices[0]?.delta.content ?? "").join(""), expected);
     assert.equal(new Set(frames.map((f) => f.id)).size, 1);
     assert.ok(frames.every((f) => f.model === "remote"), "the front's model name, not the upstream's");
+  });
+
+  it("a streamed request the client abandons is still charged to its key's token limit", async () => {
+    const controller = new AbortController();
+    const res = await postChat(
+      front.url,
+      { model: "default", messages: [{ role: "user", content: "Tell me a long story about the sea. ".repeat(12) }], max_tokens: 200, logit_bias: NO_EOS, stream: true },
+      { authorization: `Bearer ${METERED}` },
+      controller.signal,
+    );
+    assert.equal(res.status, 200);
+    const reader = res.body?.getReader();
+    await reader?.read(); // the first chunk, then leave
+    controller.abort();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const next = await chat(METERED, { model: "default" });
+    assert.equal(next.status, 429, "the abandoned request's 100+ prompt tokens were charged");
+    assert.ok(next.headers.get("retry-after"));
   });
 });

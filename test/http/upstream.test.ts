@@ -210,7 +210,9 @@ describe("upstream: fault injection with scripted fakes", () => {
     try {
       const res = await postChat(front.url, req);
       assert.equal(res.status, 503);
-      assert.match(((await res.json()) as { error: { message: string } }).error.message, /No replica/);
+      const message = ((await res.json()) as { error: { message: string } }).error.message;
+      assert.match(message, /No replica/);
+      assert.doesNotMatch(message, /127\.0\.0\.1|http:/, "replica addresses (and any credentials in them) stay server-side");
     } finally {
       await front.close();
     }

@@ -1,10 +1,10 @@
 /** The upstream engine's SSE parser and chunk → event mapping, on arbitrary chunk splits. */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 import fc from "fast-check";
 import { ParleyError } from "../../src/domain/errors.ts";
 import { chunkEvents, errorFromEnvelope } from "../../src/engines/upstream/chunk-events.ts";
-import { SseParser } from "../../src/engines/upstream/sse-parser.ts";
+import { SseEventTooLarge, SseParser } from "../../src/engines/upstream/sse-parser.ts";
 
 const STREAM =
   ": keep-alive comment\n\n" +
@@ -87,4 +87,19 @@ describe("chunkEvents", () => {
     assert.equal(errorFromEnvelope(429, {}).kind, "server_busy");
     assert.equal(errorFromEnvelope(401, {}).kind, "internal");
   });
+});
+
+test("an event or line beyond the limit throws, and long lines are scanned in linear time", () => {
+  const small = new SseParser(100);
+  assert.throws(() => small.push("data: " + "x".repeat(200)), SseEventTooLarge);
+  const lines = new SseParser(100);
+  assert.throws(() => {
+    for (let i = 0; i < 30; i++) lines.push("data: xxxx\n"); // one event, never ended by a blank line
+  }, SseEventTooLarge);
+  const big = new SseParser(64 * 1024 * 1024);
+  const chunk = "y".repeat(1024 * 1024);
+  const started = performance.now();
+  for (let i = 0; i < 40; i++) big.push(i === 0 ? `data: ${chunk}` : chunk);
+  assert.deepEqual(big.push("\n\n").map((d) => d.length), [40 * 1024 * 1024]);
+  assert.ok(performance.now() - started < 5000, "40 MiB in one line must not take quadratic time");
 });

@@ -134,10 +134,10 @@ export class LlamaEngine implements ChatEngine {
     this.#running.add(run);
     void run.then(
       (totals) => {
-        // Stopped from outside (client gone, shutdown): the consumer learns why.
-        if (stop.aborted) return events.close(stop.reason);
+        // Usage even when stopped from outside (client gone, shutdown): what was generated counts
+        // (per-key token limits, usage summaries). The consumer then learns why it stopped.
         events.push({ type: "usage", usage: { promptTokens: prompt.length, ...totals } });
-        events.close();
+        events.close(stop.aborted ? stop.reason : undefined);
       },
       (error: unknown) => events.close(stop.aborted ? stop.reason : error),
     ).finally(() => {

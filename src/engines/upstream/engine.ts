@@ -21,7 +21,7 @@ import { chunkEvents, completionEvents, errorFromEnvelope, malformed } from "./c
 import { Limiter } from "./limiter.ts";
 import type { UpstreamModelOptions } from "./options.ts";
 import { ReplicaSet, type Replica } from "./replicas.ts";
-import { SseParser } from "./sse-parser.ts";
+import { SseEventTooLarge, SseParser } from "./sse-parser.ts";
 import { toWireRequest } from "./wire-request.ts";
 
 /** Knobs beyond the config file's, mostly for tests. */
@@ -152,15 +152,15 @@ export class UpstreamEngine implements ChatEngine {
         settle();
         if (signal.aborted) throw signal.reason;
         this.#replicas.failed(replica);
-        lastProblem = `${replica.baseUrl}: ${describe(error)}`;
+        lastProblem = `replica ${this.#replicas.replicas.indexOf(replica) + 1}: ${describe(error)}`;
         continue;
       }
       if (response.statusCode === 200) return { replica, response, settle };
       settle();
-      const text = await response.body.text().catch(() => "");
+      const text = (await readBounded(response, MAX_ERROR_BYTES).catch(() => "")) ?? "";
       if (response.statusCode >= 500) {
         this.#replicas.failed(replica);
-        lastProblem = `${replica.baseUrl}: HTTP ${response.statusCode}`;
+        lastProblem = `replica ${this.#replicas.replicas.indexOf(replica) + 1}: HTTP ${response.statusCode}`;
         continue;
       }
       const error = errorFromEnvelope(response.statusCode, parseJson(text), this.#options.id);
@@ -251,7 +251,14 @@ async function* streamEvents(response: Dispatcher.ResponseData): AsyncGenerator<
     }
   };
   for await (const chunk of response.body) {
-    yield* frames(parser.push(chunk as Buffer));
+    let datas: string[];
+    try {
+      datas = parser.push(chunk as Buffer);
+    } catch (error) {
+      if (error instanceof SseEventTooLarge) throw malformed(error.message);
+      throw error;
+    }
+    yield* frames(datas);
     if (done) break;
   }
   if (!done) yield* frames(parser.end());
@@ -260,7 +267,8 @@ async function* streamEvents(response: Dispatcher.ResponseData): AsyncGenerator<
 }
 
 async function* bodyEvents(response: Dispatcher.ResponseData): AsyncGenerator<ChatEvent> {
-  const text = await response.body.text();
+  const text = await readBounded(response, MAX_COMPLETION_BYTES);
+  if (text === undefined) throw malformed(`the completion is longer than ${MAX_COMPLETION_BYTES} bytes`);
   const parsed = parseJson(text);
   if (parsed === undefined) throw malformed("the completion is not JSON");
   yield* completionEvents(parsed);
@@ -285,4 +293,24 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" ? `${code}: ${error.message}` : error.message;
+}
+
+/** Longest upstream error body read (the rest is discarded): 64 KiB. */
+const MAX_ERROR_BYTES = 64 * 1024;
+/** Longest non-streamed upstream completion accepted: 32 MiB. */
+const MAX_COMPLETION_BYTES = 32 * 1024 * 1024;
+
+/** The body as text, or undefined (and the body destroyed) once it exceeds `limit` bytes. */
+async function readBounded(response: Dispatcher.ResponseData, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      response.body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -5,8 +5,27 @@
  * several `data:` lines of one event are joined with "\n"; CRLF, CR and LF all end lines.
  */
 
+/** Default longest event (or unfinished line) accepted, in characters: 8 MiB. */
+export const MAX_SSE_EVENT_CHARS = 8 * 1024 * 1024;
+
+/** An event or line longer than the parser's limit: the stream is not a sane event stream. */
+export class SseEventTooLarge extends Error {
+  constructor(limit: number) {
+    super(`an event-stream event is longer than ${limit} characters`);
+    this.name = "SseEventTooLarge";
+  }
+}
+
 export class SseParser {
   readonly #decoder = new TextDecoder("utf-8", { fatal: false });
+  readonly #maxChars: number;
+  /** Characters in `#data`. */
+  #dataChars = 0;
+
+  /** @param maxEventChars longest event or unfinished line accepted (default MAX_SSE_EVENT_CHARS); beyond it `push` throws SseEventTooLarge. */
+  constructor(maxEventChars = MAX_SSE_EVENT_CHARS) {
+    this.#maxChars = maxEventChars;
+  }
   /** Text after the last complete line. */
   #partial = "";
   /** The `data` lines of the event being read. */
@@ -20,9 +39,10 @@ export class SseParser {
     if (this.#pendingCr && text.startsWith("\n")) text = text.slice(1);
     this.#pendingCr = false;
     const events: string[] = [];
+    // Only the new text can hold a line break: the old partial line had none.
     let buffer = this.#partial + text;
     let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
+    for (let i = this.#partial.length; i < buffer.length; i++) {
       const c = buffer.charCodeAt(i);
       if (c !== 10 && c !== 13) continue;
       this.#line(buffer.slice(start, i), events);
@@ -34,6 +54,7 @@ export class SseParser {
     }
     buffer = buffer.slice(start);
     this.#partial = buffer;
+    if (this.#partial.length + this.#dataChars > this.#maxChars) throw new SseEventTooLarge(this.#maxChars);
     return events;
   }
 
@@ -59,6 +80,7 @@ export class SseParser {
     if (line === "") {
       if (this.#data.length > 0) events.push(this.#data.join("\n"));
       this.#data = [];
+      this.#dataChars = 0;
       return;
     }
     if (line.startsWith(":")) return; // comment (keep-alive)
@@ -68,5 +90,7 @@ export class SseParser {
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
     this.#data.push(value);
+    this.#dataChars += value.length + 1;
+    if (this.#dataChars > this.#maxChars) throw new SseEventTooLarge(this.#maxChars);
   }
 }

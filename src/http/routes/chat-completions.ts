@@ -167,10 +167,12 @@ async function streamResponse(
   const sse = new SseWriter(reply.raw);
   reply.hijack();
   sse.open(headers);
+  const iterator = events[Symbol.asyncIterator]();
   try {
     for (let i = 0; i < request.n; i++) await sse.send(chunks.role(i));
-    for await (const event of events) {
-      if (sse.closed) break;
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+      const event = next.value;
+      if (sse.closed) throw new ClientDisconnected();
       switch (event.type) {
         case "delta":
           await sse.send(chunks.delta(event.choice, event.text, event.logprobs));
@@ -199,6 +201,7 @@ async function streamResponse(
   } catch (error) {
     if (error instanceof ClientDisconnected) {
       reply.log.debug("client disconnected; generation stopped");
+      await drain(iterator); // the engine stops at once; its final usage still gets charged
       ended(499);
       return reply;
     }
@@ -212,4 +215,13 @@ async function streamResponse(
   ended(sse.closed ? 499 : 200);
   await sse.done();
   return reply;
+}
+
+/** Reads what is left of a stream whose client has gone, for its side effects (usage accounting). */
+async function drain(iterator: AsyncIterator<ChatEvent>): Promise<void> {
+  try {
+    while ((await iterator.next()).done !== true);
+  } catch {
+    // the engine reports why it stopped: the client left
+  }
 }
