@@ -36,6 +36,24 @@ const FLAGS = {
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
+/**
+ * A repeatable flag (a list; from the environment, comma-separated), parsed as a whole by `parse`,
+ * whose Error becomes the field's message.
+ */
+function repeatable<T>(parse: (values: readonly string[]) => T) {
+  return z
+    .union([z.array(z.string()), z.string().transform((list) => list.split(",").filter((s) => s !== ""))])
+    .default([])
+    .transform((values, ctx) => {
+      try {
+        return parse(values);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    });
+}
+
 export const configSchema = z.object({
   config: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
@@ -49,17 +67,7 @@ export const configSchema = z.object({
   queueSize: int(0).default(64),
   queueTimeout: z.coerce.number().min(0).max(86_400).default(60),
   defaultMaxTokens: int(1).optional(),
-  lora: z
-    .union([z.array(z.string()), z.string().transform((list) => list.split(",").filter((s) => s !== ""))])
-    .default([])
-    .transform((values, ctx) => {
-      try {
-        return parseLoraSpecs(values);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
-        return z.NEVER;
-      }
-    }),
+  lora: repeatable(parseLoraSpecs),
   chatTemplateFile: z.string().min(1).optional(),
   validationStatus: z.union([z.literal(400), z.literal(422)]).or(z.coerce.number().pipe(z.union([z.literal(400), z.literal(422)]))).default(400),
   bodyLimit: int(1024).default(16 * 1024 * 1024),
@@ -68,17 +76,7 @@ export const configSchema = z.object({
   requestLog: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   verbose: z.union([z.boolean(), z.enum(["1", "true", "yes"]).transform(() => true), z.enum(["0", "false", "no", ""]).transform(() => false)]).default(false),
-  apiKey: z
-    .union([z.array(z.string()), z.string().transform((list) => list.split(",").filter((s) => s !== ""))])
-    .default([])
-    .transform((values, ctx) => {
-      try {
-        return parseApiKeyFlags(values);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
-        return z.NEVER;
-      }
-    }),
+  apiKey: repeatable(parseApiKeyFlags),
   adminKey: z
     .string()
     .optional()
