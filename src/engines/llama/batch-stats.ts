@@ -20,7 +20,6 @@ export class BatchStats {
   #multiSequence = 0;
   #sequences = 0;
   #tokens = 0;
-  readonly #listeners = new Set<(sequences: number, tokens: number) => void>();
 
   /** Records one dispatched batch. */
   record(sequences: number, tokens: number): void {
@@ -28,16 +27,9 @@ export class BatchStats {
     if (sequences > 1) this.#multiSequence++;
     this.#sequences += sequences;
     this.#tokens += tokens;
-    for (const listener of this.#listeners) listener(sequences, tokens);
   }
 
   snapshot(): BatchSnapshot {
     return { batches: this.#batches, multiSequenceBatches: this.#multiSequence, sequences: this.#sequences, tokens: this.#tokens };
-  }
-
-  /** Calls `listener` for every batch from now on; returns the unsubscribe function. */
-  onBatch(listener: (sequences: number, tokens: number) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 }

@@ -9,7 +9,7 @@ import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
 import { detectToolFamily } from "../../chat/tools/detect.ts";
 import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
 import { BatchScheduler } from "./batch-scheduler.ts";
-import type { BatchStats } from "./batch-stats.ts";
+import { BatchStats } from "./batch-stats.ts";
 import { defaultThreads } from "./threads.ts";
 import type { LoraSpec } from "../../config/lora-spec.ts";
 import type { Logger } from "../../util/logger.ts";
@@ -61,7 +61,7 @@ export interface ModelHost {
   readonly contextSize: number;
   /** CPU threads used for evaluation. */
   readonly threads: number;
-  /** Decode batches dispatched on the base context (each adapter context counts its own). */
+  /** Decode batches dispatched on this model's contexts, the LoRA adapters' included. */
   readonly batchStats: BatchStats;
   dispose(): Promise<void>;
 }
@@ -98,12 +98,13 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     threads,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
   };
-  const scheduler = new BatchScheduler();
+  const batchStats = new BatchStats();
+  const scheduler = new BatchScheduler({ stats: batchStats });
   const context = await model.createContext({ ...contextOptions, batching: scheduler.batching });
   scheduler.attach(context);
   const adapterContexts = new Map<string, LlamaContext>();
   for (const adapter of options.adapters ?? []) {
-    const adapterScheduler = new BatchScheduler();
+    const adapterScheduler = new BatchScheduler({ stats: batchStats });
     const created = await model
       .createContext({ ...contextOptions, batching: adapterScheduler.batching, lora: { adapters: [{ filePath: adapter.path, scale: adapter.scale }] } })
       .catch((error: unknown) => {
@@ -140,7 +141,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     markerTokens: vocabulary.controlTokensWithText(toolFamily.syntax.markerTokens),
     contextSize: context.contextSize,
     threads,
-    batchStats: scheduler.stats,
+    batchStats,
     async dispose() {
       for (const adapterContext of adapterContexts.values()) await adapterContext.dispose();
       await context.dispose();
