@@ -36,11 +36,12 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
     let admission: Admission | undefined;
     let modelLabel = "other";
     let over = false;
+    // Once per request, whichever path ends it first (a mid-stream error, then the stream's end).
     const ended: Ended = (status, error) => {
-      recorder?.finish(status, error);
-      measured?.finish(status);
       if (over) return;
       over = true;
+      recorder?.finish(status, error);
+      measured?.finish(status);
       admission?.release();
       if (keyUser !== undefined) metrics?.userRequests.inc({ user: keyUser, model: modelLabel, status: String(status) });
     };
