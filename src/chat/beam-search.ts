@@ -39,6 +39,8 @@
  * - The result is the pool, best score first, cut to `n` (fewer only if fewer hypotheses exist).
  *
  * If `signal` aborts, the promise rejects with `signal.reason` (checked around every `expand`).
+ * If `deadline` aborts, the search ends after the current step as if it were step maxTokens:
+ * the running beams are offered to the pool as "length" hypotheses.
  */
 
 export interface BeamSearchOptions {
@@ -63,6 +65,8 @@ export interface BeamSearchOptions {
     signal: AbortSignal,
   ) => Promise<readonly ReadonlyMap<number, number>[]>;
   readonly signal: AbortSignal;
+  /** Ends the search early, with what it has (e.g. a time limit); default: never. */
+  readonly deadline?: AbortSignal;
 }
 
 export interface BeamHypothesis {
@@ -228,6 +232,7 @@ export async function beamSearch(options: BeamSearchOptions): Promise<BeamHypoth
 
     const best = running[0];
     if (best === undefined || isDone(options, pool, best.sum, step)) return pool.best(options.n);
+    if (options.deadline?.aborted === true) break;
   }
 
   for (const beam of running) pool.add(beam.tokens, beam.sum, "length");

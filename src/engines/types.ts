@@ -40,6 +40,13 @@ export interface EngineStats {
   readonly active: number;
   /** Slots in all. */
   readonly slots: number;
+  /**
+   * Slots held by work of requests that have already ended (the watchdog's view: a step still
+   * running in the engine after its request was abandoned), counted in `active` too.
+   */
+  readonly held?: number;
+  /** Slots taken back from finished requests that had not returned them, since start (a bug). */
+  readonly reclaimed?: number;
   /** Decode batch counters, when the engine keeps them. */
   readonly batches?: DecodeBatchStats;
 }

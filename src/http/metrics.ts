@@ -65,6 +65,7 @@ export class ParleyMetrics {
     gauge("parley_queue_length", "Requests waiting for a slot", (s) => s.queued);
     gauge("parley_active_sequences", "Sequences (slots) generating now", (s) => s.active);
     gauge("parley_sequence_slots", "Sequences (slots) in all (--parallel per context)", (s) => s.slots);
+    gauge("parley_held_sequences", "Slots still held by engine work of requests that have ended (watchdog; counted in parley_active_sequences too)", (s) => s.held ?? 0);
     // Kept by the engine; copied at scrape time (0 while the engine counts none).
     const batchCounter = (name: string, help: string, read: (b: NonNullable<EngineStats["batches"]>) => number) =>
       new Counter({
@@ -77,6 +78,15 @@ export class ParleyMetrics {
           if (batches !== undefined) this.inc(read(batches));
         },
       });
+    new Counter({
+      name: "parley_reclaimed_sequences_total",
+      help: "Slots taken back from finished requests that had not returned them (a bug: each is also logged)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(stats().reclaimed ?? 0);
+      },
+    });
     batchCounter("parley_decode_batches_total", "llama.cpp decode batches dispatched", (b) => b.batches);
     batchCounter("parley_decode_multi_sequence_batches_total", "Decode batches that advanced more than one sequence", (b) => b.multiSequenceBatches);
     batchCounter("parley_decode_batch_sequences_total", "Sum over decode batches of the sequences each advanced", (b) => b.sequences);

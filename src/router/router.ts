@@ -75,12 +75,16 @@ export class Router {
     let queued = 0;
     let active = 0;
     let slots = 0;
+    let held = 0;
+    let reclaimed = 0;
     let batches: DecodeBatchStats | undefined;
     for (const stats of this.#engines.map((engine) => engine.stats?.())) {
       if (stats === undefined) continue;
       queued += stats.queued;
       active += stats.active;
       slots += stats.slots;
+      held += stats.held ?? 0;
+      reclaimed += stats.reclaimed ?? 0;
       if (stats.batches !== undefined) {
         const b = stats.batches;
         batches = {
@@ -91,7 +95,7 @@ export class Router {
         };
       }
     }
-    return { queued, active, slots, ...(batches === undefined ? {} : { batches }) };
+    return { queued, active, slots, held, reclaimed, ...(batches === undefined ? {} : { batches }) };
   }
 
   /** Closes every engine (each stops accepting, waits up to `graceMs` for running requests, frees its model). */

@@ -54,7 +54,7 @@ describe("SequencePool", () => {
     pool.release("b");
     // Free now: a, c, b. Without a scorer, the one free the longest.
     assert.equal(await pool.acquire(request, never), "a");
-    assert.equal(pool.tryAcquire((item) => (item === "b" ? 1 : 0)), "b");
+    assert.equal(pool.tryAcquire(request, (item) => (item === "b" ? 1 : 0)), "b");
     assert.equal(pool.activeItems, 2);
     assert.equal(pool.size, 3);
   });
@@ -84,7 +84,7 @@ describe("SequencePool", () => {
     }
     assert.equal(pool.waitingRequests, 0);
     pool.release("a");
-    assert.equal(pool.tryAcquire(), "a");
+    assert.equal(pool.tryAcquire(pool.admit()), "a");
   });
 
   it("once a request has a slot, its other choices wait past the queue timeout", async () => {

@@ -14,51 +14,71 @@
  */
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 import { beamSearch } from "../../chat/beam-search.ts";
+import { takeSamplingFailure } from "./decode-guard.ts";
+import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
 import { echoText, sharedPrefix, type RunContext, type RunTotals, type Sequence } from "./run-context.ts";
 import { createTokenBias } from "./token-bias.ts";
 import { TokenTextStream } from "./token-text.ts";
 
 export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
-  const { request, host, pool } = ctx;
+  const { request, pool } = ctx;
   if (request.search.kind !== "beam") throw new Error("runBeamChoices needs a beam-search request");
-  const { width, lengthPenalty, earlyStopping } = request.search;
+  const { width } = request.search;
   const sequences = [await pool.acquire(ctx.admission, ctx.signal, sharedPrefix(ctx.prompt))];
+  let work: GuardedWork<RunTotals> | undefined;
   try {
-    for (let extra = pool.tryAcquire(); extra !== undefined && sequences.length < width; extra = pool.tryAcquire()) sequences.push(extra);
-    const first = sequences[0] as Sequence;
-    if (request.promptLogprobs !== undefined) {
-      const entries = await evaluateWithPromptLogprobs(first, ctx.prompt, host.vocabulary, request.promptLogprobs, ctx.signal);
-      if (entries !== undefined) ctx.emit({ type: "prompt_logprobs", entries });
+    while (sequences.length < width) {
+      const extra = pool.tryAcquire(ctx.admission);
+      if (extra === undefined) break;
+      sequences.push(extra);
     }
-    // Prompt log-probabilities evaluate the whole prompt afresh: nothing of it came from the cache.
-    const evaluator = new BeamEvaluator(ctx, sequences, 2 * width, request.promptLogprobs === undefined);
-    const isEnd = (token: number) => request.stopTokenIds.has(token) || (!request.ignoreEos && host.eogTokens.has(token));
-    const hypotheses = await beamSearch({
-      width,
-      n: request.n,
-      maxTokens: ctx.maxTokens,
-      lengthPenalty,
-      earlyStopping,
-      isEnd,
-      expand: (beams) => evaluator.expand(beams),
-      signal: ctx.signal,
-    });
-    const echo = echoText(request);
-    hypotheses.forEach((hypothesis, choice) => {
-      const text = new TokenTextStream(host.vocabulary, [], { shownControl: request.skipSpecialTokens ? undefined : "all", spacesBetweenSpecial: request.spacesBetweenSpecialTokens });
-      const content = hypothesis.tokens.map((token) => text.push(token, undefined).text).join("") + text.finish().text;
-      ctx.emit({ type: "delta", choice, text: echo + content, logprobs: [] });
-      ctx.emit({ type: "score", choice, cumulativeLogprob: hypothesis.cumulativeLogprob, beamScore: hypothesis.score });
-      ctx.emit({ type: "finish", choice, reason: hypothesis.finishReason });
-    });
-    return { completionTokens: hypotheses.reduce((sum, h) => sum + h.tokens.length, 0), cachedTokens: evaluator.cachedTokens };
+    work = guardWork((onStep, signal) => searchBeams(ctx, sequences, onStep, signal), { signal: ctx.signal, stepTimeoutMs: ctx.stepTimeoutMs });
+    return await work.result;
   } catch (error) {
     ctx.fail(error);
     throw error;
   } finally {
-    for (const sequence of sequences) pool.release(sequence);
+    // Work that was given up on still runs in llama.cpp: its slots are free only once it ends.
+    const until = work === undefined || work.isSettled() ? undefined : work.settled;
+    for (const sequence of sequences) pool.release(sequence, until);
   }
+}
+
+/** The search on `sequences`, then the best beams as choices. */
+async function searchBeams(ctx: RunContext, sequences: readonly Sequence[], onStep: () => void, signal: AbortSignal): Promise<RunTotals> {
+  const { request, host } = ctx;
+  if (request.search.kind !== "beam") throw new Error("searchBeams needs a beam-search request");
+  const { width, lengthPenalty, earlyStopping } = request.search;
+  const first = sequences[0] as Sequence;
+  if (request.promptLogprobs !== undefined) {
+    const entries = await evaluateWithPromptLogprobs(first, ctx.prompt, host.vocabulary, request.promptLogprobs, signal);
+    onStep();
+    if (entries !== undefined) ctx.emit({ type: "prompt_logprobs", entries });
+  }
+  // Prompt log-probabilities evaluate the whole prompt afresh: nothing of it came from the cache.
+  const evaluator = new BeamEvaluator(ctx, sequences, 2 * width, request.promptLogprobs === undefined, onStep);
+  const isEnd = (token: number) => request.stopTokenIds.has(token) || (!request.ignoreEos && host.eogTokens.has(token));
+  const hypotheses = await beamSearch({
+    width,
+    n: request.n,
+    maxTokens: ctx.maxTokens,
+    lengthPenalty,
+    earlyStopping,
+    isEnd,
+    expand: (beams) => evaluator.expand(beams),
+    signal,
+    deadline: ctx.deadline,
+  });
+  const echo = echoText(request);
+  hypotheses.forEach((hypothesis, choice) => {
+    const text = new TokenTextStream(host.vocabulary, [], { shownControl: request.skipSpecialTokens ? undefined : "all", spacesBetweenSpecial: request.spacesBetweenSpecialTokens });
+    const content = hypothesis.tokens.map((token) => text.push(token, undefined).text).join("") + text.finish().text;
+    ctx.emit({ type: "delta", choice, text: echo + content, logprobs: [] });
+    ctx.emit({ type: "score", choice, cumulativeLogprob: hypothesis.cumulativeLogprob, beamScore: hypothesis.score });
+    ctx.emit({ type: "finish", choice, reason: hypothesis.finishReason });
+  });
+  return { completionTokens: hypotheses.reduce((sum, h) => sum + h.tokens.length, 0), cachedTokens: evaluator.cachedTokens };
 }
 
 class BeamEvaluator {
@@ -69,14 +89,17 @@ class BeamEvaluator {
   readonly #keep: number;
   readonly #reportCached: boolean;
   readonly #options: NonNullable<Extract<ControlledEvaluateInputItem, readonly unknown[]>[1]["generateNext"]>["options"];
+  readonly #onStep: () => void;
   #evaluations = 0;
 
   /**
    * @param keep log-probabilities returned per beam (the most likely tokens).
    * @param reportCached whether the first evaluation's reused prefix counts as cached prompt tokens.
+   * @param onStep called after every evaluation (the stall watchdog's heartbeat).
    */
-  constructor(ctx: RunContext, sequences: readonly Sequence[], keep: number, reportCached: boolean) {
+  constructor(ctx: RunContext, sequences: readonly Sequence[], keep: number, reportCached: boolean, onStep: () => void) {
     this.#ctx = ctx;
+    this.#onStep = onStep;
     this.#reportCached = reportCached;
     this.#sequences = sequences;
     this.#keep = keep;
@@ -111,8 +134,16 @@ class BeamEvaluator {
     const items: ControlledEvaluateInputItem[] = tokens.slice(keep);
     const last = items.length - 1;
     items[last] = [tokens[tokens.length - 1] as Token, { generateNext: { probabilities: true, options: this.#options } }];
+    takeSamplingFailure(sequence);
     const outputs = await sequence.controlledEvaluate(items);
-    return this.#logprobs(outputs[last]?.next.probabilities ?? new Map());
+    this.#onStep();
+    const output = outputs[last];
+    if (typeof output !== "object") {
+      // decode-guard.ts turned a sampler failure into a bare "no token".
+      const failure = takeSamplingFailure(sequence);
+      throw new Error(`Beam search could not read the next-token distribution${failure === undefined ? "" : `: ${String(failure.error)}`}`, { cause: failure?.error });
+    }
+    return this.#logprobs(output.next.probabilities ?? new Map());
   }
 
   /** The `keep` most likely tokens' log-probabilities, tempered by the request's temperature (0: untempered). */

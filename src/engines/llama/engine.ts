@@ -9,6 +9,7 @@ import type { ChatRequest } from "../../domain/chat.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import { AsyncQueue } from "../../util/async-queue.ts";
+import type { Logger } from "../../util/logger.ts";
 import type { ChatEngine, EngineStats, Generation, ModelInfo } from "../types.ts";
 import { runBeamChoices } from "./beam-choices.ts";
 import { GrammarCache } from "./grammar-cache.ts";
@@ -34,7 +35,21 @@ export interface LlamaEngineOptions {
    * as OpenAI does; OctoAI used 512).
    */
   readonly defaultMaxTokens?: number;
+  /**
+   * Wall-clock limit of a request from its arrival, in ms (default 1 800 000; 0: none): running
+   * choices then end with `finish_reason: "length"`, and one still waiting for its first slot gets
+   * the queue's 429.
+   */
+  readonly requestTimeoutMs?: number;
+  /** Longest one native step (a prompt batch, a token) may take before its request fails, in ms (default 300 000; 0: none). */
+  readonly stepTimeoutMs?: number;
+  /** Where the slot watchdog reports (default: nowhere). */
+  readonly logger?: () => Logger | undefined;
 }
+
+/** Defaults of the engine's time limits (README "Limits"). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 1_800_000;
+export const DEFAULT_STEP_TIMEOUT_MS = 300_000;
 
 export class LlamaEngine implements ChatEngine {
   readonly fingerprint: string;
@@ -60,7 +75,13 @@ export class LlamaEngine implements ChatEngine {
         this.#templates = new RequestTemplates(host);
         for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
           const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
-          this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: options.queueTimeoutMs ?? 60_000 }));
+          const onHeld = ({ state, heldMs }: { state: "held" | "freed"; heldMs: number }) => {
+            const log = options.logger?.();
+            const where = { model: options.modelId, adapter: id === "" ? undefined : id, heldMs: Math.round(heldMs) };
+            if (state === "held") log?.warn(where, "a slot is still held by llama.cpp work of a request that has ended; it stays out of use until that work finishes");
+            else log?.info(where, "a slot held by an ended request's llama.cpp work is free again");
+          };
+          this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: this.#queueTimeoutMs(), onHeld }));
         }
       },
       () => undefined, // the server reports load failures; the engine just stays not ready
@@ -79,13 +100,25 @@ export class LlamaEngine implements ChatEngine {
     let queued = 0;
     let active = 0;
     let slots = 0;
+    let held = 0;
+    let reclaimed = 0;
     for (const pool of this.#pools.values()) {
       queued += pool.waitingRequests;
       active += pool.activeItems;
       slots += pool.size;
+      held += pool.heldItems;
+      reclaimed += pool.reclaimed;
     }
     const batches = this.#host?.batchStats.snapshot();
-    return { queued, active, slots, ...(batches === undefined ? {} : { batches }) };
+    return { queued, active, slots, held, reclaimed, ...(batches === undefined ? {} : { batches }) };
+  }
+
+  /** The queue timeout, shortened to the request timeout when that is shorter. */
+  #queueTimeoutMs(): number {
+    const queue = this.#options.queueTimeoutMs ?? 60_000;
+    const request = this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (queue === 0) return request;
+    return request === 0 ? queue : Math.min(queue, request);
   }
 
   /**
@@ -117,6 +150,9 @@ export class LlamaEngine implements ChatEngine {
     this.#requests.add(internal);
     const stop = AbortSignal.any([signal, internal.signal]);
     setMaxListeners(0, stop); // one listener per choice waiting for a slot: n may be 128
+    const deadline = new AbortController();
+    const requestTimeoutMs = this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const timer = requestTimeoutMs > 0 ? setTimeout(() => deadline.abort(), requestTimeoutMs) : undefined;
     const ctx: RunContext = {
       host,
       request,
@@ -127,6 +163,8 @@ export class LlamaEngine implements ChatEngine {
       pool,
       admission,
       signal: stop,
+      deadline: deadline.signal,
+      stepTimeoutMs: this.#options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
       fail: (error) => internal.abort(error),
       emit: (event) => events.push(event),
     };
@@ -141,26 +179,52 @@ export class LlamaEngine implements ChatEngine {
       },
       (error: unknown) => events.close(stop.aborted ? stop.reason : error),
     ).finally(() => {
+      clearTimeout(timer);
       this.#running.delete(run);
       this.#requests.delete(internal);
+      // Every slot comes back, whatever path the request took; one still lent is a bug, logged.
+      const reclaimed = pool.end(admission);
+      if (reclaimed > 0) this.#options.logger?.()?.error({ model: this.#options.modelId, reclaimed }, "a finished request had not given back its slots; they were taken back");
     });
     // The run settles only after its choices acquired slots or failed to: it ends the race either way.
     await Promise.race([pool.whenServed(admission), run]);
     return { events, warnings: grammar?.warnings ?? [] };
   }
 
+  /**
+   * Refuses new requests, lets running ones finish for up to `graceMs`, aborts the rest, then frees
+   * the model. Aborted work stops within a step; work stuck in llama.cpp is waited for at most
+   * `ABORT_WAIT_MS` more, and the model is then left to the exiting process rather than disposed
+   * under it.
+   */
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
     for (const pool of this.#pools.values()) pool.close();
-    const drained = Promise.allSettled([...this.#running]);
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([drained, graceOver]);
-    clearTimeout(timer);
+    const drained = Promise.allSettled([...this.#running]).then(() => this.#waitHeld());
+    await within(drained, graceMs);
     for (const request of this.#requests) request.abort(new ParleyError("unavailable", SHUTTING_DOWN));
-    await drained;
+    const stopped = await within(drained, ABORT_WAIT_MS);
     await this.#templates?.close();
-    await this.#host?.dispose();
+    if (stopped) await this.#host?.dispose();
+    else this.#options.logger?.()?.error({ model: this.#options.modelId }, "llama.cpp work did not stop at shutdown; the model is not disposed");
+  }
+
+  /** Resolves once no slot is held by the work of an ended request. */
+  async #waitHeld(): Promise<void> {
+    while ([...this.#pools.values()].some((pool) => pool.heldItems > 0)) await new Promise((resolve) => setTimeout(resolve, 10).unref()); // never keeps the process alive
   }
 }
 
+/** How long aborted work may take to stop at shutdown. */
+const ABORT_WAIT_MS = 2000;
+
+/** Whether `promise` settled within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

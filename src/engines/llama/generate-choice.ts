@@ -1,14 +1,18 @@
 /**
  * Generates one choice on one context sequence: reuses the sequence's cached prompt prefix,
  * samples token by token with node-llama-cpp, turns tokens into text (UTF-8 safe, stop strings
- * held back) and reports deltas as they come. Stops at once when `signal` aborts. Between tokens
- * it steps with the context's other generating sequences (batch-scheduler.ts), so one decode step
- * carries them all.
+ * held back) and reports deltas as they come. Stops at once when `signal` aborts, and with
+ * `finish_reason: "length"` when `deadline` does (the request's time limit). Between tokens it
+ * steps with the context's other generating sequences (batch-scheduler.ts), so one decode step
+ * carries them all. A failure of llama.cpp's sampler (decode-guard.ts) ends the choice with an
+ * error: a 400 under a grammar (the constraint could not be satisfied), else a 500.
  */
 import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { SamplingParams } from "../../domain/chat.ts";
+import { ParleyError } from "../../domain/errors.ts";
 import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
 import { BatchScheduler } from "./batch-scheduler.ts";
+import { takeSamplingFailure } from "./decode-guard.ts";
 import { logprobEntry } from "./logprobs.ts";
 import type { PromptFork } from "./prompt-fork.ts";
 import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
@@ -57,6 +61,10 @@ export interface ChoiceOptions {
   /** Shares the evaluated prompt among a request's choices: the first provides it, the others adopt it. */
   readonly fork?: { readonly fork: PromptFork; readonly role: "source" | "sibling" };
   readonly signal: AbortSignal;
+  /** Ends the choice with `finish_reason: "length"` when it aborts (the request's time limit). */
+  readonly deadline?: AbortSignal;
+  /** Called after every finished native step (a prompt batch, a token), for the stall watchdog. */
+  readonly onStep?: () => void;
   /**
    * New text; returning true ends the choice as if a stop string was found (the caller matches
    * them, only while `stopsActive`: false until `minTokens` tokens were generated).
@@ -76,6 +84,7 @@ export interface ChoiceResult {
 
 export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResult> {
   const { model, sequence, prompt, sampling, signal } = options;
+  takeSamplingFailure(sequence); // a failure recorded for an earlier user of this slot is not ours
   const cachedTokens = await evaluatePrompt(options);
   if (cachedTokens === undefined || options.maxTokens <= 0) {
     return { reason: signal.aborted ? "aborted" : "length", completionTokens: 0, cachedTokens: cachedTokens ?? 0, cumulativeLogprob: 0 };
@@ -132,9 +141,15 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   let stoppedByString = false;
   let replacement: Token | undefined;
   const lockStep = BatchScheduler.of(sequence.context)?.join(sequence);
+  // If this choice is given up on while llama.cpp still works on its step, the others step on without it.
+  const leaveLockStep = () => lockStep?.leave();
+  signal.addEventListener("abort", leaveLockStep, { once: true });
   try {
     for (;;) {
-      const next = await iterator.next(replacement);
+      const next = await iterator.next(replacement).catch((error: unknown) => {
+        throw samplingError(sequence, options.grammar !== undefined, error);
+      });
+      options.onStep?.();
       if (next.done === true) {
         reason = "stop"; // node-llama-cpp ends the generator itself when the grammar is complete
         break;
@@ -144,6 +159,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
         reason = "aborted";
         break;
       }
+      if (options.deadline?.aborted === true) break; // "length": the time limit cut it
       const token = drawInJs === undefined ? output.token : (sampleToken(output.probabilities ?? new Map(), sampling, drawInJs) as Token);
       replacement = drawInJs === undefined ? undefined : token;
       if (stopTokenIds.has(token) || (model.isEogToken(token) && options.ignoreEos !== true)) {
@@ -168,6 +184,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
       if (turn !== undefined) await turn;
     }
   } finally {
+    signal.removeEventListener("abort", leaveLockStep);
     lockStep?.leave();
     // Ends node-llama-cpp's generator, releasing its sampler (a `for await` would do this on break).
     await iterator.return(undefined);
@@ -197,7 +214,8 @@ async function evaluatePrompt(options: ChoiceOptions): Promise<number | undefine
       return 0;
     }
     const cachedTokens = await reusePrefix(sequence, prompt);
-    return (await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], signal)) ? cachedTokens : undefined;
+    const stop = options.deadline === undefined ? signal : AbortSignal.any([signal, options.deadline]);
+    return (await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], stop, options.onStep)) ? cachedTokens : undefined;
   } finally {
     if (fork?.role === "source") {
       fork.fork.provide(signal.aborted ? undefined : sequence);
@@ -210,13 +228,32 @@ async function evaluatePrompt(options: ChoiceOptions): Promise<number | undefine
  * Evaluates prompt tokens one batch at a time, so a client that leaves during a long prompt stops
  * it within a batch. Returns false if `signal` aborted.
  */
-async function evaluateInChunks(sequence: LlamaContextSequence, tokens: Token[], signal: AbortSignal): Promise<boolean> {
+async function evaluateInChunks(sequence: LlamaContextSequence, tokens: Token[], signal: AbortSignal, onStep: (() => void) | undefined): Promise<boolean> {
   const chunk = Math.max(1, sequence.context.batchSize);
   for (let start = 0; start < tokens.length; start += chunk) {
     if (signal.aborted) return false;
     await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, start + chunk));
+    onStep?.();
   }
   return !signal.aborted;
+}
+
+/**
+ * A failed generation step: llama.cpp's sampler failing under a grammar means the output
+ * constraint could not be satisfied with this model's tokens (a 400, naming no field: the request
+ * was valid, the model could not comply); without a grammar it is a fault (500).
+ */
+function samplingError(sequence: LlamaContextSequence, constrained: boolean, error: unknown): unknown {
+  const failure = takeSamplingFailure(sequence);
+  if (failure === undefined) return error;
+  const detail = failure.error instanceof Error ? failure.error.message : String(failure.error);
+  if (constrained) {
+    return new ParleyError("invalid_request", `The output constraint could not be satisfied: no token of this model can continue the output the grammar requires (llama.cpp: ${detail}).`, {
+      code: "constraint_unsatisfiable",
+      cause: failure.error,
+    });
+  }
+  return new ParleyError("internal", `Sampling failed: ${detail}`, { cause: failure.error });
 }
 
 /**

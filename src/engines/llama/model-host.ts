@@ -10,6 +10,7 @@ import { detectToolFamily } from "../../chat/tools/detect.ts";
 import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
 import { BatchScheduler } from "./batch-scheduler.ts";
 import { BatchStats } from "./batch-stats.ts";
+import { guardDecoding } from "./decode-guard.ts";
 import { defaultThreads } from "./threads.ts";
 import type { LoraSpec } from "../../config/lora-spec.ts";
 import type { Logger } from "../../util/logger.ts";
@@ -102,6 +103,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
   const scheduler = new BatchScheduler({ stats: batchStats });
   const context = await model.createContext({ ...contextOptions, batching: scheduler.batching });
   scheduler.attach(context);
+  guardDecoding(context);
   const adapterContexts = new Map<string, LlamaContext>();
   for (const adapter of options.adapters ?? []) {
     const adapterScheduler = new BatchScheduler({ stats: batchStats });
@@ -111,6 +113,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
         throw new Error(`LoRA adapter "${adapter.id}" (${adapter.path}) could not be loaded for this model: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       });
     adapterScheduler.attach(created);
+    guardDecoding(created);
     adapterContexts.set(adapter.id, created);
   }
 

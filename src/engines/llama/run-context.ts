@@ -25,6 +25,10 @@ export interface RunContext {
   readonly admission: Admission;
   /** Aborts when the client leaves, the server shuts down, or a sibling choice failed. */
   readonly signal: AbortSignal;
+  /** Aborts when the request's time limit passes: running choices end with `finish_reason: "length"`. */
+  readonly deadline: AbortSignal;
+  /** Longest one native step may take before the request fails (guarded-work.ts; 0: no limit). */
+  readonly stepTimeoutMs: number;
   /** Stops the siblings of a choice that failed. */
   readonly fail: (error: unknown) => void;
   readonly emit: (event: ChatEvent) => void;

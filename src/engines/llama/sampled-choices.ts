@@ -8,6 +8,7 @@
 import type { ChatEvent } from "../../domain/events.ts";
 import { ToolCallStream } from "../../chat/tools/tool-call-stream.ts";
 import { generateChoice, type ChoiceOptions, type ChoiceResult } from "./generate-choice.ts";
+import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { PromptFork } from "./prompt-fork.ts";
 import { echoText, sharedPrefix, type RunContext, type RunTotals } from "./run-context.ts";
 
@@ -65,6 +66,7 @@ async function runChoice(
 ): Promise<ChoiceResult> {
   const { host, request, template, grammar, pool } = ctx;
   const sequence = await pool.acquire(ctx.admission, ctx.signal, sharedPrefix(ctx.prompt));
+  let work: GuardedWork<ChoiceResult> | undefined;
   try {
     // The prompt's log-probabilities, when this choice computes them, precede even the echo.
     const reportsPrompt = index === 0 && request.promptLogprobs !== undefined;
@@ -78,7 +80,7 @@ async function runChoice(
       toolSyntax === undefined
         ? undefined
         : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: grammar?.anchored ?? false, stop: request.stop, includeStop: request.includeStopString });
-    const result = await generateChoice({
+    const options = (onStep: () => void, signal: AbortSignal): ChoiceOptions => ({
       model: host.model,
       vocabulary: host.vocabulary,
       sequence,
@@ -106,7 +108,9 @@ async function runChoice(
       },
       score,
       ...(fork === undefined ? {} : { fork }),
-      signal: ctx.signal,
+      signal,
+      deadline: ctx.deadline,
+      onStep,
       onDelta:
         calls === undefined
           ? (text, logprobs) => {
@@ -118,6 +122,8 @@ async function runChoice(
               return step.stopped;
             },
     });
+    work = guardWork((onStep, signal) => generateChoice(options(onStep, signal)), { signal: ctx.signal, stepTimeoutMs: ctx.stepTimeoutMs });
+    const result = await work.result;
     if (result.reason === "aborted") return result;
     calls?.finish().forEach(emit);
     emit({ type: "finish", choice: index, reason: calls?.finishReason(result.reason) ?? result.reason });
@@ -126,6 +132,7 @@ async function runChoice(
     ctx.fail(error);
     throw error;
   } finally {
-    pool.release(sequence);
+    // Work that was given up on still runs in llama.cpp: the slot is free only once it ends.
+    pool.release(sequence, work === undefined || work.isSettled() ? undefined : work.settled);
   }
 }

@@ -8,6 +8,12 @@
  * Placement: `acquire` may score the free slots (e.g. by the prompt prefix a sequence has cached)
  * and takes the best one; ties go to the slot free the longest. A slot given back while requests
  * wait goes to the oldest waiter, whatever its score: fairness comes first.
+ *
+ * Every lent slot is recorded under the request it was lent to, so none can be lost: `end(admission)`
+ * takes back whatever a finished request still holds (a bug elsewhere, counted in `reclaimed`). A
+ * slot whose native work outlives its request (a step still running in llama.cpp after the request
+ * was abandoned) is given back with `release(item, until)`: it stays out of use until that work
+ * settles, and the watchdog reports it while it is held longer than `heldReportMs`.
  */
 import { ParleyError } from "../../domain/errors.ts";
 
@@ -22,6 +28,13 @@ export interface SequencePoolOptions<T> {
    * wait without limit.
    */
   readonly queueTimeoutMs?: number;
+  /**
+   * Called when a slot has been held for `heldReportMs` by work of a request that already ended,
+   * and again when it is finally free (default: nothing).
+   */
+  readonly onHeld?: (event: { readonly state: "held" | "freed"; readonly heldMs: number }) => void;
+  /** How long a released slot may wait for its work to settle before `onHeld` reports it (default 5000 ms). */
+  readonly heldReportMs?: number;
 }
 
 /** One admitted request; its choices acquire slots under it. */
@@ -55,6 +68,13 @@ export class SequencePool<T> {
   readonly #tickets = new WeakMap<Admission, Ticket>();
   readonly #maxQueue: number;
   readonly #queueTimeoutMs: number;
+  /** Each lent slot's request. */
+  readonly #lent = new Map<T, Admission>();
+  /** Slots given back whose work has not settled yet. */
+  #held = 0;
+  #reclaimed = 0;
+  readonly #onHeld: SequencePoolOptions<T>["onHeld"];
+  readonly #heldReportMs: number;
   #closed = false;
 
   constructor(options: SequencePoolOptions<T>) {
@@ -62,6 +82,8 @@ export class SequencePool<T> {
     this.#size = options.items.length;
     this.#maxQueue = options.maxQueue ?? 64;
     this.#queueTimeoutMs = options.queueTimeoutMs ?? 60_000;
+    this.#onHeld = options.onHeld;
+    this.#heldReportMs = options.heldReportMs ?? 5000;
   }
 
   /** Requests with at least one choice waiting for a slot. */
@@ -69,9 +91,19 @@ export class SequencePool<T> {
     return new Set(this.#waiters.map((w) => w.admission)).size;
   }
 
-  /** Slots lent out now. */
+  /** Slots lent out now (held ones included). */
   get activeItems(): number {
     return this.#size - this.#free.length;
+  }
+
+  /** Slots given back whose work is still running (see `release`). */
+  get heldItems(): number {
+    return this.#held;
+  }
+
+  /** Slots `end` took back from requests that had finished without returning them. */
+  get reclaimed(): number {
+    return this.#reclaimed;
   }
 
   /** All slots, lent or free. */
@@ -115,6 +147,7 @@ export class SequencePool<T> {
     const ticket = this.#tickets.get(admission);
     const item = this.#takeFree(prefer);
     if (item !== undefined) {
+      this.#lent.set(item, admission);
       if (ticket !== undefined) served(ticket);
       return Promise.resolve(item);
     }
@@ -133,6 +166,7 @@ export class SequencePool<T> {
         resolve: (value) => {
           signal.removeEventListener("abort", onAbort);
           clearTimeout(timer);
+          this.#lent.set(value, admission);
           if (ticket !== undefined) served(ticket);
           resolve(value);
         },
@@ -150,12 +184,54 @@ export class SequencePool<T> {
   }
 
   /** A free slot right away, if there is one and nobody is waiting (never waits, never jumps the queue). */
-  tryAcquire(prefer?: (item: T) => number): T | undefined {
-    return this.#waiters.length === 0 ? this.#takeFree(prefer) : undefined;
+  tryAcquire(admission: Admission, prefer?: (item: T) => number): T | undefined {
+    const item = this.#waiters.length === 0 ? this.#takeFree(prefer) : undefined;
+    if (item !== undefined) this.#lent.set(item, admission);
+    return item;
   }
 
-  /** Returns a slot: handed straight to the oldest waiter, if any. */
-  release(item: T): void {
+  /**
+   * Returns a slot: handed straight to the oldest waiter, if any. With `until` (work on the slot
+   * that is still running, e.g. a native step its abandoned request could not wait for), the slot
+   * stays out of use until `until` settles.
+   */
+  release(item: T, until?: PromiseLike<unknown>): void {
+    if (!this.#lent.delete(item)) return; // not lent (already given back): never hand a slot out twice
+    if (until === undefined) {
+      this.#handOut(item);
+      return;
+    }
+    this.#held++;
+    const since = performance.now();
+    const report = setTimeout(() => this.#onHeld?.({ state: "held", heldMs: performance.now() - since }), this.#heldReportMs);
+    report.unref();
+    const free = () => {
+      this.#held--;
+      clearTimeout(report);
+      const heldMs = performance.now() - since;
+      if (heldMs >= this.#heldReportMs) this.#onHeld?.({ state: "freed", heldMs });
+      this.#handOut(item);
+    };
+    until.then(free, free);
+  }
+
+  /**
+   * The request is over: forgets it, and takes back any slot still lent to it (which its code
+   * should have released: counted in `reclaimed`). Returns how many were taken back.
+   */
+  end(admission: Admission): number {
+    this.#tickets.delete(admission);
+    let taken = 0;
+    for (const [item, owner] of this.#lent) {
+      if (owner !== admission) continue;
+      taken++;
+      this.release(item);
+    }
+    this.#reclaimed += taken;
+    return taken;
+  }
+
+  #handOut(item: T): void {
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) waiter.resolve(item);
     else this.#free.push(item);
