@@ -5,7 +5,8 @@
  */
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { jsonSchemaToGbnf } from "../src/chat/grammar/json-schema-to-gbnf.ts";
-import { constraintGrammar } from "../src/chat/grammar/constraint-grammar.ts";
+import { analyzeGbnf } from "../src/chat/grammar/gbnf-analysis.ts";
+import { parseGbnf } from "../src/chat/grammar/gbnf-parse.ts";
 import { GrammarCache } from "../src/engines/llama/grammar-cache.ts";
 
 const TYPES = [
@@ -35,6 +36,12 @@ async function main(): Promise<void> {
     gbnf = jsonSchemaToGbnf(schema).grammar;
     convert.push(performance.now() - start);
   }
+  const analyse: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    analyzeGbnf(parseGbnf(gbnf));
+    analyse.push(performance.now() - start);
+  }
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: () => undefined });
   const compile: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -45,7 +52,7 @@ async function main(): Promise<void> {
   const cache = new GrammarCache(llama);
   const constraint = { kind: "json", schema, strict: false, field: "response_format" } as const;
   // As a request does it: the key is built from the constraint each time.
-  const request = () => ({ key: JSON.stringify(["constraint", constraint.schema]), field: constraint.field, build: () => constraintGrammar(constraint, undefined) });
+  const request = () => ({ key: JSON.stringify(["constraint", constraint.schema]), field: constraint.field, spec: { kind: "constraint", constraint, whitespacePattern: undefined } as const });
   const first = performance.now();
   await cache.get(request());
   const firstMs = performance.now() - first;
@@ -58,10 +65,12 @@ async function main(): Promise<void> {
   console.log(`50-property JSON Schema → GBNF (${gbnf.split("\n").length - 1} rules, ${gbnf.length} chars), median of ${runs}:`);
   console.table({
     "convert schema → GBNF": { ms: +median(convert).toFixed(2) },
+    "size and ambiguity checks": { ms: +median(analyse).toFixed(2) },
     "llama.cpp grammar compile": { ms: +median(compile).toFixed(2) },
-    "first request (convert + compile)": { ms: +firstMs.toFixed(2) },
+    "first request (worker: convert + check; compile)": { ms: +firstMs.toFixed(2) },
     "repeated request (cache hit)": { ms: +median(cached).toFixed(3) },
   });
+  await cache.close();
   await llama.dispose();
 }
 

@@ -6,6 +6,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { ApiKeySpec } from "./config/api-keys.ts";
 import { ParleyError } from "./domain/errors.ts";
+import { DEFAULT_LIMITS, type RequestLimits } from "./domain/limits.ts";
+import { checkContentEncoding, clientErrorResponse, slowClientServer } from "./http/connection-guard.ts";
 import { toHttpError, type ErrorMappingOptions } from "./http/errors.ts";
 import type { RequestLog } from "./http/request-log.ts";
 import { Auth } from "./http/auth/auth.ts";
@@ -33,15 +35,21 @@ export interface AppOptions extends ErrorMappingOptions {
   readonly keys?: readonly ApiKeySpec[];
   /** The key for `GET /admin/usage` (`--admin-key`): plain or SHA-256 hex. Default none: no admin route. */
   readonly adminKey?: { key: string } | { sha256: string };
+  /** What a request may hold, and how long a client may take to send it (default DEFAULT_LIMITS). */
+  readonly limits?: RequestLimits;
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
+  const limits = options.limits ?? DEFAULT_LIMITS;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
     // While closing, requests still reach the engine, which answers 503 in the OpenAI envelope.
     return503OnClosing: false,
+    serverFactory: slowClientServer(limits),
+    clientErrorHandler: clientErrorResponse,
   });
+  app.addHook("onRequest", async (request) => checkContentEncoding(request.raw));
   // Only JSON bodies are accepted: anything else is a 415, as OpenAI's API does.
   app.removeContentTypeParser("text/plain");
   const errors: ErrorMappingOptions = { validationStatus: options.validationStatus ?? 400 };
@@ -79,7 +87,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerHealthRoute(app, options.router);
   registerModelRoutes(app, options.router, auth);
-  registerChatCompletionsRoute(app, options.router, errors, options.requestLog, metrics, auth);
+  registerChatCompletionsRoute(app, options.router, errors, options.requestLog, metrics, auth, limits);
   registerAdminRoutes(app, auth);
   registerMetricsRoute(app, metrics);
   return app;

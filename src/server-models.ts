@@ -58,6 +58,10 @@ export function buildModels(config: Config, specs: readonly ModelSpec[], logger:
       host,
       maxQueue: config.queueSize,
       queueTimeoutMs: config.queueTimeout * 1000,
+      requestTimeoutMs: config.requestTimeout * 1000,
+      stepTimeoutMs: config.stepTimeout * 1000,
+      limits: config.limit,
+      logger,
       ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
     });
     let loading: Promise<ModelHost> | undefined;

@@ -62,6 +62,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
     logger: { level: config.verbose ? "debug" : config.logLevel },
     requestLog,
     keys,
+    limits: config.limit,
     ...(adminKey === undefined ? {} : { adminKey }),
   });
   const listening = app;

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseApiKeyFlags, parseSecret } from "./api-key-flag.ts";
 import { parseLoraSpecs } from "./lora-spec.ts";
+import { parseLimits } from "../domain/limits.ts";
 
 const FLAGS = {
   config: { type: "string", help: "YAML or JSON file with models (local and upstream), keys and server settings; flags and env override its server settings (README \"Scaling out\")" },
@@ -26,6 +27,9 @@ const FLAGS = {
   "validation-status": { type: "string", help: "Status for invalid requests: 400 (default) or 422" },
   "body-limit": { type: "string", help: "Largest request body in bytes (default 16777216)" },
   "shutdown-timeout": { type: "string", help: "Seconds running requests get to finish on SIGINT/SIGTERM (default 10)" },
+  "request-timeout": { type: "string", help: "Seconds a request may run, from its arrival; then its choices end with finish_reason \"length\"; 0: no limit (default 1800)" },
+  "step-timeout": { type: "string", help: "Seconds one decoding step (a prompt batch or a token) may take before its request fails; 0: no limit (default 300)" },
+  limit: { type: "string", multiple: true, env: "PARLEY_LIMITS", help: "A request limit: <name>=<value>, repeatable (env: comma-separated); README \"Limits\" lists every name and default" },
   "cache-dir": { type: "string", help: "Where downloaded models are kept (default ~/.cache/parley)" },
   "request-log": { type: "string", help: "JSONL file each request's metadata is appended to; prompt and output text only for requests with log_prompt: true (default: off)" },
   "log-level": { type: "string", help: "fatal, error, warn, info (default), debug, trace or silent" },
@@ -68,10 +72,26 @@ export const configSchema = z.object({
   queueTimeout: z.coerce.number().min(0).max(86_400).default(60),
   defaultMaxTokens: int(1).optional(),
   lora: repeatable(parseLoraSpecs),
+  // Flags give name=value pairs; the config file may give an object of numbers.
+  limit: z
+    .record(z.string(), z.number())
+    .transform((record) => Object.entries(record).map(([name, value]) => `${name}=${value}`))
+    .or(z.array(z.string()).or(z.string().transform((list) => list.split(",").filter((s) => s !== ""))))
+    .default([])
+    .transform((pairs, ctx) => {
+      try {
+        return parseLimits(pairs);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
   chatTemplateFile: z.string().min(1).optional(),
   validationStatus: z.union([z.literal(400), z.literal(422)]).or(z.coerce.number().pipe(z.union([z.literal(400), z.literal(422)]))).default(400),
   bodyLimit: int(1024).default(16 * 1024 * 1024),
   shutdownTimeout: z.coerce.number().min(0).max(86_400).default(10),
+  requestTimeout: z.coerce.number().min(0).max(604_800).default(1800),
+  stepTimeout: z.coerce.number().min(0).max(86_400).default(300),
   cacheDir: z.string().min(1).optional(),
   requestLog: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -10,6 +10,7 @@ export type ErrorKind =
   | "not_found" // 404
   | "unauthenticated" // 401: no or an unknown API key
   | "permission_denied" // 403: the key may not do this
+  | "unsupported_media_type" // 415: a body Parley cannot read (e.g. compressed)
   | "server_busy" // 429
   | "unavailable" // 503
   | "internal"; // 500

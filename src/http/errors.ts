@@ -29,6 +29,7 @@ const STATUS: Record<ErrorKind, number> = {
   not_found: 404,
   unauthenticated: 401,
   permission_denied: 403,
+  unsupported_media_type: 415,
   server_busy: 429,
   unavailable: 503,
   internal: 500,
@@ -41,6 +42,7 @@ const TYPE: Record<ErrorKind, string> = {
   not_found: "invalid_request_error",
   unauthenticated: "invalid_request_error",
   permission_denied: "invalid_request_error",
+  unsupported_media_type: "invalid_request_error",
   server_busy: "rate_limit_error",
   unavailable: "server_error",
   internal: "server_error",
@@ -53,14 +55,29 @@ interface StatusError {
   code?: string;
 }
 
+/**
+ * Error bodies stay small whatever the request held: a message (which may quote the request, e.g.
+ * a regex) is cut at MAX_MESSAGE_CHARS, `detail` lists the first MAX_DETAIL issues.
+ */
+const MAX_MESSAGE_CHARS = 2000;
+const MAX_DETAIL = 50;
+const MAX_LOC = 32;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
 export function toHttpError(error: unknown, options: ErrorMappingOptions = {}): HttpError {
   if (error instanceof ParleyError) {
     const status = error.kind === "invalid_request" && error.issues.length > 0 ? (options.validationStatus ?? 400) : STATUS[error.kind];
     const body: ErrorBody = {
-      error: { message: error.message, type: TYPE[error.kind], param: error.param, code: error.code ?? defaultCode(error.kind) },
+      error: { message: clip(error.message, MAX_MESSAGE_CHARS), type: TYPE[error.kind], param: error.param === null ? null : clip(error.param, 256), code: error.code ?? defaultCode(error.kind) },
     };
     if (error.kind === "invalid_request" && error.issues.length > 0) {
-      body.detail = error.issues.map((issue) => ({ loc: ["body", ...issue.path], msg: issue.message, type: issue.type }));
+      body.detail = error.issues.slice(0, MAX_DETAIL).map((issue) => ({ loc: ["body", ...issue.path.slice(0, MAX_LOC)], msg: clip(issue.message, 500), type: issue.type }));
+      if (error.issues.length > MAX_DETAIL) {
+        body.detail.push({ loc: ["body"], msg: `and ${error.issues.length - MAX_DETAIL} more invalid fields`, type: "truncated" });
+      }
     }
     const headers: Record<string, string> = error.retryAfter === undefined ? {} : { "retry-after": String(error.retryAfter) };
     return { status, body, headers };
@@ -70,7 +87,7 @@ export function toHttpError(error: unknown, options: ErrorMappingOptions = {}): 
   if (status !== undefined && status >= 400 && status < 500) {
     return {
       status,
-      body: { error: { message: frameworkMessage(statusError, status), type: "invalid_request_error", param: null, code: frameworkCode(status) } },
+      body: { error: { message: clip(frameworkMessage(statusError, status), MAX_MESSAGE_CHARS), type: "invalid_request_error", param: null, code: frameworkCode(status) } },
       headers: {},
     };
   }
@@ -95,6 +112,8 @@ function defaultCode(kind: ErrorKind): string | null {
       return "not_found";
     case "unauthenticated":
       return "invalid_api_key";
+    case "unsupported_media_type":
+      return "unsupported_media_type";
     case "permission_denied":
     case "invalid_request":
     case "internal":

@@ -88,7 +88,8 @@ export const chatRequestSchema = constraintFields.extend(toolFields.shape).exten
   include_stop_str_in_output: z.boolean().nullish(),
   skip_special_tokens: z.boolean().nullish(),
   spaces_between_special_tokens: z.boolean().nullish(),
-  repetition_penalty: z.number().gt(0).nullish(),
+  // vLLM accepts any value > 0; beyond this range logits overflow to ±∞ and sampling breaks down.
+  repetition_penalty: z.number().min(0.01).max(100).nullish(),
   min_tokens: z.number().int().min(0).nullish(),
   peft: z.string().min(1).nullish(),
   // OctoAI: append this request's prompt and response to the request log (`--request-log`)

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { OutputConstraint } from "../domain/chat.ts";
 import type { FieldIssue } from "../domain/errors.ts";
+import { tooDeep } from "./request-limits.ts";
 
 /** Every backend name clients send; Parley serves them all with its own llama.cpp grammars. */
 export const DECODING_BACKENDS = ["auto", "llama.cpp", "xgrammar", "outlines", "lm-format-enforcer", "guidance"] as const;
@@ -47,7 +48,8 @@ export const constraintFields = z.object({
 
 type ConstraintFields = z.infer<typeof constraintFields>;
 
-export function toConstraint(wire: ConstraintFields, issues: FieldIssue[]): OutputConstraint | undefined {
+/** `maxDepth`: how deeply a schema given as JSON text may nest (the body's own depth is checked at the edge). */
+export function toConstraint(wire: ConstraintFields, issues: FieldIssue[], maxDepth: number): OutputConstraint | undefined {
   const found: OutputConstraint[] = [];
   const format = wire.response_format;
   if (format?.type === "json_object") found.push({ kind: "json", schema: { type: "object" }, strict: false, field: "response_format" });
@@ -55,7 +57,7 @@ export function toConstraint(wire: ConstraintFields, issues: FieldIssue[]): Outp
     found.push({ kind: "json", schema: format.json_schema.schema ?? { type: "object" }, strict: format.json_schema.strict ?? false, field: "response_format" });
   }
   const json = (value: unknown, field: string) => {
-    const schema = parseSchema(value, field, issues);
+    const schema = parseSchema(value, field, issues, maxDepth);
     if (schema !== undefined) found.push({ kind: "json", schema, strict: false, field });
   };
   if (wire.guided_json != null) json(wire.guided_json, "guided_json");
@@ -80,12 +82,18 @@ export function toConstraint(wire: ConstraintFields, issues: FieldIssue[]): Outp
 }
 
 /** `guided_json` may be a schema object or its JSON text. */
-function parseSchema(value: unknown, field: string, issues: FieldIssue[]): unknown {
+function parseSchema(value: unknown, field: string, issues: FieldIssue[], maxDepth: number): unknown {
   if (typeof value !== "string") return value;
+  let schema: unknown;
   try {
-    return JSON.parse(value) as unknown;
+    schema = JSON.parse(value) as unknown;
   } catch (error) {
     issues.push({ path: field.split("."), message: `\`${field}\` is not valid JSON: ${(error as Error).message}`, type: "invalid_json" });
     return undefined;
   }
+  if (tooDeep(schema, maxDepth) !== undefined) {
+    issues.push({ path: field.split("."), message: `nested too deeply: more than ${maxDepth} levels of objects and arrays (limit jsonDepth).`, type: "too_deep" });
+    return undefined;
+  }
+  return schema;
 }

@@ -7,8 +7,10 @@ import { randomInt } from "node:crypto";
 import type { z } from "zod";
 import type { ChatMessage, ChatRequest } from "../domain/chat.ts";
 import { formatParam, ParleyError, type FieldIssue } from "../domain/errors.ts";
+import { DEFAULT_LIMITS, type RequestLimits } from "../domain/limits.ts";
 import { chatRequestSchema, type messageSchema } from "./chat-request.ts";
 import { toConstraint } from "./constraints.ts";
+import { shapeIssues, sizeIssues } from "./request-limits.ts";
 import { toPromptControl } from "./prompt-control.ts";
 import { toPromptLogprobs, toSearch } from "./search.ts";
 import { toToolsRequest } from "./tools.ts";
@@ -26,10 +28,13 @@ export interface ParsedChatRequest {
 
 type WireMessage = z.infer<typeof messageSchema>;
 
-export function parseChatRequest(body: unknown): ParsedChatRequest {
+/** `limits`: what the request may hold (default DEFAULT_LIMITS); checked before anything costly. */
+export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_LIMITS): ParsedChatRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw validationError([{ path: [], message: "The request body must be a JSON object.", type: "invalid_type" }]);
   }
+  const shape = shapeIssues(body as Record<string, unknown>, limits);
+  if (shape.length > 0) throw validationError(shape);
   const parsed = chatRequestSchema.safeParse(body);
   const issues: FieldIssue[] = parsed.success
     ? []
@@ -41,10 +46,12 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
   issues.push(...unsupportedFieldIssues(body as Record<string, unknown>));
   if (!parsed.success || issues.length > 0) throw validationError(issues);
   const wire = parsed.data;
+  const sizes = sizeIssues(wire, limits);
+  if (sizes.length > 0) throw validationError(sizes);
 
   const legacyCalls = new Map<string, string>();
   const messages = wire.messages.map((m, i) => toMessage(m, i, issues, legacyCalls));
-  const constraint = toConstraint(wire, issues);
+  const constraint = toConstraint(wire, issues, limits.jsonDepth);
   const tools = toToolsRequest(wire, issues);
   const prompt = toPromptControl(wire, messages, issues);
   const constrainedBy = constraint?.field ?? (tools !== undefined && tools.definitions.length > 0 ? "tools" : undefined);
@@ -82,7 +89,8 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
     spacesBetweenSpecialTokens: wire.spaces_between_special_tokens ?? true,
     minTokens: wire.min_tokens ?? 0,
     sampling: {
-      temperature: wire.temperature ?? 1,
+      // As vLLM: a temperature this close to 0 is greedy (dividing logits by it would overflow).
+      temperature: (wire.temperature ?? 1) < GREEDY_BELOW ? 0 : (wire.temperature ?? 1),
       topP: wire.top_p ?? 1,
       topK: Math.max(0, wire.top_k ?? 0),
       minP: wire.min_p ?? 0,
@@ -157,9 +165,16 @@ function toUint32(seed: number): number {
   return Number(BigInt.asUintN(32, BigInt(seed)));
 }
 
+/** Temperatures below this are greedy. */
+const GREEDY_BELOW = 1e-5;
+
+/** Issues named in an error's message; the rest are counted ("and K more"). `detail` lists them all (capped in http/errors.ts). */
+const ISSUES_IN_MESSAGE = 10;
+
 export function validationError(issues: readonly FieldIssue[]): ParleyError {
   const first = issues[0];
   const param = first === undefined ? null : formatParam(first.path) || null;
-  const message = issues.map((i) => (i.path.length > 0 ? `${formatParam(i.path)}: ${i.message}` : i.message)).join("; ");
-  return new ParleyError("invalid_request", message || "Invalid request.", { param, issues });
+  const named = issues.slice(0, ISSUES_IN_MESSAGE).map((i) => (i.path.length > 0 ? `${formatParam(i.path)}: ${i.message}` : i.message));
+  if (issues.length > ISSUES_IN_MESSAGE) named.push(`and ${issues.length - ISSUES_IN_MESSAGE} more`);
+  return new ParleyError("invalid_request", named.join("; ") || "Invalid request.", { param, issues });
 }

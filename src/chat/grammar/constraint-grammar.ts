@@ -42,7 +42,7 @@ export function constraintRule(constraint: OutputConstraint, builder: GrammarBui
       case "regex":
         return { rule: regexToGbnf(constraint.pattern, builder), warnings: [] };
       case "choice":
-        return { rule: builder.addRule("choice", constraint.choices.map(gbnfLiteral).join(" | ")), warnings: [] };
+        return { rule: builder.addRule("choice", choiceExpression(constraint.choices, builder)), warnings: [] };
       case "grammar":
         throw invalidRequest(`\`${constraint.field}\` cannot be combined with tools.`, constraint.field.split("."), "conflict");
       default:
@@ -54,6 +54,45 @@ export function constraintRule(constraint: OutputConstraint, builder: GrammarBui
     if (!(error instanceof GrammarConversionError)) throw error;
     throw invalidRequest(`\`${constraint.field}\` cannot be enforced: ${error.message} (${error.construct}).`, path, "unsupported");
   }
+}
+
+interface TrieNode {
+  end: boolean;
+  readonly children: Map<string, TrieNode>;
+}
+
+/**
+ * The choices as a prefix tree, so that the grammar is deterministic: choices sharing a prefix
+ * (`category_1` … `category_999`) share its rule, and llama.cpp follows one parse state, not one
+ * per choice, for as long as they agree.
+ */
+function choiceExpression(choices: readonly string[], builder: GrammarBuilder): string {
+  const root: TrieNode = { end: false, children: new Map() };
+  for (const choice of choices) {
+    let node = root;
+    for (const ch of choice) {
+      let next = node.children.get(ch);
+      if (next === undefined) node.children.set(ch, (next = { end: false, children: new Map() }));
+      node = next;
+    }
+    node.end = true;
+  }
+  const expression = (node: TrieNode): string => {
+    const parts = node.end ? ['""'] : [];
+    for (const [ch, child] of node.children) {
+      // Follow the chain while there is only one way on.
+      let text = ch;
+      let at = child;
+      while (!at.end && at.children.size === 1) {
+        const [next, deeper] = at.children.entries().next().value as [string, TrieNode];
+        text += next;
+        at = deeper;
+      }
+      parts.push(at.children.size === 0 ? gbnfLiteral(text) : `${gbnfLiteral(text)} ${builder.addRule("choice", expression(at))}`);
+    }
+    return parts.join(" | ");
+  };
+  return expression(root);
 }
 
 /** The whitespace pattern may only ever produce JSON whitespace (space, tab, newline, return). */

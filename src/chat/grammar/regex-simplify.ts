@@ -33,9 +33,14 @@ export function simplify(node: Node, atStart: boolean, atEnd: boolean, pattern: 
     case "seq": {
       const items: Node[] = [];
       const { items: raw } = node;
+      // Item i is at the start if every item before it is `^`, at the end if every one after is `$`.
+      let leadingStarts = 0;
+      while (leadingStarts < raw.length && raw[leadingStarts]!.t === "start") leadingStarts++;
+      let trailingEnds = raw.length;
+      while (trailingEnds > 0 && raw[trailingEnds - 1]!.t === "end") trailingEnds--;
       for (let i = 0; i < raw.length; i++) {
-        const start = atStart && raw.slice(0, i).every((item) => item.t === "start");
-        const end = atEnd && raw.slice(i + 1).every((item) => item.t === "end");
+        const start = atStart && i <= leadingStarts;
+        const end = atEnd && i >= trailingEnds - 1;
         const item = simplify(raw[i]!, start, end, pattern);
         if (isNever(item)) return NEVER;
         if (item.t === "seq") items.push(...item.items);

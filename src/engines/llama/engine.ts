@@ -6,16 +6,18 @@
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { ChatRequest } from "../../domain/chat.ts";
-import { ParleyError } from "../../domain/errors.ts";
+import { invalidRequest, ParleyError } from "../../domain/errors.ts";
+import { TaskQueueFull, TaskTimeout, TaskWorker } from "../../util/task-worker.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import { AsyncQueue } from "../../util/async-queue.ts";
 import type { Logger } from "../../util/logger.ts";
+import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
 import type { ChatEngine, EngineStats, Generation, ModelInfo } from "../types.ts";
 import { runBeamChoices } from "./beam-choices.ts";
 import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
 import type { ModelHost } from "./model-host.ts";
-import { buildPrompt, checkLogitBias, checkTokenIds } from "./prompt.ts";
+import { buildPrompt, checkGeneratedTokens, checkLogitBias, checkTokenIds, type Tokenizers } from "./prompt.ts";
 import { RequestTemplates } from "./request-templates.ts";
 import type { RunContext, Sequence } from "./run-context.ts";
 import { runSampledChoices } from "./sampled-choices.ts";
@@ -45,7 +47,11 @@ export interface LlamaEngineOptions {
   readonly stepTimeoutMs?: number;
   /** Where the slot watchdog reports (default: nowhere). */
   readonly logger?: () => Logger | undefined;
+  /** Request limits the engine enforces: grammar budget, generated tokens, tokenization (default DEFAULT_LIMITS). */
+  readonly limits?: RequestLimits;
 }
+
+const TOKENIZER_TASK = new URL("./tokenizer-task.ts", import.meta.url);
 
 /** Defaults of the engine's time limits (README "Limits"). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 1_800_000;
@@ -61,6 +67,8 @@ export class LlamaEngine implements ChatEngine {
   #host: ModelHost | undefined;
   #grammars: GrammarCache | undefined;
   #templates: RequestTemplates | undefined;
+  #tokenizers: Tokenizers | undefined;
+  #tokenizer: TaskWorker<string, Uint32Array> | undefined;
   /** Slots per context: the base model's (key "") and each LoRA adapter's (its id). */
   #pools = new Map<string, SequencePool<Sequence>>();
   #closing = false;
@@ -71,7 +79,15 @@ export class LlamaEngine implements ChatEngine {
     options.host.then(
       (host) => {
         this.#host = host;
-        this.#grammars = new GrammarCache(host.llama);
+        const limits = options.limits ?? DEFAULT_LIMITS;
+        this.#tokenizers = {
+          inlineChars: limits.inlineTokenizeChars,
+          tokenizeLong: (text) => this.#tokenizeLong(host, limits, text),
+        };
+        this.#grammars = new GrammarCache(host.llama, {
+          budget: { maxRules: limits.grammarRules, maxAlternatives: limits.grammarAlternatives, maxTokenCost: limits.grammarCost },
+          buildTimeoutMs: limits.grammarSeconds * 1000,
+        });
         this.#templates = new RequestTemplates(host);
         for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
           const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
@@ -113,6 +129,18 @@ export class LlamaEngine implements ChatEngine {
     return { queued, active, slots, held, reclaimed, ...(batches === undefined ? {} : { batches }) };
   }
 
+  /** A long prompt's tokens, from a worker process (started on first use) within the time limit. */
+  async #tokenizeLong(host: ModelHost, limits: RequestLimits, text: string): Promise<ArrayLike<number>> {
+    this.#tokenizer ??= new TaskWorker({ module: TOKENIZER_TASK, init: { modelPath: host.modelPath }, isolation: "process", timeoutMs: limits.tokenizeSeconds * 1000, maxQueue: 8 });
+    try {
+      return await this.#tokenizer.run(text);
+    } catch (error) {
+      if (error instanceof TaskTimeout) throw invalidRequest(`The prompt could not be tokenized within ${limits.tokenizeSeconds} s (limit tokenizeSeconds).`, ["messages"], "too_complex");
+      if (error instanceof TaskQueueFull) throw new ParleyError("server_busy", "Too many long prompts are waiting to be tokenized. Retry shortly.", { retryAfter: 1 });
+      throw error;
+    }
+  }
+
   /** The queue timeout, shortened to the request timeout when that is shorter. */
   #queueTimeoutMs(): number {
     const queue = this.#options.queueTimeoutMs ?? 60_000;
@@ -128,7 +156,8 @@ export class LlamaEngine implements ChatEngine {
   async generate(request: ChatRequest, signal: AbortSignal): Promise<Generation> {
     const host = this.#host;
     const templates = this.#templates;
-    if (host === undefined || templates === undefined || this.#closing) {
+    const tokenizers = this.#tokenizers;
+    if (host === undefined || templates === undefined || tokenizers === undefined || this.#closing) {
       throw new ParleyError("unavailable", this.#closing ? SHUTTING_DOWN : "The model is still loading.", { retryAfter: 1 });
     }
     const pool = this.#pools.get(request.adapter ?? "");
@@ -137,9 +166,11 @@ export class LlamaEngine implements ChatEngine {
       throw new ParleyError("not_found", `The LoRA adapter \`${request.adapter}\` is not registered on this server (${known.length === 0 ? "none is" : `registered: ${known.join(", ")}`}).`, { param: "peft", code: "adapter_not_found" });
     }
     const template = templates.resolve(request, signal);
-    const prompt = await buildPrompt(host, request, template);
+    const prompt = await buildPrompt(host, request, template, tokenizers);
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
     checkTokenIds(request.stopTokenIds, host.vocabulary.size, "stop_token_ids");
+    const maxTokens = Math.min(request.maxTokens ?? this.#options.defaultMaxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
+    checkGeneratedTokens(request, maxTokens, (this.#options.limits ?? DEFAULT_LIMITS).generatedTokens);
     const grammarRequest = requestGrammar(request, template.family.syntax);
     const grammar = grammarRequest === undefined ? undefined : await this.#grammars?.get(grammarRequest);
     const admission = pool.admit();
@@ -159,7 +190,7 @@ export class LlamaEngine implements ChatEngine {
       prompt,
       template,
       grammar,
-      maxTokens: Math.min(request.maxTokens ?? this.#options.defaultMaxTokens ?? Infinity, host.contextSize - 1 - prompt.length),
+      maxTokens,
       pool,
       admission,
       signal: stop,
@@ -205,6 +236,8 @@ export class LlamaEngine implements ChatEngine {
     for (const request of this.#requests) request.abort(new ParleyError("unavailable", SHUTTING_DOWN));
     const stopped = await within(drained, ABORT_WAIT_MS);
     await this.#templates?.close();
+    await this.#grammars?.close();
+    await this.#tokenizer?.close();
     if (stopped) await this.#host?.dispose();
     else this.#options.logger?.()?.error({ model: this.#options.modelId }, "llama.cpp work did not stop at shutdown; the model is not disposed");
   }

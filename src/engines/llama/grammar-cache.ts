@@ -1,19 +1,16 @@
 /**
  * Compiled llama.cpp grammars (output constraints, tool calls), cached per distinct key (least
  * recently used first out): repeated requests with the same schema, regex, choice list or tools
- * pay the conversion and compile cost once.
+ * pay the conversion and compile cost once. Conversion and its checks (chat/grammar/grammar-source.ts)
+ * run in a worker thread within a time budget, so a huge or pathological constraint costs the
+ * server's event loop nothing and is refused with a 400 when it runs over.
  */
 import type { Llama, LlamaGrammar } from "node-llama-cpp";
-import { invalidRequest } from "../../domain/errors.ts";
-
-/** What a request's grammar is made of, before compiling. */
-export interface GrammarSource {
-  readonly gbnf: string;
-  /** Ignored schema keywords and the like, for the client. */
-  readonly warnings: readonly string[];
-  /** Tool calls count only at the start of the message (see ToolCallParser). */
-  readonly anchored?: boolean;
-}
+import type { GrammarBudget } from "../../chat/grammar/gbnf-analysis.ts";
+import type { GrammarSource, GrammarSpec } from "../../chat/grammar/grammar-source.ts";
+import type { GrammarTask } from "../../chat/grammar/grammar-task.ts";
+import { invalidRequest, ParleyError } from "../../domain/errors.ts";
+import { TaskQueueFull, TaskTimeout, TaskWorker } from "../../util/task-worker.ts";
 
 export interface CompiledGrammar extends Omit<GrammarSource, "gbnf"> {
   readonly grammar: LlamaGrammar;
@@ -22,36 +19,47 @@ export interface CompiledGrammar extends Omit<GrammarSource, "gbnf"> {
 export interface GrammarRequest {
   /** Identifies the grammar: equal keys must build equal grammars. */
   readonly key: string;
-  /** The request field a GBNF the compiler rejects is blamed on (e.g. `guided_grammar`). */
+  /** The request field a grammar that cannot be built or compiled is blamed on (e.g. `guided_grammar`). */
   readonly field: string;
-  /** Builds the source; may throw 400s. Called only on a cache miss. */
-  readonly build: () => GrammarSource;
+  /** What to build (in the worker); may fail with 400s. Built only on a cache miss. */
+  readonly spec: GrammarSpec;
 }
+
+export interface GrammarCacheOptions {
+  /** Distinct grammars kept (default 64). */
+  readonly capacity?: number;
+  /** Limits on a grammar's size and ambiguity (gbnf-analysis.ts; its defaults). */
+  readonly budget?: GrammarBudget;
+  /** Longest one conversion may take, in ms (default 2000). */
+  readonly buildTimeoutMs?: number;
+}
+
+const GRAMMAR_TASK = new URL("../../chat/grammar/grammar-task.ts", import.meta.url);
 
 export class GrammarCache {
   readonly #llama: Llama;
   readonly #capacity: number;
+  readonly #budget: GrammarBudget;
+  readonly #buildTimeoutMs: number;
+  readonly #worker: TaskWorker<GrammarTask, GrammarSource>;
   readonly #entries = new Map<string, Promise<CompiledGrammar>>();
 
-  /** @param capacity distinct grammars kept (default 64). */
-  constructor(llama: Llama, capacity = 64) {
+  constructor(llama: Llama, options: GrammarCacheOptions = {}) {
     this.#llama = llama;
-    this.#capacity = capacity;
+    this.#capacity = options.capacity ?? 64;
+    this.#budget = options.budget ?? {};
+    this.#buildTimeoutMs = options.buildTimeoutMs ?? 2000;
+    this.#worker = new TaskWorker({ module: GRAMMAR_TASK, timeoutMs: this.#buildTimeoutMs });
+    this.#worker.warm();
   }
 
-  /** The compiled grammar; one that cannot be compiled is a 400 naming its field. */
+  /** The compiled grammar; one that cannot be built or compiled is a 400 naming its field. */
   async get(request: GrammarRequest): Promise<CompiledGrammar> {
-    const { key, field } = request;
+    const { key } = request;
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      const { gbnf, ...rest } = request.build(); // throws 400s
-      entry = this.#llama.createGrammar({ grammar: gbnf }).then(
-        (grammar) => ({ ...rest, grammar }),
-        (error: unknown) => {
-          this.#entries.delete(key);
-          throw invalidRequest(`\`${field}\` is not a valid llama.cpp GBNF grammar: ${(error as Error).message}.`, field.split("."));
-        },
-      );
+      entry = this.#compile(request);
+      entry.catch(() => this.#entries.delete(key)); // failures are not cached
     } else {
       this.#entries.delete(key); // re-inserted below as the most recently used
     }
@@ -61,5 +69,29 @@ export class GrammarCache {
       this.#entries.delete(oldest);
     }
     return entry;
+  }
+
+  close(): Promise<void> {
+    return this.#worker.close();
+  }
+
+  async #compile({ spec, field }: GrammarRequest): Promise<CompiledGrammar> {
+    const path = field.split(".");
+    let source: GrammarSource;
+    try {
+      source = await this.#worker.run({ spec, budget: this.#budget });
+    } catch (error) {
+      if (error instanceof TaskTimeout) {
+        throw invalidRequest(`\`${field}\` is too large or complex to convert to a grammar within ${this.#buildTimeoutMs / 1000} s.`, path, "too_complex");
+      }
+      if (error instanceof TaskQueueFull) throw new ParleyError("server_busy", "Too many requests with new output constraints are waiting. Retry shortly.", { retryAfter: 1 });
+      throw error;
+    }
+    const { gbnf, ...rest } = source;
+    try {
+      return { ...rest, grammar: await this.#llama.createGrammar({ grammar: gbnf }) };
+    } catch (error) {
+      throw invalidRequest(`\`${field}\` is not a valid llama.cpp GBNF grammar: ${(error as Error).message}.`, path);
+    }
   }
 }

@@ -42,6 +42,8 @@ export interface ModelHostOptions {
 }
 
 export interface ModelHost {
+  /** The GGUF file's local path. */
+  readonly modelPath: string;
   readonly llama: Llama;
   readonly model: LlamaModel;
   readonly context: LlamaContext;
@@ -131,6 +133,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
   const toolFamily = detectToolFamily(template.source);
 
   return {
+    modelPath: options.modelPath,
     llama,
     model,
     context,

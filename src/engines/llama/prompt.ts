@@ -2,10 +2,11 @@
  * Request → prompt tokens, with the checks that must happen before any slot is taken: the prompt
  * fits the context, and logit_bias names real tokens and leaves something to generate.
  *
- * llama.cpp tokenizes synchronously on the event loop, and its special-token parsing grows
- * quadratically with the number of special-token strings in the text, so a request that cannot
- * fit is refused from cheap bounds first (message count, and characters: no token covers more
- * characters than the vocabulary's longest piece has bytes) and only then tokenized.
+ * llama.cpp tokenizes synchronously, and its special-token parsing grows quadratically with the
+ * number of special-token strings in the text, so a request that cannot fit is refused from cheap
+ * bounds first (message count, and characters: no token covers more characters than the
+ * vocabulary's longest piece has bytes), and a long prompt is tokenized by `tokenizeLong` (a
+ * worker process with a time budget) rather than on the event loop.
  */
 import type { Token } from "node-llama-cpp";
 import type { ChatRequest } from "../../domain/chat.ts";
@@ -27,13 +28,20 @@ export interface RequestTemplate {
  * `add_special_tokens` the tokenizer's own BOS and EOS are added on top of the template's text, as
  * vLLM does, even if that doubles BOS.
  */
-export async function buildPrompt(host: ModelHost, request: ChatRequest, { template, family }: RequestTemplate): Promise<Token[]> {
+export interface Tokenizers {
+  /** Prompts longer than this many characters go to `tokenizeLong`. */
+  readonly inlineChars: number;
+  /** Tokenizes off the event loop (special-token strings parsed). */
+  readonly tokenizeLong: (text: string) => Promise<ArrayLike<number>>;
+}
+
+export async function buildPrompt(host: ModelHost, request: ChatRequest, { template, family }: RequestTemplate, tokenizers: Tokenizers): Promise<Token[]> {
   const limit = host.contextSize - 1;
   if (request.messages.length > limit) throw tooLong(host.contextSize, `${request.messages.length} messages`);
   const { bos, eos, bosText, eosText, addBos, addEos } = host.specialTokens;
   const text = await renderPrompt(template, family, request, { bosToken: bosText, eosToken: eosText });
   if (text.length > limit * host.vocabulary.maxTokenBytes) throw tooLong(host.contextSize, `${text.length} characters`);
-  const tokens = host.model.tokenize(text, true);
+  const tokens = text.length > tokenizers.inlineChars ? (Array.from(await tokenizers.tokenizeLong(text)) as Token[]) : host.model.tokenize(text, true);
   if (request.prompt.addSpecialTokens) {
     if (addBos && bos !== null) tokens.unshift(bos as Token);
     if (addEos && eos !== null) tokens.push(eos as Token);
@@ -43,6 +51,22 @@ export async function buildPrompt(host: ModelHost, request: ChatRequest, { templ
   if (tokens.length === 0) throw invalidRequest("The rendered prompt is empty: there is nothing to generate from.", ["messages"]);
   if (tokens.length >= limit) throw tooLong(host.contextSize, `${tokens.length} tokens`);
   return tokens;
+}
+
+/**
+ * What the request may generate in all — n (or best_of, or the beam width) times max_tokens, once
+ * max_tokens is bounded by the room left in the context — stays within `limit` (400 otherwise).
+ */
+export function checkGeneratedTokens(request: ChatRequest, maxTokens: number, limit: number): void {
+  const { search } = request;
+  const width = search.kind === "beam" ? search.width : search.bestOf;
+  if (width * maxTokens <= limit) return;
+  const field = width > request.n ? "best_of" : "n";
+  throw invalidRequest(
+    `This request could generate ${width} × ${maxTokens} tokens, more than the ${limit} one request may (limit generatedTokens): lower \`max_tokens\` or \`${field}\`.`,
+    [request.maxTokens === undefined ? field : "max_tokens"],
+    "too_big",
+  );
 }
 
 /** Token ids must exist, and at least one token must stay possible. */

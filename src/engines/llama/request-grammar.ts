@@ -2,9 +2,9 @@
  * The grammar a request needs, if any: its tool calls (with `tool_choice`, and its output
  * constraint folded in) or its output constraint alone.
  */
-import { constraintGrammar } from "../../chat/grammar/constraint-grammar.ts";
+import { grammarField, type GrammarSpec } from "../../chat/grammar/grammar-source.ts";
 import type { ToolCallSyntax } from "../../chat/tools/syntax.ts";
-import { contentForbidden, toolGrammar } from "../../chat/tools/tool-grammar.ts";
+import { contentForbidden } from "../../chat/tools/tool-grammar.ts";
 import type { ChatRequest, OutputConstraint } from "../../domain/chat.ts";
 import type { GrammarRequest } from "./grammar-cache.ts";
 
@@ -13,10 +13,11 @@ export function requestGrammar(request: ChatRequest, syntax: ToolCallSyntax): Gr
   // tool_choice "none" for a family without marker tokens: nothing to keep out of the content.
   const nothingToForbid = tools?.choice.kind === "none" && contentForbidden(syntax, "none").length === 0;
   if (tools !== undefined && !nothingToForbid) {
+    const spec: GrammarSpec = { kind: "tools", syntax, tools, constraint, whitespacePattern };
     return {
       key: JSON.stringify(["tools", syntax.family, tools.definitions, tools.choice, tools.parallel, essence(constraint), whitespacePattern ?? null]),
-      field: tools.legacy ? "functions" : "tools",
-      build: () => toolGrammar({ syntax, tools, constraint, whitespacePattern }),
+      field: grammarField(spec),
+      spec,
     };
   }
   if (constraint === undefined) return undefined;
@@ -24,7 +25,7 @@ export function requestGrammar(request: ChatRequest, syntax: ToolCallSyntax): Gr
     // What determines the grammar: the constraint without its field name, and whitespace for JSON.
     key: JSON.stringify(["constraint", essence(constraint), constraint.kind === "json" ? (whitespacePattern ?? null) : null]),
     field: constraint.field,
-    build: () => constraintGrammar(constraint, whitespacePattern),
+    spec: { kind: "constraint", constraint, whitespacePattern },
   };
 }
 

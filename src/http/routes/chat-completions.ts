@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { invalidRequest } from "../../domain/errors.ts";
+import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import type { Router } from "../../router/router.ts";
 import { ANONYMOUS, metered, type Auth } from "../auth/auth.ts";
@@ -27,8 +28,17 @@ type Ended = (status: number, error?: RecordedError) => void;
  * `requestLog`: where each request's record goes (default: none; `log_prompt: true` is then a 400).
  * `metrics`: where requests are counted and timed (default: none).
  * `auth`: the key's model permission (403) and limits (429), usage accounting (default: none, open).
+ * `limits`: what a request may hold (default DEFAULT_LIMITS).
  */
-export function registerChatCompletionsRoute(app: FastifyInstance, router: Router, errors: ErrorMappingOptions, requestLog?: RequestLog, metrics?: ParleyMetrics, auth?: Auth): void {
+export function registerChatCompletionsRoute(
+  app: FastifyInstance,
+  router: Router,
+  errors: ErrorMappingOptions,
+  requestLog?: RequestLog,
+  metrics?: ParleyMetrics,
+  auth?: Auth,
+  limits: RequestLimits = DEFAULT_LIMITS,
+): void {
   app.post(CHAT_COMPLETIONS_PATH, async (request, reply) => {
     const keyUser = auth?.user(request);
     const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body, keyUser);
@@ -46,7 +56,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, router: Route
       if (keyUser !== undefined) metrics?.userRequests.inc({ user: keyUser, model: modelLabel, status: String(status) });
     };
     try {
-      const parsed = parseChatRequest(request.body);
+      const parsed = parseChatRequest(request.body, limits);
       const { logPrompt } = parsed;
       if (logPrompt && requestLog === undefined) {
         throw invalidRequest("`log_prompt` needs a request log, and this server has none (start it with `--request-log <path>`): nothing would be logged.", ["log_prompt"], "unsupported");
