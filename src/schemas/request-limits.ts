@@ -34,13 +34,16 @@ function pathOf(frame: Frame): (string | number)[] {
   return path.reverse();
 }
 
+/** Top-level fields whose items are named in errors (`tools[2]`). */
+const LISTS = new Set(["messages", "tools", "functions"]);
+
 /** Before zod: depth of the whole body, and the message count (so that validation itself stays cheap). */
 export function shapeIssues(body: Record<string, unknown>, limits: RequestLimits): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const deep = tooDeep(body, limits.jsonDepth);
   if (deep !== undefined) {
-    // The top-level field (and its item, for a list such as messages or tools).
-    const field = typeof deep[1] === "number" ? deep.slice(0, 2) : deep.slice(0, 1);
+    // The top-level field (and its item, for the lists of messages and tools).
+    const field = typeof deep[0] === "string" && LISTS.has(deep[0]) && typeof deep[1] === "number" ? deep.slice(0, 2) : deep.slice(0, 1);
     issues.push({ path: field, message: `nested too deeply: more than ${limits.jsonDepth} levels of objects and arrays (limit jsonDepth).`, type: "too_deep" });
   }
   const { messages } = body;

@@ -1,35 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { parseExposition } from "../support/metrics.ts";
 import { MODEL, NO_EOS, parseSse, postChat, startTestServer, type TestServer } from "../support/server.ts";
-
-/** Samples of a Prometheus text exposition, keyed `name{labels}` as written; checks every line's syntax. */
-function parseExposition(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  const typed = new Set<string>();
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const comment = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
-    if (comment !== null) {
-      if (comment[1] === "TYPE") {
-        assert.match(comment[3] ?? "", /^(counter|gauge|histogram|summary|untyped)$/);
-        typed.add(comment[2] ?? "");
-      }
-      continue;
-    }
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (\S+)$/.exec(line);
-    assert.ok(sample !== null, `not a sample line: ${line}`);
-    const name = sample[1] ?? "";
-    assert.ok(typed.has(name) || typed.has(name.replace(/_(bucket|sum|count)$/, "")), `${name} has no TYPE line`);
-    const raw = sample[3] ?? "";
-    // Prometheus parses values as Go floats: NaN and ±Inf in any case (prom-client writes "Nan").
-    const special = /^([+-]?)(inf|nan)$/i.exec(raw);
-    const value = special === null ? Number(raw) : special[2]?.toLowerCase() === "nan" ? NaN : special[1] === "-" ? -Infinity : Infinity;
-    assert.ok(special !== null || !Number.isNaN(value), line);
-    samples.set(`${name}${sample[2] ?? ""}`, value);
-  }
-  return samples;
-}
 
 describe("GET /metrics", () => {
   let t: TestServer;
