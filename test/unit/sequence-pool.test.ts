@@ -135,4 +135,37 @@ describe("SequencePool", () => {
     pool.release("a");
     assert.equal(await waiting, "a");
   });
+
+  it("a slot given back with work still running stays out of use until it settles, and is reported", async () => {
+    const reports: string[] = [];
+    const pool = new SequencePool({ items: ["a"], heldReportMs: 20, onHeld: ({ state }) => reports.push(state) });
+    const request = pool.admit();
+    await pool.acquire(request, never);
+    let settle: () => void = () => undefined;
+    pool.release("a", new Promise<void>((resolve) => (settle = resolve)));
+    assert.equal(pool.heldItems, 1);
+    assert.equal(pool.activeItems, 1);
+    assert.equal(pool.tryAcquire(pool.admit()), undefined);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assert.deepEqual(reports, ["held"]);
+    settle();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(pool.heldItems, 0);
+    assert.deepEqual(reports, ["held", "freed"]);
+    assert.equal(pool.tryAcquire(pool.admit()), "a");
+  });
+
+  it("end() takes back the slots a finished request kept, and a slot is never given back twice", async () => {
+    const pool = new SequencePool({ items: ["a", "b"] });
+    const leaky = pool.admit();
+    await pool.acquire(leaky, never);
+    assert.equal(pool.tryAcquire(leaky), "b");
+    pool.release("b");
+    pool.release("b"); // a second release of the same slot is ignored
+    assert.equal(pool.activeItems, 1);
+    assert.equal(pool.end(leaky), 1);
+    assert.equal(pool.reclaimed, 1);
+    assert.equal(pool.activeItems, 0);
+  });
 });
+

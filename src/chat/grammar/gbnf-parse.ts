@@ -66,9 +66,9 @@ class Parser {
     while (this.#pos < this.#src.length) this.#rule();
     const root = this.#ids.get("root");
     if (root === undefined) throw syntaxError("the grammar has no `root` rule");
-    this.#rules.forEach((rule, id) => {
-      if (rule === undefined) throw syntaxError(`undefined rule identifier '${this.#names[id] ?? id}'`);
-    });
+    for (let id = 0; id < this.#ids.size; id++) {
+      if (this.#rules[id] === undefined) throw syntaxError(`undefined rule identifier '${this.#names[id] ?? id}'`);
+    }
     return { rules: this.#rules as GbnfAlternative[][], names: this.#names, root };
   }
 
