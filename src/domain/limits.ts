@@ -56,7 +56,7 @@ export const DEFAULT_LIMITS: RequestLimits = Object.freeze({
   inlineTokenizeChars: 32_768,
   tokenizeSeconds: 10,
   headersSeconds: 10,
-  bodySeconds: 60,
+  bodySeconds: 30,
   idleSeconds: 72,
 });
 

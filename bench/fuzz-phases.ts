@@ -1,0 +1,207 @@
+/**
+ * The phases of `npm run fuzz` (bench/fuzz.ts), each against a running Parley: hostile bodies,
+ * HTTP-level abuse, mid-stream disconnects, a burst beyond the slots, and a soak of mixed traffic
+ * with the event loop's lag read from /metrics every window. Each returns what the report prints.
+ */
+import fc from "fast-check";
+import { fuzzBody } from "../test/support/hostile-bodies.ts";
+import { scrapeMetrics } from "../test/support/metrics.ts";
+import { rawRequest } from "../test/support/raw-http.ts";
+import { percentile } from "./stats.ts";
+
+const MODEL = "parley-test-model";
+
+export interface BodiesResult {
+  readonly sent: number;
+  readonly byStatus: ReadonlyMap<number, number>;
+  readonly serverErrors: readonly string[];
+  readonly hangs: readonly string[];
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+function post(url: string, body: string, signal: AbortSignal): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal });
+}
+
+/** `count` hostile bodies, `concurrency` at a time; a body unanswered after `hangMs` is a hang. */
+export async function fuzzBodies(url: string, count: number, concurrency: number, seed: number, hangMs: number, progress: (line: string) => void): Promise<BodiesResult> {
+  const bodies = fc.sample(fuzzBody, { numRuns: count, seed });
+  const byStatus = new Map<number, number>();
+  const serverErrors: string[] = [];
+  const hangs: string[] = [];
+  const times: number[] = [];
+  let next = 0;
+  const client = async () => {
+    for (let i = next++; i < bodies.length; i = next++) {
+      const body = bodies[i]!;
+      const start = performance.now();
+      try {
+        const res = await post(url, body, AbortSignal.timeout(hangMs));
+        const text = await res.text();
+        byStatus.set(res.status, (byStatus.get(res.status) ?? 0) + 1);
+        if (res.status >= 500) serverErrors.push(`${res.status} ${text.slice(0, 160)} ← ${body.slice(0, 160)}`);
+      } catch (error) {
+        hangs.push(`${String(error).slice(0, 80)} ← ${body.slice(0, 160)}`);
+      }
+      times.push(performance.now() - start);
+      if (times.length % 1000 === 0) progress(`  bodies: ${times.length}/${count}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return { sent: count, byStatus, serverErrors, hangs, p99Ms: percentile(times, 99), maxMs: Math.max(...times) };
+}
+
+export interface AbuseCase {
+  readonly name: string;
+  readonly status: number;
+  readonly envelope: boolean;
+  readonly closedAfterMs: number;
+}
+
+/** HTTP-level abuse: what Node's parser rejects, slow clients, compressed bodies. */
+export async function httpAbuse(url: string): Promise<AbuseCase[]> {
+  const post = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+  const body = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
+  const cases: [string, (string | Buffer)[], number?][] = [
+    ["bad chunking", [`${post}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`]],
+    ["duplicate Content-Length", [`${post}Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}`]],
+    ["Content-Length + Transfer-Encoding", [`${post}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`]],
+    ["bare LF", ["GET /health HTTP/1.1\nHost: x\n\n"]],
+    ["unknown method", ["FROB /health HTTP/1.1\r\nHost: x\r\n\r\n"]],
+    ["headers over 16 KiB", [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`]],
+    ["gzip-labelled body", [`${post}Content-Encoding: gzip\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`]],
+    ["slow headers (1 byte / s)", [..."GET /health HTTP/1.1\r\nHost: x\r\n\r\n"], 1000],
+    ["slow body (1 byte / s)", [`${post}Content-Length: 100\r\n\r\n`, ..." ".repeat(100)], 1000],
+  ];
+  const out: AbuseCase[] = [];
+  for (const [name, chunks, gapMs] of cases) {
+    const res = await rawRequest(url, chunks, { timeoutMs: 90_000, ...(gapMs === undefined ? {} : { gapMs }) });
+    let envelope = false;
+    try {
+      const parsed = JSON.parse(res.body) as { error?: { message?: unknown; type?: unknown } };
+      envelope = typeof parsed.error?.message === "string" && typeof parsed.error.type === "string";
+    } catch {
+      envelope = false;
+    }
+    out.push({ name, status: res.status, envelope, closedAfterMs: res.closedAfterMs });
+  }
+  return out;
+}
+
+/** Streams abandoned after their first content chunk, and plain requests abandoned mid-way. */
+export async function disconnects(url: string, count: number): Promise<{ abandoned: number; activeAfterMs: number }> {
+  const long = { model: MODEL, messages: [{ role: "user", content: "Go on" }], max_tokens: 2000, ignore_eos: true };
+  let abandoned = 0;
+  const one = async (i: number) => {
+    const controller = new AbortController();
+    try {
+      const res = await post(url, JSON.stringify({ ...long, stream: i % 2 === 0 }), controller.signal);
+      if (i % 2 === 0) await res.body?.getReader().read();
+      else await new Promise((resolve) => setTimeout(resolve, 20 + (i % 7) * 15));
+    } catch {
+      // aborted
+    }
+    controller.abort();
+    abandoned++;
+  };
+  for (let i = 0; i < count; i += 8) await Promise.all(Array.from({ length: Math.min(8, count - i) }, (_, j) => one(i + j)));
+  return { abandoned, activeAfterMs: await untilIdle(url) };
+}
+
+/** Milliseconds until no slot is in use and nothing waits (NaN if not within 30 s). */
+export async function untilIdle(url: string): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < 30_000) {
+    const m = await scrapeMetrics(url);
+    if ((m.get("parley_active_sequences") ?? 1) === 0 && (m.get("parley_queue_length") ?? 1) === 0) return performance.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return NaN;
+}
+
+/** `count` requests at once, beyond the slots and the queue. */
+export async function burst(url: string, count: number): Promise<{ byStatus: ReadonlyMap<number, number>; activeAfterMs: number }> {
+  const byStatus = new Map<number, number>();
+  const body = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 16 });
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      const res = await post(url, body, AbortSignal.timeout(120_000)).catch(() => undefined);
+      await res?.text();
+      const status = res?.status ?? 0;
+      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+    }),
+  );
+  return { byStatus, activeAfterMs: await untilIdle(url) };
+}
+
+export interface SoakWindow {
+  readonly second: number;
+  readonly requests: number;
+  readonly lagP99Ms: number;
+  readonly lagMaxMs: number;
+  readonly rssMb: number;
+}
+
+/** Mixed valid traffic for `seconds` at `concurrency`, the event loop's lag read every `windowSeconds`. */
+export async function soak(url: string, seconds: number, concurrency: number, windowSeconds: number): Promise<SoakWindow[]> {
+  const kinds = [
+    { max_tokens: 32 },
+    { max_tokens: 16, stream: true },
+    { max_tokens: 24, response_format: { type: "json_object" } },
+    { max_tokens: 8, n: 3 },
+    { max_tokens: 16, logprobs: true, top_logprobs: 5 },
+    { max_tokens: 12, guided_regex: "[a-z]{1,8}( [a-z]{1,8}){0,3}" },
+    { max_tokens: 16, tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { x: { type: "integer" } } } } }] },
+  ];
+  const end = performance.now() + seconds * 1000;
+  let requests = 0;
+  const client = async (c: number) => {
+    for (let i = c; performance.now() < end; i += concurrency) {
+      const body = { model: MODEL, messages: [{ role: "user", content: `question ${i}` }], ...kinds[i % kinds.length] };
+      const res = await post(url, JSON.stringify(body), AbortSignal.timeout(60_000)).catch(() => undefined);
+      await res?.text();
+      requests++;
+    }
+  };
+  const windows: SoakWindow[] = [];
+  await scrapeMetrics(url); // resets the lag histogram: the first window starts now
+  const sampler = (async () => {
+    for (let second = windowSeconds; second <= seconds; second += windowSeconds) {
+      await new Promise((resolve) => setTimeout(resolve, windowSeconds * 1000));
+      const before = requests;
+      const m = await scrapeMetrics(url);
+      windows.push({
+        second,
+        requests: before,
+        lagP99Ms: (m.get("nodejs_eventloop_lag_p99_seconds") ?? NaN) * 1000,
+        lagMaxMs: (m.get("nodejs_eventloop_lag_max_seconds") ?? NaN) * 1000,
+        rssMb: (m.get("process_resident_memory_bytes") ?? NaN) / 2 ** 20,
+      });
+    }
+  })();
+  await Promise.all(Array.from({ length: concurrency }, (_, c) => client(c)));
+  await sampler;
+  return windows;
+}
+
+/** Polls /health every 100 ms until stopped: its slowest answer. */
+export function healthWatch(url: string): { stop(): Promise<number> } {
+  let running = true;
+  let slowest = 0;
+  const loop = (async () => {
+    while (running) {
+      const start = performance.now();
+      await fetch(`${url}/health`, { signal: AbortSignal.timeout(60_000) }).then((r) => r.text(), () => undefined);
+      slowest = Math.max(slowest, performance.now() - start);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return slowest;
+    },
+  };
+}
