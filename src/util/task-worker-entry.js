@@ -1,6 +1,6 @@
 // The worker side of task-worker.ts (a thread or a child process): registers the TypeScript
-// loader (tsx) here, loads the task module, runs its `init` once, then serves `handle` (and
-// `ping`, which only starts the worker) through workerpool.
+// loader (tsx) here, loads the task module, runs its `init` once, then serves `handle` through
+// workerpool.
 import { isMainThread, workerData } from "node:worker_threads";
 import { register } from "tsx/esm/api";
 import workerpool from "workerpool";
@@ -20,4 +20,4 @@ async function handle(input) {
   }
 }
 
-workerpool.worker({ handle, ping: () => true });
+workerpool.worker({ handle });

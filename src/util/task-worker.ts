@@ -26,6 +26,13 @@ export interface TaskWorkerOptions {
   readonly timeoutMs?: number;
   /** Tasks that may wait behind the running one (default 32). */
   readonly maxQueue?: number;
+  /**
+   * Keep a worker started at all times (default false: start one on the first task): the start
+   * (a few hundred ms) then does not fall on a task, and a worker killed over its budget is
+   * replaced at once, before the next task comes. Its start counts against the budget of a task
+   * that has to wait for it.
+   */
+  readonly keepWarm?: boolean;
 }
 
 export class TaskTimeout extends Error {}
@@ -44,7 +51,7 @@ export class TaskWorker<I, O> {
     this.#maxQueue = options.maxQueue ?? 32;
     const setup = JSON.stringify({ module: options.module.href, init: options.init ?? null });
     this.#pool = workerpool.pool(ENTRY, {
-      minWorkers: 0,
+      minWorkers: options.keepWarm === true ? 1 : 0,
       maxWorkers: 1,
       workerType: options.isolation ?? "thread",
       workerThreadOpts: { workerData: setup },
@@ -52,13 +59,6 @@ export class TaskWorker<I, O> {
       forkArgs: [setup],
       forkOpts: { execArgv: [], env: { ...process.env, NODE_OPTIONS: "" }, serialization: "advanced" },
     });
-  }
-
-  /** Starts a worker now rather than on the first task (starting takes a few hundred ms). */
-  warm(): void {
-    if (this.#closed) return;
-    // A no-op task: workerpool starts its worker on demand.
-    void this.#pool.exec("ping", []).catch(() => undefined);
   }
 
   async run(input: I): Promise<O> {

@@ -43,4 +43,15 @@ describe("--chat-template-file", () => {
     assert.equal(body.error.param, "messages");
     assert.match(body.error.message, /System role not supported/);
   });
+
+  it("a long conversation renders off the event loop with the same template (and errors)", async () => {
+    // More than INLINE_RENDER_ITEMS messages go to the template sandbox: same prompt, same 400s.
+    const filler = Array.from({ length: 300 }, (_, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content: "x" }));
+    assert.equal(await usage([...filler, { role: "user", content: " the" }]), 2);
+    const res = await postChat(t.url, { model: MODEL, messages: [{ role: "system", content: "s" }, ...filler, { role: "user", content: "u" }], max_tokens: 1 });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { error: { param: string; message: string } };
+    assert.equal(body.error.param, "messages");
+    assert.match(body.error.message, /System role not supported/);
+  });
 });

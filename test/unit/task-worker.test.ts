@@ -20,9 +20,9 @@ describe("TaskWorker", () => {
   });
 
   it("a task over its time budget fails and its worker is replaced; the queue is bounded", async () => {
-    const worker = new TaskWorker<GrammarTask, GrammarSource>({ module, timeoutMs: 300, maxQueue: 1 });
+    const worker = new TaskWorker<GrammarTask, GrammarSource>({ module, timeoutMs: 1500, maxQueue: 1, keepWarm: true });
     try {
-      const slow = worker.run(regex("(a|b)*".repeat(3000)));
+      const slow = worker.run(regex("(a|b)*".repeat(5000)));
       const waiting = worker.run(regex("x"));
       await assert.rejects(worker.run(regex("y")), TaskQueueFull);
       await assert.rejects(slow, TaskTimeout);

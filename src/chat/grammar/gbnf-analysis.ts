@@ -15,7 +15,8 @@
  * visit; a grammar over the budget is refused, as are grammars too large (rules, alternatives).
  */
 import { GrammarConversionError } from "./gbnf.ts";
-import { accepted, LeftRecursion, tokenCost as computeTokenCost } from "./gbnf-cost.ts";
+import { tokenCost as computeTokenCost } from "./gbnf-cost.ts";
+import { accepted, LeftRecursion } from "./gbnf-stacks.ts";
 import type { GbnfElement, GbnfRules } from "./gbnf-parse.ts";
 
 export interface GrammarBudget {

@@ -6,8 +6,7 @@
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { ChatRequest } from "../../domain/chat.ts";
-import { invalidRequest, ParleyError } from "../../domain/errors.ts";
-import { TaskQueueFull, TaskTimeout, TaskWorker } from "../../util/task-worker.ts";
+import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import { AsyncQueue } from "../../util/async-queue.ts";
 import type { Logger } from "../../util/logger.ts";
@@ -17,7 +16,8 @@ import { runBeamChoices } from "./beam-choices.ts";
 import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
 import type { ModelHost } from "./model-host.ts";
-import { buildPrompt, checkGeneratedTokens, checkLogitBias, checkTokenIds, type Tokenizers } from "./prompt.ts";
+import { LongPromptTokenizer } from "./long-prompts.ts";
+import { buildPrompt, checkGeneratedTokens, checkLogitBias, checkTokenIds } from "./prompt.ts";
 import { RequestTemplates } from "./request-templates.ts";
 import type { RunContext, Sequence } from "./run-context.ts";
 import { runSampledChoices } from "./sampled-choices.ts";
@@ -51,8 +51,6 @@ export interface LlamaEngineOptions {
   readonly limits?: RequestLimits;
 }
 
-const TOKENIZER_TASK = new URL("./tokenizer-task.ts", import.meta.url);
-
 /** Defaults of the engine's time limits (README "Limits"). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 1_800_000;
 export const DEFAULT_STEP_TIMEOUT_MS = 300_000;
@@ -67,8 +65,7 @@ export class LlamaEngine implements ChatEngine {
   #host: ModelHost | undefined;
   #grammars: GrammarCache | undefined;
   #templates: RequestTemplates | undefined;
-  #tokenizers: Tokenizers | undefined;
-  #tokenizer: TaskWorker<string, Uint32Array> | undefined;
+  #tokenizer: LongPromptTokenizer | undefined;
   /** Slots per context: the base model's (key "") and each LoRA adapter's (its id). */
   #pools = new Map<string, SequencePool<Sequence>>();
   #closing = false;
@@ -80,10 +77,7 @@ export class LlamaEngine implements ChatEngine {
       (host) => {
         this.#host = host;
         const limits = options.limits ?? DEFAULT_LIMITS;
-        this.#tokenizers = {
-          inlineChars: limits.inlineTokenizeChars,
-          tokenizeLong: (text) => this.#tokenizeLong(host, limits, text),
-        };
+        this.#tokenizer = new LongPromptTokenizer(host.modelPath, limits);
         this.#grammars = new GrammarCache(host.llama, {
           budget: { maxRules: limits.grammarRules, maxAlternatives: limits.grammarAlternatives, maxTokenCost: limits.grammarCost },
           buildTimeoutMs: limits.grammarSeconds * 1000,
@@ -91,12 +85,7 @@ export class LlamaEngine implements ChatEngine {
         this.#templates = new RequestTemplates(host);
         for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
           const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
-          const onHeld = ({ state, heldMs }: { state: "held" | "freed"; heldMs: number }) => {
-            const log = options.logger?.();
-            const where = { model: options.modelId, adapter: id === "" ? undefined : id, heldMs: Math.round(heldMs) };
-            if (state === "held") log?.warn(where, "a slot is still held by llama.cpp work of a request that has ended; it stays out of use until that work finishes");
-            else log?.info(where, "a slot held by an ended request's llama.cpp work is free again");
-          };
+          const onHeld = (event: { state: "held" | "freed"; heldMs: number }) => this.#reportHeld(id, event);
           this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: this.#queueTimeoutMs(), onHeld }));
         }
       },
@@ -129,16 +118,12 @@ export class LlamaEngine implements ChatEngine {
     return { queued, active, slots, held, reclaimed, ...(batches === undefined ? {} : { batches }) };
   }
 
-  /** A long prompt's tokens, from a worker process (started on first use) within the time limit. */
-  async #tokenizeLong(host: ModelHost, limits: RequestLimits, text: string): Promise<ArrayLike<number>> {
-    this.#tokenizer ??= new TaskWorker({ module: TOKENIZER_TASK, init: { modelPath: host.modelPath }, isolation: "process", timeoutMs: limits.tokenizeSeconds * 1000, maxQueue: 8 });
-    try {
-      return await this.#tokenizer.run(text);
-    } catch (error) {
-      if (error instanceof TaskTimeout) throw invalidRequest(`The prompt could not be tokenized within ${limits.tokenizeSeconds} s (limit tokenizeSeconds).`, ["messages"], "too_complex");
-      if (error instanceof TaskQueueFull) throw new ParleyError("server_busy", "Too many long prompts are waiting to be tokenized. Retry shortly.", { retryAfter: 1 });
-      throw error;
-    }
+  /** The slot watchdog's log lines (SequencePool's `onHeld`). */
+  #reportHeld(adapter: string, { state, heldMs }: { state: "held" | "freed"; heldMs: number }): void {
+    const log = this.#options.logger?.();
+    const where = { model: this.#options.modelId, adapter: adapter === "" ? undefined : adapter, heldMs: Math.round(heldMs) };
+    if (state === "held") log?.warn(where, "a slot is still held by llama.cpp work of a request that has ended; it stays out of use until that work finishes");
+    else log?.info(where, "a slot held by an ended request's llama.cpp work is free again");
   }
 
   /** The queue timeout, shortened to the request timeout when that is shorter. */
@@ -156,8 +141,8 @@ export class LlamaEngine implements ChatEngine {
   async generate(request: ChatRequest, signal: AbortSignal): Promise<Generation> {
     const host = this.#host;
     const templates = this.#templates;
-    const tokenizers = this.#tokenizers;
-    if (host === undefined || templates === undefined || tokenizers === undefined || this.#closing) {
+    const tokenizer = this.#tokenizer;
+    if (host === undefined || templates === undefined || tokenizer === undefined || this.#closing) {
       throw new ParleyError("unavailable", this.#closing ? SHUTTING_DOWN : "The model is still loading.", { retryAfter: 1 });
     }
     const pool = this.#pools.get(request.adapter ?? "");
@@ -166,7 +151,7 @@ export class LlamaEngine implements ChatEngine {
       throw new ParleyError("not_found", `The LoRA adapter \`${request.adapter}\` is not registered on this server (${known.length === 0 ? "none is" : `registered: ${known.join(", ")}`}).`, { param: "peft", code: "adapter_not_found" });
     }
     const template = templates.resolve(request, signal);
-    const prompt = await buildPrompt(host, request, template, tokenizers);
+    const prompt = await buildPrompt(host, request, template, tokenizer);
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
     checkTokenIds(request.stopTokenIds, host.vocabulary.size, "stop_token_ids");
     const maxTokens = Math.min(request.maxTokens ?? this.#options.defaultMaxTokens ?? Infinity, host.contextSize - 1 - prompt.length);

@@ -49,8 +49,7 @@ export class GrammarCache {
     this.#capacity = options.capacity ?? 64;
     this.#budget = options.budget ?? {};
     this.#buildTimeoutMs = options.buildTimeoutMs ?? 2000;
-    this.#worker = new TaskWorker({ module: GRAMMAR_TASK, timeoutMs: this.#buildTimeoutMs });
-    this.#worker.warm();
+    this.#worker = new TaskWorker({ module: GRAMMAR_TASK, timeoutMs: this.#buildTimeoutMs, keepWarm: true });
   }
 
   /** The compiled grammar; one that cannot be built or compiled is a 400 naming its field. */
