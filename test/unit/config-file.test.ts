@@ -141,6 +141,18 @@ describe("serve arguments with --config", () => {
     assert.equal(loadServeConfig(["--config", join(dir, "parley.yaml")], { ...ENV, PARLEY_QUEUE_SIZE: "3" }).config.queueSize, 3);
   });
 
+  it("takes request limits from the file as an object; --limit flags (or PARLEY_LIMITS) replace them", async () => {
+    const path = join(dir, "limits.yaml");
+    await writeFile(path, YAML.replace("  queueSize: 8\n", "  queueSize: 8\n  limit: { stopChars: 2048, grammarCost: 5000 }\n"));
+    const { config } = loadServeConfig(["--config", path], ENV);
+    assert.deepEqual([config.limit.stopChars, config.limit.grammarCost, config.limit.jsonDepth], [2048, 5000, 64]);
+    const flagged = loadServeConfig(["--config", path, "--limit", "jsonDepth=10"], ENV).config.limit;
+    assert.deepEqual([flagged.jsonDepth, flagged.stopChars], [10, 1024]);
+    assert.equal(loadServeConfig(["--config", path], { ...ENV, PARLEY_LIMITS: "stopChars=7,messages=9" }).config.limit.messages, 9);
+    assert.throws(() => loadServeConfig(["--config", path, "--limit", "bogus=1"], ENV), /unknown limit "bogus"/);
+    assert.equal(loadServeConfig(["--config", join(dir, "parley.yaml")], ENV).config.limit.stopChars, 1024);
+  });
+
   it("rejects model flags next to --config", () => {
     assert.throws(() => loadServeConfig(["--config", join(dir, "parley.yaml"), "--model", "x.gguf"], ENV), /--model .*cannot be combined with --config/);
     assert.throws(() => loadServeConfig(["--config", join(dir, "missing.yaml")], ENV), /missing\.yaml: cannot read the config file/);
