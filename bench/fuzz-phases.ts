@@ -11,6 +11,17 @@ import { percentile } from "./stats.ts";
 
 const MODEL = "parley-test-model";
 
+/**
+ * Every /metrics scrape of the run goes through here: Node's lag histogram resets at each one, so
+ * the longest stall since the last lap is the maximum over all of them.
+ */
+let stallSinceLap = 0;
+async function scrape(url: string): Promise<Map<string, number>> {
+  const samples = await scrapeMetrics(url);
+  stallSinceLap = Math.max(stallSinceLap, (samples.get("nodejs_eventloop_lag_max_seconds") ?? 0) * 1000);
+  return samples;
+}
+
 export interface BodiesResult {
   readonly sent: number;
   readonly byStatus: ReadonlyMap<number, number>;
@@ -114,7 +125,7 @@ export async function disconnects(url: string, count: number): Promise<{ abandon
 export async function untilIdle(url: string): Promise<number> {
   const start = performance.now();
   while (performance.now() - start < 30_000) {
-    const m = await scrapeMetrics(url);
+    const m = await scrape(url);
     if ((m.get("parley_active_sequences") ?? 1) === 0 && (m.get("parley_queue_length") ?? 1) === 0) return performance.now() - start;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -166,12 +177,12 @@ export async function soak(url: string, seconds: number, concurrency: number, wi
     }
   };
   const windows: SoakWindow[] = [];
-  await scrapeMetrics(url); // resets the lag histogram: the first window starts now
+  await scrape(url); // resets the lag histogram: the first window starts now
   const sampler = (async () => {
     for (let second = windowSeconds; second <= seconds; second += windowSeconds) {
       await new Promise((resolve) => setTimeout(resolve, windowSeconds * 1000));
       const before = requests;
-      const m = await scrapeMetrics(url);
+      const m = await scrape(url);
       windows.push({
         second,
         requests: before,
@@ -186,8 +197,12 @@ export async function soak(url: string, seconds: number, concurrency: number, wi
   return windows;
 }
 
-/** Polls /health every 100 ms until stopped: its slowest answer. */
-export function healthWatch(url: string): { stop(): Promise<number> } {
+/**
+ * Watches the server through the run: polls /health every 100 ms, and `lap()` returns, since the
+ * previous lap, the slowest /health answer (queueing included) and the event loop's longest
+ * stall (from /metrics, whose lag histogram resets at each scrape).
+ */
+export function serverWatch(url: string): { lap(): Promise<{ healthMs: number; stallMs: number }>; stop(): Promise<void> } {
   let running = true;
   let slowest = 0;
   const loop = (async () => {
@@ -199,10 +214,16 @@ export function healthWatch(url: string): { stop(): Promise<number> } {
     }
   })();
   return {
+    async lap() {
+      await scrape(url);
+      const lap = { healthMs: slowest, stallMs: stallSinceLap };
+      slowest = 0;
+      stallSinceLap = 0;
+      return lap;
+    },
     async stop() {
       running = false;
       await loop;
-      return slowest;
     },
   };
 }
