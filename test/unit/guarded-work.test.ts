@@ -10,25 +10,24 @@ describe("guardWork", () => {
     const work = guardWork(async (beat) => {
       beat();
       return 42;
-    }, { signal: new AbortController().signal, stepTimeoutMs: 1000 });
+    }, { signal: new AbortController().signal, fail: () => undefined, stepTimeoutMs: 1000 });
     assert.equal(await work.result, 42);
     assert.equal(work.isSettled(), true);
   });
 
   it("a step that does not finish in time fails the request with a 500 and tells the work to stop", async () => {
-    let stopped: unknown;
     let finish: () => void = () => undefined;
+    const request = new AbortController();
     const work = guardWork(
-      (beat, signal) =>
+      (beat) =>
         new Promise<string>((resolve) => {
           beat();
-          signal.addEventListener("abort", () => (stopped = signal.reason));
           finish = () => resolve("late");
         }),
-      { signal: new AbortController().signal, stepTimeoutMs: 50 },
+      { signal: request.signal, fail: (reason) => request.abort(reason), stepTimeoutMs: 50 },
     );
     await assert.rejects(work.result, (e: unknown) => e instanceof ParleyError && e.kind === "internal" && e.code === "generation_stalled");
-    assert.ok(stopped instanceof ParleyError);
+    assert.ok(request.signal.reason instanceof ParleyError, "the request was failed, so its work is told to stop");
     assert.equal(work.isSettled(), false, "the native step still runs: its slot must wait");
     finish();
     await work.settled;
@@ -42,21 +41,21 @@ describe("guardWork", () => {
         beat();
       }
       return "done";
-    }, { signal: new AbortController().signal, stepTimeoutMs: 60 });
+    }, { signal: new AbortController().signal, fail: () => undefined, stepTimeoutMs: 60 });
     assert.equal(await work.result, "done");
   });
 
   it("aborted work that stops within the grace still reports; stuck work is given up on", async () => {
     const controller = new AbortController();
-    const polite = guardWork(async (_beat, signal) => {
-      while (!signal.aborted) await sleep(5);
+    const polite = guardWork(async () => {
+      while (!controller.signal.aborted) await sleep(5);
       return "stopped with usage";
-    }, { signal: controller.signal, stepTimeoutMs: 0, abortGraceMs: 500 });
+    }, { signal: controller.signal, fail: () => undefined, stepTimeoutMs: 0, abortGraceMs: 500 });
     controller.abort(new Error("client left"));
     assert.equal(await polite.result, "stopped with usage");
 
     const other = new AbortController();
-    const stuck = guardWork(() => new Promise<string>(() => undefined), { signal: other.signal, stepTimeoutMs: 0, abortGraceMs: 30 });
+    const stuck = guardWork(() => new Promise<string>(() => undefined), { signal: other.signal, fail: () => undefined, stepTimeoutMs: 0, abortGraceMs: 30 });
     other.abort(new Error("client left"));
     await assert.rejects(stuck.result, /client left/);
     assert.equal(stuck.isSettled(), false);

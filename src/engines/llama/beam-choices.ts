@@ -33,7 +33,7 @@ export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
       if (extra === undefined) break;
       sequences.push(extra);
     }
-    work = guardWork((onStep, signal) => searchBeams(ctx, sequences, onStep, signal), { signal: ctx.signal, stepTimeoutMs: ctx.stepTimeoutMs });
+    work = guardWork((onStep) => searchBeams(ctx, sequences, onStep), { signal: ctx.signal, fail: ctx.fail, stepTimeoutMs: ctx.stepTimeoutMs });
     return await work.result;
   } catch (error) {
     ctx.fail(error);
@@ -46,8 +46,8 @@ export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
 }
 
 /** The search on `sequences`, then the best beams as choices. */
-async function searchBeams(ctx: RunContext, sequences: readonly Sequence[], onStep: () => void, signal: AbortSignal): Promise<RunTotals> {
-  const { request, host } = ctx;
+async function searchBeams(ctx: RunContext, sequences: readonly Sequence[], onStep: () => void): Promise<RunTotals> {
+  const { request, host, signal } = ctx;
   if (request.search.kind !== "beam") throw new Error("searchBeams needs a beam-search request");
   const { width, lengthPenalty, earlyStopping } = request.search;
   const first = sequences[0] as Sequence;

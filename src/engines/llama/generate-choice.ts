@@ -214,8 +214,8 @@ async function evaluatePrompt(options: ChoiceOptions): Promise<number | undefine
       return 0;
     }
     const cachedTokens = await reusePrefix(sequence, prompt);
-    const stop = options.deadline === undefined ? signal : AbortSignal.any([signal, options.deadline]);
-    return (await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], stop, options.onStep)) ? cachedTokens : undefined;
+    const stopped = () => signal.aborted || options.deadline?.aborted === true;
+    return (await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], stopped, options.onStep)) ? cachedTokens : undefined;
   } finally {
     if (fork?.role === "source") {
       fork.fork.provide(signal.aborted ? undefined : sequence);
@@ -226,16 +226,16 @@ async function evaluatePrompt(options: ChoiceOptions): Promise<number | undefine
 
 /**
  * Evaluates prompt tokens one batch at a time, so a client that leaves during a long prompt stops
- * it within a batch. Returns false if `signal` aborted.
+ * it within a batch. Returns false if it was `stopped` (client gone, or the time limit).
  */
-async function evaluateInChunks(sequence: LlamaContextSequence, tokens: Token[], signal: AbortSignal, onStep: (() => void) | undefined): Promise<boolean> {
+async function evaluateInChunks(sequence: LlamaContextSequence, tokens: Token[], stopped: () => boolean, onStep: (() => void) | undefined): Promise<boolean> {
   const chunk = Math.max(1, sequence.context.batchSize);
   for (let start = 0; start < tokens.length; start += chunk) {
-    if (signal.aborted) return false;
+    if (stopped()) return false;
     await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, start + chunk));
     onStep?.();
   }
-  return !signal.aborted;
+  return !stopped();
 }
 
 /**

@@ -80,7 +80,7 @@ async function runChoice(
       toolSyntax === undefined
         ? undefined
         : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: grammar?.anchored ?? false, stop: request.stop, includeStop: request.includeStopString });
-    const options = (onStep: () => void, signal: AbortSignal): ChoiceOptions => ({
+    const options = (onStep: () => void): ChoiceOptions => ({
       model: host.model,
       vocabulary: host.vocabulary,
       sequence,
@@ -108,7 +108,7 @@ async function runChoice(
       },
       score,
       ...(fork === undefined ? {} : { fork }),
-      signal,
+      signal: ctx.signal,
       deadline: ctx.deadline,
       onStep,
       onDelta:
@@ -122,7 +122,7 @@ async function runChoice(
               return step.stopped;
             },
     });
-    work = guardWork((onStep, signal) => generateChoice(options(onStep, signal)), { signal: ctx.signal, stepTimeoutMs: ctx.stepTimeoutMs });
+    work = guardWork((onStep) => generateChoice(options(onStep)), { signal: ctx.signal, fail: ctx.fail, stepTimeoutMs: ctx.stepTimeoutMs });
     const result = await work.result;
     if (result.reason === "aborted") return result;
     calls?.finish().forEach(emit);
