@@ -1,15 +1,18 @@
 /**
- * The phases of `npm run fuzz` (bench/fuzz.ts), each against a running Parley: hostile bodies,
- * HTTP-level abuse, mid-stream disconnects, a burst beyond the slots, and a soak of mixed traffic
- * with the event loop's lag read from /metrics every window. Each returns what the report prints.
+ * The phases of `npm run fuzz` (bench/fuzz.ts) after the hostile bodies (test/support/
+ * hostile-bodies.ts), each against a running Parley: HTTP-level abuse, mid-stream disconnects, a
+ * burst beyond the slots, and a soak of mixed traffic with the event loop's lag read from /metrics
+ * every window; and the watch over /health and the lag through the run. Each returns what the
+ * report prints.
  */
-import fc from "fast-check";
-import { fuzzBody } from "../test/support/hostile-bodies.ts";
 import { scrapeMetrics } from "../test/support/metrics.ts";
 import { rawRequest } from "../test/support/raw-http.ts";
-import { percentile } from "./stats.ts";
 
 const MODEL = "parley-test-model";
+
+function post(url: string, body: string, signal: AbortSignal): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal });
+}
 
 /**
  * Every /metrics scrape of the run goes through here: Node's lag histogram resets at each one, so
@@ -20,47 +23,6 @@ async function scrape(url: string): Promise<Map<string, number>> {
   const samples = await scrapeMetrics(url);
   stallSinceLap = Math.max(stallSinceLap, (samples.get("nodejs_eventloop_lag_max_seconds") ?? 0) * 1000);
   return samples;
-}
-
-export interface BodiesResult {
-  readonly sent: number;
-  readonly byStatus: ReadonlyMap<number, number>;
-  readonly serverErrors: readonly string[];
-  readonly hangs: readonly string[];
-  readonly p99Ms: number;
-  readonly maxMs: number;
-}
-
-function post(url: string, body: string, signal: AbortSignal): Promise<Response> {
-  return fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal });
-}
-
-/** `count` hostile bodies, `concurrency` at a time; a body unanswered after `hangMs` is a hang. */
-export async function fuzzBodies(url: string, count: number, concurrency: number, seed: number, hangMs: number, progress: (line: string) => void): Promise<BodiesResult> {
-  const bodies = fc.sample(fuzzBody, { numRuns: count, seed });
-  const byStatus = new Map<number, number>();
-  const serverErrors: string[] = [];
-  const hangs: string[] = [];
-  const times: number[] = [];
-  let next = 0;
-  const client = async () => {
-    for (let i = next++; i < bodies.length; i = next++) {
-      const body = bodies[i]!;
-      const start = performance.now();
-      try {
-        const res = await post(url, body, AbortSignal.timeout(hangMs));
-        const text = await res.text();
-        byStatus.set(res.status, (byStatus.get(res.status) ?? 0) + 1);
-        if (res.status >= 500) serverErrors.push(`${res.status} ${text.slice(0, 160)} ← ${body.slice(0, 160)}`);
-      } catch (error) {
-        hangs.push(`${String(error).slice(0, 80)} ← ${body.slice(0, 160)}`);
-      }
-      times.push(performance.now() - start);
-      if (times.length % 1000 === 0) progress(`  bodies: ${times.length}/${count}`);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, client));
-  return { sent: count, byStatus, serverErrors, hangs, p99Ms: percentile(times, 99), maxMs: Math.max(...times) };
 }
 
 export interface AbuseCase {

@@ -9,7 +9,8 @@
 import { parseArgs } from "node:util";
 import { ensureTestModel } from "../src/testing/test-model.ts";
 import { scrapeMetrics } from "../test/support/metrics.ts";
-import { burst, disconnects, fuzzBodies, httpAbuse, serverWatch, soak } from "./fuzz-phases.ts";
+import { sendBodies } from "../test/support/hostile-bodies.ts";
+import { burst, disconnects, httpAbuse, serverWatch, soak } from "./fuzz-phases.ts";
 import { startParleyProcess, type ParleyProcess } from "./parley-process.ts";
 import { num, renderTable } from "./table.ts";
 
@@ -55,7 +56,7 @@ async function main(): Promise<number> {
   await watch.lap();
   try {
     progress(`hostile bodies: ${values.bodies} …`);
-    const bodies = await fuzzBodies(url, Number(values.bodies), Number(values.concurrency), Number(values.seed), 120_000, progress);
+    const bodies = await sendBodies(url, { count: Number(values.bodies), concurrency: Number(values.concurrency), seed: Number(values.seed), hangMs: 120_000, progress });
     const bodiesLap = await watch.lap();
     progress("HTTP-level abuse …");
     const abuse = await httpAbuse(url);

@@ -40,22 +40,25 @@ const FLAGS = {
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
+/** A repeated flag's values, or an environment variable's comma-separated ones. */
+const stringList = z.union([z.array(z.string()), z.string().transform((list) => list.split(",").filter((s) => s !== ""))]);
+
 /**
  * A repeatable flag (a list; from the environment, comma-separated), parsed as a whole by `parse`,
  * whose Error becomes the field's message.
  */
 function repeatable<T>(parse: (values: readonly string[]) => T) {
-  return z
-    .union([z.array(z.string()), z.string().transform((list) => list.split(",").filter((s) => s !== ""))])
-    .default([])
-    .transform((values, ctx) => {
-      try {
-        return parse(values);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
-        return z.NEVER;
-      }
-    });
+  return stringList.default([]).transform((values, ctx) => parsedOrIssue(parse, values, ctx));
+}
+
+/** `parse(values)`, or its Error as the field's issue. */
+function parsedOrIssue<T>(parse: (values: readonly string[]) => T, values: readonly string[], ctx: z.RefinementCtx): T {
+  try {
+    return parse(values);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+    return z.NEVER;
+  }
 }
 
 export const configSchema = z.object({
@@ -76,16 +79,9 @@ export const configSchema = z.object({
   limit: z
     .record(z.string(), z.number())
     .transform((record) => Object.entries(record).map(([name, value]) => `${name}=${value}`))
-    .or(z.array(z.string()).or(z.string().transform((list) => list.split(",").filter((s) => s !== ""))))
+    .or(stringList)
     .default([])
-    .transform((pairs, ctx) => {
-      try {
-        return parseLimits(pairs);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
-        return z.NEVER;
-      }
-    }),
+    .transform((pairs, ctx) => parsedOrIssue(parseLimits, pairs, ctx)),
   chatTemplateFile: z.string().min(1).optional(),
   validationStatus: z.union([z.literal(400), z.literal(422)]).or(z.coerce.number().pipe(z.union([z.literal(400), z.literal(422)]))).default(400),
   bodyLimit: int(1024).default(16 * 1024 * 1024),

@@ -4,7 +4,8 @@
  * fields replaced, either by valid but extreme values (so that many requests do generate, with
  * odd combinations) or by values chosen to break things — extreme and non-finite numbers, wrong
  * types, deep nesting, U+0000 and lone surrogates, huge strings, ambiguous or unsatisfiable
- * regexes and grammars, malformed messages and tools — and raw texts that are not quite JSON.
+ * regexes and grammars, malformed messages and tools — and raw texts that are not quite JSON;
+ * and `sendBodies`, which sends them and tells the 5xx answers and hangs.
  */
 import fc from "fast-check";
 
@@ -141,3 +142,45 @@ export const brokenBody: fc.Arbitrary<string> = fc.oneof(
 
 /** Either kind, mostly hostile JSON. */
 export const fuzzBody: fc.Arbitrary<string> = fc.oneof({ arbitrary: hostileBody, weight: 4 }, { arbitrary: brokenBody, weight: 1 });
+
+export interface BodiesResult {
+  readonly sent: number;
+  readonly byStatus: ReadonlyMap<number, number>;
+  readonly serverErrors: readonly string[];
+  readonly hangs: readonly string[];
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Sends `count` fuzz bodies (fast-check `seed`) to `url`, `concurrency` at a time; a body without
+ * an answer after `hangMs` is a hang. `progress` hears every thousandth.
+ */
+export async function sendBodies(url: string, options: { count: number; concurrency: number; seed: number; hangMs: number; progress?: (line: string) => void }): Promise<BodiesResult> {
+  const { count, concurrency, seed, hangMs, progress } = options;
+  const bodies = fc.sample(fuzzBody, { numRuns: count, seed });
+  const byStatus = new Map<number, number>();
+  const serverErrors: string[] = [];
+  const hangs: string[] = [];
+  const times: number[] = [];
+  let next = 0;
+  const client = async () => {
+    for (let i = next++; i < bodies.length; i = next++) {
+      const body = bodies[i]!;
+      const start = performance.now();
+      try {
+        const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(hangMs) });
+        const text = await res.text();
+        byStatus.set(res.status, (byStatus.get(res.status) ?? 0) + 1);
+        if (res.status >= 500) serverErrors.push(`#${i} ${res.status} ${text.slice(0, 160)} ← ${body.slice(0, 300)}`);
+      } catch (error) {
+        hangs.push(`#${i} no answer within ${Math.round(performance.now() - start)} ms (${String(error).slice(0, 80)}) ← ${body.slice(0, 300)}`);
+      }
+      times.push(performance.now() - start);
+      if (times.length % 1000 === 0) progress?.(`  bodies: ${times.length}/${count}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  const sorted = [...times].sort((a, b) => a - b);
+  return { sent: count, byStatus, serverErrors, hangs, p99Ms: sorted[Math.ceil(0.99 * sorted.length) - 1] ?? NaN, maxMs: sorted.at(-1) ?? NaN };
+}
