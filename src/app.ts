@@ -1,6 +1,7 @@
 /**
  * Builds the Fastify application: routes, the OpenAI error envelope for every failure (including
- * framework ones: bad JSON, wrong content type, body too large, unknown route), and the app's own
+ * framework ones: bad JSON, wrong content type, body too large, unknown route; and HTTP-level ones:
+ * parser errors, slow clients, compressed bodies, see http/connection-guard.ts), and the app's own
  * Prometheus metrics. Does not listen.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
