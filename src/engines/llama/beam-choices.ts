@@ -13,6 +13,7 @@
  * 0 (then untempered). `usage.completion_tokens` counts the returned beams' tokens.
  */
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
+import type { SearchStrategy } from "../../domain/chat.ts";
 import { beamSearch } from "../../chat/beam-search.ts";
 import { takeSamplingFailure } from "./decode-guard.ts";
 import { guardWork, type GuardedWork } from "./guarded-work.ts";
@@ -21,10 +22,13 @@ import { echoText, sharedPrefix, type RunContext, type RunTotals, type Sequence 
 import { createTokenBias } from "./token-bias.ts";
 import { TokenTextStream } from "./token-text.ts";
 
+type BeamSearch = Extract<SearchStrategy, { kind: "beam" }>;
+
 export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
   const { request, pool } = ctx;
-  if (request.search.kind !== "beam") throw new Error("runBeamChoices needs a beam-search request");
-  const { width } = request.search;
+  const { search } = request;
+  if (search.kind !== "beam") throw new Error("runBeamChoices needs a beam-search request");
+  const { width } = search;
   const sequences = [await pool.acquire(ctx.admission, ctx.signal, sharedPrefix(ctx.prompt))];
   let work: GuardedWork<RunTotals> | undefined;
   try {
@@ -33,7 +37,7 @@ export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
       if (extra === undefined) break;
       sequences.push(extra);
     }
-    work = guardWork((onStep) => searchBeams(ctx, sequences, onStep), { signal: ctx.signal, fail: ctx.fail, stepTimeoutMs: ctx.stepTimeoutMs });
+    work = guardWork((onStep) => searchBeams(ctx, search, sequences, onStep), { signal: ctx.signal, fail: ctx.fail, stepTimeoutMs: ctx.stepTimeoutMs });
     return await work.result;
   } catch (error) {
     ctx.fail(error);
@@ -46,10 +50,9 @@ export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
 }
 
 /** The search on `sequences`, then the best beams as choices. */
-async function searchBeams(ctx: RunContext, sequences: readonly Sequence[], onStep: () => void): Promise<RunTotals> {
+async function searchBeams(ctx: RunContext, search: BeamSearch, sequences: readonly Sequence[], onStep: () => void): Promise<RunTotals> {
   const { request, host, signal } = ctx;
-  if (request.search.kind !== "beam") throw new Error("searchBeams needs a beam-search request");
-  const { width, lengthPenalty, earlyStopping } = request.search;
+  const { width, lengthPenalty, earlyStopping } = search;
   const first = sequences[0] as Sequence;
   if (request.promptLogprobs !== undefined) {
     const entries = await evaluateWithPromptLogprobs(first, ctx.prompt, host.vocabulary, request.promptLogprobs, signal);
