@@ -8,7 +8,7 @@
 import { z } from "zod";
 import type { OutputConstraint } from "../domain/chat.ts";
 import type { FieldIssue } from "../domain/errors.ts";
-import { tooDeep } from "./request-limits.ts";
+import { depthIssue, tooDeep } from "./request-limits.ts";
 
 /** Every backend name clients send; Parley serves them all with its own llama.cpp grammars. */
 export const DECODING_BACKENDS = ["auto", "llama.cpp", "xgrammar", "outlines", "lm-format-enforcer", "guidance"] as const;
@@ -92,7 +92,7 @@ function parseSchema(value: unknown, field: string, issues: FieldIssue[], maxDep
     return undefined;
   }
   if (tooDeep(schema, maxDepth) !== undefined) {
-    issues.push({ path: field.split("."), message: `nested too deeply: more than ${maxDepth} levels of objects and arrays (limit jsonDepth).`, type: "too_deep" });
+    issues.push(depthIssue(field.split("."), maxDepth));
     return undefined;
   }
   return schema;

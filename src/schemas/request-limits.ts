@@ -34,6 +34,11 @@ function pathOf(frame: Frame): (string | number)[] {
   return path.reverse();
 }
 
+/** The issue for `path` nested deeper than `maxDepth` (the body itself, or a schema given as JSON text). */
+export function depthIssue(path: readonly (string | number)[], maxDepth: number): FieldIssue {
+  return { path, message: `nested too deeply: more than ${maxDepth} levels of objects and arrays (limit jsonDepth).`, type: "too_deep" };
+}
+
 /** Top-level fields whose items are named in errors (`tools[2]`). */
 const LISTS = new Set(["messages", "tools", "functions"]);
 
@@ -44,7 +49,7 @@ export function shapeIssues(body: Record<string, unknown>, limits: RequestLimits
   if (deep !== undefined) {
     // The top-level field (and its item, for the lists of messages and tools).
     const field = typeof deep[0] === "string" && LISTS.has(deep[0]) && typeof deep[1] === "number" ? deep.slice(0, 2) : deep.slice(0, 1);
-    issues.push({ path: field, message: `nested too deeply: more than ${limits.jsonDepth} levels of objects and arrays (limit jsonDepth).`, type: "too_deep" });
+    issues.push(depthIssue(field, limits.jsonDepth));
   }
   const { messages } = body;
   if (Array.isArray(messages) && messages.length > limits.messages) {

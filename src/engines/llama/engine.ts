@@ -21,7 +21,7 @@ import { buildPrompt, checkGeneratedTokens, checkLogitBias, checkTokenIds } from
 import { RequestTemplates } from "./request-templates.ts";
 import type { RunContext, Sequence } from "./run-context.ts";
 import { runSampledChoices } from "./sampled-choices.ts";
-import { SequencePool, SHUTTING_DOWN } from "./sequence-pool.ts";
+import { SequencePool, SHUTTING_DOWN, type HeldEvent } from "./sequence-pool.ts";
 
 export interface LlamaEngineOptions {
   /** The id clients send in `model`. */
@@ -58,6 +58,7 @@ export const DEFAULT_STEP_TIMEOUT_MS = 300_000;
 export class LlamaEngine implements ChatEngine {
   readonly fingerprint: string;
   readonly #options: LlamaEngineOptions;
+  readonly #limits: RequestLimits;
   readonly #created = Math.floor(Date.now() / 1000);
   /** Each running request's internal abort controller, for shutdown. */
   readonly #requests = new Set<AbortController>();
@@ -72,11 +73,12 @@ export class LlamaEngine implements ChatEngine {
 
   constructor(options: LlamaEngineOptions) {
     this.#options = options;
+    this.#limits = options.limits ?? DEFAULT_LIMITS;
     this.fingerprint = `fp_${createHash("sha256").update(`parley:${options.modelId}`).digest("hex").slice(0, 10)}`;
     options.host.then(
       (host) => {
         this.#host = host;
-        const limits = options.limits ?? DEFAULT_LIMITS;
+        const limits = this.#limits;
         this.#tokenizer = new LongPromptTokenizer(host.modelPath, limits);
         this.#grammars = new GrammarCache(host.llama, {
           budget: { maxRules: limits.grammarRules, maxAlternatives: limits.grammarAlternatives, maxTokenCost: limits.grammarCost },
@@ -85,7 +87,7 @@ export class LlamaEngine implements ChatEngine {
         this.#templates = new RequestTemplates(host);
         for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
           const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
-          const onHeld = (event: { state: "held" | "freed"; heldMs: number }) => this.#reportHeld(id, event);
+          const onHeld = (event: HeldEvent) => this.#reportHeld(id, event);
           this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: this.#queueTimeoutMs(), onHeld }));
         }
       },
@@ -119,7 +121,7 @@ export class LlamaEngine implements ChatEngine {
   }
 
   /** The slot watchdog's log lines (SequencePool's `onHeld`). */
-  #reportHeld(adapter: string, { state, heldMs }: { state: "held" | "freed"; heldMs: number }): void {
+  #reportHeld(adapter: string, { state, heldMs }: HeldEvent): void {
     const log = this.#options.logger?.();
     const where = { model: this.#options.modelId, adapter: adapter === "" ? undefined : adapter, heldMs: Math.round(heldMs) };
     if (state === "held") log?.warn(where, "a slot is still held by llama.cpp work of a request that has ended; it stays out of use until that work finishes");
@@ -155,7 +157,7 @@ export class LlamaEngine implements ChatEngine {
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
     checkTokenIds(request.stopTokenIds, host.vocabulary.size, "stop_token_ids");
     const maxTokens = Math.min(request.maxTokens ?? this.#options.defaultMaxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
-    checkGeneratedTokens(request, maxTokens, (this.#options.limits ?? DEFAULT_LIMITS).generatedTokens);
+    checkGeneratedTokens(request, maxTokens, this.#limits.generatedTokens);
     const grammarRequest = requestGrammar(request, template.family.syntax);
     const grammar = grammarRequest === undefined ? undefined : await this.#grammars?.get(grammarRequest);
     const admission = pool.admit();

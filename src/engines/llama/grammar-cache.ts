@@ -7,7 +7,7 @@
  */
 import type { Llama, LlamaGrammar } from "node-llama-cpp";
 import type { GrammarBudget } from "../../chat/grammar/gbnf-analysis.ts";
-import type { GrammarSource, GrammarSpec } from "../../chat/grammar/grammar-source.ts";
+import { grammarField, type GrammarSource, type GrammarSpec } from "../../chat/grammar/grammar-source.ts";
 import type { GrammarTask } from "../../chat/grammar/grammar-task.ts";
 import { invalidRequest, ParleyError } from "../../domain/errors.ts";
 import { TaskQueueFull, TaskTimeout, TaskWorker } from "../../util/task-worker.ts";
@@ -19,8 +19,6 @@ export interface CompiledGrammar extends Omit<GrammarSource, "gbnf"> {
 export interface GrammarRequest {
   /** Identifies the grammar: equal keys must build equal grammars. */
   readonly key: string;
-  /** The request field a grammar that cannot be built or compiled is blamed on (e.g. `guided_grammar`). */
-  readonly field: string;
   /** What to build (in the worker); may fail with 400s. Built only on a cache miss. */
   readonly spec: GrammarSpec;
 }
@@ -74,7 +72,8 @@ export class GrammarCache {
     return this.#worker.close();
   }
 
-  async #compile({ spec, field }: GrammarRequest): Promise<CompiledGrammar> {
+  async #compile({ spec }: GrammarRequest): Promise<CompiledGrammar> {
+    const field = grammarField(spec);
     const path = field.split(".");
     let source: GrammarSource;
     try {

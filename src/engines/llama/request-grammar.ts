@@ -2,7 +2,7 @@
  * The grammar a request needs, if any: its tool calls (with `tool_choice`, and its output
  * constraint folded in) or its output constraint alone.
  */
-import { grammarField, type GrammarSpec } from "../../chat/grammar/grammar-source.ts";
+import type { GrammarSpec } from "../../chat/grammar/grammar-source.ts";
 import type { ToolCallSyntax } from "../../chat/tools/syntax.ts";
 import { contentForbidden } from "../../chat/tools/tool-grammar.ts";
 import type { ChatRequest, OutputConstraint } from "../../domain/chat.ts";
@@ -14,17 +14,12 @@ export function requestGrammar(request: ChatRequest, syntax: ToolCallSyntax): Gr
   const nothingToForbid = tools?.choice.kind === "none" && contentForbidden(syntax, "none").length === 0;
   if (tools !== undefined && !nothingToForbid) {
     const spec: GrammarSpec = { kind: "tools", syntax, tools, constraint, whitespacePattern };
-    return {
-      key: JSON.stringify(["tools", syntax.family, tools.definitions, tools.choice, tools.parallel, essence(constraint), whitespacePattern ?? null]),
-      field: grammarField(spec),
-      spec,
-    };
+    return { key: JSON.stringify(["tools", syntax.family, tools.definitions, tools.choice, tools.parallel, essence(constraint), whitespacePattern ?? null]), spec };
   }
   if (constraint === undefined) return undefined;
   return {
     // What determines the grammar: the constraint without its field name, and whitespace for JSON.
     key: JSON.stringify(["constraint", essence(constraint), constraint.kind === "json" ? (whitespacePattern ?? null) : null]),
-    field: constraint.field,
     spec: { kind: "constraint", constraint, whitespacePattern },
   };
 }

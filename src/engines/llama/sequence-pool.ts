@@ -32,9 +32,15 @@ export interface SequencePoolOptions<T> {
    * Called when a slot has been held for `heldReportMs` by work of a request that already ended,
    * and again when it is finally free (default: nothing).
    */
-  readonly onHeld?: (event: { readonly state: "held" | "freed"; readonly heldMs: number }) => void;
+  readonly onHeld?: (event: HeldEvent) => void;
   /** How long a released slot may wait for its work to settle before `onHeld` reports it (default 5000 ms). */
   readonly heldReportMs?: number;
+}
+
+/** The watchdog's report on a slot held by work of an ended request. */
+export interface HeldEvent {
+  readonly state: "held" | "freed";
+  readonly heldMs: number;
 }
 
 /** One admitted request; its choices acquire slots under it. */
