@@ -1,0 +1,39 @@
+/**
+ * Which reasoning format a model uses, from its chat template and vocabulary: gpt-oss's Harmony
+ * when the template writes an `analysis` channel; otherwise the first known pair of thought
+ * markers that the template mentions (templates drop or re-render earlier thoughts, so they name
+ * at least the closing marker) or that the vocabulary has as two tokens of their own. Granite's
+ * templates, which ask for `<think>…</think><response>…</response>`, also get the answer tags.
+ */
+import type { ReasoningFormat } from "../../domain/reasoning.ts";
+
+/** Thought markers of the families that write them, most common first. */
+const TAG_PAIRS: readonly (readonly [open: string, close: string])[] = [
+  ["<think>", "</think>"], // Qwen3, QwQ, DeepSeek-R1, GLM, MiniMax, Kimi, Granite, Nemotron, SmolLM3…
+  ["<seed:think>", "</seed:think>"], // ByteDance Seed-OSS
+  ["[THINK]", "[/THINK]"], // Magistral, Ministral reasoning
+  ["<|START_THINKING|>", "<|END_THINKING|>"], // Cohere Command A reasoning
+  ["◁think▷", "◁/think▷"], // Kimi-VL thinking
+];
+
+const RESPONSE_TAGS = { open: "<response>", close: "</response>" } as const;
+
+/**
+ * @param template the chat template's Jinja source
+ * @param isToken whether `text` is a single token of the model's vocabulary
+ */
+export function detectReasoningFormat(template: string, isToken: (text: string) => boolean): ReasoningFormat | undefined {
+  if (template.includes("<|channel|>") && template.includes("analysis")) return { kind: "harmony" };
+  for (const [open, close] of TAG_PAIRS) {
+    if (!template.includes(close) && !(isToken(open) && isToken(close))) continue;
+    const granite = template.includes(RESPONSE_TAGS.open) && template.includes(RESPONSE_TAGS.close);
+    return granite ? { kind: "tags", open, close, answerTags: RESPONSE_TAGS } : { kind: "tags", open, close };
+  }
+  return undefined;
+}
+
+/** Text of the markers that may be control tokens: shown to the splitter rather than hidden. */
+export function reasoningMarkers(format: ReasoningFormat): string[] {
+  if (format.kind === "harmony") return ["<|start|>", "<|channel|>", "<|message|>", "<|constrain|>", "<|end|>", "<|call|>", "<|return|>"];
+  return [format.open, format.close, ...(format.answerTags === undefined ? [] : [format.answerTags.open, format.answerTags.close])];
+}

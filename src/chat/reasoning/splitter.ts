@@ -1,0 +1,47 @@
+/**
+ * The common shape of reasoning splitters: generated text in, reasoning and answer parts out,
+ * streaming (markers split across pushes are held back until they are known), plus the phase the
+ * output is in, which generation uses to steer: free thoughts, then the constrained answer.
+ */
+import type { ReasoningFormat } from "../../domain/reasoning.ts";
+import { HarmonySplitter } from "./harmony-splitter.ts";
+import { TagSplitter } from "./tag-splitter.ts";
+
+export interface ReasoningPart {
+  readonly kind: "reasoning" | "content";
+  readonly text: string;
+}
+
+/**
+ * `undecided`: nothing shows yet whether thoughts or the answer come (leading whitespace, a marker
+ * begun, Harmony's message headers); `reasoning`: inside the thoughts; `answer`: the answer.
+ */
+export type ReasoningPhase = "undecided" | "reasoning" | "answer";
+
+export interface ReasoningSplitter {
+  readonly phase: ReasoningPhase;
+  push(text: string): ReasoningPart[];
+  /** End of output: what was held back (an unclosed block stays reasoning). */
+  finish(): ReasoningPart[];
+}
+
+/** A splitter for `format`, in the state the rendered `prompt` leaves the output in. */
+export function reasoningSplitter(format: ReasoningFormat, prompt: string): ReasoningSplitter {
+  return format.kind === "harmony" ? new HarmonySplitter(prompt) : new TagSplitter(format, { inside: opensThoughts(format, prompt) });
+}
+
+/** Whether the prompt leaves a think block open (e.g. DeepSeek-R1's generation prompt ends with `<think>`). */
+export function opensThoughts(format: Extract<ReasoningFormat, { kind: "tags" }>, prompt: string): boolean {
+  const open = prompt.lastIndexOf(format.open);
+  return open !== -1 && open > prompt.lastIndexOf(format.close);
+}
+
+/**
+ * The text that ends the thoughts when their budget is spent, so the answer follows; and the text
+ * that opens them when the answer is constrained and the model must think first (none for
+ * Harmony: its thoughts precede the answer's header anyway).
+ */
+export function forcedText(format: ReasoningFormat): { readonly open: string | undefined; readonly close: string } {
+  if (format.kind === "harmony") return { open: undefined, close: "<|end|><|start|>assistant<|channel|>final<|message|>" };
+  return { open: format.open, close: `\n${format.close}\n\n${format.answerTags?.open ?? ""}` };
+}
