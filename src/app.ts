@@ -14,11 +14,13 @@ import type { RequestLog } from "./http/request-log.ts";
 import { Auth } from "./http/auth/auth.ts";
 import { ParleyMetrics } from "./http/metrics.ts";
 import { ClientDisconnected } from "./http/sse.ts";
+import type { ReasoningField } from "./http/completion-format.ts";
 import { CHAT_COMPLETIONS_PATH, registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerHealthRoute } from "./http/routes/health.ts";
 import { registerMetricsRoute } from "./http/routes/metrics.ts";
 import { registerModelRoutes } from "./http/routes/models.ts";
+import { registerTextToolRoutes } from "./http/routes/text-tools.ts";
 import type { Router } from "./router/router.ts";
 
 export interface AppOptions extends ErrorMappingOptions {
@@ -38,6 +40,8 @@ export interface AppOptions extends ErrorMappingOptions {
   readonly adminKey?: { key: string } | { sha256: string };
   /** What a request may hold, and how long a client may take to send it (default DEFAULT_LIMITS). */
   readonly limits?: RequestLimits;
+  /** Where thoughts go on the wire (`--reasoning-field`; default `reasoning_content`). */
+  readonly reasoningField?: ReasoningField;
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -88,7 +92,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerHealthRoute(app, options.router);
   registerModelRoutes(app, options.router, auth);
-  registerChatCompletionsRoute(app, options.router, errors, options.requestLog, metrics, auth, limits);
+  registerChatCompletionsRoute(app, options.router, errors, options.requestLog, metrics, auth, limits, options.reasoningField);
+  registerTextToolRoutes(app, options.router, auth, limits);
   registerAdminRoutes(app, auth);
   registerMetricsRoute(app, metrics);
   return app;

@@ -61,6 +61,7 @@ export function buildModels(config: Config, specs: readonly ModelSpec[], logger:
       requestTimeoutMs: config.requestTimeout * 1000,
       stepTimeoutMs: config.stepTimeout * 1000,
       limits: config.limit,
+      reasoning: { reasoningFormat: config.reasoningFormat, reasoningBudget: config.reasoningBudget },
       logger,
       ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
     });

@@ -63,6 +63,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
     requestLog,
     keys,
     limits: config.limit,
+    reasoningField: config.reasoningField,
     ...(adminKey === undefined ? {} : { adminKey }),
   });
   const listening = app;
@@ -78,7 +79,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
         listening.log.info({ model: spec.id, upstream: spec.options.model, replicas: spec.options.baseUrls.length }, `upstream model "${spec.id}" configured`);
       } else if (host !== undefined) {
         listening.log.info(
-          { model: spec.id, aliases: spec.aliases, contextSize: host.contextSize, slots: host.context.totalSequences, threads: host.threads, template: host.templateSource, toolCalls: host.toolFamily.syntax.family },
+          { model: spec.id, aliases: spec.aliases, contextSize: host.contextSize, slots: host.context.totalSequences, threads: host.threads, template: host.templates.source, toolCalls: host.templates.default.toolFamily.syntax.family, reasoning: host.templates.default.reasoning?.kind ?? "none" },
           `model ready: send requests with "model": "${spec.id}"`,
         );
       }

@@ -1,6 +1,7 @@
 /**
  * The prompt text of a request: the conversation rendered by its template (tools included, see
- * render-conversation.ts), with vLLM's prompt controls applied.
+ * render-conversation.ts), with vLLM's prompt controls applied. `variables`: what the request
+ * implies for the template (e.g. `enable_thinking`), which `chat_template_kwargs` override.
  *
  * `continue_final_message`: the final assistant message is rendered with a unique placeholder for
  * its content, everything the template writes after the placeholder (the end-of-turn markers) is
@@ -25,9 +26,11 @@ export async function renderPrompt(
   family: ToolFamilyDefinition,
   request: Pick<ChatRequest, "messages" | "tools" | "prompt">,
   tokens: PromptTokens,
+  variables: Readonly<Record<string, unknown>> = {},
 ): Promise<string> {
-  const { addGenerationPrompt, continueFinalMessage, chatTemplateKwargs } = request.prompt;
-  const options = { ...tokens, addGenerationPrompt, variables: chatTemplateKwargs };
+  const { addGenerationPrompt, continueFinalMessage, chatTemplateKwargs, documents } = request.prompt;
+  const requestVariables = documents === undefined ? variables : { ...variables, documents };
+  const options = { ...tokens, addGenerationPrompt, variables: { ...requestVariables, ...chatTemplateKwargs } };
   const final = request.messages.at(-1);
   if (!continueFinalMessage || final === undefined) return renderConversation(template, family, request, options);
 

@@ -2,13 +2,14 @@
  * Framework-free types describing a chat-completion request after validation and normalisation.
  * The HTTP layer produces these; engines consume them. Nothing here knows about Fastify or zod.
  */
+import type { ReasoningRequest } from "./reasoning.ts";
 import type { ToolCall, ToolsRequest } from "./tools.ts";
 
 export type Role = "system" | "developer" | "user" | "assistant" | "tool";
 
 export interface ChatMessage {
   readonly role: Role;
-  /** Text content; array-of-parts content is already concatenated. Empty string when absent. */
+  /** Text content; array-of-parts content is already joined (with "\n"). Empty string when absent. */
   readonly content: string;
   /** Optional participant name (`name` on the wire). */
   readonly name?: string;
@@ -16,6 +17,8 @@ export interface ChatMessage {
   readonly toolCallId?: string;
   /** For `assistant` messages: the calls it made (legacy `function_call` included). */
   readonly toolCalls?: readonly ToolCall[];
+  /** For `assistant` messages: their thoughts (`reasoning_content` or `reasoning` on the wire). */
+  readonly reasoning?: string;
 }
 
 export interface SamplingParams {
@@ -74,6 +77,8 @@ export interface PromptControl {
   readonly chatTemplate: string | undefined;
   /** Extra variables for the chat template (`chat_template_kwargs`). */
   readonly chatTemplateKwargs: Readonly<Record<string, unknown>>;
+  /** Documents for retrieval-augmented templates (vLLM `documents`), the template's `documents`. */
+  readonly documents?: readonly Readonly<Record<string, string>>[];
 }
 
 /**
@@ -131,4 +136,6 @@ export interface ChatRequest {
   readonly adapter: string | undefined;
   /** Tools offered to the model, if any (an empty `tools` list is no tools). */
   readonly tools: ToolsRequest | undefined;
+  /** What the request asks of a reasoning model's thoughts. */
+  readonly reasoning: ReasoningRequest;
 }

@@ -22,11 +22,15 @@ export interface Usage {
   readonly completionTokens: number;
   /** Prompt tokens whose evaluation was reused from a cached prefix. */
   readonly cachedTokens: number;
+  /** Completion tokens that were thoughts (reasoning models), when counted. */
+  readonly reasoningTokens?: number;
 }
 
 export type ChatEvent =
   /** New text for one choice, with the log-probabilities of the tokens that produced it. */
   | { readonly type: "delta"; readonly choice: number; readonly text: string; readonly logprobs: readonly TokenLogprob[] }
+  /** New thoughts of a reasoning model (`reasoning_content`), with their tokens' log-probabilities. */
+  | { readonly type: "reasoning"; readonly choice: number; readonly text: string; readonly logprobs: readonly TokenLogprob[] }
   /** A tool call begins: its id and function name; its arguments follow in `tool_arguments` events. */
   | { readonly type: "tool_call"; readonly choice: number; readonly index: number; readonly id: string; readonly name: string; readonly logprobs: readonly TokenLogprob[] }
   /** More of a tool call's arguments (JSON text; the fragments concatenate to the whole). */

@@ -51,6 +51,18 @@ export interface EngineStats {
   readonly batches?: DecodeBatchStats;
 }
 
+/** Options of `ChatEngine.tokenize`. */
+export interface TokenizeOptions {
+  /**
+   * Add the special tokens the model's tokenizer adds to text it encodes: BOS when the model asks
+   * for it, EOS when it appends one (rare), even if the text already starts with BOS, as
+   * llama.cpp's `add_special` does (default false: the text's tokens only).
+   */
+  readonly addSpecial?: boolean;
+  /** The request field long-text failures (tokenizing time limit) name (default `content`). */
+  readonly field?: string;
+}
+
 export interface ChatEngine {
   /** The models this engine serves. */
   listModels(): readonly ModelInfo[];
@@ -64,6 +76,20 @@ export interface ChatEngine {
    * answer with a status code. `signal` aborting stops generation and frees resources at once.
    */
   generate(request: ChatRequest, signal: AbortSignal): Promise<Generation>;
+  /**
+   * The exact prompt text `generate` would tokenize for `request` (`/apply-template`), with the
+   * leading BOS text left out when the model adds BOS itself, as llama-server does: the text's
+   * tokens with `addSpecial` are then exactly the generation's prompt tokens. Engines that cannot
+   * (upstreams) leave these text tools out.
+   */
+  applyTemplate?(request: ChatRequest, signal: AbortSignal): Promise<string>;
+  /** The text's token ids, special-token strings parsed as special tokens (`/tokenize`). */
+  tokenize?(text: string, options?: TokenizeOptions): Promise<readonly number[]>;
+  /**
+   * Each token's exact bytes (a control token's: its text); a bytes array may hold part of a
+   * UTF-8 character. 400 naming `tokens[i]` for an id outside the vocabulary.
+   */
+  tokenBytes?(tokens: readonly number[]): readonly Uint8Array[];
   /** Current load, for `/metrics` (engines that keep none leave it out). */
   stats?(): EngineStats;
   /** Stops accepting work, waits up to `graceMs` for running requests, then releases everything. */

@@ -38,7 +38,20 @@ export function toWireUsage(usage: Usage): CompletionUsage {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedTokens },
+    ...(usage.reasoningTokens === undefined ? {} : { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens } }),
   };
+}
+
+/**
+ * Where thoughts go on the wire (`--reasoning-field`): `reasoning_content` (vLLM's original name,
+ * llama-server's, DeepSeek's; what most clients read), `reasoning` (vLLM ≥ 0.11, Ollama,
+ * OpenRouter), or both.
+ */
+export type ReasoningField = "reasoning_content" | "reasoning" | "both";
+
+function reasoningFields(field: ReasoningField, text: string): { reasoning_content?: string; reasoning?: string } {
+  if (field === "both") return { reasoning_content: text, reasoning: text };
+  return field === "reasoning" ? { reasoning: text } : { reasoning_content: text };
 }
 
 type ChunkChoice = ChatCompletionChunk["choices"][number];
@@ -56,6 +69,8 @@ export interface FormatOptions {
   readonly logprobs?: boolean;
   /** The request used legacy `functions` (default false). */
   readonly legacyFunctions?: boolean;
+  /** Where thoughts go (default `reasoning_content`). */
+  readonly reasoningField?: ReasoningField;
 }
 
 export class ChunkFactory {
@@ -63,12 +78,14 @@ export class ChunkFactory {
   readonly #withUsage: boolean;
   readonly #logprobs: boolean;
   readonly #legacy: boolean;
+  readonly #reasoningField: ReasoningField;
 
   constructor(meta: ResponseMeta, options: FormatOptions = {}) {
     this.#meta = meta;
     this.#withUsage = options.withUsage ?? false;
     this.#logprobs = options.logprobs ?? false;
     this.#legacy = options.legacyFunctions ?? false;
+    this.#reasoningField = options.reasoningField ?? "reasoning_content";
   }
 
   role(choice: number): ChatCompletionChunk {
@@ -77,6 +94,12 @@ export class ChunkFactory {
 
   delta(choice: number, text: string, logprobs: readonly TokenLogprob[]): ChatCompletionChunk {
     return this.#chunk([{ index: choice, delta: { content: text }, logprobs: this.#wireLogprobs(logprobs), finish_reason: null }]);
+  }
+
+  /** More thoughts: never in the same delta as content. */
+  reasoning(choice: number, text: string, logprobs: readonly TokenLogprob[]): ChatCompletionChunk {
+    const delta = reasoningFields(this.#reasoningField, text) as ChunkChoice["delta"];
+    return this.#chunk([{ index: choice, delta, logprobs: this.#wireLogprobs(logprobs), finish_reason: null }]);
   }
 
   /** A tool call begins: OpenAI sends its index, id, type and name with empty arguments. */
@@ -127,6 +150,7 @@ export function toWirePromptLogprobs(entries: readonly (TokenLogprob | null)[]):
 
 interface ChoiceState {
   text: string;
+  reasoning: string;
   score: { cumulativeLogprob: number; beamScore?: number } | undefined;
   logprobs: TokenLogprob[];
   calls: { id: string; name: string; arguments: string }[];
@@ -138,6 +162,7 @@ export class CompletionBuilder {
   readonly #meta: ResponseMeta;
   readonly #logprobs: boolean;
   readonly #legacy: boolean;
+  readonly #reasoningField: ReasoningField;
   readonly #choices: ChoiceState[];
   #usage: Usage | undefined;
   #promptLogprobs: readonly (TokenLogprob | null)[] | undefined;
@@ -146,13 +171,21 @@ export class CompletionBuilder {
     this.#meta = meta;
     this.#logprobs = options.logprobs ?? false;
     this.#legacy = options.legacyFunctions ?? false;
-    this.#choices = Array.from({ length: n }, () => ({ text: "", score: undefined, logprobs: [], calls: [], finish: null }));
+    this.#reasoningField = options.reasoningField ?? "reasoning_content";
+    this.#choices = Array.from({ length: n }, () => ({ text: "", reasoning: "", score: undefined, logprobs: [], calls: [], finish: null }));
   }
 
   delta(choice: number, text: string, logprobs: readonly TokenLogprob[]): void {
     const state = this.#choices[choice];
     if (state === undefined) return;
     state.text += text;
+    state.logprobs.push(...logprobs);
+  }
+
+  reasoning(choice: number, text: string, logprobs: readonly TokenLogprob[]): void {
+    const state = this.#choices[choice];
+    if (state === undefined) return;
+    state.reasoning += text;
     state.logprobs.push(...logprobs);
   }
 
@@ -217,10 +250,11 @@ export class CompletionBuilder {
     };
   }
 
-  /** As OpenAI: `content` is null when the answer is only calls. */
+  /** As OpenAI: `content` is null when the answer is only calls. Thoughts, when there were any, beside it. */
   #message(state: ChoiceState): ChatCompletionMessage {
     const calls = state.calls.filter((call) => call !== undefined);
     const message: ChatCompletionMessage = { role: "assistant", content: calls.length > 0 && state.text === "" ? null : state.text, refusal: null, annotations: [] };
+    if (state.reasoning !== "") Object.assign(message, reasoningFields(this.#reasoningField, state.reasoning));
     const [first] = calls;
     if (this.#legacy && first !== undefined) message.function_call = { name: first.name, arguments: first.arguments };
     else if (calls.length > 0) message.tool_calls = calls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }));

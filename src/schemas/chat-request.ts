@@ -8,6 +8,7 @@ import type { ChatCompletionCreateParams } from "openai/resources/chat/completio
 import { z } from "zod";
 import { constraintFields } from "./constraints.ts";
 import { promptControlFields } from "./prompt-control.ts";
+import { reasoningFields } from "./reasoning.ts";
 import { searchFields } from "./search.ts";
 import { toolFields } from "./tools.ts";
 
@@ -36,6 +37,9 @@ const assistantMessage = z.object({
   tool_calls: z.array(toolCall).nullish(),
   function_call: functionCall.nullish(),
   audio: z.unknown().nullish(),
+  // Earlier thoughts, under vLLM's and llama-server's name and vLLM's newer one: they reach the template.
+  reasoning_content: z.string().nullish(),
+  reasoning: z.string().nullish(),
 });
 const toolMessage = z.object({ role: z.literal("tool"), content: textContent, tool_call_id: z.string() });
 const functionMessage = z.object({ role: z.literal("function"), content: z.string().nullish(), name: z.string() });
@@ -52,7 +56,7 @@ export const messageSchema = z.discriminatedUnion("role", [
 const penalty = z.number().min(-2).max(2).nullish();
 const positiveInt = z.number().int().min(1).nullish();
 
-export const chatRequestSchema = constraintFields.extend(toolFields.shape).extend(promptControlFields.shape).extend(searchFields.shape).loose().extend({
+export const chatRequestSchema = constraintFields.extend(toolFields.shape).extend(promptControlFields.shape).extend(searchFields.shape).extend(reasoningFields.shape).loose().extend({
   model: z.string().min(1),
   messages: z.array(messageSchema).min(1),
   max_tokens: positiveInt,
@@ -108,9 +112,10 @@ export type ChatRequestWire = z.infer<typeof chatRequestSchema>;
  * Compile-time check: every field the official client can send for the fields above has a type
  * our schema accepts (a mismatch here fails `tsc`).
  */
-type Covered = "model" | "max_tokens" | "max_completion_tokens" | "temperature" | "top_p" | "n" | "seed" | "frequency_penalty" | "presence_penalty" | "logprobs" | "top_logprobs" | "stream" | "user";
+type Covered = "reasoning_effort" | "model" | "max_tokens" | "max_completion_tokens" | "temperature" | "top_p" | "n" | "seed" | "frequency_penalty" | "presence_penalty" | "logprobs" | "top_logprobs" | "stream" | "user";
 type AcceptsOpenAI<T extends Covered> = NonNullable<ChatCompletionCreateParams[T]> extends NonNullable<ChatRequestWire[T]> ? true : never;
 export const openAiFieldsCovered: { [K in Covered]: AcceptsOpenAI<K> } = {
+  reasoning_effort: true,
   model: true,
   max_tokens: true,
   max_completion_tokens: true,

@@ -12,6 +12,7 @@ import { chatRequestSchema, type messageSchema } from "./chat-request.ts";
 import { toConstraint } from "./constraints.ts";
 import { shapeIssues, sizeIssues } from "./request-limits.ts";
 import { toPromptControl } from "./prompt-control.ts";
+import { toReasoningRequest } from "./reasoning.ts";
 import { toPromptLogprobs, toSearch } from "./search.ts";
 import { toToolsRequest } from "./tools.ts";
 import { unsupportedFieldIssues } from "./unsupported-fields.ts";
@@ -108,6 +109,7 @@ export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_
     whitespacePattern: wire.guided_whitespace_pattern ?? undefined,
     tools,
     adapter: wire.peft ?? undefined,
+    reasoning: toReasoningRequest(wire),
   };
   return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false, metadata: wire.metadata ?? undefined, logPrompt: wire.log_prompt ?? false };
 }
@@ -130,7 +132,13 @@ function toMessage(message: WireMessage, index: number, issues: FieldIssue[], le
         legacyCalls.set(message.function_call.name, id);
         calls.push({ id, name: message.function_call.name, arguments: message.function_call.arguments });
       }
-      const out: ChatMessage = { role: "assistant", content: flatten(message.content ?? "", path, issues), ...(calls.length > 0 ? { toolCalls: calls } : {}) };
+      const reasoning = message.reasoning_content ?? message.reasoning ?? undefined;
+      const out: ChatMessage = {
+        role: "assistant",
+        content: flatten(message.content ?? "", path, issues),
+        ...(calls.length > 0 ? { toolCalls: calls } : {}),
+        ...(reasoning === undefined ? {} : { reasoning }),
+      };
       return withName(out, message.name);
     }
     case "tool":
@@ -148,16 +156,19 @@ function withName(message: ChatMessage, name: string | null | undefined): ChatMe
   return name == null ? message : { ...message, name };
 }
 
-/** Concatenates text parts; any other part (image, audio, file) is an issue naming it. */
+/**
+ * Joins text parts with "\n", as vLLM and llama.cpp do; any other part (image, audio, file) is an
+ * issue naming it.
+ */
 function flatten(content: string | readonly { type: string; text?: unknown }[], path: (string | number)[], issues: FieldIssue[]): string {
   if (typeof content === "string") return content;
-  let text = "";
+  const texts: string[] = [];
   content.forEach((part, i) => {
-    if (part.type === "text" && typeof part.text === "string") text += part.text;
+    if (part.type === "text" && typeof part.text === "string") texts.push(part.text);
     else if (part.type === "text") issues.push({ path: [...path, "content", i, "text"], message: "A text part needs a string `text`.", type: "invalid_type" });
     else issues.push({ path: [...path, "content", i, "type"], message: `Content parts of type \`${part.type}\` are not supported: this is a text-only model.`, type: "unsupported" });
   });
-  return text;
+  return texts.join("\n");
 }
 
 /** Any integer seed (OpenAI allows 64-bit, negative too) mapped onto the sampler's uint32. */

@@ -1,7 +1,7 @@
 /**
  * vLLM's prompt-control fields → the domain `PromptControl`: `add_generation_prompt`,
- * `continue_final_message`, `add_special_tokens`, `echo`, `chat_template` and
- * `chat_template_kwargs`.
+ * `continue_final_message`, `add_special_tokens`, `echo`, `chat_template`, `chat_template_kwargs`
+ * and `documents`.
  */
 import { z } from "zod";
 import type { ChatMessage, PromptControl } from "../domain/chat.ts";
@@ -18,6 +18,7 @@ export const MAX_TEMPLATE_KWARGS_CHARS = 16 * 1024;
 const RESERVED_VARIABLES = [
   "messages",
   "tools",
+  "documents",
   "add_generation_prompt",
   "bos_token",
   "eos_token",
@@ -44,6 +45,8 @@ export const promptControlFields = z.object({
     .refine((kwargs) => JSON.stringify(kwargs).length <= MAX_TEMPLATE_KWARGS_CHARS, `chat_template_kwargs may hold at most ${MAX_TEMPLATE_KWARGS_CHARS} characters of JSON`)
     .refine((kwargs) => RESERVED_VARIABLES.every((name) => !(name in kwargs)), `chat_template_kwargs cannot set ${RESERVED_VARIABLES.join(", ")}: use the request's own fields`)
     .nullish(),
+  // vLLM: documents for retrieval-augmented templates (Command R's), as the `documents` variable.
+  documents: z.array(z.record(z.string(), z.string())).max(256).nullish(),
 });
 
 type PromptControlWire = z.infer<typeof promptControlFields>;
@@ -67,5 +70,6 @@ export function toPromptControl(wire: PromptControlWire, messages: readonly Chat
     echo: wire.echo ?? false,
     chatTemplate: wire.chat_template ?? undefined,
     chatTemplateKwargs: wire.chat_template_kwargs ?? {},
+    ...(wire.documents == null ? {} : { documents: wire.documents }),
   };
 }

@@ -32,7 +32,6 @@ const FIELDS: Record<string, { noop: Noop; reason: string }> = {
   audio: { noop: never, reason: "audio output is not supported" },
   modalities: { noop: (v) => Array.isArray(v) && v.every((m) => m === "text"), reason: "only the text modality is supported" },
   prediction: { noop: never, reason: "predicted outputs are not supported" },
-  reasoning_effort: { noop: never, reason: "reasoning effort is not supported" },
   web_search_options: { noop: never, reason: "web search is not supported" },
   store: { noop: isFalse, reason: "Parley does not store completions" },
   service_tier: { noop: (v) => v === "auto" || v === "default", reason: "only the default service tier exists" },

@@ -49,18 +49,22 @@ describe("parseChatRequest", () => {
     assert.deepEqual([...request.sampling.logitBias], [[12, -100]]);
   });
 
-  it("flattens text parts and keeps names and tool call ids", () => {
+  it("joins text parts with newlines (as vLLM and llama.cpp) and keeps names, tool call ids and earlier thoughts", () => {
     const { request } = parseChatRequest({
       model: "m",
       messages: [
         { role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }], name: "ann" },
         { role: "assistant", content: null },
+        { role: "assistant", content: "x", reasoning_content: "thought" },
+        { role: "assistant", content: "y", reasoning: "other name" },
         { role: "tool", content: "r", tool_call_id: "call_1" },
       ],
     });
     assert.deepEqual(request.messages, [
-      { role: "user", content: "ab", name: "ann" },
+      { role: "user", content: "a\nb", name: "ann" },
       { role: "assistant", content: "" },
+      { role: "assistant", content: "x", reasoning: "thought" },
+      { role: "assistant", content: "y", reasoning: "other name" },
       { role: "tool", content: "r", toolCallId: "call_1" },
     ]);
   });

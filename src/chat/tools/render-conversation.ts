@@ -3,7 +3,8 @@
  * family needs: native families get `tools` and the calls as they are (ids rewritten where the
  * family's templates insist on a form); the generic family gets the conversation rewritten into
  * plain messages, and if the template refuses the added system message, the tool instructions
- * move into the first user message.
+ * move into the first user message. A generic family's template that reads `tools` itself (e.g.
+ * Command R+'s tool-use template, which fails without them) gets them as well.
  */
 import type { ChatMessage } from "../../domain/chat.ts";
 import type { ToolsRequest } from "../../domain/tools.ts";
@@ -23,14 +24,18 @@ export async function renderConversation(
     return template.render(messages, { ...options, tools: family.nativeTools ? offered : [] });
   }
   const parallel = conversation.tools?.parallel ?? true;
+  const withTools = { ...options, tools: READS_TOOLS.test(template.source) ? offered : [] };
   try {
-    return await template.render(family.prepareMessages(messages, offered, { parallel }), options);
+    return await template.render(family.prepareMessages(messages, offered, { parallel }), withTools);
   } catch (error) {
     // e.g. "System role not supported": carry the instructions in the first user message instead.
     if (!isTemplateRenderError(error) || offered.length === 0) throw error;
-    return template.render(family.prepareMessages(messages, offered, { parallel, instructionsInUser: true }), options);
+    return template.render(family.prepareMessages(messages, offered, { parallel, instructionsInUser: true }), withTools);
   }
 }
+
+/** A template that uses the `tools` variable. */
+const READS_TOOLS = /\btools\b/;
 
 function withCallIds(message: ChatMessage, rewrite: (id: string) => string): ChatMessage {
   if (message.toolCallId !== undefined) return { ...message, toolCallId: rewrite(message.toolCallId) };

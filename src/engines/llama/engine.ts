@@ -11,17 +11,18 @@ import type { ChatEvent } from "../../domain/events.ts";
 import { AsyncQueue } from "../../util/async-queue.ts";
 import type { Logger } from "../../util/logger.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
-import type { ChatEngine, EngineStats, Generation, ModelInfo } from "../types.ts";
+import type { ChatEngine, EngineStats, Generation, ModelInfo, TokenizeOptions } from "../types.ts";
 import { runBeamChoices } from "./beam-choices.ts";
 import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
 import type { ModelHost } from "./model-host.ts";
 import { LongPromptTokenizer } from "./long-prompts.ts";
 import { buildPrompt, checkGeneratedTokens, checkLogitBias, checkTokenIds } from "./prompt.ts";
-import { RequestTemplates } from "./request-templates.ts";
+import { RequestTemplates, type RequestTemplatesOptions } from "./request-templates.ts";
 import type { RunContext, Sequence } from "./run-context.ts";
 import { runSampledChoices } from "./sampled-choices.ts";
 import { SequencePool, SHUTTING_DOWN, type HeldEvent } from "./sequence-pool.ts";
+import { LlamaTextTools } from "./text-tools.ts";
 
 export interface LlamaEngineOptions {
   /** The id clients send in `model`. */
@@ -49,6 +50,8 @@ export interface LlamaEngineOptions {
   readonly logger?: () => Logger | undefined;
   /** Request limits the engine enforces: grammar budget, generated tokens, tokenization (default DEFAULT_LIMITS). */
   readonly limits?: RequestLimits;
+  /** How thoughts are told apart, and their default budget (see RequestTemplatesOptions; default auto, none). */
+  readonly reasoning?: RequestTemplatesOptions;
 }
 
 /** Defaults of the engine's time limits (README "Limits"). */
@@ -67,6 +70,8 @@ export class LlamaEngine implements ChatEngine {
   #grammars: GrammarCache | undefined;
   #templates: RequestTemplates | undefined;
   #tokenizer: LongPromptTokenizer | undefined;
+  /** `/apply-template`, `/tokenize`, `/detokenize` (text-tools.ts). */
+  #text: LlamaTextTools | undefined;
   /** Slots per context: the base model's (key "") and each LoRA adapter's (its id). */
   #pools = new Map<string, SequencePool<Sequence>>();
   #closing = false;
@@ -84,7 +89,8 @@ export class LlamaEngine implements ChatEngine {
           budget: { maxRules: limits.grammarRules, maxAlternatives: limits.grammarAlternatives, maxTokenCost: limits.grammarCost },
           buildTimeoutMs: limits.grammarSeconds * 1000,
         });
-        this.#templates = new RequestTemplates(host);
+        this.#templates = new RequestTemplates(host, this.#options.reasoning);
+        this.#text = new LlamaTextTools(host, this.#templates, this.#tokenizer);
         for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
           const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
           const onHeld = (event: HeldEvent) => this.#reportHeld(id, event);
@@ -192,7 +198,10 @@ export class LlamaEngine implements ChatEngine {
       (totals) => {
         // Usage even when stopped from outside (client gone, shutdown): what was generated counts
         // (per-key token limits, usage summaries). The consumer then learns why it stopped.
-        events.push({ type: "usage", usage: { promptTokens: prompt.length, ...totals } });
+        const { reasoningTokens, ...counts } = totals;
+        // Thoughts are counted for models that have them.
+        const thoughts = template.reasoning.format === undefined ? {} : { reasoningTokens: reasoningTokens ?? 0 };
+        events.push({ type: "usage", usage: { promptTokens: prompt.length, ...counts, ...thoughts } });
         events.close(stop.aborted ? stop.reason : undefined);
       },
       (error: unknown) => events.close(stop.aborted ? stop.reason : error),
@@ -207,6 +216,24 @@ export class LlamaEngine implements ChatEngine {
     // The run settles only after its choices acquired slots or failed to: it ends the race either way.
     await Promise.race([pool.whenServed(admission), run]);
     return { events, warnings: grammar?.warnings ?? [] };
+  }
+
+  async applyTemplate(request: ChatRequest, signal: AbortSignal): Promise<string> {
+    return this.#textTools().applyTemplate(request, signal);
+  }
+
+  async tokenize(text: string, options?: TokenizeOptions): Promise<readonly number[]> {
+    return this.#textTools().tokenize(text, options);
+  }
+
+  tokenBytes(tokens: readonly number[]): readonly Uint8Array[] {
+    return this.#textTools().tokenBytes(tokens);
+  }
+
+  /** The text tools once the model is loaded; 503 before, and while shutting down. */
+  #textTools(): LlamaTextTools {
+    if (this.#text === undefined || this.#closing) throw new ParleyError("unavailable", this.#closing ? SHUTTING_DOWN : "The model is still loading.", { retryAfter: 1 });
+    return this.#text;
   }
 
   /**

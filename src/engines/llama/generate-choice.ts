@@ -36,6 +36,19 @@ export interface ChoiceOptions {
   readonly logitBias: ReadonlyMap<number, number>;
   /** Output grammar: every token is constrained to it; generation ends when it is complete. */
   readonly grammar: LlamaGrammar | undefined;
+  /**
+   * Whether the grammar applies to the next token (default: always). A reasoning model's thoughts
+   * are free; the grammar starts with the answer (a fresh state: it saw none of the thoughts).
+   */
+  readonly grammarActive?: () => boolean;
+  /**
+   * Called before a sampled token is kept: tokens returned replace it (a reasoning model's think
+   * block opened or closed by force). They count as generated, have no log-probabilities, and are
+   * neither end tokens nor checked against the grammar.
+   */
+  readonly redirect?: () => readonly Token[] | undefined;
+  /** Called after each token joins the output (sampled or forced). */
+  readonly onToken?: () => void;
   /** Control tokens whose text is reported rather than hidden: tool-call markers, or "all". */
   readonly shownControl?: ReadonlySet<number> | "all" | undefined;
   /** Emit the stop string that ended the choice. */
@@ -131,7 +144,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
       minP: drawInJs === undefined ? sampling.minP : 0,
       seed: options.seed,
       tokenBias: tokenBias.current,
-      grammarEvaluationState,
+      grammarEvaluationState: grammarEvaluationState === undefined || options.grammarActive === undefined ? grammarEvaluationState : () => (options.grammarActive?.() === true ? grammarEvaluationState : undefined),
       repeatPenalty: punished === undefined ? undefined : { punishTokens: () => punished, penalty: sampling.repetitionPenalty },
       yieldEogToken: true,
     },
@@ -139,7 +152,23 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
 
   let reason: FinishReason | "aborted" = "length";
   let stoppedByString = false;
-  let replacement: Token | undefined;
+  let replacement: Token | Token[] | undefined;
+  /** Adds a token to the output; true when the choice is over (a stop string, or max_tokens). */
+  const keep = (token: Token, entry: TokenLogprob | undefined): boolean => {
+    generated.push(token);
+    punished?.push(token);
+    tokenBias.accept(token);
+    cumulativeLogprob += entry?.logprob ?? 0;
+    const step = text.push(token, wantLogprobs ? entry : undefined);
+    const stoppedByCaller = (step.text !== "" || step.logprobs.length > 0) && options.onDelta(step.text, step.logprobs, text.stopsActive) === true;
+    options.onToken?.();
+    if (step.stopped || stoppedByCaller) {
+      reason = "stop";
+      stoppedByString = true;
+      return true;
+    }
+    return generated.length >= options.maxTokens;
+  };
   const lockStep = BatchScheduler.of(sequence.context)?.join(sequence);
   // If this choice is given up on while llama.cpp still works on its step, the others step on without it.
   const leaveLockStep = () => lockStep?.leave();
@@ -162,23 +191,19 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
       if (options.deadline?.aborted === true) break; // "length": the time limit cut it
       const token = drawInJs === undefined ? output.token : (sampleToken(output.probabilities ?? new Map(), sampling, drawInJs) as Token);
       replacement = drawInJs === undefined ? undefined : token;
-      if (stopTokenIds.has(token) || (model.isEogToken(token) && options.ignoreEos !== true)) {
-        reason = "stop";
-        break;
+      const forced = options.redirect?.();
+      if (forced !== undefined && forced.length > 0) {
+        // The sampled token is dropped; the forced ones are evaluated in its place.
+        replacement = [...forced];
+        if (forced.some((f) => keep(f, undefined))) break;
+      } else {
+        if (stopTokenIds.has(token) || (model.isEogToken(token) && options.ignoreEos !== true)) {
+          reason = "stop";
+          break;
+        }
+        const entry = wantProbabilities ? logprobEntry(options.vocabulary, token, output.probabilities, options.topLogprobs ?? 0, nativeTemperature) : undefined;
+        if (keep(token, entry)) break;
       }
-      generated.push(token);
-      punished?.push(token);
-      tokenBias.accept(token);
-      const entry = wantProbabilities ? logprobEntry(options.vocabulary, token, output.probabilities, options.topLogprobs ?? 0, nativeTemperature) : undefined;
-      cumulativeLogprob += entry?.logprob ?? 0;
-      const step = text.push(token, wantLogprobs ? entry : undefined);
-      const stoppedByCaller = (step.text !== "" || step.logprobs.length > 0) && options.onDelta(step.text, step.logprobs, text.stopsActive) === true;
-      if (step.stopped || stoppedByCaller) {
-        reason = "stop";
-        stoppedByString = true;
-        break;
-      }
-      if (generated.length >= options.maxTokens) break;
       // Ask for the next token together with the context's other generating sequences.
       const turn = lockStep?.step();
       if (turn !== undefined) await turn;

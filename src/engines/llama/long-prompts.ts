@@ -23,12 +23,13 @@ export class LongPromptTokenizer implements Tokenizers {
     this.#seconds = limits.tokenizeSeconds;
   }
 
-  async tokenizeLong(text: string): Promise<ArrayLike<number>> {
+  /** `field`: what a time-limit failure names (default `messages`). */
+  async tokenizeLong(text: string, field = "messages"): Promise<ArrayLike<number>> {
     this.#worker ??= new TaskWorker({ module: TOKENIZER_TASK, init: { modelPath: this.#modelPath }, isolation: "process", timeoutMs: this.#seconds * 1000, maxQueue: 8 });
     try {
       return await this.#worker.run(text);
     } catch (error) {
-      if (error instanceof TaskTimeout) throw invalidRequest(`The prompt could not be tokenized within ${this.#seconds} s (limit tokenizeSeconds).`, ["messages"], "too_complex");
+      if (error instanceof TaskTimeout) throw invalidRequest(`The ${field === "messages" ? "prompt" : `\`${field}\``} could not be tokenized within ${this.#seconds} s (limit tokenizeSeconds).`, [field], "too_complex");
       if (error instanceof TaskQueueFull) throw new ParleyError("server_busy", "Too many long prompts are waiting to be tokenized. Retry shortly.", { retryAfter: 1 });
       throw error;
     }

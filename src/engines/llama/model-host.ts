@@ -1,16 +1,14 @@
 /**
  * Loads a GGUF with node-llama-cpp: the llama.cpp binding, the model, one context with a sequence
  * per slot (each context with its batch scheduler, see batch-scheduler.ts), the vocabulary's exact
- * bytes, and the chat template. Owns their disposal.
+ * bytes, and the chat templates (model-templates.ts). Owns their disposal.
  */
 import { readFile } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
-import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
-import { detectToolFamily } from "../../chat/tools/detect.ts";
-import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
 import { BatchScheduler } from "./batch-scheduler.ts";
 import { BatchStats } from "./batch-stats.ts";
 import { guardDecoding } from "./decode-guard.ts";
+import { loadModelTemplates, type ModelTemplates } from "./model-templates.ts";
 import { defaultThreads } from "./threads.ts";
 import type { LoraSpec } from "../../config/lora-spec.ts";
 import type { Logger } from "../../util/logger.ts";
@@ -51,15 +49,10 @@ export interface ModelHost {
   readonly adapterContexts: ReadonlyMap<string, LlamaContext>;
   readonly vocabulary: Vocabulary;
   readonly specialTokens: SpecialTokens;
-  readonly template: ChatTemplate;
-  /** Where the template came from, for logs. */
-  readonly templateSource: "override" | "gguf" | "default";
-  /** How this model writes tool calls, detected from its template. */
-  readonly toolFamily: ToolFamilyDefinition;
+  /** The model's chat templates, with the tool family and reasoning format of each. */
+  readonly templates: ModelTemplates;
   /** The model's end-of-generation tokens (EOS, EOT, …), as llama.cpp names them. */
   readonly eogTokens: ReadonlySet<number>;
-  /** Control tokens of the family's tool-call markers, whose text the tool-call parser must see. */
-  readonly markerTokens: ReadonlySet<number>;
   /** Tokens each sequence can hold. */
   readonly contextSize: number;
   /** CPU threads used for evaluation. */
@@ -129,8 +122,12 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     specialTokenIds: specialTokens.ids,
   });
 
-  const { template, templateSource } = chooseTemplate(options.chatTemplate, metadata.tokenizer?.chat_template, logger);
-  const toolFamily = detectToolFamily(template.source);
+  const templates = loadModelTemplates({
+    override: options.chatTemplate,
+    metadata: metadata.tokenizer as Record<string, unknown> | undefined,
+    isToken: (text) => model.tokenize(text, true).length === 1,
+    logger,
+  });
 
   return {
     modelPath: options.modelPath,
@@ -140,11 +137,8 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     adapterContexts,
     vocabulary,
     specialTokens,
-    template,
-    templateSource,
-    toolFamily,
+    templates,
     eogTokens: endOfGenerationTokens(model, vocabulary.size),
-    markerTokens: vocabulary.controlTokensWithText(toolFamily.syntax.markerTokens),
     contextSize: context.contextSize,
     threads,
     batchStats,
@@ -162,27 +156,6 @@ function endOfGenerationTokens(model: LlamaModel, size: number): Set<number> {
   const tokens = new Set<number>();
   for (let id = 0; id < size; id++) if (model.isEogToken(id as never)) tokens.add(id);
   return tokens;
-}
-
-/**
- * The override if given (a broken one is the user's error: startup fails), else the GGUF's own
- * template, else ChatML. A GGUF template that our Jinja engine cannot parse falls back to ChatML
- * with a warning rather than making the model unusable.
- */
-function chooseTemplate(
-  override: string | undefined,
-  fromGguf: string | undefined,
-  logger: Logger,
-): { template: ChatTemplate; templateSource: ModelHost["templateSource"] } {
-  if (override !== undefined) return { template: new ChatTemplate(override), templateSource: "override" };
-  if (fromGguf) {
-    try {
-      return { template: new ChatTemplate(fromGguf), templateSource: "gguf" };
-    } catch (error) {
-      logger.warn({ err: error }, "the model's chat template could not be parsed; using the default ChatML template");
-    }
-  }
-  return { template: new ChatTemplate(DEFAULT_CHAT_TEMPLATE), templateSource: "default" };
 }
 
 /** Reads a `--chat-template-file`. */

@@ -20,6 +20,19 @@ import type { ModelHost } from "./model-host.ts";
 export interface RequestTemplate {
   readonly template: ConversationTemplate;
   readonly family: ToolFamilyDefinition;
+  /** Template variables the request implies (its reasoning settings); `chat_template_kwargs` override them. */
+  readonly variables?: Readonly<Record<string, unknown>>;
+}
+
+/** Tokenizes text on the event loop (short texts) or off it (`tokenizeLong`, long ones). */
+export interface Tokenizers {
+  /** Texts longer than this many characters go to `tokenizeLong`. */
+  readonly inlineChars: number;
+  /**
+   * Tokenizes off the event loop (special-token strings parsed). Its failures (time limit) name
+   * `field` (default `messages`).
+   */
+  readonly tokenizeLong: (text: string, field?: string) => Promise<ArrayLike<number>>;
 }
 
 /**
@@ -28,20 +41,13 @@ export interface RequestTemplate {
  * `add_special_tokens` the tokenizer's own BOS and EOS are added on top of the template's text, as
  * vLLM does, even if that doubles BOS.
  */
-export interface Tokenizers {
-  /** Prompts longer than this many characters go to `tokenizeLong`. */
-  readonly inlineChars: number;
-  /** Tokenizes off the event loop (special-token strings parsed). */
-  readonly tokenizeLong: (text: string) => Promise<ArrayLike<number>>;
-}
-
-export async function buildPrompt(host: ModelHost, request: ChatRequest, { template, family }: RequestTemplate, tokenizers: Tokenizers): Promise<Token[]> {
+export async function buildPrompt(host: ModelHost, request: ChatRequest, template: RequestTemplate, tokenizers: Tokenizers): Promise<Token[]> {
   const limit = host.contextSize - 1;
   if (request.messages.length > limit) throw tooLong(host.contextSize, `${request.messages.length} messages`);
-  const { bos, eos, bosText, eosText, addBos, addEos } = host.specialTokens;
-  const text = await renderPrompt(template, family, request, { bosToken: bosText, eosToken: eosText });
+  const { bos, eos, addBos, addEos } = host.specialTokens;
+  const text = await renderRequestPrompt(host, request, template);
   if (text.length > limit * host.vocabulary.maxTokenBytes) throw tooLong(host.contextSize, `${text.length} characters`);
-  const tokens = text.length > tokenizers.inlineChars ? (Array.from(await tokenizers.tokenizeLong(text)) as Token[]) : host.model.tokenize(text, true);
+  const tokens = await tokenizeText(host, text, tokenizers);
   if (request.prompt.addSpecialTokens) {
     if (addBos && bos !== null) tokens.unshift(bos as Token);
     if (addEos && eos !== null) tokens.push(eos as Token);
@@ -51,6 +57,21 @@ export async function buildPrompt(host: ModelHost, request: ChatRequest, { templ
   if (tokens.length === 0) throw invalidRequest("The rendered prompt is empty: there is nothing to generate from.", ["messages"]);
   if (tokens.length >= limit) throw tooLong(host.contextSize, `${tokens.length} tokens`);
   return tokens;
+}
+
+/** The request's prompt text: its conversation rendered by its template, prompt controls applied. */
+export function renderRequestPrompt(host: ModelHost, request: ChatRequest, { template, family, variables }: RequestTemplate): Promise<string> {
+  const { bosText, eosText } = host.specialTokens;
+  return renderPrompt(template, family, request, { bosToken: bosText, eosToken: eosText }, variables);
+}
+
+/**
+ * The text's tokens, special-token strings parsed, no BOS or EOS added; long texts off the event
+ * loop (failures naming `field`, default `messages`).
+ */
+export async function tokenizeText(host: ModelHost, text: string, tokenizers: Tokenizers, field?: string): Promise<Token[]> {
+  if (text.length <= tokenizers.inlineChars) return host.model.tokenize(text, true);
+  return Array.from(await tokenizers.tokenizeLong(text, field)) as Token[];
 }
 
 /**

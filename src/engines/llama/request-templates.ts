@@ -1,15 +1,20 @@
 /**
- * Which template renders a request: the model's own, or the client's `chat_template`. A client's
+ * Which template renders a request: the model's own (its `tool_use` template when the request has
+ * tools and the model has one), or the client's `chat_template`. A client's
  * template runs in a sandboxed process (template-sandbox.ts) with time and memory limits, so a
  * template that loops or allocates without end fails its request instead of freezing the server.
- * Its tool family is detected from its source, like the model's, and its marker tokens are looked
- * up once per family. The model's own template renders on the event loop, except for long
+ * Its tool family and reasoning format are detected from its source, like the model's, and the
+ * marker tokens of both are looked up once per family and format. The model's own template renders on the event loop, except for long
  * conversations (more than INLINE_RENDER_ITEMS messages and tools: Jinja's interpreter spends tens
  * of microseconds on each), which go to the same sandbox.
  */
 import { templateContext, templateRenderError, type ConversationTemplate, type RenderOptions } from "../../chat/template.ts";
 import { TemplateSandbox, TemplateSandboxError } from "../../chat/template-sandbox.ts";
+import { detectReasoningFormat, reasoningMarkers } from "../../chat/reasoning/detect.ts";
 import { detectToolFamily } from "../../chat/tools/detect.ts";
+import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
+import type { ReasoningFormat } from "../../domain/reasoning.ts";
+import { planReasoning, type ReasoningPlan } from "../../chat/reasoning/plan.ts";
 import type { ChatMessage, ChatRequest } from "../../domain/chat.ts";
 import { invalidRequest, ParleyError } from "../../domain/errors.ts";
 import { SHUTTING_DOWN } from "./sequence-pool.ts";
@@ -17,8 +22,22 @@ import type { ModelHost } from "./model-host.ts";
 import type { RequestTemplate } from "./prompt.ts";
 
 export interface ResolvedTemplate extends RequestTemplate {
-  /** Control tokens of the family's tool-call markers (see ModelHost.markerTokens). */
+  /** Control tokens of the family's tool-call markers, whose text the tool-call parser must see. */
   readonly markerTokens: ReadonlySet<number>;
+  /**
+   * The request's reasoning on this template: its format (undefined: the model does not reason, or
+   * `--reasoning-format none`), whether it thinks, its budget; its variables are in `variables`.
+   */
+  readonly reasoning: ReasoningPlan;
+  /** Control tokens of the reasoning markers, whose text the reasoning splitter must see. */
+  readonly reasoningTokens: ReadonlySet<number>;
+}
+
+export interface RequestTemplatesOptions {
+  /** `none`: thoughts are not told apart from the answer (`--reasoning-format`; default `auto`). */
+  readonly reasoningFormat?: "auto" | "none";
+  /** Thinking budget when a request sets none: -1 none, 0 thinking off unless asked for (`--reasoning-budget`; default -1). */
+  readonly reasoningBudget?: number;
 }
 
 /** Messages plus tools a conversation may have and still render on the event loop (~10 ms). */
@@ -28,26 +47,51 @@ export class RequestTemplates {
   readonly #host: ModelHost;
   readonly #sandbox = new TemplateSandbox();
   readonly #markers = new Map<string, ReadonlySet<number>>();
+  readonly #reasoningOff: boolean;
+  readonly #reasoningBudget: number;
 
-  constructor(host: ModelHost) {
+  constructor(host: ModelHost, options: RequestTemplatesOptions = {}) {
     this.#host = host;
+    this.#reasoningOff = options.reasoningFormat === "none";
+    this.#reasoningBudget = options.reasoningBudget ?? -1;
   }
 
   resolve(request: ChatRequest, signal: AbortSignal): ResolvedTemplate {
     const host = this.#host;
     const source = request.prompt.chatTemplate;
     if (source === undefined) {
+      const { templates } = host;
+      const chosen = (request.tools?.definitions.length ?? 0) > 0 ? (templates.toolUse ?? templates.default) : templates.default;
       const long = request.messages.length + (request.tools?.definitions.length ?? 0) > INLINE_RENDER_ITEMS;
-      const template = long ? new SandboxedTemplate(host.template.source, this.#sandbox, signal, "messages") : host.template;
-      return { template, family: host.toolFamily, markerTokens: host.markerTokens };
+      const template = long ? new SandboxedTemplate(chosen.template.source, this.#sandbox, signal, "messages") : chosen.template;
+      return this.#withMarkers(request, template, chosen.toolFamily, chosen.reasoning);
     }
-    const family = detectToolFamily(source);
-    let markerTokens = this.#markers.get(family.syntax.family);
-    if (markerTokens === undefined) {
-      markerTokens = host.vocabulary.controlTokensWithText(family.syntax.markerTokens);
-      this.#markers.set(family.syntax.family, markerTokens);
+    const isToken = (text: string) => host.model.tokenize(text, true).length === 1;
+    const template = new SandboxedTemplate(source, this.#sandbox, signal, "chat_template");
+    return this.#withMarkers(request, template, detectToolFamily(source), detectReasoningFormat(source, isToken));
+  }
+
+  #withMarkers(request: ChatRequest, template: ConversationTemplate, family: ToolFamilyDefinition, detected: ReasoningFormat | undefined): ResolvedTemplate {
+    const format = this.#reasoningOff ? undefined : detected;
+    const reasoning = planReasoning(format, request, { budget: this.#reasoningBudget });
+    return {
+      template,
+      family,
+      variables: reasoning.variables,
+      markerTokens: this.#controlTokens(`tools:${family.syntax.family}`, family.syntax.markerTokens),
+      reasoning,
+      reasoningTokens: format === undefined ? new Set() : this.#controlTokens(`reasoning:${JSON.stringify(format)}`, reasoningMarkers(format)),
+    };
+  }
+
+  /** Control tokens with these texts, looked up once per key. */
+  #controlTokens(key: string, texts: readonly string[]): ReadonlySet<number> {
+    let tokens = this.#markers.get(key);
+    if (tokens === undefined) {
+      tokens = this.#host.vocabulary.controlTokensWithText(texts);
+      this.#markers.set(key, tokens);
     }
-    return { template: new SandboxedTemplate(source, this.#sandbox, signal, "chat_template"), family, markerTokens };
+    return tokens;
   }
 
   close(): Promise<void> {

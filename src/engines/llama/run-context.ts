@@ -38,6 +38,8 @@ export interface RunContext {
 export interface RunTotals {
   readonly completionTokens: number;
   readonly cachedTokens: number;
+  /** Completion tokens that were thoughts. */
+  readonly reasoningTokens?: number;
 }
 
 /**

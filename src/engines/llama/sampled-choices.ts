@@ -6,10 +6,12 @@
  * their `cumulative_logprob`; `usage` counts every candidate's tokens (all were generated).
  */
 import type { ChatEvent } from "../../domain/events.ts";
-import { ToolCallStream } from "../../chat/tools/tool-call-stream.ts";
+import { ChoiceOutput } from "../../chat/choice-output.ts";
+import { reasoningSplitter } from "../../chat/reasoning/splitter.ts";
 import { generateChoice, type ChoiceOptions, type ChoiceResult } from "./generate-choice.ts";
 import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { PromptFork } from "./prompt-fork.ts";
+import { forcedTokens, promptTail, ReasoningSteer } from "./reasoning-steer.ts";
 import { echoText, sharedPrefix, type RunContext, type RunTotals } from "./run-context.ts";
 
 export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
@@ -41,11 +43,12 @@ export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
   return {
     completionTokens: results.reduce((sum, r) => sum + r.completionTokens, 0),
     cachedTokens: Math.min(...results.map((r) => r.cachedTokens)),
+    reasoningTokens: results.reduce((sum, r) => sum + r.reasoningTokens, 0),
   };
 }
 
 /** Emits the n best candidates' held events, renumbered, with their score before their finish. */
-function emitBest(ctx: RunContext, results: readonly ChoiceResult[], held: readonly ChatEvent[][]): void {
+function emitBest(ctx: RunContext, results: readonly SampledResult[], held: readonly ChatEvent[][]): void {
   const order = results.map((result, index) => ({ result, index })).sort((a, b) => b.result.cumulativeLogprob - a.result.cumulativeLogprob || a.index - b.index);
   order.slice(0, ctx.request.n).forEach(({ result, index }, choice) => {
     for (const event of held[index] ?? []) {
@@ -53,6 +56,11 @@ function emitBest(ctx: RunContext, results: readonly ChoiceResult[], held: reado
       ctx.emit("choice" in event ? { ...event, choice } : event);
     }
   });
+}
+
+/** A choice's result, with the tokens of its thoughts. */
+interface SampledResult extends ChoiceResult {
+  readonly reasoningTokens: number;
 }
 
 /** `onPromptLogprobs`: called once the prompt's log-probabilities (if asked for) were emitted. */
@@ -63,7 +71,7 @@ async function runChoice(
   score: boolean,
   onPromptLogprobs: () => void,
   fork: ChoiceOptions["fork"],
-): Promise<ChoiceResult> {
+): Promise<SampledResult> {
   const { host, request, template, grammar, pool } = ctx;
   const sequence = await pool.acquire(ctx.admission, ctx.signal, sharedPrefix(ctx.prompt));
   let work: GuardedWork<ChoiceResult> | undefined;
@@ -75,23 +83,37 @@ async function runChoice(
     if (!reportsPrompt) emitEcho();
     // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
     const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? template.family.syntax : undefined;
-    // With tools, stop strings are matched on content only (by the tool-call stream).
-    const calls =
-      toolSyntax === undefined
+    const { reasoning: plan } = template;
+    const splitter = plan.format === undefined ? undefined : reasoningSplitter(plan.format, promptTail(host.model, ctx.prompt));
+    // With thoughts or tools, stop strings are matched on the answer only (by the choice's output).
+    const output =
+      splitter === undefined && toolSyntax === undefined
         ? undefined
-        : new ToolCallStream({ syntax: toolSyntax, choice: index, anchored: grammar?.anchored ?? false, stop: request.stop, includeStop: request.includeStopString });
+        : new ChoiceOutput({
+            choice: index,
+            reasoning: splitter,
+            tools: toolSyntax === undefined ? undefined : { syntax: toolSyntax, anchored: grammar?.anchored ?? false },
+            stop: request.stop,
+            includeStop: request.includeStopString,
+          });
+    const steer =
+      output === undefined || plan.format === undefined
+        ? undefined
+        : new ReasoningSteer({ plan, output, forced: forcedTokens(host.model, plan.format), constrained: grammar !== undefined });
+    const shownMarkers = new Set([...(toolSyntax === undefined ? [] : template.markerTokens), ...template.reasoningTokens]);
     const options = (onStep: () => void): ChoiceOptions => ({
       model: host.model,
       vocabulary: host.vocabulary,
       sequence,
       prompt: ctx.prompt,
       maxTokens: ctx.maxTokens,
-      stop: calls === undefined ? request.stop : [],
+      stop: output === undefined ? request.stop : [],
       sampling: request.sampling,
       seed: (request.sampling.seed + index) >>> 0,
       logitBias: request.sampling.logitBias,
       grammar: grammar?.grammar,
-      shownControl: !request.skipSpecialTokens ? "all" : calls === undefined ? undefined : template.markerTokens,
+      ...(steer === undefined ? {} : { grammarActive: () => steer.grammarActive(), redirect: () => steer.redirect(), onToken: () => steer.counted() }),
+      shownControl: !request.skipSpecialTokens ? "all" : shownMarkers,
       includeStopString: request.includeStopString,
       stopTokenIds: request.stopTokenIds,
       ignoreEos: request.ignoreEos,
@@ -112,21 +134,21 @@ async function runChoice(
       deadline: ctx.deadline,
       onStep,
       onDelta:
-        calls === undefined
+        output === undefined
           ? (text, logprobs) => {
               emit({ type: "delta", choice: index, text, logprobs });
             }
           : (text, logprobs, stopsActive) => {
-              const step = calls.push(text, logprobs, stopsActive);
+              const step = output.push(text, logprobs, stopsActive);
               step.events.forEach(emit);
               return step.stopped;
             },
     });
     work = guardWork((onStep) => generateChoice(options(onStep)), { signal: ctx.signal, fail: ctx.fail, stepTimeoutMs: ctx.stepTimeoutMs });
-    const result = await work.result;
+    const result = { ...(await work.result), reasoningTokens: steer?.reasoningTokens ?? 0 };
     if (result.reason === "aborted") return result;
-    calls?.finish().forEach(emit);
-    emit({ type: "finish", choice: index, reason: calls?.finishReason(result.reason) ?? result.reason });
+    output?.finish().forEach(emit);
+    emit({ type: "finish", choice: index, reason: output?.finishReason(result.reason) ?? result.reason });
     return result;
   } catch (error) {
     ctx.fail(error);

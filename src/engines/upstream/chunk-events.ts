@@ -39,6 +39,8 @@ export function chunkEvents(chunk: unknown): ChatEvent[] {
       }
       if (typeof fn.arguments === "string" && fn.arguments !== "") events.push({ type: "tool_arguments", choice: index, index: callIndex, text: fn.arguments, logprobs: take() });
     }
+    const thoughts = reasoningOf(delta);
+    if (thoughts !== "") events.push({ type: "reasoning", choice: index, text: thoughts, logprobs: take() });
     const text = typeof delta.content === "string" ? delta.content : "";
     if (text !== "" || (!logprobsUsed && logprobs.length > 0)) events.push({ type: "delta", choice: index, text, logprobs: take() });
     if (typeof choice.cumulative_logprob === "number") events.push(score(index, choice));
@@ -58,6 +60,8 @@ export function completionEvents(completion: unknown): ChatEvent[] {
     const index = choice.index;
     const message = choice.message;
     const logprobs = toLogprobs(isObject(choice.logprobs) ? asArray(choice.logprobs.content) : []);
+    const thoughts = reasoningOf(message);
+    if (thoughts !== "") events.push({ type: "reasoning", choice: index, text: thoughts, logprobs: [] });
     const text = typeof message.content === "string" ? message.content : "";
     if (text !== "" || logprobs.length > 0) events.push({ type: "delta", choice: index, text, logprobs });
     const calls = asArray(message.tool_calls).filter(isObject);
@@ -78,6 +82,12 @@ function score(index: number, choice: Json): ChatEvent {
   return { type: "score", choice: index, cumulativeLogprob: choice.cumulative_logprob as number, ...(typeof choice.beam_score === "number" ? { beamScore: choice.beam_score } : {}) };
 }
 
+/** An upstream's thoughts, under either name servers use (`reasoning_content`, or vLLM ≥ 0.11's `reasoning`). */
+function reasoningOf(message: Record<string, unknown>): string {
+  const text = message.reasoning_content ?? message.reasoning;
+  return typeof text === "string" ? text : "";
+}
+
 /** `function_call` (legacy) is a tool call; anything unknown (`content_filter`, `abort`) reads as a stop. */
 function toFinishReason(reason: string): FinishReason {
   if (reason === "length") return "length";
@@ -88,7 +98,9 @@ function toFinishReason(reason: string): FinishReason {
 function toUsage(u: Json): Usage {
   const num = (v: unknown) => (typeof v === "number" ? v : 0);
   const details = isObject(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
-  return { promptTokens: num(u.prompt_tokens), completionTokens: num(u.completion_tokens), cachedTokens: num(details.cached_tokens) };
+  const completion = isObject(u.completion_tokens_details) ? u.completion_tokens_details : {};
+  const reasoning = typeof completion.reasoning_tokens === "number" ? { reasoningTokens: completion.reasoning_tokens } : {};
+  return { promptTokens: num(u.prompt_tokens), completionTokens: num(u.completion_tokens), cachedTokens: num(details.cached_tokens), ...reasoning };
 }
 
 function toTop(e: Json): TopLogprob {

@@ -89,6 +89,9 @@ function wireBody(r: ChatRequest, options: WireRequestOptions): WireBody {
   set("echo", p.echo, false);
   set("chat_template", p.chatTemplate, undefined);
   if (Object.keys(p.chatTemplateKwargs).length > 0) body.chat_template_kwargs = p.chatTemplateKwargs;
+  set("documents", p.documents, undefined);
+  set("reasoning_effort", r.reasoning.effort, undefined);
+  set("thinking_token_budget", r.reasoning.budget, undefined);
   if (r.constraint !== undefined) Object.assign(body, constraintFields(r.constraint));
   if (r.tools !== undefined) Object.assign(body, toolFields(r.tools));
   return body;
@@ -97,6 +100,7 @@ function wireBody(r: ChatRequest, options: WireRequestOptions): WireBody {
 function toWireMessage(m: ChatMessage): WireBody {
   const out: WireBody = { role: m.role, content: m.content };
   if (m.name !== undefined) out.name = m.name;
+  if (m.reasoning !== undefined) out.reasoning_content = m.reasoning;
   if (m.role === "tool") out.tool_call_id = m.toolCallId ?? "";
   if (m.toolCalls !== undefined && m.toolCalls.length > 0) {
     out.tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));

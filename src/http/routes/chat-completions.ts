@@ -12,7 +12,7 @@ import type { Router } from "../../router/router.ts";
 import { ANONYMOUS, metered, type Auth } from "../auth/auth.ts";
 import type { Admission } from "../auth/limiter.ts";
 import { parseChatRequest, type ParsedChatRequest } from "../../schemas/normalize-chat.ts";
-import { ChunkFactory, CompletionBuilder, newResponseMeta, type FormatOptions, type ResponseMeta } from "../completion-format.ts";
+import { ChunkFactory, CompletionBuilder, newResponseMeta, type FormatOptions, type ReasoningField, type ResponseMeta } from "../completion-format.ts";
 import { toHttpError, type ErrorMappingOptions, type HttpError } from "../errors.ts";
 import type { ParleyMetrics } from "../metrics.ts";
 import type { RequestLog } from "../request-log.ts";
@@ -38,6 +38,7 @@ export function registerChatCompletionsRoute(
   metrics?: ParleyMetrics,
   auth?: Auth,
   limits: RequestLimits = DEFAULT_LIMITS,
+  reasoningField: ReasoningField = "reasoning_content",
 ): void {
   app.post(CHAT_COMPLETIONS_PATH, async (request, reply) => {
     const keyUser = auth?.user(request);
@@ -92,9 +93,9 @@ export function registerChatCompletionsRoute(
       const observed = measured?.observe(recorded) ?? recorded;
       const events = auth === undefined || admission === undefined ? observed : metered(observed, auth, keyUser ?? ANONYMOUS, model, admission);
       const headers = warningHeaders(generation.warnings);
-      if (parsed.stream) return await streamResponse(reply, meta, parsed, events, headers, errors, ended);
+      if (parsed.stream) return await streamResponse(reply, meta, parsed, events, headers, errors, ended, reasoningField);
       void reply.headers(headers);
-      const completion = await collectResponse(meta, parsed, events);
+      const completion = await collectResponse(meta, parsed, events, reasoningField);
       ended(200);
       return completion;
     } catch (error) {
@@ -124,16 +125,19 @@ function warningHeaders(warnings: readonly string[]): Record<string, string> {
   return { "x-parley-warnings": ascii };
 }
 
-function formatOptions(parsed: ParsedChatRequest): FormatOptions {
-  return { withUsage: parsed.includeUsage, logprobs: parsed.request.logprobs, legacyFunctions: parsed.request.tools?.legacy ?? false };
+function formatOptions(parsed: ParsedChatRequest, reasoningField: ReasoningField): FormatOptions {
+  return { withUsage: parsed.includeUsage, logprobs: parsed.request.logprobs, legacyFunctions: parsed.request.tools?.legacy ?? false, reasoningField };
 }
 
-async function collectResponse(meta: ResponseMeta, parsed: ParsedChatRequest, events: AsyncIterable<ChatEvent>) {
-  const builder = new CompletionBuilder(meta, parsed.request.n, formatOptions(parsed));
+async function collectResponse(meta: ResponseMeta, parsed: ParsedChatRequest, events: AsyncIterable<ChatEvent>, reasoningField: ReasoningField) {
+  const builder = new CompletionBuilder(meta, parsed.request.n, formatOptions(parsed, reasoningField));
   for await (const event of events) {
     switch (event.type) {
       case "delta":
         builder.delta(event.choice, event.text, event.logprobs);
+        break;
+      case "reasoning":
+        builder.reasoning(event.choice, event.text, event.logprobs);
         break;
       case "tool_call":
         builder.toolCall(event.choice, event.index, event.id, event.name, event.logprobs);
@@ -172,9 +176,10 @@ async function streamResponse(
   headers: Record<string, string>,
   errors: ErrorMappingOptions,
   ended: Ended,
+  reasoningField: ReasoningField,
 ): Promise<FastifyReply> {
   const { request } = parsed;
-  const chunks = new ChunkFactory(meta, formatOptions(parsed));
+  const chunks = new ChunkFactory(meta, formatOptions(parsed, reasoningField));
   const sse = new SseWriter(reply.raw);
   reply.hijack();
   sse.open(headers);
@@ -187,6 +192,9 @@ async function streamResponse(
       switch (event.type) {
         case "delta":
           await sse.send(chunks.delta(event.choice, event.text, event.logprobs));
+          break;
+        case "reasoning":
+          await sse.send(chunks.reasoning(event.choice, event.text, event.logprobs));
           break;
         case "tool_call":
           await sse.send(chunks.toolCall(event.choice, event.index, event.id, event.name, event.logprobs));

@@ -1,0 +1,70 @@
+/**
+ * A model's chat templates, as its GGUF carries them: the default one (`tokenizer.chat_template`)
+ * and named ones (`tokenizer.chat_template.<name>`, e.g. Hermes 3's and Command R's `tool_use`),
+ * each with the tool family and reasoning format detected from it. As Hugging Face does, a request
+ * with tools renders with the `tool_use` template when there is one, any other with the default.
+ */
+import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
+import { detectReasoningFormat } from "../../chat/reasoning/detect.ts";
+import { detectToolFamily } from "../../chat/tools/detect.ts";
+import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
+import type { ReasoningFormat } from "../../domain/reasoning.ts";
+import type { Logger } from "../../util/logger.ts";
+
+/** A template with what was detected from it. */
+export interface ModelTemplate {
+  readonly template: ChatTemplate;
+  /** How this template's model writes tool calls. */
+  readonly toolFamily: ToolFamilyDefinition;
+  /** How it writes its thoughts (undefined: it does not reason). */
+  readonly reasoning: ReasoningFormat | undefined;
+}
+
+export interface ModelTemplates {
+  readonly default: ModelTemplate;
+  /** The GGUF's `tool_use` template, for requests with tools. */
+  readonly toolUse: ModelTemplate | undefined;
+  /** Where the default template came from, for logs. */
+  readonly source: "override" | "gguf" | "default";
+}
+
+export interface ModelTemplatesOptions {
+  /** `--chat-template-file`'s source: replaces every template of the GGUF. */
+  readonly override: string | undefined;
+  /** The GGUF's `tokenizer.*` metadata (node-llama-cpp keeps `chat_template.<name>` keys flat). */
+  readonly metadata: Readonly<Record<string, unknown>> | undefined;
+  /** Whether `text` is one token of the vocabulary (for reasoning markers). */
+  readonly isToken: (text: string) => boolean;
+  readonly logger: Logger;
+}
+
+/**
+ * The override if given (a broken one is the user's error: start-up fails), else the GGUF's own
+ * templates, else ChatML. A GGUF template that cannot be parsed falls back to ChatML (the default)
+ * or is left out (a named one), with a warning, rather than making the model unusable.
+ */
+export function loadModelTemplates(options: ModelTemplatesOptions): ModelTemplates {
+  const detected = (template: ChatTemplate): ModelTemplate => ({
+    template,
+    toolFamily: detectToolFamily(template.source),
+    reasoning: detectReasoningFormat(template.source, options.isToken),
+  });
+  if (options.override !== undefined) return { default: detected(new ChatTemplate(options.override)), toolUse: undefined, source: "override" };
+  const parse = (key: string): ChatTemplate | undefined => {
+    const source = options.metadata?.[key];
+    if (typeof source !== "string" || source === "") return undefined;
+    try {
+      return new ChatTemplate(source);
+    } catch (error) {
+      options.logger.warn({ err: error, key: `tokenizer.${key}` }, "a chat template of the model could not be parsed and is not used");
+      return undefined;
+    }
+  };
+  const fromGguf = parse("chat_template");
+  const toolUse = parse("chat_template.tool_use");
+  return {
+    default: detected(fromGguf ?? new ChatTemplate(DEFAULT_CHAT_TEMPLATE)),
+    toolUse: toolUse === undefined ? undefined : detected(toolUse),
+    source: fromGguf === undefined ? "default" : "gguf",
+  };
+}
