@@ -150,6 +150,7 @@ export class RequestMetrics {
   #note(event: ChatEvent): void {
     switch (event.type) {
       case "delta":
+      case "reasoning":
       case "tool_call":
       case "tool_arguments":
         this.#output(event.choice);

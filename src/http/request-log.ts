@@ -17,6 +17,8 @@ export interface LoggedToolCall {
 /** A choice's final output (only with `log_prompt: true`). */
 export interface LoggedChoice {
   readonly content: string;
+  /** A reasoning model's thoughts, when it had any. */
+  readonly reasoning_content?: string;
   readonly tool_calls: readonly LoggedToolCall[];
 }
 

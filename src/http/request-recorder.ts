@@ -11,6 +11,7 @@ import type { LoggedChoice, RequestLog, RequestLogRecord } from "./request-log.t
 
 interface ChoiceTally {
   content: string;
+  reasoning: string;
   calls: { id: string; name: string; arguments: string }[];
   finish: FinishReason | null;
 }
@@ -63,7 +64,7 @@ export class RequestRecorder {
     this.#legacyFunctions = request.tools?.legacy ?? false;
     this.#logPrompt = logPrompt;
     if (logPrompt) this.#messages = messages;
-    this.#choices = Array.from({ length: request.n }, () => ({ content: "", calls: [], finish: null }));
+    this.#choices = Array.from({ length: request.n }, () => ({ content: "", reasoning: "", calls: [], finish: null }));
   }
 
   /** The completion id the response carries. */
@@ -123,6 +124,11 @@ export class RequestRecorder {
         if (this.#logPrompt && choice !== undefined) choice.content += event.text;
         break;
       }
+      case "reasoning": {
+        const choice = this.#choices[event.choice];
+        if (this.#logPrompt && choice !== undefined) choice.reasoning += event.text;
+        break;
+      }
       case "tool_call": {
         const choice = this.#choices[event.choice];
         if (this.#logPrompt && choice !== undefined) choice.calls[event.index] = { id: event.id, name: event.name, arguments: "" };
@@ -140,5 +146,6 @@ export class RequestRecorder {
 }
 
 function toLoggedChoice(choice: ChoiceTally): LoggedChoice {
-  return { content: choice.content, tool_calls: choice.calls.filter((call) => call !== undefined) };
+  const calls = choice.calls.filter((call) => call !== undefined);
+  return choice.reasoning === "" ? { content: choice.content, tool_calls: calls } : { content: choice.content, reasoning_content: choice.reasoning, tool_calls: calls };
 }
