@@ -56,6 +56,8 @@ export const DEFAULT_TEMPLATE_MAX_OUTPUT_CHARS = 4_000_000;
 const STARTUP_TIMEOUT_MS = 15_000;
 
 const WORKER_PATH = fileURLToPath(new URL("./template-worker.js", import.meta.url));
+/** The tsx ESM loader, resolved from here so that the fork finds it whatever its working directory. */
+const TSX_LOADER = import.meta.resolve("tsx/esm");
 
 interface Job {
   readonly id: number;
@@ -168,9 +170,10 @@ export class TemplateSandbox {
 
   #startChild(): ChildProcess {
     const child = fork(WORKER_PATH, [], {
-      // Not the parent's flags (`--import tsx` would only slow the start, `--inspect` would clash),
-      // and no NODE_OPTIONS, whose `--max-old-space-size` could lift the heap limit.
-      execArgv: [`--max-old-space-size=${this.#maxOldGenerationSizeMb}`],
+      // Not the parent's flags (`--inspect` would clash), only the tsx ESM loader the worker needs for
+      // the Jinja engine (TypeScript), and no NODE_OPTIONS, whose `--max-old-space-size` could
+      // lift the heap limit.
+      execArgv: ["--import", TSX_LOADER, `--max-old-space-size=${this.#maxOldGenerationSizeMb}`],
       env: { ...process.env, NODE_OPTIONS: "" },
       serialization: "advanced",
       // V8's out-of-memory report would only clutter the server's log; the exit signal says it.

@@ -2,14 +2,14 @@
 // in a separate Node process, so that a template that loops or allocates without end can be cut
 // off (killed on timeout, or aborted by V8 at its --max-old-space-size) without harming the server.
 //
-// Plain JavaScript on purpose: the app loads TypeScript through a tsx loader registered in the
-// parent only (bin/parley.js), and this process is started without it.
+// Plain JavaScript, started by template-sandbox.ts with the tsx ESM loader (`--import tsx/esm`) so that it
+// can load Parley's Jinja engine (src/chat/jinja/, TypeScript), the same one ChatTemplate uses.
 //
 // Protocol (IPC, "advanced" serialization). Out, once, after the library has loaded:
 // {type: "ready"}. In: {id, source, context, maxOutputChars}. Out: {type: "result", id, ok: true,
 // output} or {type: "result", id, ok: false, kind: "syntax" | "render" | "resources" |
 // "output_too_large", message}.
-import { Template } from "@huggingface/jinja";
+import { JinjaTemplate } from "./jinja/index.ts";
 
 const CACHE_SIZE = 16;
 
@@ -23,7 +23,7 @@ function parsed(source) {
     cache.set(source, hit);
     return hit;
   }
-  const template = new Template(source);
+  const template = new JinjaTemplate(source);
   cache.set(source, template);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value);
   return template;

@@ -1,8 +1,8 @@
 /**
  * Chat-template rendering with the model's own Jinja template (`tokenizer.chat_template`), the way
- * Hugging Face's `apply_chat_template` does it, via `@huggingface/jinja`.
+ * Hugging Face's `apply_chat_template` does it, with Parley's Jinja2-compatible engine (./jinja/).
  */
-import { Template } from "@huggingface/jinja";
+import { JinjaTemplate } from "./jinja/index.ts";
 import type { ChatMessage } from "../domain/chat.ts";
 import { ParleyError } from "../domain/errors.ts";
 import type { ToolDefinition } from "../domain/tools.ts";
@@ -45,12 +45,12 @@ export interface ConversationTemplate {
 
 export class ChatTemplate implements ConversationTemplate {
   readonly source: string;
-  readonly #template: Template;
+  readonly #template: JinjaTemplate;
 
   /** Parses the template once; throws if it is not valid Jinja. */
   constructor(source: string) {
     this.source = source;
-    this.#template = new Template(source);
+    this.#template = new JinjaTemplate(source);
   }
 
   /**
@@ -107,7 +107,8 @@ export function isTemplateRenderError(error: unknown): boolean {
  * OpenAI's newer name for the same role and model templates only know `system`; assistant calls
  * become `tool_calls: [{id, type, function: {name, arguments}}]` with the arguments as an object
  * when they are valid JSON (templates apply `tojson` to them); a `tool` message also gets the
- * `name` of the function it answers when an earlier call with its id says it.
+ * `name` of the function it answers when an earlier call with its id says it; an assistant's
+ * thoughts go in `reasoning_content` and `thinking`.
  */
 function toTemplateMessages(messages: readonly ChatMessage[]): Record<string, unknown>[] {
   const callNames = new Map<string, string>();
@@ -116,6 +117,12 @@ function toTemplateMessages(messages: readonly ChatMessage[]): Record<string, un
       role: message.role === "developer" ? "system" : message.role,
       content: message.content,
     };
+    // Earlier thoughts under the names templates read: `reasoning_content` (Qwen3, GLM, Kimi,
+    // MiniMax…) and `thinking` (gpt-oss). The template decides whether to keep them.
+    if (message.reasoning !== undefined) {
+      out.reasoning_content = message.reasoning;
+      out.thinking = message.reasoning;
+    }
     if (message.toolCalls !== undefined && message.toolCalls.length > 0) {
       out.tool_calls = message.toolCalls.map((call) => {
         callNames.set(call.id, call.name);
