@@ -82,3 +82,14 @@ describe("renderConversation", () => {
     assert.equal(await renderConversation(template, mistralFamily, { messages, tools: undefined }, {}), `[${short}](${short})`);
   });
 });
+
+describe("generic tool family: templates that read tools themselves", () => {
+  test("get `tools` too (a Command R+-style tool-use template fails without them)", async () => {
+    const { renderConversation } = await import("../../src/chat/tools/render-conversation.ts");
+    const source = "{% if tools is not defined or tools is none %}{{ raise_exception('tools needed') }}{% endif %}{% for t in tools %}[{{ t.function.name }}]{% endfor %}{% for m in messages %}{{ m.role }}:{{ m.content }};{% endfor %}";
+    const template = new ChatTemplate(source);
+    const out = await renderConversation(template, genericFamily, { messages: [{ role: "user", content: "hi" }], tools: { definitions: tools, choice: { kind: "auto" }, parallel: true, legacy: false } as never }, {});
+    assert.ok(out.startsWith("[get_weather]system:"), out);
+    assert.ok(out.endsWith("user:hi;"));
+  });
+});
