@@ -1,8 +1,9 @@
 /**
  * The `parley` command. Only argument handling lives here:
  *   parley serve [options]            serve the OpenAI-compatible API (see --help)
- *   parley make-test-model <out.gguf> [--size tiny|25m|100m]
- *                                     write the built-in random-weight test model
+ *   parley make-test-model <out.gguf> [--size tiny|25m|100m] [--tokenizer qwen3|llama3_1]
+ *                                     write the built-in random-weight test model, or one with a
+ *                                     real model's tokenizer (devDependencies; real-tokenizer-model.ts)
  */
 import { parseArgs } from "node:util";
 import { ConfigFileError, loadServeConfig } from "./config/config-file.ts";
@@ -14,9 +15,11 @@ const SIZES = Object.keys(TEST_MODEL_SIZES);
 
 const USAGE = `Usage:
   parley serve [options]             Serve the OpenAI-compatible API (parley serve --help)
-  parley make-test-model <out.gguf> [--size ${SIZES.join("|")}]
+  parley make-test-model <out.gguf> [--size ${SIZES.join("|")}] [--tokenizer qwen3|llama3_1]
                                      Write Parley's random-weight test model (default: tiny;
-                                     25m and 100m are Q8_0 models for benchmarks)
+                                     25m and 100m are Q8_0 models for benchmarks); --tokenizer
+                                     gives it a real model's vocabulary and chat template (from
+                                     npm devDependencies; tiny weights, --size ignored)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -41,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
 async function makeTestModel(args: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], allowPositionals: true, options: { size: { type: "string", default: "tiny" } } });
+    parsed = parseArgs({ args: [...args], allowPositionals: true, options: { size: { type: "string", default: "tiny" }, tokenizer: { type: "string" } } });
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
@@ -51,6 +54,18 @@ async function makeTestModel(args: readonly string[]): Promise<number> {
   if (out === undefined || extra.length > 0 || !SIZES.includes(size)) {
     process.stderr.write(USAGE);
     return 2;
+  }
+  const tokenizer = parsed.values.tokenizer;
+  if (tokenizer !== undefined) {
+    // loaded only here: it needs devDependencies, and `serve` should not pay for it
+    const real = await import("./testing/real-tokenizer-model.ts");
+    if (!(real.REAL_TOKENIZER_FAMILY_NAMES as string[]).includes(tokenizer)) {
+      process.stderr.write(`unknown --tokenizer "${tokenizer}" (${real.REAL_TOKENIZER_FAMILY_NAMES.join(", ")})\n`);
+      return 2;
+    }
+    await real.writeRealTokenizerModel(out, tokenizer as (typeof real.REAL_TOKENIZER_FAMILY_NAMES)[number]);
+    process.stdout.write(`wrote ${out}\n`);
+    return 0;
   }
   await writeTestModel(out, { size: size as TestModelSize });
   process.stdout.write(`wrote ${out}\n`);

@@ -26,7 +26,7 @@ import { BPE_TRAINING_CORPUS } from "./bpe-corpus.ts";
 import { defaultTestModelCacheDir, ensureCachedFile } from "./cached-file.ts";
 import { TEST_MODEL_CHAT_TEMPLATE } from "./chat-template.ts";
 import { LLAMA3_STYLE_TEMPLATE, MISTRAL_STYLE_TEMPLATE } from "./family-templates.ts";
-import { gguf, writeGgufFile, type GgufMetadataValue, type GgufTensor, type GgufTensorType } from "./gguf-writer.ts";
+import { gguf, writeGgufFile, type GgufFileSpec, type GgufMetadataValue, type GgufTensor, type GgufTensorType } from "./gguf-writer.ts";
 import {
   buildTestVocabulary,
   TEST_MODEL_SPECIAL_TOKENS,
@@ -217,7 +217,7 @@ const MUTED_LOGIT_WEIGHT = -10;
  * are not complete UTF-8 on their own are deliberately left alone: servers must cope with
  * characters split over tokens.)
  */
-function buildTensors(o: ResolvedOptions, vocab: TestVocabulary): GgufTensor[] {
+function buildTensors(o: ResolvedOptions, vocab: ModelVocabulary): GgufTensor[] {
   const nEmbd = o.embeddingLength;
   const headDim = nEmbd / o.headCount;
   const nKv = headDim * o.headCountKv;
@@ -292,7 +292,7 @@ function definedOnly(options: TestModelOptions): TestModelOptions {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as TestModelOptions;
 }
 
-function buildMetadata(o: ResolvedOptions, vocab: TestVocabulary, chatTemplate: string | false): Map<string, GgufMetadataValue> {
+function buildMetadata(o: ResolvedOptions, vocab: ModelVocabulary, chatTemplate: string | false): Map<string, GgufMetadataValue> {
   const headDim = o.embeddingLength / o.headCount;
   return new Map<string, GgufMetadataValue>([
     ["general.architecture", gguf.str("llama")],
@@ -311,6 +311,18 @@ function buildMetadata(o: ResolvedOptions, vocab: TestVocabulary, chatTemplate: 
     ...vocab.metadata,
     ...(chatTemplate === false ? [] : [["tokenizer.chat_template", gguf.str(chatTemplate)] as const]),
   ]);
+}
+
+/** What the weights and metadata need of a vocabulary: its tokens, the tokens to mute, its `tokenizer.ggml.*` entries. */
+export type ModelVocabulary = Pick<TestVocabulary, "tokens" | "mutedTokens" | "metadata">;
+
+/**
+ * The GGUF contents of a test model (dimensions and weights from `options`, as writeTestModel
+ * uses them) around any vocabulary: real-tokenizer-model.ts wraps real tokenizers with it.
+ */
+export function testModelFileSpec(options: TestModelOptions | undefined, vocab: ModelVocabulary, chatTemplate: string | false): GgufFileSpec {
+  const o = resolveOptions(options);
+  return { metadata: buildMetadata(o, vocab, chatTemplate), tensors: buildTensors(o, vocab) };
 }
 
 /** Writes the test model to `outPath` (overwriting it). Same options => same bytes. */

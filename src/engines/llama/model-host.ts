@@ -4,10 +4,11 @@
  * bytes, and the chat templates (model-templates.ts). Owns their disposal.
  */
 import { readFile } from "node:fs/promises";
-import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
 import { BatchScheduler } from "./batch-scheduler.ts";
 import { BatchStats } from "./batch-stats.ts";
 import { guardDecoding } from "./decode-guard.ts";
+import { acquireLlama } from "./llama-runtime.ts";
 import { loadModelTemplates, type ModelTemplates } from "./model-templates.ts";
 import { defaultThreads } from "./threads.ts";
 import type { LoraSpec } from "../../config/lora-spec.ts";
@@ -64,26 +65,22 @@ export interface ModelHost {
 
 export async function loadModelHost(options: ModelHostOptions): Promise<ModelHost> {
   const { logger } = options;
-  const info = await readGgufFileInfo(options.modelPath, { readTensorInfo: false, logWarnings: false });
-  const metadata = info.metadata as unknown as {
+  const phases = new PhaseTimer();
+  // the binding is shared and usually already loading (llama-runtime.ts)
+  const { llama, release } = await acquireLlama({ logger, verbose: options.verbose === true });
+  phases.mark("binding");
+  const model = await llama.loadModel({ modelPath: options.modelPath }).catch((error: unknown) => {
+    release();
+    throw error;
+  });
+  phases.mark("model");
+  // node-llama-cpp has read the GGUF's metadata to load it: reading it again would cost as much
+  const metadata = model.fileInfo.metadata as unknown as {
     tokenizer?: { ggml?: GgufTokenizerMetadata; chat_template?: string };
     general?: { architecture?: string };
   };
   const architecture = metadata.general?.architecture ?? "llama";
   const trained = (metadata as Record<string, { context_length?: number } | undefined>)[architecture]?.context_length;
-
-  const llama = await getLlama({
-    gpu: "auto",
-    logLevel: options.verbose === true ? LlamaLogLevel.info : LlamaLogLevel.warn,
-    logger: (level, message) => {
-      const text = message.trim();
-      if (text === "") return;
-      if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) logger.error({ source: "llama.cpp" }, text);
-      else if (level === LlamaLogLevel.warn) logger.warn({ source: "llama.cpp" }, text);
-      else logger.debug({ source: "llama.cpp" }, text);
-    },
-  });
-  const model = await llama.loadModel({ modelPath: options.modelPath });
   // logit_bias relies on a node-llama-cpp internal (token-bias.ts): fail at start, not per request.
   createTokenBias(model, new Map([[0, 1]]));
   const threads = options.threads ?? defaultThreads(llama.cpuMathCores);
@@ -96,7 +93,21 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
   };
   const batchStats = new BatchStats();
   const scheduler = new BatchScheduler({ stats: batchStats });
-  const context = await model.createContext({ ...contextOptions, batching: scheduler.batching });
+  // llama.cpp creates the context on its own thread: decode the vocabulary meanwhile
+  const creating = model.createContext({ ...contextOptions, batching: scheduler.batching });
+  creating.catch(() => undefined); // awaited below; a failure there is the one reported
+  const tokenizer = metadata.tokenizer?.ggml ?? {};
+  const specialTokens = resolveSpecialTokens(tokenizer, model);
+  const vocabulary = new Vocabulary({
+    model: tokenizer.model ?? "",
+    tokens: tokenizer.tokens ?? [],
+    tokenTypes: tokenizer.token_type,
+    detokenize: (token) => model.detokenize([token as never], true),
+    specialTokenIds: specialTokens.ids,
+  });
+  phases.mark("vocabulary");
+  const context = await creating;
+  phases.mark("context");
   scheduler.attach(context);
   guardDecoding(context);
   const adapterContexts = new Map<string, LlamaContext>();
@@ -112,22 +123,15 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     adapterContexts.set(adapter.id, created);
   }
 
-  const tokenizer = metadata.tokenizer?.ggml ?? {};
-  const specialTokens = resolveSpecialTokens(tokenizer, model);
-  const vocabulary = new Vocabulary({
-    model: tokenizer.model ?? "",
-    tokens: tokenizer.tokens ?? [],
-    tokenTypes: tokenizer.token_type,
-    detokenize: (token) => model.detokenize([token as never], true),
-    specialTokenIds: specialTokens.ids,
-  });
-
   const templates = loadModelTemplates({
     override: options.chatTemplate,
     metadata: metadata.tokenizer as Record<string, unknown> | undefined,
     isToken: (text) => model.tokenize(text, true).length === 1,
     logger,
   });
+  const eogTokens = endOfGenerationTokens(model, vocabulary.size);
+  phases.mark("templates");
+  logger.debug({ phasesMs: phases.durations() }, `model loaded in ${phases.total()} ms`);
 
   return {
     modelPath: options.modelPath,
@@ -138,7 +142,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     vocabulary,
     specialTokens,
     templates,
-    eogTokens: endOfGenerationTokens(model, vocabulary.size),
+    eogTokens,
     contextSize: context.contextSize,
     threads,
     batchStats,
@@ -146,9 +150,27 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
       for (const adapterContext of adapterContexts.values()) await adapterContext.dispose();
       await context.dispose();
       await model.dispose();
-      await llama.dispose();
+      release(); // the binding stays, shared (llama-runtime.ts)
     },
   };
+}
+
+/** Milliseconds between marks, for the load's debug log (`bench/startup.ts` reads it). */
+class PhaseTimer {
+  readonly #start = performance.now();
+  #last = this.#start;
+  readonly #phases: Record<string, number> = {};
+  mark(phase: string): void {
+    const now = performance.now();
+    this.#phases[phase] = Math.round(now - this.#last);
+    this.#last = now;
+  }
+  durations(): Record<string, number> {
+    return { ...this.#phases };
+  }
+  total(): number {
+    return Math.round(this.#last - this.#start);
+  }
 }
 
 /** Every token llama.cpp treats as end of generation, found once at load. */

@@ -27,29 +27,62 @@ export interface VocabularySource {
 
 const utf8 = new TextEncoder();
 
+/**
+ * Every token's bytes sit in one buffer (`offsets[id]` to `offsets[id + 1]`), decoded in one tight
+ * pass at load: a 150k-token vocabulary costs a few tens of milliseconds and no per-token objects
+ * (views are made on first use).
+ */
 export class Vocabulary {
   readonly size: number;
   /** Bytes of the longest token: no token covers more characters of text than this. */
   readonly maxTokenBytes: number;
-  readonly #bytes: Uint8Array[];
+  readonly #buffer: Uint8Array;
+  readonly #offsets: Uint32Array;
+  readonly #views: (Uint8Array | undefined)[];
   readonly #types: Uint8Array;
 
   constructor(source: VocabularySource) {
-    this.size = source.tokens.length;
-    this.#types = Uint8Array.from(source.tokens, (_, i) => source.tokenTypes?.[i] ?? TokenType.normal);
-    for (const id of source.specialTokenIds ?? []) if (id >= 0 && id < this.size) this.#types[id] = TokenType.control;
-    const decodePiece = pieceDecoder(source.model);
-    this.#bytes = source.tokens.map((text, id) => {
-      const type = this.#types[id];
-      if (type === TokenType.control || type === TokenType.userDefined || type === TokenType.unknown) return utf8.encode(text);
-      return decodePiece?.(text, type ?? TokenType.normal) ?? utf8.encode(source.detokenize(id));
-    });
-    this.maxTokenBytes = this.#bytes.reduce((max, bytes) => Math.max(max, bytes.length), 1);
+    const { tokens } = source;
+    const size = tokens.length;
+    this.size = size;
+    const types = new Uint8Array(size);
+    for (let id = 0; id < size; id++) types[id] = source.tokenTypes?.[id] ?? TokenType.normal;
+    for (const id of source.specialTokenIds ?? []) if (id >= 0 && id < size) types[id] = TokenType.control;
+    this.#types = types;
+
+    const decode = pieceDecoder(source.model);
+    // other tokenizer families: llama.cpp's detokenizer for every token that is not kept literally
+    const pieces = decode === undefined ? tokens.map((text, id) => (isLiteral(types[id]) ? text : source.detokenize(id))) : tokens;
+    let capacity = 0;
+    for (const piece of pieces) capacity += piece.length * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
+    let buffer = new Uint8Array(capacity);
+    const offsets = new Uint32Array(size + 1);
+    let end = 0;
+    let longest = 1;
+    for (let id = 0; id < size; id++) {
+      const type = types[id] ?? TokenType.normal;
+      const piece = pieces[id] ?? "";
+      const written = isLiteral(type) || decode === undefined ? utf8.encodeInto(piece, buffer.subarray(end)).written : decode(piece, type, buffer, end);
+      end += written;
+      offsets[id + 1] = end;
+      if (written > longest) longest = written;
+    }
+    if (end < buffer.length) buffer = buffer.slice(0, end);
+    this.#buffer = buffer;
+    this.#offsets = offsets;
+    this.#views = new Array<Uint8Array | undefined>(size);
+    this.maxTokenBytes = longest;
   }
 
   /** The token's bytes as it appears in text (control tokens: their literal text). */
   bytes(token: number): Uint8Array {
-    return this.#bytes[token] ?? new Uint8Array();
+    if (!(token >= 0 && token < this.size)) return new Uint8Array();
+    let view = this.#views[token];
+    if (view === undefined) {
+      view = this.#buffer.subarray(this.#offsets[token], this.#offsets[token + 1]);
+      this.#views[token] = view;
+    }
+    return view;
   }
 
   /** Control tokens whose text is one of `texts` (e.g. tool-call markers such as `[TOOL_CALLS]`). */
@@ -59,7 +92,7 @@ export class Vocabulary {
     if (wanted.size === 0) return found;
     const decoder = new TextDecoder();
     this.#types.forEach((type, id) => {
-      if (type === TokenType.control && wanted.has(decoder.decode(this.#bytes[id]))) found.add(id);
+      if (type === TokenType.control && wanted.has(decoder.decode(this.bytes(id)))) found.add(id);
     });
     return found;
   }
@@ -74,30 +107,68 @@ export class Vocabulary {
   }
 }
 
-type PieceDecoder = (text: string, type: number) => Uint8Array;
+/** Tokens whose bytes are their text as it stands: control, user-defined and unknown tokens. */
+function isLiteral(type: number | undefined): boolean {
+  return type === TokenType.control || type === TokenType.userDefined || type === TokenType.unknown;
+}
+
+/** Writes a piece's bytes into `out` at `at`; returns how many (room for 3 per UTF-16 unit is there). */
+type PieceDecoder = (text: string, type: number, out: Uint8Array, at: number) => number;
+
+const QUESTION_MARK = 0x3f;
+const SPACE = 0x20;
 
 function pieceDecoder(model: string): PieceDecoder | undefined {
   if (model === "gpt2") {
     const toByte = unicodeToByte();
-    return (text) => Uint8Array.from(Array.from(text), (ch) => toByte.get(ch) ?? 0x3f);
+    return (text, _type, out, at) => {
+      let n = 0;
+      for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        const byte = code < toByte.length ? (toByte[code] ?? -1) : -1;
+        out[at + n++] = byte < 0 ? QUESTION_MARK : byte;
+        // a character outside the table becomes one "?", even when it takes two UTF-16 units
+        if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) {
+          const next = text.charCodeAt(i + 1);
+          if (next >= 0xdc00 && next < 0xe000) i++;
+        }
+      }
+      return n;
+    };
   }
   if (model === "llama") {
-    return (text, type) => {
-      const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(text);
-      if (type === TokenType.byte && byte?.[1] !== undefined) return Uint8Array.of(parseInt(byte[1], 16));
-      return utf8.encode(text.replaceAll("\u2581", " "));
+    return (text, type, out, at) => {
+      if (type === TokenType.byte) {
+        const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(text);
+        if (byte?.[1] !== undefined) {
+          out[at] = parseInt(byte[1], 16);
+          return 1;
+        }
+      }
+      // "▁" (U+2581, bytes E2 96 81) stands for a space: encode, then turn each into 0x20
+      const written = utf8.encodeInto(text, out.subarray(at)).written;
+      let n = 0;
+      for (let i = 0; i < written; i++) {
+        if (out[at + i] === 0xe2 && out[at + i + 1] === 0x96 && out[at + i + 2] === 0x81 && i + 2 < written) {
+          out[at + n++] = SPACE;
+          i += 2;
+        } else {
+          out[at + n++] = out[at + i] ?? 0;
+        }
+      }
+      return n;
     };
   }
   return undefined;
 }
 
-/** Inverse of GPT-2's byte→unicode table: printable bytes map to themselves, the rest to U+0100+. */
-function unicodeToByte(): Map<string, number> {
-  const map = new Map<string, number>();
+/** Inverse of GPT-2's byte→unicode table, by UTF-16 code: printable bytes map to themselves, the rest to U+0100+; -1 elsewhere. */
+function unicodeToByte(): Int16Array {
+  const table = new Int16Array(0x100 + 68).fill(-1); // 68 = bytes that are not printable
   let shifted = 0;
   for (let b = 0; b < 256; b++) {
     const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    map.set(String.fromCodePoint(printable ? b : 256 + shifted++), b);
+    table[printable ? b : 256 + shifted++] = b;
   }
-  return map;
+  return table;
 }
