@@ -23,6 +23,7 @@ import {
   Undefined,
   type CallArgs,
   type Value,
+  ownEntry,
 } from "./values.ts";
 import { loopAttribute } from "./loop.ts";
 import { STRING_METHODS } from "./string-methods.ts";
@@ -60,7 +61,7 @@ function bound(name: string, self: Value, method: Method): PyCallable {
 export function getattr(obj: Value, name: string): Value {
   if (obj instanceof Undefined) return obj.fail();
   if (typeof obj === "string") {
-    const method = STRING_METHODS[name];
+    const method = ownEntry(STRING_METHODS, name);
     if (method !== undefined) {
       if (name === "format") return new PyCallable(name, ({ args, kwargs }) => strFormat(obj, args, kwargs, getattr, getitem));
       return bound(name, obj, method as Method);
@@ -68,13 +69,13 @@ export function getattr(obj: Value, name: string): Value {
     return missing(obj, name);
   }
   if (obj instanceof PyDict) {
-    const method = DICT_METHODS[name];
+    const method = ownEntry(DICT_METHODS, name);
     if (method !== undefined) return bound(name, obj, method as Method);
     if (MUTATING.dict?.has(name)) return unsafe(obj, name);
     return orElse(obj.map.get(name), missing(obj, name));
   }
   if (Array.isArray(obj) || obj instanceof PyTuple) {
-    const method = SEQUENCE_METHODS[name];
+    const method = ownEntry(SEQUENCE_METHODS, name);
     if (method !== undefined) return bound(name, (Array.isArray(obj) ? obj : obj.items) as Value[], method as Method);
     if (Array.isArray(obj) && MUTATING.list?.has(name)) return unsafe(obj, name);
     return missing(obj, name);

@@ -27,6 +27,7 @@ import {
   type CallArgs,
   type LoopState,
   type Value,
+  ownEntry,
 } from "./values.ts";
 
 export class Scope {
@@ -61,8 +62,8 @@ export function checkNames(node: unknown, soft = false): void {
   }
   if (typeof node !== "object" || node === null || !("kind" in node)) return;
   const { kind, name } = node as { kind: string; name?: unknown };
-  if (!soft && kind === "filter" && typeof name === "string" && FILTERS[name] === undefined) throw new TemplateSyntaxError(`No filter named '${name}'.`, 0);
-  if (!soft && kind === "test" && typeof name === "string" && TESTS[name] === undefined) throw new TemplateSyntaxError(`No test named '${name}'.`, 0);
+  if (!soft && kind === "filter" && typeof name === "string" && ownEntry(FILTERS, name) === undefined) throw new TemplateSyntaxError(`No filter named '${name}'.`, 0);
+  if (!soft && kind === "test" && typeof name === "string" && ownEntry(TESTS, name) === undefined) throw new TemplateSyntaxError(`No test named '${name}'.`, 0);
   const inner = kind === "if" || kind === "cond" ? true : ["for", "macro", "callblock", "setblock", "filterblock", "with"].includes(kind) ? false : soft;
   for (const [key, value] of Object.entries(node)) {
     if (typeof value !== "object") continue;
@@ -73,15 +74,15 @@ export function checkNames(node: unknown, soft = false): void {
 
 export class Interpreter implements FilterEnv {
   callFilter(name: string, value: Value, call: CallArgs): Value {
-    const filter = FILTERS[name];
+    const filter = ownEntry(FILTERS, name);
     if (filter === undefined) throw new TemplateError(`No filter named '${name}'.`);
     return filter(value, call, this);
   }
 
   callTest(name: string, value: Value, call: CallArgs): boolean {
-    const test = TESTS[name];
+    const test = ownEntry(TESTS, name);
     if (test === undefined) throw new TemplateError(`No test named '${name}'.`);
-    return test(value, call, (kind, n) => (kind === "filter" ? FILTERS[n] : TESTS[n]) !== undefined);
+    return test(value, call, (kind, n) => (kind === "filter" ? ownEntry(FILTERS, n) : ownEntry(TESTS, n)) !== undefined);
   }
 
   render(body: readonly Stmt[], scope: Scope): string {

@@ -289,3 +289,12 @@ export function length(value: Value): number {
   if (value instanceof Namespace) return value.attrs.size;
   throw new TemplateTypeError(`object of type '${typeName(value)}' has no len()`);
 }
+
+/**
+ * `table[name]` when `name` is one of the table's own entries; undefined otherwise. Name tables
+ * (filters, tests, methods) are plain objects, so a bare lookup would also find what every object
+ * inherits (`constructor`, `toString`…), which a template must not reach.
+ */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
