@@ -10,7 +10,7 @@
 // that both share one instance of the runtime. Returns undefined when bundling is off
 // (PARLEY_NO_BUNDLE=1) or fails; the caller then runs the sources through tsx.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -81,8 +81,9 @@ async function rebuild() {
     const dir = `cli-${createHash("sha1").update(JSON.stringify(info)).digest("hex").slice(0, 16)}`;
     try {
       renameSync(temp, join(CACHE, dir));
-    } catch {
-      // another process built the same bundle first: use theirs
+    } catch (error) {
+      // another process built the same bundle first: use theirs (anything else: run through tsx)
+      if (!existsSync(join(CACHE, dir, "cli.js"))) throw error;
     }
     const latestTemp = `${LATEST}.${process.pid}.tmp`;
     writeFileSync(latestTemp, JSON.stringify({ ...info, dir }));

@@ -17,6 +17,8 @@ export interface ChoiceOutputOptions {
   readonly choice: number;
   /** Splits thoughts from the answer (default: all text is the answer). */
   readonly reasoning?: ReasoningSplitter;
+  /** Thoughts stay in the answer's text, markers included; the splitter only tracks the phase (default false). */
+  readonly thoughtsAsContent?: boolean;
   /** Parses the answer's tool calls in this syntax (default: none). */
   readonly tools?: { readonly syntax: ToolCallSyntax; readonly anchored: boolean };
   /** Stop strings, matched on the answer (default none). */
@@ -34,6 +36,7 @@ export interface ChoiceOutputStep {
 export class ChoiceOutput {
   readonly #choice: number;
   readonly #splitter: ReasoningSplitter | undefined;
+  readonly #thoughtsAsContent: boolean;
   readonly #calls: ToolCallStream | undefined;
   readonly #stops: StopMatcher;
   #logprobs: TokenLogprob[] = [];
@@ -42,6 +45,7 @@ export class ChoiceOutput {
   constructor(options: ChoiceOutputOptions) {
     this.#choice = options.choice;
     this.#splitter = options.reasoning;
+    this.#thoughtsAsContent = options.thoughtsAsContent ?? false;
     const stop = options.stop ?? [];
     const includeStop = options.includeStop ?? false;
     this.#calls = options.tools === undefined ? undefined : new ToolCallStream({ ...options.tools, choice: options.choice, stop, includeStop });
@@ -58,15 +62,20 @@ export class ChoiceOutput {
     this.#logprobs.push(...logprobs);
     if (this.#stopped) return { events: [], stopped: true };
     const events: ChatEvent[] = [];
-    if (this.#splitter === undefined) this.#answer(text, stopsActive, events);
-    else for (const part of this.#splitter.push(text)) this.#part(part.kind, part.text, stopsActive, events);
+    if (this.#splitter === undefined || this.#thoughtsAsContent) {
+      this.#splitter?.push(text);
+      this.#answer(text, stopsActive, events);
+    } else {
+      for (const part of this.#splitter.push(text)) this.#part(part.kind, part.text, stopsActive, events);
+    }
     return { events, stopped: this.#stopped };
   }
 
   /** End of generation: what the splitter, parser and stop matcher still held, and unsent log-probabilities. */
   finish(): ChatEvent[] {
     const events: ChatEvent[] = [];
-    if (!this.#stopped) for (const part of this.#splitter?.finish() ?? []) this.#part(part.kind, part.text, true, events);
+    const held = this.#splitter?.finish() ?? [];
+    if (!this.#stopped && !this.#thoughtsAsContent) for (const part of held) this.#part(part.kind, part.text, true, events);
     if (this.#calls !== undefined) {
       if (this.#logprobs.length > 0) events.push(...this.#calls.push("", this.#takeLogprobs(), true).events);
       events.push(...this.#calls.finish());

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import type { ChatRequest } from "../domain/chat.ts";
 import { invalidRequest } from "../domain/errors.ts";
-import type { ConversationTemplate } from "./template.ts";
+import type { ConversationTemplate, RenderOptions } from "./template.ts";
 import type { ToolFamilyDefinition } from "./tools/family.ts";
 import { renderConversation } from "./tools/render-conversation.ts";
 
@@ -28,9 +28,8 @@ export async function renderPrompt(
   tokens: PromptTokens,
   variables: Readonly<Record<string, unknown>> = {},
 ): Promise<string> {
-  const { addGenerationPrompt, continueFinalMessage, chatTemplateKwargs, documents } = request.prompt;
-  const requestVariables = documents === undefined ? variables : { ...variables, documents };
-  const options = { ...tokens, addGenerationPrompt, variables: { ...requestVariables, ...chatTemplateKwargs } };
+  const options = templateOptions(request, tokens, variables);
+  const { continueFinalMessage } = request.prompt;
   const final = request.messages.at(-1);
   if (!continueFinalMessage || final === undefined) return renderConversation(template, family, request, options);
 
@@ -42,4 +41,11 @@ export async function renderPrompt(
     throw invalidRequest("`continue_final_message`: the chat template does not write the final message's content, so it cannot be continued.", ["continue_final_message"]);
   }
   return rendered.slice(0, at) + final.content;
+}
+
+/** A request's render options: its tokens and generation prompt, `variables` under its `documents` and kwargs. */
+export function templateOptions(request: Pick<ChatRequest, "prompt">, tokens: PromptTokens, variables: Readonly<Record<string, unknown>> = {}): Omit<RenderOptions, "tools"> {
+  const { addGenerationPrompt, chatTemplateKwargs, documents } = request.prompt;
+  const requestVariables = documents === undefined ? variables : { ...variables, documents };
+  return { ...tokens, addGenerationPrompt, variables: { ...requestVariables, ...chatTemplateKwargs } };
 }

@@ -145,9 +145,13 @@ function parseArguments(text: string): unknown {
   }
 }
 
+/**
+ * A tool in OpenAI's shape. A tool sent without a description gets an empty one: templates such
+ * as Hermes 3's and Functionary's print it unguarded and would fail on these requests (in Python
+ * Jinja2 too), while OpenAI accepts them.
+ */
 function toTemplateTool(tool: ToolDefinition): Record<string, unknown> {
-  const fn: Record<string, unknown> = { name: tool.name };
-  if (tool.description !== undefined) fn.description = tool.description;
+  const fn: Record<string, unknown> = { name: tool.name, description: tool.description ?? "" };
   fn.parameters = tool.parameters;
   return { type: "function", function: fn };
 }

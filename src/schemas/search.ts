@@ -32,6 +32,8 @@ type SearchWire = z.infer<typeof searchFields> & {
   readonly presence_penalty?: number | null;
   readonly repetition_penalty?: number | null;
   readonly min_tokens?: number | null;
+  readonly reasoning_effort?: string | null;
+  readonly thinking_token_budget?: number | null;
 };
 
 /** Fields beam search cannot honour, with the value each may keep. */
@@ -46,6 +48,9 @@ const NOT_WITH_BEAMS: readonly [keyof SearchWire, (v: unknown) => boolean][] = [
   ["presence_penalty", (v) => v === 0],
   ["repetition_penalty", (v) => v === 1],
   ["min_tokens", (v) => v === 0],
+  // Beams are not steered: thoughts can be neither bounded nor closed (efforts that set no budget are fine).
+  ["thinking_token_budget", () => false],
+  ["reasoning_effort", (v) => v === "high" || v === "xhigh" || v === "max"],
 ];
 
 /** `constrained`: an output constraint or tools are set (neither works with beam search). */

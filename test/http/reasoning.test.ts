@@ -74,6 +74,7 @@ describe("reasoning models (Qwen3 tokenizer and template)", () => {
   let t: TestServer;
   let endTokens: Record<string, number>;
   let closeTokens: number;
+  let tokenId: (text: string) => Promise<number>;
 
   before(async () => {
     const model = await ensureRealTokenizerTestModel("qwen3");
@@ -81,6 +82,7 @@ describe("reasoning models (Qwen3 tokenizer and template)", () => {
     const ids = async (content: string) => ((await (await fetch(`${t.url}/tokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ content }) })).json()) as { tokens: number[] }).tokens;
     endTokens = Object.fromEntries([...(await ids("<|im_end|><|endoftext|>"))].map((id) => [String(id), -100]));
     closeTokens = (await ids("\n</think>\n\n")).length;
+    tokenId = async (text) => (await ids(text))[0] ?? -1;
   });
   after(() => t?.close());
 
@@ -111,6 +113,16 @@ describe("reasoning models (Qwen3 tokenizer and template)", () => {
     assert.match(streamed.order, /^r+c+$/, "thoughts first, then the answer");
     assert.equal(streamed.usage?.completion_tokens, usage?.completion_tokens);
     assert.equal(streamed.usage?.completion_tokens_details?.reasoning_tokens, thoughtTokens);
+  });
+
+  it("does not take a think marker in the conversation for an opened block", async () => {
+    const thinkId = await tokenId("<think>");
+    const body = { model: MODEL, messages: [{ role: "user", content: "What does a <think> tag do?" }], max_tokens: 8, seed: 3, logit_bias: { ...endTokens, [String(thinkId)]: -100 } };
+    const completion = (await (await postChat(t.url, body)).json()) as ChatCompletion;
+    const message = completion.choices[0]?.message as unknown as Thoughtful;
+    assert.equal(message.reasoning_content, undefined);
+    assert.ok((message.content ?? "") !== "");
+    assert.equal(completion.usage?.completion_tokens_details?.reasoning_tokens, 0);
   });
 
   it("matches stop strings on the answer only, never on the thoughts", async () => {
@@ -200,9 +212,12 @@ describe("reasoning server options", () => {
     }
     const none = await startTestServer(["--model", model, "--model-alias", MODEL, "--reasoning-format", "none"]);
     try {
-      const raw = ((await (await postChat(none.url, { ...body, thinking_token_budget: undefined })).json()) as { choices: { message: Thoughtful }[] }).choices[0]!.message;
+      const raw = ((await (await postChat(none.url, body)).json()) as { choices: { message: Thoughtful }[] }).choices[0]!.message;
       assert.equal(raw.reasoning_content, undefined);
-      assert.ok((raw.content ?? "").length > 0);
+      assert.ok((raw.content ?? "").includes("</think>"), "thoughts stay in content, markers included");
+      // The thoughts are still recognised: efforts and budgets work.
+      const bounded = ((await (await postChat(none.url, { ...body, reasoning_effort: "low", thinking_token_budget: 2 })).json()) as ChatCompletion);
+      assert.ok((bounded.usage?.completion_tokens_details?.reasoning_tokens ?? 0) > 0);
     } finally {
       await none.close();
     }

@@ -2,12 +2,17 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { detectReasoningFormat } from "../../src/chat/reasoning/detect.ts";
-import { forcedText, opensThoughts, reasoningSplitter, type ReasoningPart, type ReasoningSplitter } from "../../src/chat/reasoning/splitter.ts";
+import { forcedText, opensThoughts, reasoningSplitter as splitterFor, type ReasoningPart, type ReasoningSplitter } from "../../src/chat/reasoning/splitter.ts";
 import type { ReasoningFormat } from "../../src/domain/reasoning.ts";
 
 const THINK: ReasoningFormat = { kind: "tags", open: "<think>", close: "</think>" };
 const GRANITE: ReasoningFormat = { kind: "tags", open: "<think>", close: "</think>", answerTags: { open: "<response>", close: "</response>" } };
 const HARMONY: ReasoningFormat = { kind: "harmony" };
+
+/** A splitter in the state `prompt` leaves the output in. */
+function reasoningSplitter(format: ReasoningFormat, prompt: string): ReasoningSplitter {
+  return splitterFor(format, { inside: format.kind === "tags" && opensThoughts(format, prompt), promptTail: () => prompt });
+}
 
 /** Feeds `chunks` and joins what comes out by kind. */
 function split(splitter: ReasoningSplitter, chunks: readonly string[]): { reasoning: string; content: string; parts: ReasoningPart[] } {
@@ -48,6 +53,8 @@ describe("tag splitter", () => {
     assert.equal(opensThoughts({ kind: "tags", open: "<think>", close: "</think>" }, "assistant\n<think>\n\n</think>\n\n"), false);
     const got = split(reasoningSplitter(THINK, "<｜Assistant｜><think>\n"), ["thoughts</think>answer"]);
     assert.deepEqual([got.reasoning, got.content], ["thoughts", "answer"]);
+    const repeated = split(reasoningSplitter(THINK, "<think>\n"), ["\n<th", "ink>thoughts</think>answer"]);
+    assert.deepEqual([repeated.reasoning, repeated.content], ["thoughts", "answer"], "an opening marker repeated by the model is not a thought");
   });
 
   it("treats output that does not open the block as the answer, and never reopens it", () => {
@@ -120,6 +127,8 @@ describe("reasoning format detection", () => {
     assert.deepEqual(detectReasoningFormat("<|channel|>analysis<|message|>", noTokens), HARMONY);
     assert.deepEqual(detectReasoningFormat("Write <think></think> then <response></response>", noTokens), GRANITE);
     assert.deepEqual(detectReasoningFormat("{{ '<seed:think>' }}{{ '</seed:think>' }}", noTokens), { kind: "tags", open: "<seed:think>", close: "</seed:think>" });
+    // MiniMax-M2 wraps tool results in <response>: not Granite's answer tags.
+    assert.deepEqual(detectReasoningFormat("</think>{{ '<response>' + m.content + '</response>' }}", noTokens), THINK);
   });
 
   it("uses the vocabulary when the template says nothing, and finds nothing in a plain template", () => {

@@ -6,6 +6,7 @@
  * templates, which ask for `<think>…</think><response>…</response>`, also get the answer tags.
  */
 import type { ReasoningFormat } from "../../domain/reasoning.ts";
+import { HARMONY_MARKERS } from "./harmony-splitter.ts";
 
 /** Thought markers of the families that write them, most common first. */
 const TAG_PAIRS: readonly (readonly [open: string, close: string])[] = [
@@ -17,6 +18,11 @@ const TAG_PAIRS: readonly (readonly [open: string, close: string])[] = [
 ];
 
 const RESPONSE_TAGS = { open: "<response>", close: "</response>" } as const;
+/**
+ * How Granite's templates ask for the answer tags (an empty pair in their instructions). Other
+ * templates use `<response>` for other things (MiniMax-M2 wraps tool results in it).
+ */
+const GRANITE_ANSWER_TAGS = "<response></response>";
 
 /**
  * @param template the chat template's Jinja source
@@ -26,7 +32,7 @@ export function detectReasoningFormat(template: string, isToken: (text: string) 
   if (template.includes("<|channel|>") && template.includes("analysis")) return { kind: "harmony" };
   for (const [open, close] of TAG_PAIRS) {
     if (!template.includes(close) && !(isToken(open) && isToken(close))) continue;
-    const granite = template.includes(RESPONSE_TAGS.open) && template.includes(RESPONSE_TAGS.close);
+    const granite = template.includes(GRANITE_ANSWER_TAGS);
     return granite ? { kind: "tags", open, close, answerTags: RESPONSE_TAGS } : { kind: "tags", open, close };
   }
   return undefined;
@@ -34,6 +40,6 @@ export function detectReasoningFormat(template: string, isToken: (text: string) 
 
 /** Text of the markers that may be control tokens: shown to the splitter rather than hidden. */
 export function reasoningMarkers(format: ReasoningFormat): string[] {
-  if (format.kind === "harmony") return ["<|start|>", "<|channel|>", "<|message|>", "<|constrain|>", "<|end|>", "<|call|>", "<|return|>"];
+  if (format.kind === "harmony") return [...HARMONY_MARKERS];
   return [format.open, format.close, ...(format.answerTags === undefined ? [] : [format.answerTags.open, format.answerTags.close])];
 }

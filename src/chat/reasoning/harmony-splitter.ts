@@ -13,6 +13,8 @@ const MESSAGE = "<|message|>";
 const CHANNEL = "<|channel|>";
 const START = "<|start|>";
 const ENDS = ["<|end|>", "<|call|>", "<|return|>"];
+/** Every marker of a Harmony message (control tokens whose text the splitter must see). */
+export const HARMONY_MARKERS: readonly string[] = [START, CHANNEL, MESSAGE, "<|constrain|>", ...ENDS];
 /** A header longer than this is not one: the output is passed through. */
 const MAX_HEADER_CHARS = 512;
 

@@ -25,12 +25,15 @@ export interface ReasoningSplitter {
   finish(): ReasoningPart[];
 }
 
-/** A splitter for `format`, in the state the rendered `prompt` leaves the output in. */
-export function reasoningSplitter(format: ReasoningFormat, prompt: string): ReasoningSplitter {
-  return format.kind === "harmony" ? new HarmonySplitter(prompt) : new TagSplitter(format, { inside: opensThoughts(format, prompt) });
+/**
+ * A splitter for `format`, in the state the prompt leaves the output in: `inside` a think block
+ * (see generation-prompt.ts), or, for Harmony, inside the message the prompt's end leaves open.
+ */
+export function reasoningSplitter(format: ReasoningFormat, start: { readonly inside: boolean; readonly promptTail: () => string }): ReasoningSplitter {
+  return format.kind === "harmony" ? new HarmonySplitter(start.promptTail()) : new TagSplitter(format, { inside: start.inside });
 }
 
-/** Whether the prompt leaves a think block open (e.g. DeepSeek-R1's generation prompt ends with `<think>`). */
+/** Whether `text` leaves a think block open (a marker opened after the last one closed). */
 export function opensThoughts(format: Extract<ReasoningFormat, { kind: "tags" }>, prompt: string): boolean {
   const open = prompt.lastIndexOf(format.open);
   return open !== -1 && open > prompt.lastIndexOf(format.close);

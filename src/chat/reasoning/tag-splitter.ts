@@ -3,15 +3,16 @@
  * output may open the block itself (after optional whitespace) or start inside it when the prompt
  * opened it; text before anything else is the answer (a model that chose not to think). Once
  * closed, the block does not reopen: later markers are answer text. Whitespace around the
- * thoughts and before the answer is dropped, and Granite-style answer tags (`<response>…`) are
- * taken off the answer.
+ * thoughts and before the answer is dropped, as is an opening marker the model repeats after the
+ * prompt opened the block, and Granite-style answer tags (`<response>…`) are taken off the answer.
  */
 import type { ReasoningFormat } from "../../domain/reasoning.ts";
 import { heldSuffix, mergeParts } from "./parts.ts";
 import type { ReasoningPart, ReasoningPhase, ReasoningSplitter } from "./splitter.ts";
 
 type TagsFormat = Extract<ReasoningFormat, { kind: "tags" }>;
-type State = "undecided" | "reasoning" | "answer-start" | "answer";
+/** `inside`: the prompt opened the block, and the output has not yet shown whether it repeats the opening marker. */
+type State = "undecided" | "inside" | "reasoning" | "answer-start" | "answer";
 
 export class TagSplitter implements ReasoningSplitter {
   readonly #format: TagsFormat;
@@ -25,11 +26,12 @@ export class TagSplitter implements ReasoningSplitter {
   /** @param options.inside the prompt opened the block: the output starts inside it. */
   constructor(format: TagsFormat, options: { readonly inside: boolean }) {
     this.#format = format;
-    this.#state = options.inside ? "reasoning" : "undecided";
+    this.#state = options.inside ? "inside" : "undecided";
   }
 
   get phase(): ReasoningPhase {
-    return this.#state === "undecided" ? "undecided" : this.#state === "reasoning" ? "reasoning" : "answer";
+    if (this.#state === "undecided") return "undecided";
+    return this.#state === "inside" || this.#state === "reasoning" ? "reasoning" : "answer";
   }
 
   push(text: string): ReasoningPart[] {
@@ -56,6 +58,14 @@ export class TagSplitter implements ReasoningSplitter {
           } else {
             this.#state = "answer-start";
           }
+          break;
+        }
+        case "inside": {
+          // A model may write the opening marker the prompt already wrote: it is not a thought.
+          const text = buffer.trimStart();
+          if (!final && (text === "" || (open.startsWith(text) && text.length < open.length))) return mergeParts(out);
+          if (text.startsWith(open)) this.#buffer = text.slice(open.length);
+          this.#state = "reasoning";
           break;
         }
         case "reasoning": {

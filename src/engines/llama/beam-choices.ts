@@ -16,12 +16,11 @@ import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 import type { SearchStrategy } from "../../domain/chat.ts";
 import { beamSearch } from "../../chat/beam-search.ts";
 import { ChoiceOutput } from "../../chat/choice-output.ts";
-import { reasoningSplitter } from "../../chat/reasoning/splitter.ts";
 import { takeSamplingFailure } from "./decode-guard.ts";
 import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
 import { echoText, sharedPrefix, type RunContext, type RunTotals, type Sequence } from "./run-context.ts";
-import { promptTail } from "./reasoning-steer.ts";
+import { choiceSplitter, ThoughtCounter } from "./reasoning-steer.ts";
 import { createTokenBias } from "./token-bias.ts";
 import { TokenTextStream } from "./token-text.ts";
 
@@ -80,14 +79,14 @@ async function searchBeams(ctx: RunContext, search: BeamSearch, sequences: reado
   let reasoningTokens = 0;
   hypotheses.forEach((hypothesis, choice) => {
     const text = new TokenTextStream(host.vocabulary, [], { shownControl: request.skipSpecialTokens ? ctx.template.reasoningTokens : "all", spacesBetweenSpecial: request.spacesBetweenSpecialTokens });
-    const { format } = ctx.template.reasoning;
-    const output = new ChoiceOutput({ choice, reasoning: format === undefined ? undefined : reasoningSplitter(format, promptTail(host.model, ctx.prompt)) });
+    const output = new ChoiceOutput({ choice, reasoning: choiceSplitter(ctx), thoughtsAsContent: !ctx.template.splitThoughts });
+    const thoughts = new ThoughtCounter(output);
     if (echo !== "") ctx.emit({ type: "delta", choice, text: echo, logprobs: [] });
     for (const token of hypothesis.tokens) {
-      const before = output.phase;
       output.push(text.push(token, undefined).text, []).events.forEach(ctx.emit);
-      if (format !== undefined && (before === "reasoning" || output.phase === "reasoning")) reasoningTokens++;
+      thoughts.counted();
     }
+    reasoningTokens += thoughts.tokens;
     output.push(text.finish().text, []).events.forEach(ctx.emit);
     output.finish().forEach(ctx.emit);
     ctx.emit({ type: "score", choice, cumulativeLogprob: hypothesis.cumulativeLogprob, beamScore: hypothesis.score });

@@ -12,6 +12,7 @@ import { AsyncQueue } from "../../util/async-queue.ts";
 import type { Logger } from "../../util/logger.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
 import type { ChatEngine, EngineStats, Generation, ModelInfo, TokenizeOptions } from "../types.ts";
+import { startsInThoughts } from "../../chat/reasoning/generation-prompt.ts";
 import { runBeamChoices } from "./beam-choices.ts";
 import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
@@ -160,6 +161,8 @@ export class LlamaEngine implements ChatEngine {
     }
     const template = templates.resolve(request, signal);
     const prompt = await buildPrompt(host, request, template, tokenizer);
+    const { format } = template.reasoning;
+    const thoughtsOpen = format?.kind === "tags" && (await startsInThoughts(template.template, format, request, { bosToken: host.specialTokens.bosText, eosToken: host.specialTokens.eosText }, template.variables));
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
     checkTokenIds(request.stopTokenIds, host.vocabulary.size, "stop_token_ids");
     const maxTokens = Math.min(request.maxTokens ?? this.#options.defaultMaxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
@@ -182,6 +185,7 @@ export class LlamaEngine implements ChatEngine {
       request,
       prompt,
       template,
+      thoughtsOpen,
       grammar,
       maxTokens,
       pool,

@@ -74,85 +74,92 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     throw error;
   });
   phases.mark("model");
-  // node-llama-cpp has read the GGUF's metadata to load it: reading it again would cost as much
-  const metadata = model.fileInfo.metadata as unknown as {
-    tokenizer?: { ggml?: GgufTokenizerMetadata; chat_template?: string };
-    general?: { architecture?: string };
-  };
-  const architecture = metadata.general?.architecture ?? "llama";
-  const trained = (metadata as Record<string, { context_length?: number } | undefined>)[architecture]?.context_length;
-  // logit_bias relies on a node-llama-cpp internal (token-bias.ts): fail at start, not per request.
-  createTokenBias(model, new Map([[0, 1]]));
-  const threads = options.threads ?? defaultThreads(llama.cpuMathCores);
-  const contextSize = options.contextSize ?? Math.min(trained ?? 4096, 4096);
-  const contextOptions = {
-    contextSize,
-    sequences: options.parallel ?? 4,
-    threads,
-    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-  };
-  const batchStats = new BatchStats();
-  const scheduler = new BatchScheduler({ stats: batchStats });
-  // llama.cpp creates the context on its own thread: decode the vocabulary meanwhile
-  const creating = model.createContext({ ...contextOptions, batching: scheduler.batching });
-  creating.catch(() => undefined); // awaited below; a failure there is the one reported
-  const tokenizer = metadata.tokenizer?.ggml ?? {};
-  const specialTokens = resolveSpecialTokens(tokenizer, model);
-  const vocabulary = new Vocabulary({
-    model: tokenizer.model ?? "",
-    tokens: tokenizer.tokens ?? [],
-    tokenTypes: tokenizer.token_type,
-    detokenize: (token) => model.detokenize([token as never], true),
-    specialTokenIds: specialTokens.ids,
-  });
-  phases.mark("vocabulary");
-  const context = await creating;
-  phases.mark("context");
-  scheduler.attach(context);
-  guardDecoding(context);
-  const adapterContexts = new Map<string, LlamaContext>();
-  for (const adapter of options.adapters ?? []) {
-    const adapterScheduler = new BatchScheduler({ stats: batchStats });
-    const created = await model
-      .createContext({ ...contextOptions, batching: adapterScheduler.batching, lora: { adapters: [{ filePath: adapter.path, scale: adapter.scale }] } })
-      .catch((error: unknown) => {
-        throw new Error(`LoRA adapter "${adapter.id}" (${adapter.path}) could not be loaded for this model: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-      });
-    adapterScheduler.attach(created);
-    guardDecoding(created);
-    adapterContexts.set(adapter.id, created);
+  // A failure from here on frees what was loaded (the model takes its contexts with it).
+  try {
+    // node-llama-cpp has read the GGUF's metadata to load it: reading it again would cost as much
+    const metadata = model.fileInfo.metadata as unknown as {
+      tokenizer?: { ggml?: GgufTokenizerMetadata; chat_template?: string };
+      general?: { architecture?: string };
+    };
+    const architecture = metadata.general?.architecture ?? "llama";
+    const trained = (metadata as Record<string, { context_length?: number } | undefined>)[architecture]?.context_length;
+    // logit_bias relies on a node-llama-cpp internal (token-bias.ts): fail at start, not per request.
+    createTokenBias(model, new Map([[0, 1]]));
+    const threads = options.threads ?? defaultThreads(llama.cpuMathCores);
+    const contextSize = options.contextSize ?? Math.min(trained ?? 4096, 4096);
+    const contextOptions = {
+      contextSize,
+      sequences: options.parallel ?? 4,
+      threads,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    };
+    const batchStats = new BatchStats();
+    const scheduler = new BatchScheduler({ stats: batchStats });
+    // llama.cpp creates the context on its own thread: decode the vocabulary meanwhile
+    const creating = model.createContext({ ...contextOptions, batching: scheduler.batching });
+    creating.catch(() => undefined); // awaited below; a failure there is the one reported
+    const tokenizer = metadata.tokenizer?.ggml ?? {};
+    const specialTokens = resolveSpecialTokens(tokenizer, model);
+    const vocabulary = new Vocabulary({
+      model: tokenizer.model ?? "",
+      tokens: tokenizer.tokens ?? [],
+      tokenTypes: tokenizer.token_type,
+      detokenize: (token) => model.detokenize([token as never], true),
+      specialTokenIds: specialTokens.ids,
+    });
+    phases.mark("vocabulary");
+    const context = await creating;
+    phases.mark("context");
+    scheduler.attach(context);
+    guardDecoding(context);
+    const adapterContexts = new Map<string, LlamaContext>();
+    for (const adapter of options.adapters ?? []) {
+      const adapterScheduler = new BatchScheduler({ stats: batchStats });
+      const created = await model
+        .createContext({ ...contextOptions, batching: adapterScheduler.batching, lora: { adapters: [{ filePath: adapter.path, scale: adapter.scale }] } })
+        .catch((error: unknown) => {
+          throw new Error(`LoRA adapter "${adapter.id}" (${adapter.path}) could not be loaded for this model: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        });
+      adapterScheduler.attach(created);
+      guardDecoding(created);
+      adapterContexts.set(adapter.id, created);
+    }
+
+    const templates = loadModelTemplates({
+      override: options.chatTemplate,
+      metadata: metadata.tokenizer as Record<string, unknown> | undefined,
+      isToken: (text) => model.tokenize(text, true).length === 1,
+      logger,
+    });
+    const eogTokens = endOfGenerationTokens(model, vocabulary.size);
+    phases.mark("templates");
+    logger.debug({ phasesMs: phases.durations() }, `model loaded in ${phases.total()} ms`);
+
+    return {
+      modelPath: options.modelPath,
+      llama,
+      model,
+      context,
+      adapterContexts,
+      vocabulary,
+      specialTokens,
+      templates,
+      eogTokens,
+      contextSize: context.contextSize,
+      threads,
+      batchStats,
+      async dispose() {
+        for (const adapterContext of adapterContexts.values()) await adapterContext.dispose();
+        await context.dispose();
+        await model.dispose();
+        release(); // the binding stays, shared (llama-runtime.ts)
+      },
+    };
+  } catch (error) {
+    await model.dispose().catch(() => undefined);
+    release();
+    throw error;
   }
-
-  const templates = loadModelTemplates({
-    override: options.chatTemplate,
-    metadata: metadata.tokenizer as Record<string, unknown> | undefined,
-    isToken: (text) => model.tokenize(text, true).length === 1,
-    logger,
-  });
-  const eogTokens = endOfGenerationTokens(model, vocabulary.size);
-  phases.mark("templates");
-  logger.debug({ phasesMs: phases.durations() }, `model loaded in ${phases.total()} ms`);
-
-  return {
-    modelPath: options.modelPath,
-    llama,
-    model,
-    context,
-    adapterContexts,
-    vocabulary,
-    specialTokens,
-    templates,
-    eogTokens,
-    contextSize: context.contextSize,
-    threads,
-    batchStats,
-    async dispose() {
-      for (const adapterContext of adapterContexts.values()) await adapterContext.dispose();
-      await context.dispose();
-      await model.dispose();
-      release(); // the binding stays, shared (llama-runtime.ts)
-    },
-  };
 }
 
 /** Milliseconds between marks, for the load's debug log (`bench/startup.ts` reads it). */

@@ -8,8 +8,9 @@
  */
 import type { LlamaModel, Token } from "node-llama-cpp";
 import type { ReasoningPlan } from "../../chat/reasoning/plan.ts";
-import { forcedText, type ReasoningPhase } from "../../chat/reasoning/splitter.ts";
+import { forcedText, reasoningSplitter, type ReasoningPhase, type ReasoningSplitter } from "../../chat/reasoning/splitter.ts";
 import type { ReasoningFormat } from "../../domain/reasoning.ts";
+import type { RunContext } from "./run-context.ts";
 
 export interface ReasoningSteerOptions {
   readonly plan: ReasoningPlan;
@@ -21,31 +22,53 @@ export interface ReasoningSteerOptions {
   readonly constrained: boolean;
 }
 
+/** Counts the tokens of a choice's thoughts: each token that began, continued or ended them. */
+export class ThoughtCounter {
+  readonly #output: { readonly phase: ReasoningPhase };
+  #tokens = 0;
+  #previous: ReasoningPhase;
+
+  constructor(output: { readonly phase: ReasoningPhase }) {
+    this.#output = output;
+    this.#previous = output.phase;
+  }
+
+  get tokens(): number {
+    return this.#tokens;
+  }
+
+  /** Call after each token's text went to the output. */
+  counted(): void {
+    const { phase } = this.#output;
+    if (phase === "reasoning" || this.#previous === "reasoning") this.#tokens++;
+    this.#previous = phase;
+  }
+}
+
 export class ReasoningSteer {
   readonly #options: ReasoningSteerOptions;
   /** Thinking and constrained, in a format whose thoughts begin with an opening marker. */
   readonly #gated: boolean;
-  #tokens = 0;
-  #previous: ReasoningPhase;
+  readonly #counter: ThoughtCounter;
   #opened = false;
   #closed = false;
 
   constructor(options: ReasoningSteerOptions) {
     this.#options = options;
     this.#gated = options.constrained && options.plan.thinking && options.forced.open !== undefined;
-    this.#previous = options.output.phase;
+    this.#counter = new ThoughtCounter(options.output);
   }
 
   /** Tokens of the thoughts so far (their markers included). */
   get reasoningTokens(): number {
-    return this.#tokens;
+    return this.#counter.tokens;
   }
 
   /** `redirect` for generate-choice: tokens replacing the one just sampled, if any. */
   redirect(): readonly Token[] | undefined {
     const { phase } = this.#options.output;
     const { budget } = this.#options.plan;
-    if (phase === "reasoning" && budget !== undefined && this.#tokens >= budget && !this.#closed) {
+    if (phase === "reasoning" && budget !== undefined && this.#counter.tokens >= budget && !this.#closed) {
       this.#closed = true;
       return this.#options.forced.close;
     }
@@ -58,9 +81,7 @@ export class ReasoningSteer {
 
   /** `onToken` for generate-choice: counts a token that began, continued or ended the thoughts. */
   counted(): void {
-    const { phase } = this.#options.output;
-    if (phase === "reasoning" || this.#previous === "reasoning") this.#tokens++;
-    this.#previous = phase;
+    this.#counter.counted();
   }
 
   /**
@@ -90,9 +111,12 @@ export function forcedTokens(model: LlamaModel, format: ReasoningFormat): Reason
   return tokens;
 }
 
-/** Text of the prompt's last tokens (special ones written out): enough to see whether it opened a think block. */
-export function promptTail(model: LlamaModel, prompt: readonly Token[]): string {
-  return model.detokenize(prompt.slice(-PROMPT_TAIL_TOKENS) as Token[], true);
+/** The splitter of one choice's output, in the state the prompt leaves it in (undefined: the model does not reason). */
+export function choiceSplitter(ctx: Pick<RunContext, "host" | "prompt" | "template" | "thoughtsOpen">): ReasoningSplitter | undefined {
+  const { format } = ctx.template.reasoning;
+  if (format === undefined) return undefined;
+  return reasoningSplitter(format, { inside: ctx.thoughtsOpen, promptTail: () => ctx.host.model.detokenize(ctx.prompt.slice(-PROMPT_TAIL_TOKENS) as Token[], true) });
 }
 
-const PROMPT_TAIL_TOKENS = 256;
+/** Prompt tokens whose text shows which Harmony message the prompt's end is in. */
+const PROMPT_TAIL_TOKENS = 64;

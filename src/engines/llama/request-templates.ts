@@ -25,16 +25,21 @@ export interface ResolvedTemplate extends RequestTemplate {
   /** Control tokens of the family's tool-call markers, whose text the tool-call parser must see. */
   readonly markerTokens: ReadonlySet<number>;
   /**
-   * The request's reasoning on this template: its format (undefined: the model does not reason, or
-   * `--reasoning-format none`), whether it thinks, its budget; its variables are in `variables`.
+   * The request's reasoning on this template: its format (undefined: the model does not reason),
+   * whether it thinks, its budget; its variables are in `variables`.
    */
   readonly reasoning: ReasoningPlan;
   /** Control tokens of the reasoning markers, whose text the reasoning splitter must see. */
   readonly reasoningTokens: ReadonlySet<number>;
+  /** Thoughts go to `reasoning_content` (false with `--reasoning-format none`: they stay in `content`, markers and all). */
+  readonly splitThoughts: boolean;
 }
 
 export interface RequestTemplatesOptions {
-  /** `none`: thoughts are not told apart from the answer (`--reasoning-format`; default `auto`). */
+  /**
+   * `none`: thoughts stay in `content` (`--reasoning-format`; default `auto`). They are still
+   * recognised, so effort, budgets and constraints after thinking work as with `auto`.
+   */
   readonly reasoningFormat?: "auto" | "none";
   /** Thinking budget when a request sets none: -1 none, 0 thinking off unless asked for (`--reasoning-budget`; default -1). */
   readonly reasoningBudget?: number;
@@ -72,7 +77,7 @@ export class RequestTemplates {
   }
 
   #withMarkers(request: ChatRequest, template: ConversationTemplate, family: ToolFamilyDefinition, detected: ReasoningFormat | undefined): ResolvedTemplate {
-    const format = this.#reasoningOff ? undefined : detected;
+    const format = detected;
     const reasoning = planReasoning(format, request, { budget: this.#reasoningBudget });
     return {
       template,
@@ -81,6 +86,7 @@ export class RequestTemplates {
       markerTokens: this.#controlTokens(`tools:${family.syntax.family}`, family.syntax.markerTokens),
       reasoning,
       reasoningTokens: format === undefined ? new Set() : this.#controlTokens(`reasoning:${JSON.stringify(format)}`, reasoningMarkers(format)),
+      splitThoughts: !this.#reasoningOff,
     };
   }
 

@@ -18,6 +18,8 @@ export interface RunContext {
   readonly request: ChatRequest;
   readonly prompt: readonly Token[];
   readonly template: ResolvedTemplate;
+  /** The output starts inside a think block (the generation prompt opened it; see generation-prompt.ts). */
+  readonly thoughtsOpen: boolean;
   readonly grammar: CompiledGrammar | undefined;
   /** Tokens each choice may generate (max_tokens, bounded by the room left in the context). */
   readonly maxTokens: number;

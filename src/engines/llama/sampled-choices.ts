@@ -7,11 +7,10 @@
  */
 import type { ChatEvent } from "../../domain/events.ts";
 import { ChoiceOutput } from "../../chat/choice-output.ts";
-import { reasoningSplitter } from "../../chat/reasoning/splitter.ts";
 import { generateChoice, type ChoiceOptions, type ChoiceResult } from "./generate-choice.ts";
 import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { PromptFork } from "./prompt-fork.ts";
-import { forcedTokens, promptTail, ReasoningSteer } from "./reasoning-steer.ts";
+import { choiceSplitter, forcedTokens, ReasoningSteer } from "./reasoning-steer.ts";
 import { echoText, sharedPrefix, type RunContext, type RunTotals } from "./run-context.ts";
 
 export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
@@ -84,7 +83,7 @@ async function runChoice(
     // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
     const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? template.family.syntax : undefined;
     const { reasoning: plan } = template;
-    const splitter = plan.format === undefined ? undefined : reasoningSplitter(plan.format, promptTail(host.model, ctx.prompt));
+    const splitter = choiceSplitter(ctx);
     // With thoughts or tools, stop strings are matched on the answer only (by the choice's output).
     const output =
       splitter === undefined && toolSyntax === undefined
@@ -92,6 +91,7 @@ async function runChoice(
         : new ChoiceOutput({
             choice: index,
             reasoning: splitter,
+            thoughtsAsContent: !template.splitThoughts,
             tools: toolSyntax === undefined ? undefined : { syntax: toolSyntax, anchored: grammar?.anchored ?? false },
             stop: request.stop,
             includeStop: request.includeStopString,
