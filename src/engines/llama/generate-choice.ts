@@ -5,7 +5,9 @@
  * `finish_reason: "length"` when `deadline` does (the request's time limit). Between tokens it
  * steps with the context's other generating sequences (batch-scheduler.ts), so one decode step
  * carries them all. A failure of llama.cpp's sampler (decode-guard.ts) ends the choice with an
- * error: a 400 under a grammar (the constraint could not be satisfied), else a 500.
+ * error: a 400 under a grammar (the constraint could not be satisfied), else a 500. A caller may
+ * switch the grammar on and off between tokens and replace a sampled token with forced ones
+ * (`grammarActive`, `redirect`: a reasoning model's thoughts, see reasoning-steer.ts).
  */
 import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { SamplingParams } from "../../domain/chat.ts";

@@ -9,7 +9,7 @@ import { BatchScheduler } from "./batch-scheduler.ts";
 import { BatchStats } from "./batch-stats.ts";
 import { guardDecoding } from "./decode-guard.ts";
 import { acquireLlama } from "./llama-runtime.ts";
-import { loadModelTemplates, type ModelTemplates } from "./model-templates.ts";
+import { isSingleToken, loadModelTemplates, type ModelTemplates } from "./model-templates.ts";
 import { defaultThreads } from "./threads.ts";
 import type { LoraSpec } from "../../config/lora-spec.ts";
 import type { Logger } from "../../util/logger.ts";
@@ -128,7 +128,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     const templates = loadModelTemplates({
       override: options.chatTemplate,
       metadata: metadata.tokenizer as Record<string, unknown> | undefined,
-      isToken: (text) => model.tokenize(text, true).length === 1,
+      isToken: isSingleToken(model),
       logger,
     });
     const eogTokens = endOfGenerationTokens(model, vocabulary.size);

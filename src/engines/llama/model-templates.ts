@@ -10,6 +10,7 @@ import { detectToolFamily } from "../../chat/tools/detect.ts";
 import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
 import type { ReasoningFormat } from "../../domain/reasoning.ts";
 import type { Logger } from "../../util/logger.ts";
+import type { LlamaModel } from "node-llama-cpp";
 
 /** A template with what was detected from it. */
 export interface ModelTemplate {
@@ -67,4 +68,9 @@ export function loadModelTemplates(options: ModelTemplatesOptions): ModelTemplat
     toolUse: toolUse === undefined ? undefined : detected(toolUse),
     source: fromGguf === undefined ? "default" : "gguf",
   };
+}
+
+/** `isToken` for a model: whether a text is one token of its vocabulary (special tokens parsed). */
+export function isSingleToken(model: LlamaModel): (text: string) => boolean {
+  return (text) => model.tokenize(text, true).length === 1;
 }

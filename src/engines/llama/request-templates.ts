@@ -19,6 +19,7 @@ import type { ChatMessage, ChatRequest } from "../../domain/chat.ts";
 import { invalidRequest, ParleyError } from "../../domain/errors.ts";
 import { SHUTTING_DOWN } from "./sequence-pool.ts";
 import type { ModelHost } from "./model-host.ts";
+import { isSingleToken } from "./model-templates.ts";
 import type { RequestTemplate } from "./prompt.ts";
 
 export interface ResolvedTemplate extends RequestTemplate {
@@ -71,13 +72,11 @@ export class RequestTemplates {
       const template = long ? new SandboxedTemplate(chosen.template.source, this.#sandbox, signal, "messages") : chosen.template;
       return this.#withMarkers(request, template, chosen.toolFamily, chosen.reasoning);
     }
-    const isToken = (text: string) => host.model.tokenize(text, true).length === 1;
     const template = new SandboxedTemplate(source, this.#sandbox, signal, "chat_template");
-    return this.#withMarkers(request, template, detectToolFamily(source), detectReasoningFormat(source, isToken));
+    return this.#withMarkers(request, template, detectToolFamily(source), detectReasoningFormat(source, isSingleToken(host.model)));
   }
 
-  #withMarkers(request: ChatRequest, template: ConversationTemplate, family: ToolFamilyDefinition, detected: ReasoningFormat | undefined): ResolvedTemplate {
-    const format = detected;
+  #withMarkers(request: ChatRequest, template: ConversationTemplate, family: ToolFamilyDefinition, format: ReasoningFormat | undefined): ResolvedTemplate {
     const reasoning = planReasoning(format, request, { budget: this.#reasoningBudget });
     return {
       template,
