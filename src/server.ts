@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import type { ConfigFile } from "./config/config-file.ts";
 import type { Config } from "./config/config.ts";
+import { modelFormats } from "./engines/llama/model-templates.ts";
 import { RequestLog } from "./http/request-log.ts";
 import { Router } from "./router/router.ts";
 import { buildModels, modelFromFlags, routerAliases, TEST_MODEL_SOURCE } from "./server-models.ts";
@@ -79,7 +80,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
         listening.log.info({ model: spec.id, upstream: spec.options.model, replicas: spec.options.baseUrls.length }, `upstream model "${spec.id}" configured`);
       } else if (host !== undefined) {
         listening.log.info(
-          { model: spec.id, aliases: spec.aliases, contextSize: host.contextSize, slots: host.context.totalSequences, threads: host.threads, template: host.templates.source, toolCalls: host.templates.default.toolFamily.syntax.family, reasoning: host.templates.default.reasoning?.kind ?? "none" },
+          { model: spec.id, aliases: spec.aliases, contextSize: host.contextSize, slots: host.context.totalSequences, threads: host.threads, formats: modelFormats(host.templates) },
           `model ready: send requests with "model": "${spec.id}"`,
         );
       }

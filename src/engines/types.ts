@@ -4,6 +4,7 @@
  */
 import type { ChatRequest } from "../domain/chat.ts";
 import type { ChatEvent } from "../domain/events.ts";
+import type { ToolFamilyOrigin } from "../chat/tools/family.ts";
 
 export interface ModelInfo {
   /** The id clients send in `model`. */
@@ -11,7 +12,32 @@ export interface ModelInfo {
   /** Unix seconds when the model became available. */
   readonly created: number;
   readonly ownedBy: string;
+  /** The formats the model was found to use; absent until it has loaded, and for upstream models. */
+  readonly formats?: ModelFormats;
 }
+
+/**
+ * Which tool-call and reasoning formats a loaded model was given, and from which template, so the
+ * start-up log and `/v1/models` can say why a model behaves as it does (one report for both).
+ */
+export interface ModelFormats {
+  /**
+   * How requests with tools expect calls to be written: the family's name (`hermes`, `llama3`, …,
+   * `generic`) and whether it was written by hand, derived from the template, or the generic envelope.
+   */
+  readonly toolCalls: { readonly format: string; readonly source: ToolFamilyOrigin };
+  /** How the model marks its thoughts (`none`: it does not reason, as far as its template says). */
+  readonly reasoning: ModelReasoningFormat;
+  /** Where the chat template came from: the GGUF, `--chat-template-file`, or the built-in ChatML default. */
+  readonly template: "gguf" | "override" | "default";
+  /** Whether requests with tools render with the GGUF's separate `tool_use` template. */
+  readonly toolUseTemplate: boolean;
+}
+
+export type ModelReasoningFormat =
+  | { readonly format: "none" }
+  | { readonly format: "tags"; readonly open: string; readonly close: string; readonly answer?: { readonly open: string; readonly close: string } }
+  | { readonly format: "harmony" };
 
 /** A started generation. */
 export interface Generation {

@@ -5,6 +5,8 @@ import { genericFamily } from "../../src/chat/tools/families/generic.ts";
 import { hermesFamily } from "../../src/chat/tools/families/hermes.ts";
 import { llama3Family } from "../../src/chat/tools/families/llama3.ts";
 import { mistralFamily } from "../../src/chat/tools/families/mistral.ts";
+import { graniteFamily } from "../../src/chat/tools/families/granite.ts";
+import { commandR7bFamily } from "../../src/chat/tools/families/command-r7b.ts";
 import { markerPieces } from "../../src/chat/tools/markup-matcher.ts";
 import type { ToolCallSyntax } from "../../src/chat/tools/syntax.ts";
 import { ToolCallParser, type ParsedPart, type ToolCallParserOptions } from "../../src/chat/tools/tool-call-parser.ts";
@@ -13,7 +15,9 @@ const hermes = hermesFamily.syntax;
 const llama3 = llama3Family.syntax;
 const mistral = mistralFamily.syntax;
 const generic = genericFamily.syntax;
-const FAMILIES: readonly ToolCallSyntax[] = [hermes, llama3, mistral, generic];
+const granite = graniteFamily.syntax;
+const commandR7b = commandR7bFamily.syntax;
+const FAMILIES: readonly ToolCallSyntax[] = [hermes, llama3, mistral, granite, commandR7b, generic];
 
 /** All parts for the text pushed in the given chunks, then finish(). */
 function partsOf(syntax: ToolCallSyntax, chunks: readonly string[], options?: ToolCallParserOptions): ParsedPart[] {
@@ -197,6 +201,22 @@ describe("ToolCallParser: mistral", () => {
     assert.deepEqual(parse(mistral, '[TOOL_CALLS][{"name": "a", "arguments": {"x": 1'), { content: "", calls: [call("a", '{"x": 1')] });
     assert.deepEqual(parse(mistral, '[TOOL_CALLS][{"name": "a"}, {"na'), { content: "", calls: [call("a", "{}")] });
     assert.deepEqual(parse(mistral, '[TOOL_CALLS][{"name": "a"}, x'), { content: ", x", calls: [call("a", "{}")] });
+  });
+});
+
+describe("ToolCallParser: granite", () => {
+  test("a list of calls after <|tool_call|>, text before kept", () => {
+    const text = 'Checking. <|tool_call|>[{"name": "a", "arguments": {"q": "]"}}, {"arguments": {}, "name": "b"}]';
+    const parts = assertSplitInvariant(granite, text);
+    assert.deepEqual(collectParts(parts), { content: "Checking. ", calls: [call("a", '{"q": "]"}'), call("b", "{}")] });
+  });
+});
+
+describe("ToolCallParser: command-r7b", () => {
+  test("numbered calls with tool_name and parameters, laid out as its template writes them", () => {
+    const text = '<|START_ACTION|>[\n    {"tool_call_id": "0", "tool_name": "a", "parameters": {"x": 1}},\n    {"tool_call_id": "1", "tool_name": "b", "parameters": {}}\n]<|END_ACTION|>';
+    const parts = assertSplitInvariant(commandR7b, text);
+    assert.deepEqual(collectParts(parts), { content: "", calls: [call("a", '{"x": 1}'), call("b", "{}")] });
   });
 });
 

@@ -8,6 +8,8 @@ import { genericFamily } from "../../src/chat/tools/families/generic.ts";
 import { hermesFamily } from "../../src/chat/tools/families/hermes.ts";
 import { llama3Family } from "../../src/chat/tools/families/llama3.ts";
 import { mistralFamily } from "../../src/chat/tools/families/mistral.ts";
+import { graniteFamily } from "../../src/chat/tools/families/granite.ts";
+import { commandR7bFamily } from "../../src/chat/tools/families/command-r7b.ts";
 import { toolGrammar } from "../../src/chat/tools/tool-grammar.ts";
 import type { ToolChoice, ToolsRequest } from "../../src/domain/tools.ts";
 import { ParleyError } from "../../src/domain/errors.ts";
@@ -108,6 +110,8 @@ describe("toolGrammar", () => {
       { syntax: llama3Family.syntax, text: '{"name": "get_weather", "parameters": {"city": "Lima"}}' },
       { syntax: mistralFamily.syntax, text: '[TOOL_CALLS][{"name": "now", "arguments": {}}, {"name": "get_weather", "arguments": {"city": "Lima"}}]' },
       { syntax: genericFamily.syntax, text: '{"tool_calls": [{"name": "now", "arguments": {}}]}' },
+      { syntax: graniteFamily.syntax, text: '<|tool_call|>[{"name": "now", "arguments": {}}, {"name": "get_weather", "arguments": {"city": "Lima"}}]' },
+      { syntax: commandR7bFamily.syntax, text: '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "now", "parameters": {}}, {"tool_call_id": "1", "tool_name": "get_weather", "parameters": {"city": "Lima"}}]<|END_ACTION|>' },
     ];
     for (const { syntax, text } of cases) {
       const grammar = await llama.createGrammar({ grammar: toolGrammar({ syntax, tools: tools({ kind: "required" }) }).gbnf });

@@ -3,7 +3,8 @@
  * when the template writes an `analysis` channel; otherwise the first known pair of thought
  * markers that the template mentions (templates drop or re-render earlier thoughts, so they name
  * at least the closing marker) or that the vocabulary has as two tokens of their own. Granite's
- * templates, which ask for `<think>…</think><response>…</response>`, also get the answer tags.
+ * templates, which ask for `<think>…</think><response>…</response>`, and Cohere's, which wrap the
+ * answer in `<|START_RESPONSE|>…<|END_RESPONSE|>`, also get the answer tags.
  */
 import type { ReasoningFormat } from "../../domain/reasoning.ts";
 import { HARMONY_MARKERS } from "./harmony-splitter.ts";
@@ -23,6 +24,8 @@ const RESPONSE_TAGS = { open: "<response>", close: "</response>" } as const;
  * templates use `<response>` for other things (MiniMax-M2 wraps tool results in it).
  */
 const GRANITE_ANSWER_TAGS = "<response></response>";
+/** Cohere's templates wrap the answer after the thoughts (Command R7B, Command A). */
+const COHERE_ANSWER_TAGS = { open: "<|START_RESPONSE|>", close: "<|END_RESPONSE|>" } as const;
 
 /**
  * @param template the chat template's Jinja source
@@ -32,8 +35,8 @@ export function detectReasoningFormat(template: string, isToken: (text: string) 
   if (template.includes("<|channel|>") && template.includes("analysis")) return { kind: "harmony" };
   for (const [open, close] of TAG_PAIRS) {
     if (!template.includes(close) && !(isToken(open) && isToken(close))) continue;
-    const granite = template.includes(GRANITE_ANSWER_TAGS);
-    return granite ? { kind: "tags", open, close, answerTags: RESPONSE_TAGS } : { kind: "tags", open, close };
+    const answerTags = template.includes(GRANITE_ANSWER_TAGS) ? RESPONSE_TAGS : template.includes(COHERE_ANSWER_TAGS.close) ? COHERE_ANSWER_TAGS : undefined;
+    return answerTags === undefined ? { kind: "tags", open, close } : { kind: "tags", open, close, answerTags };
   }
   return undefined;
 }

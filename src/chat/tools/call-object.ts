@@ -3,8 +3,8 @@
  * streaming tool-call parser (tool-call-parser.ts), and tells it when to emit the call and its
  * arguments.
  *
- * Keys may come in any order, extra keys are skipped, `arguments` or `parameters` holds the
- * arguments (the first one present), whitespace may come wherever JSON allows it. The call is
+ * Keys may come in any order, extra keys are skipped, `name` or `tool_name` holds the name (the
+ * first one present), `arguments` or `parameters` holds the arguments (the first one present), whitespace may come wherever JSON allows it. The call is
  * announced once the name is known and the arguments value has begun, or when the object ends
  * (arguments "{}" then); arguments that came before the name are announced with it. The arguments'
  * raw JSON text is passed on as it arrives, except a JSON string (double-encoded arguments),
@@ -24,6 +24,8 @@ export interface CallSink {
 export type CallStep = "more" | "end" | "error";
 
 const ARGUMENT_KEYS: ReadonlySet<string> = new Set(["arguments", "parameters"]);
+/** Keys that hold the function's name: `name`, or Command R7B's `tool_name`. */
+const NAME_KEYS: ReadonlySet<string> = new Set(["name", "tool_name"]);
 
 type Phase = "key" | "keyBody" | "colon" | "value" | "valueBody" | "nameBody" | "after";
 
@@ -118,7 +120,7 @@ export class CallObjectReader {
     }
     const text = decodeJsonString(this.#text);
     if (this.#phase === "keyBody") {
-      if (text === "name" && this.#name === undefined) this.#role = "name";
+      if (NAME_KEYS.has(text) && this.#name === undefined) this.#role = "name";
       else this.#role = ARGUMENT_KEYS.has(text) && !this.#argsStarted ? "args" : "skip";
       this.#phase = "colon";
       return "more";

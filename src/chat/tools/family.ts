@@ -7,8 +7,16 @@ import type { ChatMessage } from "../../domain/chat.ts";
 import type { ToolDefinition } from "../../domain/tools.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
 
+/**
+ * Where a family's syntax came from, for the start-up log and `/v1/models`: written by hand for
+ * its models, derived from the model's own template, or the generic envelope (no family fits).
+ */
+export type ToolFamilyOrigin = "hand-written" | "derived" | "generic";
+
 export interface ToolFamilyDefinition {
   readonly syntax: ToolCallSyntax;
+  /** Where `syntax` came from (reported, never used to parse). */
+  readonly origin: ToolFamilyOrigin;
   /** True when a chat template (Jinja source) is written for this family. */
   readonly detect: (template: string) => boolean;
   /**

@@ -3,12 +3,12 @@
  * the grammar builder (tool-grammar.ts) writes it, and a family file (families/*.ts) fills it in.
  *
  * A tool-call section is `sectionOpen call (separator call)* sectionClose`, and each call is
- * `callOpen {"name": "<name>", "<argumentsKey>": <arguments JSON>} callClose`. Text before the
+ * `callOpen {["<idKey>": "<n>", ]"<nameKey>": "<name>", "<argumentsKey>": <arguments JSON>} callClose`. Text before the
  * section is content. The grammar writes exactly this form; the parser also accepts the usual
  * variations of it (whitespace, key order, `parameters` for `arguments`, `alternativeTriggers`).
  */
 
-export type ToolFamily = "hermes" | "llama3" | "mistral" | "generic";
+export type ToolFamily = "hermes" | "llama3" | "mistral" | "granite" | "command-r7b" | "generic";
 
 export interface ToolCallSyntax {
   readonly family: ToolFamily;
@@ -29,6 +29,13 @@ export interface ToolCallSyntax {
   readonly separator: string;
   /** The arguments key the grammar writes: "arguments" or "parameters" (the parser accepts both). */
   readonly argumentsKey: "arguments" | "parameters";
+  /** The name key the grammar writes (default "name"; the parser accepts "name" and "tool_name"). */
+  readonly nameKey?: "name" | "tool_name";
+  /**
+   * A key the grammar writes first in each call, holding the call's number as a string (Command
+   * R7B's `"tool_call_id": "0"`); the parser skips it like any extra key. Default none.
+   */
+  readonly idKey?: string;
   /** Most calls in one turn the family can express (Infinity when unlimited). */
   readonly maxCalls: number;
   /**

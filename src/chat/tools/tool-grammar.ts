@@ -11,7 +11,8 @@
  *  - function: a section holding exactly one call of that function.
  *
  * A section holds at most `syntax.maxCalls` calls, and one when `parallel_tool_calls` is false.
- * Each call is `callOpen {"name": "<name>", "<argumentsKey>": <arguments>} callClose` (a section
+ * Each call is `callOpen {"<nameKey>": "<name>", "<argumentsKey>": <arguments>} callClose`, with
+ * Command R7B's numbered `"tool_call_id"` key first where the family has one (a section
  * may begin with one of `alternativeTriggers`, such as `<|python_tag|>`); the
  * arguments are JSON with at most one space between tokens (the layout models are trained on).
  */
@@ -61,8 +62,9 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
     const index = tools.definitions.indexOf(tool);
     const field = tools.legacy ? ["functions", index, "parameters"] : ["tools", index, "function", "parameters"];
     const args = argumentsRule(tool.parameters, tool.strict, builder, field, `${tool.name}-args`, warnings, tool.name);
-    const head = `{"name": ${JSON.stringify(tool.name)}, "${syntax.argumentsKey}": `;
-    return builder.addRule(`call-${tool.name}`, `${gbnfLiteral(syntax.callOpen + head)} ${args} ${gbnfLiteral(`}${syntax.callClose}`)}`);
+    const head = `"${syntax.nameKey ?? "name"}": ${JSON.stringify(tool.name)}, "${syntax.argumentsKey}": `;
+    const id = syntax.idKey === undefined ? "" : ` ${gbnfLiteral(`"${syntax.idKey}": "`)} [0-9]{1,3} ${gbnfLiteral('", ')}`;
+    return builder.addRule(`call-${tool.name}`, `${gbnfLiteral(`${syntax.callOpen}{`)}${id} ${gbnfLiteral(head)} ${args} ${gbnfLiteral(`}${syntax.callClose}`)}`);
   });
   const call = builder.addRule("call", calls.join(" | "));
   const most = choice.kind === "function" || !tools.parallel ? 1 : syntax.maxCalls;

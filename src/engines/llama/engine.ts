@@ -12,6 +12,7 @@ import { AsyncQueue } from "../../util/async-queue.ts";
 import type { Logger } from "../../util/logger.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
 import type { ChatEngine, EngineStats, Generation, ModelInfo, TokenizeOptions } from "../types.ts";
+import { modelFormats } from "./model-templates.ts";
 import { startsInThoughts } from "../../chat/reasoning/generation-prompt.ts";
 import { runBeamChoices } from "./beam-choices.ts";
 import { GrammarCache } from "./grammar-cache.ts";
@@ -102,8 +103,11 @@ export class LlamaEngine implements ChatEngine {
     );
   }
 
+  /** With the model's formats once it has loaded (`modelFormats`, as the start-up log reports them). */
   listModels(): readonly ModelInfo[] {
-    return [{ id: this.#options.modelId, created: this.#created, ownedBy: "parley" }];
+    const host = this.#host;
+    const model = { id: this.#options.modelId, created: this.#created, ownedBy: "parley" };
+    return [host === undefined ? model : { ...model, formats: modelFormats(host.templates) }];
   }
 
   isReady(): boolean {

@@ -10,6 +10,7 @@ import { detectToolFamily } from "../../chat/tools/detect.ts";
 import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
 import type { ReasoningFormat } from "../../domain/reasoning.ts";
 import type { Logger } from "../../util/logger.ts";
+import type { ModelFormats, ModelReasoningFormat } from "../types.ts";
 import type { LlamaModel } from "node-llama-cpp";
 
 /** A template with what was detected from it. */
@@ -73,4 +74,25 @@ export function loadModelTemplates(options: ModelTemplatesOptions): ModelTemplat
 /** `isToken` for a model: whether a text is one token of its vocabulary (special tokens parsed). */
 export function isSingleToken(model: LlamaModel): (text: string) => boolean {
   return (text) => model.tokenize(text, true).length === 1;
+}
+
+/**
+ * The formats report of a model's templates, for the start-up log and `/v1/models` alike. Tool
+ * calls: the family of the template requests with tools render with (`tool_use` when the GGUF has
+ * one); reasoning: the default template's.
+ */
+export function modelFormats(templates: ModelTemplates): ModelFormats {
+  const family = (templates.toolUse ?? templates.default).toolFamily;
+  return {
+    toolCalls: { format: family.syntax.family, source: family.origin },
+    reasoning: reasoningReport(templates.default.reasoning),
+    template: templates.source,
+    toolUseTemplate: templates.toolUse !== undefined,
+  };
+}
+
+function reasoningReport(format: ReasoningFormat | undefined): ModelReasoningFormat {
+  if (format === undefined) return { format: "none" };
+  if (format.kind === "harmony") return { format: "harmony" };
+  return { format: "tags", open: format.open, close: format.close, ...(format.answerTags === undefined ? {} : { answer: { ...format.answerTags } }) };
 }

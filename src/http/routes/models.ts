@@ -1,25 +1,72 @@
-/** `GET /v1/models` and `GET /v1/models/:id`, in OpenAI's list format. */
+/**
+ * `GET /v1/models` and `GET /v1/models/:id`, in OpenAI's list format. A loaded local model's entry
+ * also carries a `parley` vendor field saying which tool-call and reasoning formats it was given
+ * and from which template (the same report the start-up log prints); OpenAI's clients ignore it.
+ */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Model, ModelsPage } from "openai/resources/models";
-import type { ModelInfo } from "../../engines/types.ts";
+import type { ModelFormats, ModelInfo } from "../../engines/types.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { Router } from "../../router/router.ts";
 import type { Auth } from "../auth/auth.ts";
 
-function toWire(model: ModelInfo): Model {
-  return { id: model.id, object: "model", created: model.created, owned_by: model.ownedBy };
+/** The `parley` field of a model entry: `ModelFormats` in the API's snake_case. */
+export interface WireModelFormats {
+  readonly tool_calls: { readonly format: string; readonly source: ModelFormats["toolCalls"]["source"] };
+  readonly reasoning:
+    | { readonly format: "none" | "harmony" }
+    | { readonly format: "tags"; readonly open: string; readonly close: string; readonly answer_open?: string; readonly answer_close?: string };
+  readonly chat_template: ModelFormats["template"];
+  readonly tool_use_template: boolean;
+}
+
+export type WireModel = Model & { parley?: WireModelFormats };
+
+function formatsToWire(formats: ModelFormats): WireModelFormats {
+  const { reasoning } = formats;
+  return {
+    tool_calls: { format: formats.toolCalls.format, source: formats.toolCalls.source },
+    reasoning:
+      reasoning.format === "tags"
+        ? { format: "tags", open: reasoning.open, close: reasoning.close, ...(reasoning.answer === undefined ? {} : { answer_open: reasoning.answer.open, answer_close: reasoning.answer.close }) }
+        : { format: reasoning.format },
+    chat_template: formats.template,
+    tool_use_template: formats.toolUseTemplate,
+  };
+}
+
+function toWire(model: ModelInfo): WireModel {
+  const wire: WireModel = { id: model.id, object: "model", created: model.created, owned_by: model.ownedBy };
+  return model.formats === undefined ? wire : { ...wire, parley: formatsToWire(model.formats) };
+}
+
+/**
+ * A model's info as its engine reports it now, under the name asked for: the router keeps the info
+ * it saw when the server started, before the models loaded (and so before their formats were known).
+ */
+function current(router: Router, name: string): ModelInfo {
+  const { engine, info } = router.model(name);
+  const id = router.canonical(name);
+  const now = engine.listModels().find((model) => model.id === id);
+  return now === undefined ? info : { ...now, id: name };
 }
 
 /** `auth`: with keys, only the models the request's key may use are listed (default: all). */
 export function registerModelRoutes(app: FastifyInstance, router: Router, auth?: Auth): void {
   const allowed = (request: FastifyRequest, id: string) => auth === undefined || auth.allows(auth.principal(request), id);
-  app.get("/v1/models", async (request) => ({ object: "list", data: router.listModels().filter((m) => allowed(request, m.id)).map(toWire) }) satisfies Pick<ModelsPage, "data"> & { object: "list" });
+  app.get("/v1/models", async (request) => ({
+    object: "list",
+    data: router
+      .listModels()
+      .filter((m) => allowed(request, m.id))
+      .map((m) => toWire(current(router, m.id))),
+  }) satisfies Pick<ModelsPage, "data"> & { object: "list" });
 
   // A wildcard, since model ids may contain slashes ("org/model").
   app.get<{ Params: { "*": string } }>("/v1/models/*", async (request) => {
     const id = request.params["*"];
     // A model the key may not use is reported exactly like one that does not exist.
     if (!allowed(request, id)) throw new ParleyError("model_not_found", `The model \`${id}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
-    return toWire(router.model(id).info); // ids and aliases alike
+    return toWire(current(router, id)); // ids and aliases alike
   });
 }

@@ -34,6 +34,7 @@ export const genericFamily: ToolFamilyDefinition = {
     alternativeTriggers: [],
   },
   detect: () => true,
+  origin: "generic",
   nativeTools: false,
   prepareMessages,
 };

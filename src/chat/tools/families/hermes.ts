@@ -20,5 +20,6 @@ export const hermesFamily: ToolFamilyDefinition = {
     alternativeTriggers: [],
   },
   detect: (template) => template.includes("<tool_call>"),
+  origin: "hand-written",
   nativeTools: true,
 };

@@ -21,5 +21,6 @@ export const llama3Family: ToolFamilyDefinition = {
     alternativeTriggers: ["<|python_tag|>"],
   },
   detect: (template) => template.includes("<|python_tag|>") || (template.includes("<|start_header_id|>") && /\btools\b/.test(template)),
+  origin: "hand-written",
   nativeTools: true,
 };

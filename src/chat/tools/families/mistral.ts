@@ -20,6 +20,7 @@ export const mistralFamily: ToolFamilyDefinition = {
     alternativeTriggers: [],
   },
   detect: (template) => template.includes("[TOOL_CALLS]"),
+  origin: "hand-written",
   nativeTools: true,
   historyCallId: mistralCallId,
 };
