@@ -25,7 +25,8 @@ export interface ModelFormats {
    * How requests with tools expect calls to be written: the family's name (`hermes`, `llama3`, …,
    * `generic`) and whether it was written by hand, derived from the template, or the generic envelope.
    */
-  readonly toolCalls: { readonly format: string; readonly source: ToolFamilyOrigin };
+  /** `reason`: why this format (its markers in the template, derived, or why derivation failed). */
+  readonly toolCalls: { readonly format: string; readonly source: ToolFamilyOrigin; readonly reason: string };
   /** How the model marks its thoughts (`none`: it does not reason, as far as its template says). */
   readonly reasoning: ModelReasoningFormat;
   /** Where the chat template came from: the GGUF, `--chat-template-file`, or the built-in ChatML default. */

@@ -68,7 +68,7 @@ describe("formats report in /v1/models", () => {
 
     it("reports Hermes tool calls written by hand, no reasoning, the GGUF's template", async () => {
       const { parley } = await entry(t.url, MODEL);
-      assert.deepEqual(parley, { tool_calls: { format: "hermes", source: "hand-written" }, reasoning: { format: "none" }, chat_template: "gguf", tool_use_template: false });
+      assert.deepEqual(parley, { tool_calls: { format: "hermes", source: "hand-written", reason: "its markers are in the template" }, reasoning: { format: "none" }, chat_template: "gguf", tool_use_template: false });
       // An alias reports its model's formats, though the router met it before the model loaded.
       assert.deepEqual((await entry(t.url, "alias-of-test")).parley, parley);
     });
@@ -97,7 +97,7 @@ describe("formats report in /v1/models", () => {
     it("reports Hermes tool calls and <think> tags", async () => {
       const { parley } = await entry(t.url, "qwen3-test");
       assert.deepEqual(parley, {
-        tool_calls: { format: "hermes", source: "hand-written" },
+        tool_calls: { format: "hermes", source: "hand-written", reason: "its markers are in the template" },
         reasoning: { format: "tags", open: "<think>", close: "</think>" },
         chat_template: "gguf",
         tool_use_template: false,
@@ -121,7 +121,10 @@ describe("formats report in /v1/models", () => {
 
     it("reports the generic envelope and the override", async () => {
       const { parley } = await entry(t.url, MODEL);
-      assert.deepEqual(parley, { tool_calls: { format: "generic", source: "generic" }, reasoning: { format: "none" }, chat_template: "override", tool_use_template: false });
+      const { tool_calls: tools, ...rest } = parley as { tool_calls: { format: string; source: string; reason: string } };
+      assert.deepEqual([tools.format, tools.source], ["generic", "generic"]);
+      assert.match(tools.reason, /no format could be derived: the template does not write the call's name/);
+      assert.deepEqual(rest, { reasoning: { format: "none" }, chat_template: "override", tool_use_template: false });
     });
   });
 
@@ -155,7 +158,7 @@ describe("modelFormats", () => {
     const granite = `${PLAIN_CHATML}{# <think></think> then <response></response> #}`;
     const formats = modelFormats(loadModelTemplates({ override: undefined, metadata: { chat_template: granite, "chat_template.tool_use": withTools }, isToken, logger }));
     assert.deepEqual(formats, {
-      toolCalls: { format: "hermes", source: "hand-written" },
+      toolCalls: { format: "hermes", source: "hand-written", reason: "its markers are in the template" },
       reasoning: { format: "tags", open: "<think>", close: "</think>", answer: { open: "<response>", close: "</response>" } },
       template: "gguf",
       toolUseTemplate: true,

@@ -4,14 +4,34 @@
  */
 import type { ToolFamilyDefinition } from "./family.ts";
 import { commandR7bFamily } from "./families/command-r7b.ts";
+import { deepseekV3Family } from "./families/deepseek-v3.ts";
+import { deepseekV31Family } from "./families/deepseek-v3-1.ts";
+import { functionaryV31Family } from "./families/functionary-v3-1.ts";
 import { graniteFamily } from "./families/granite.ts";
 import { genericFamily } from "./families/generic.ts";
 import { hermesFamily } from "./families/hermes.ts";
+import { kimiK2Family } from "./families/kimi-k2.ts";
 import { llama3Family } from "./families/llama3.ts";
 import { mistralFamily } from "./families/mistral.ts";
+import { mistralV11Family } from "./families/mistral-v11.ts";
 
-/** Checked in order: markers specific to one family first. */
-export const FAMILIES: readonly ToolFamilyDefinition[] = [mistralFamily, commandR7bFamily, graniteFamily, hermesFamily, llama3Family];
+/**
+ * Checked in order: markers specific to one family first. Mistral v11 (`[ARGS]`) before the older
+ * mistral family (both write `[TOOL_CALLS]`); Functionary v3.1 before llama3 (its template has
+ * Llama 3 headers and `<|python_tag|>` too).
+ */
+export const FAMILIES: readonly ToolFamilyDefinition[] = [
+  mistralV11Family,
+  mistralFamily,
+  deepseekV3Family,
+  deepseekV31Family,
+  kimiK2Family,
+  functionaryV31Family,
+  commandR7bFamily,
+  graniteFamily,
+  hermesFamily,
+  llama3Family,
+];
 
 export function detectToolFamily(templateSource: string): ToolFamilyDefinition {
   return FAMILIES.find((family) => family.detect(templateSource)) ?? genericFamily;

@@ -11,13 +11,14 @@ import { randomBytes } from "node:crypto";
 import { StopMatcher } from "../stop-matcher.ts";
 import type { ChatEvent, FinishReason, TokenLogprob } from "../../domain/events.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
-import { ToolCallParser, type ParsedPart } from "./tool-call-parser.ts";
+import { createToolCallParser, type CallParser } from "./call-parser.ts";
+import type { ParsedPart } from "./tool-call-parser.ts";
 
 export interface ToolCallStreamOptions {
   readonly syntax: ToolCallSyntax;
   /** The choice index the events are for. */
   readonly choice: number;
-  /** Only a section at the start of the message is a call (see ToolCallParser). */
+  /** Only a section at the start of the message is a call (see ToolCallParser, NamedCallParser). */
   readonly anchored?: boolean;
   /** Stop strings, matched on content (default none). */
   readonly stop?: readonly string[];
@@ -37,7 +38,7 @@ export function newToolCallId(): string {
 }
 
 export class ToolCallStream {
-  readonly #parser: ToolCallParser;
+  readonly #parser: CallParser;
   readonly #stops: StopMatcher;
   readonly #choice: number;
   #calls = 0;
@@ -46,7 +47,7 @@ export class ToolCallStream {
   #logprobs: TokenLogprob[] = [];
 
   constructor(options: ToolCallStreamOptions) {
-    this.#parser = new ToolCallParser(options.syntax, { anchored: options.anchored ?? false });
+    this.#parser = createToolCallParser(options.syntax, { anchored: options.anchored ?? false });
     this.#stops = new StopMatcher(options.stop ?? [], options.includeStop ?? false);
     this.#choice = options.choice;
   }

@@ -13,8 +13,9 @@
  * A section holds at most `syntax.maxCalls` calls, and one when `parallel_tool_calls` is false.
  * Each call is `callOpen {"<nameKey>": "<name>", "<argumentsKey>": <arguments>} callClose`, with
  * Command R7B's numbered `"tool_call_id"` key first where the family has one (a section
- * may begin with one of `alternativeTriggers`, such as `<|python_tag|>`); the
- * arguments are JSON with at most one space between tokens (the layout models are trained on).
+ * may begin with one of `alternativeTriggers`, such as `<|python_tag|>`), or in the named-JSON
+ * shape `callOpen [namePrefix]<name>[<nameIndexSeparator><digits>] nameClose <arguments> callClose`;
+ * the arguments are JSON with at most one space between tokens (the layout models are trained on).
  */
 import { avoidingText } from "../grammar/avoid-text.ts";
 import { constraintRule } from "../grammar/constraint-grammar.ts";
@@ -62,15 +63,13 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
     const index = tools.definitions.indexOf(tool);
     const field = tools.legacy ? ["functions", index, "parameters"] : ["tools", index, "function", "parameters"];
     const args = argumentsRule(tool.parameters, tool.strict, builder, field, `${tool.name}-args`, warnings, tool.name);
-    const head = `"${syntax.nameKey ?? "name"}": ${JSON.stringify(tool.name)}, "${syntax.argumentsKey}": `;
-    const id = syntax.idKey === undefined ? "" : ` ${gbnfLiteral(`"${syntax.idKey}": "`)} [0-9]{1,3} ${gbnfLiteral('", ')}`;
-    return builder.addRule(`call-${tool.name}`, `${gbnfLiteral(`${syntax.callOpen}{`)}${id} ${gbnfLiteral(head)} ${args} ${gbnfLiteral(`}${syntax.callClose}`)}`);
+    return builder.addRule(`call-${tool.name}`, callBody(syntax, tool.name, args));
   });
   const call = builder.addRule("call", calls.join(" | "));
   const most = choice.kind === "function" || !tools.parallel ? 1 : syntax.maxCalls;
   const more = most <= 1 ? "" : ` ( ${gbnfLiteral(syntax.separator)} ${call} )${Number.isFinite(most) ? `{0,${most - 1}}` : "*"}`;
   // A model may lead with an alternative trigger (Llama's `<|python_tag|>`); the parser drops it.
-  const lead = syntax.alternativeTriggers.length === 0 ? "" : `( ${syntax.alternativeTriggers.map(gbnfLiteral).join(" | ")} )? `;
+  const lead = syntax.shape === "named-json" || syntax.alternativeTriggers.length === 0 ? "" : `( ${syntax.alternativeTriggers.map(gbnfLiteral).join(" | ")} )? `;
   const open = lead + (syntax.sectionOpen === "" ? "" : `${gbnfLiteral(syntax.sectionOpen)} `);
   const close = syntax.sectionClose === "" ? "" : ` ${gbnfLiteral(syntax.sectionClose)}`;
   const section = builder.addRule("section", `${open}${call}${more}${close}`);
@@ -78,6 +77,18 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
   if (choice.kind !== "auto") return { gbnf: builder.toString(section), warnings, anchored: true };
   if (constraint !== undefined) return { gbnf: builder.toString(`( ${content()} | ${section} )`), warnings, anchored: true };
   return { gbnf: builder.toString(`${content()} ${section}?`), warnings, anchored: false };
+}
+
+/** One call of one tool, in the family's shape, around the tool's arguments rule `args`. */
+function callBody(syntax: ToolCallSyntax, name: string, args: string): string {
+  if (syntax.shape === "named-json") {
+    // Kimi K2's `functions.<name>:<n>`: the call's number as digits.
+    const index = syntax.nameIndexSeparator === undefined ? "" : ` ${gbnfLiteral(syntax.nameIndexSeparator)} [0-9]{1,3}`;
+    return `${gbnfLiteral(`${syntax.callOpen}${syntax.namePrefix ?? ""}${name}`)}${index} ${gbnfLiteral(syntax.nameClose)} ${args} ${gbnfLiteral(syntax.callClose)}`;
+  }
+  const head = `"${syntax.nameKey ?? "name"}": ${JSON.stringify(name)}, "${syntax.argumentsKey}": `;
+  const id = syntax.idKey === undefined ? "" : ` ${gbnfLiteral(`"${syntax.idKey}": "`)} [0-9]{1,3} ${gbnfLiteral('", ')}`;
+  return `${gbnfLiteral(`${syntax.callOpen}{`)}${id} ${gbnfLiteral(head)} ${args} ${gbnfLiteral(`}${syntax.callClose}`)}`;
 }
 
 /**

@@ -1,12 +1,14 @@
 /**
  * A model's chat templates, as its GGUF carries them: the default one (`tokenizer.chat_template`)
  * and named ones (`tokenizer.chat_template.<name>`, e.g. Hermes 3's and Command R's `tool_use`),
- * each with the tool family and reasoning format detected from it. As Hugging Face does, a request
+ * each with its tool family (hand-written, derived from the template, or generic; see
+ * resolve-family.ts) and the reasoning format detected from it. As Hugging Face does, a request
  * with tools renders with the `tool_use` template when there is one, any other with the default.
  */
 import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
 import { detectReasoningFormat } from "../../chat/reasoning/detect.ts";
-import { detectToolFamily } from "../../chat/tools/detect.ts";
+import type { ProbeRender } from "../../chat/tools/derive.ts";
+import { resolveToolFamily } from "../../chat/tools/resolve-family.ts";
 import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
 import type { ReasoningFormat } from "../../domain/reasoning.ts";
 import type { Logger } from "../../util/logger.ts";
@@ -18,6 +20,8 @@ export interface ModelTemplate {
   readonly template: ChatTemplate;
   /** How this template's model writes tool calls. */
   readonly toolFamily: ToolFamilyDefinition;
+  /** Why that family (a hand-written one's markers, a derived format, or why derivation failed). */
+  readonly toolFamilyReason: string;
   /** How it writes its thoughts (undefined: it does not reason). */
   readonly reasoning: ReasoningFormat | undefined;
 }
@@ -46,11 +50,11 @@ export interface ModelTemplatesOptions {
  * or is left out (a named one), with a warning, rather than making the model unusable.
  */
 export function loadModelTemplates(options: ModelTemplatesOptions): ModelTemplates {
-  const detected = (template: ChatTemplate): ModelTemplate => ({
-    template,
-    toolFamily: detectToolFamily(template.source),
-    reasoning: detectReasoningFormat(template.source, options.isToken),
-  });
+  const detected = (template: ChatTemplate): ModelTemplate => {
+    const probe: ProbeRender = (messages, tools) => template.render(messages, { tools, addGenerationPrompt: false });
+    const tools = resolveToolFamily(template.source, probe);
+    return { template, toolFamily: tools.family, toolFamilyReason: tools.reason, reasoning: detectReasoningFormat(template.source, options.isToken) };
+  };
   if (options.override !== undefined) return { default: detected(new ChatTemplate(options.override)), toolUse: undefined, source: "override" };
   const parse = (key: string): ChatTemplate | undefined => {
     const source = options.metadata?.[key];
@@ -82,9 +86,9 @@ export function isSingleToken(model: LlamaModel): (text: string) => boolean {
  * one); reasoning: the default template's.
  */
 export function modelFormats(templates: ModelTemplates): ModelFormats {
-  const family = (templates.toolUse ?? templates.default).toolFamily;
+  const { toolFamily: family, toolFamilyReason: reason } = templates.toolUse ?? templates.default;
   return {
-    toolCalls: { format: family.syntax.family, source: family.origin },
+    toolCalls: { format: family.syntax.family, source: family.origin, reason },
     reasoning: reasoningReport(templates.default.reasoning),
     template: templates.source,
     toolUseTemplate: templates.toolUse !== undefined,

@@ -12,7 +12,7 @@ import type { Auth } from "../auth/auth.ts";
 
 /** The `parley` field of a model entry: `ModelFormats` in the API's snake_case. */
 export interface WireModelFormats {
-  readonly tool_calls: { readonly format: string; readonly source: ModelFormats["toolCalls"]["source"] };
+  readonly tool_calls: { readonly format: string; readonly source: ModelFormats["toolCalls"]["source"]; readonly reason: string };
   readonly reasoning:
     | { readonly format: "none" | "harmony" }
     | { readonly format: "tags"; readonly open: string; readonly close: string; readonly answer_open?: string; readonly answer_close?: string };
@@ -25,7 +25,7 @@ export type WireModel = Model & { parley?: WireModelFormats };
 function formatsToWire(formats: ModelFormats): WireModelFormats {
   const { reasoning } = formats;
   return {
-    tool_calls: { format: formats.toolCalls.format, source: formats.toolCalls.source },
+    tool_calls: { format: formats.toolCalls.format, source: formats.toolCalls.source, reason: formats.toolCalls.reason },
     reasoning:
       reasoning.format === "tags"
         ? { format: "tags", open: reasoning.open, close: reasoning.close, ...(reasoning.answer === undefined ? {} : { answer_open: reasoning.answer.open, answer_close: reasoning.answer.close }) }
