@@ -9,7 +9,8 @@
  *   npm run bench:tools -- <dir> [--seeds 2] [--only substring]
  *
  * The random-weight test model writes nonsense, but the grammar makes it write the format, so this
- * measures what Parley itself does with each template. The corpus (e.g. llama.cpp's
+ * measures what Parley itself does with each template. Thoughts get a budget of 32 tokens (the
+ * random model would never end them itself); the context is 4096 tokens. The corpus (e.g. llama.cpp's
  * models/templates/) is read, never copied.
  */
 import { readdirSync } from "node:fs";
@@ -39,7 +40,7 @@ interface Row {
 
 async function measure(file: string): Promise<Row> {
   const name = file.replace(/\.jinja$/, "");
-  const config = loadConfig(["--port", "0", "--threads", "1", "--ctx-size", "2048", "--log-level", "silent", "--chat-template-file", join(dir, file)], {});
+  const config = loadConfig(["--port", "0", "--threads", "1", "--ctx-size", "4096", "--log-level", "silent", "--chat-template-file", join(dir, file)], {});
   let server;
   try {
     server = await startServer(config);
@@ -53,7 +54,7 @@ async function measure(file: string): Promise<Row> {
     let passed = 0;
     let note = "";
     for (let seed = 1; seed <= seeds; seed++) {
-      const body = { model: "parley-test-model", messages: [{ role: "user", content: "What is the weather in Oslo?" }], tools: TEST_TOOLS, tool_choice: "required", parallel_tool_calls: false, max_tokens: 600, temperature: 1, seed };
+      const body = { model: "parley-test-model", messages: [{ role: "user", content: "What is the weather in Oslo?" }], tools: TEST_TOOLS, tool_choice: "required", parallel_tool_calls: false, max_tokens: 600, temperature: 1, seed, thinking_token_budget: 32 };
       const post = (extra: object) => fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...body, ...extra }) });
       const res = await post({});
       if (res.status !== 200) {

@@ -41,10 +41,10 @@ export function opensThoughts(format: Extract<ReasoningFormat, { kind: "tags" }>
 
 /**
  * The text that ends the thoughts when their budget is spent, so the answer follows; and the text
- * that opens them when the answer is constrained and the model must think first (none for
- * Harmony: its thoughts precede the answer's header anyway).
+ * that opens them when the answer is constrained and the model must think first (so that it cannot
+ * begin an unconstrained answer: for Harmony, anything before a message header).
  */
 export function forcedText(format: ReasoningFormat): { readonly open: string | undefined; readonly close: string } {
-  if (format.kind === "harmony") return { open: undefined, close: "<|end|><|start|>assistant<|channel|>final<|message|>" };
+  if (format.kind === "harmony") return { open: "<|channel|>analysis<|message|>", close: "<|end|><|start|>assistant<|channel|>final<|message|>" };
   return { open: format.open, close: `\n${format.close}\n\n${format.answerTags?.open ?? ""}` };
 }

@@ -200,12 +200,14 @@ function commonSuffix(a: string, b: string): string {
   return a.slice(a.length - i);
 }
 
-/** A family's parser reads the template's rendering of the probe calls back as exactly those calls. */
+/**
+ * A family's parser reads the template's rendering of the probe calls back as exactly those calls
+ * (text around them, such as a thinking block the template writes first or an end-of-turn marker,
+ * may remain as content).
+ */
 export function readsBack(syntax: ToolCallSyntax, rendered: RenderedCalls): boolean {
-  const calls = rendered.count;
   const parser = createToolCallParser(syntax);
   const parts: ParsedPart[] = [...parser.push(rendered.text), ...parser.finish()];
-  const names = parts.filter((p) => p.kind === "call").map((p) => (p.kind === "call" ? p.name : ""));
-  const content = parts.filter((p) => p.kind === "content").map((p) => (p.kind === "content" ? p.text : "")).join("");
-  return content.trim() === "" && names.join(",") === CALLS.slice(0, calls).map((c) => c.name).join(",");
+  const names = parts.flatMap((p) => (p.kind === "call" ? [p.name] : []));
+  return names.join(",") === CALLS.slice(0, rendered.count).map((c) => c.name).join(",");
 }

@@ -44,11 +44,11 @@ export interface ChoiceOptions {
    */
   readonly grammarActive?: () => boolean;
   /**
-   * Called before a sampled token is kept: tokens returned replace it (a reasoning model's think
-   * block opened or closed by force). They count as generated, have no log-probabilities, and are
+   * Called before a sampled token is kept (`ending`: it would end the choice): tokens returned
+   * replace it (a reasoning model's think block opened or closed by force). They count as generated, have no log-probabilities, and are
    * neither end tokens nor checked against the grammar.
    */
-  readonly redirect?: () => readonly Token[] | undefined;
+  readonly redirect?: (ending: boolean) => readonly Token[] | undefined;
   /** Called after each token joins the output (sampled or forced). */
   readonly onToken?: () => void;
   /** Control tokens whose text is reported rather than hidden: tool-call markers, or "all". */
@@ -193,13 +193,14 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
       if (options.deadline?.aborted === true) break; // "length": the time limit cut it
       const token = drawInJs === undefined ? output.token : (sampleToken(output.probabilities ?? new Map(), sampling, drawInJs) as Token);
       replacement = drawInJs === undefined ? undefined : token;
-      const forced = options.redirect?.();
+      const ending = stopTokenIds.has(token) || (model.isEogToken(token) && options.ignoreEos !== true);
+      const forced = options.redirect?.(ending);
       if (forced !== undefined && forced.length > 0) {
         // The sampled token is dropped; the forced ones are evaluated in its place.
         replacement = [...forced];
         if (forced.some((f) => keep(f, undefined))) break;
       } else {
-        if (stopTokenIds.has(token) || (model.isEogToken(token) && options.ignoreEos !== true)) {
+        if (ending) {
           reason = "stop";
           break;
         }

@@ -1,7 +1,8 @@
 /**
  * Steers one choice of a reasoning model while it generates:
  * - counts the tokens of its thoughts (`usage.completion_tokens_details.reasoning_tokens`);
- * - closes the think block by force once the thinking budget is spent, so the answer follows;
+ * - closes the think block by force once the thinking budget is spent, so the answer follows (and,
+ *   under an output constraint, when the model would end its output while still thinking);
  * - under an output constraint, keeps the grammar off while the model thinks and on for the answer
  *   (the constraint is on the answer, not the thoughts), and opens the think block by force when
  *   the model would otherwise start its answer unconstrained before deciding to think.
@@ -64,11 +65,16 @@ export class ReasoningSteer {
     return this.#counter.tokens;
   }
 
-  /** `redirect` for generate-choice: tokens replacing the one just sampled, if any. */
-  redirect(): readonly Token[] | undefined {
+  /**
+   * `redirect` for generate-choice: tokens replacing the one just sampled, if any. `ending`: the
+   * sampled token would end the choice; under a constraint the thoughts are closed instead, since
+   * the answer must still come.
+   */
+  redirect(ending: boolean): readonly Token[] | undefined {
     const { phase } = this.#options.output;
     const { budget } = this.#options.plan;
-    if (phase === "reasoning" && budget !== undefined && this.#counter.tokens >= budget && !this.#closed) {
+    const spent = budget !== undefined && this.#counter.tokens >= budget;
+    if (phase === "reasoning" && (spent || (ending && this.#options.constrained)) && !this.#closed) {
       this.#closed = true;
       return this.#options.forced.close;
     }

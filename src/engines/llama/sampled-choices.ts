@@ -112,7 +112,7 @@ async function runChoice(
       seed: (request.sampling.seed + index) >>> 0,
       logitBias: request.sampling.logitBias,
       grammar: grammar?.grammar,
-      ...(steer === undefined ? {} : { grammarActive: () => steer.grammarActive(), redirect: () => steer.redirect(), onToken: () => steer.counted() }),
+      ...(steer === undefined ? {} : { grammarActive: () => steer.grammarActive(), redirect: (ending) => steer.redirect(ending), onToken: () => steer.counted() }),
       shownControl: !request.skipSpecialTokens ? "all" : shownMarkers,
       includeStopString: request.includeStopString,
       stopTokenIds: request.stopTokenIds,
