@@ -28,6 +28,7 @@
 import { bareName, isNameChar, MAX_NAME_LENGTH } from "./call-name.ts";
 import { ContentReader } from "./content-reader.ts";
 import { isJsonWhitespace, JsonValueScanner, trimJsonWhitespaceStart } from "./json-scanner.ts";
+import { ParsedParts } from "./parsed-parts.ts";
 import { markerPieces, PieceSequence } from "./markup-matcher.ts";
 import type { NamedJsonSyntax } from "./syntax.ts";
 import type { ParsedPart, ToolCallParserOptions } from "./tool-call-parser.ts";
@@ -48,7 +49,7 @@ export class NamedCallParser {
   readonly #endPieces: string[];
 
   #mode: Mode = "content";
-  #out: ParsedPart[] = [];
+  readonly #parts = new ParsedParts();
   #nextIndex = 0;
   #callIndex = -1;
   // Section.
@@ -296,25 +297,14 @@ export class NamedCallParser {
     this.#callIndex = this.#nextIndex++;
     this.#held = this.#heldWs = "";
     this.#content.callStarted();
-    this.#out.push({ kind: "call", index: this.#callIndex, name: this.#name });
+    this.#parts.call(this.#callIndex, this.#name);
   }
 
   #emit(kind: "content" | "arguments", text: string): void {
-    if (text === "") return;
-    const last = this.#out.at(-1);
-    if (kind === "content") {
-      if (last?.kind === "content") this.#out[this.#out.length - 1] = { kind, text: last.text + text };
-      else this.#out.push({ kind, text });
-      return;
-    }
-    const index = this.#callIndex;
-    if (last?.kind === "arguments" && last.index === index) this.#out[this.#out.length - 1] = { kind, index, text: last.text + text };
-    else this.#out.push({ kind, index, text });
+    this.#parts.emit(kind, text, this.#callIndex);
   }
 
   #take(): ParsedPart[] {
-    const out = this.#out;
-    this.#out = [];
-    return out;
+    return this.#parts.take();
   }
 }

@@ -43,6 +43,7 @@
 import { CallObjectReader, type CallSink } from "./call-object.ts";
 import { isJsonWhitespace, trimJsonWhitespaceStart } from "./json-scanner.ts";
 import { markerPieces, PieceSequence, TriggerMatcher } from "./markup-matcher.ts";
+import { ParsedParts } from "./parsed-parts.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
 
 /** A piece of parsed output, in order. */
@@ -68,7 +69,7 @@ export class ToolCallParser {
   readonly #endPieces: string[];
 
   #mode: "content" | "markup" | "call" = "content";
-  #out: ParsedPart[] = [];
+  readonly #parts = new ParsedParts();
   #nextIndex = 0;
   // Content.
   #triggersOn = true;
@@ -278,25 +279,14 @@ export class ToolCallParser {
     this.#held = this.#heldWs = "";
     this.#atStart = false;
     if (this.#anchored) this.#triggersOn = false;
-    this.#out.push({ kind: "call", index: this.#callIndex, name });
+    this.#parts.call(this.#callIndex, name);
   }
 
   #emit(kind: "content" | "arguments", text: string): void {
-    if (text === "") return;
-    const last = this.#out.at(-1);
-    if (kind === "content") {
-      if (last?.kind === "content") this.#out[this.#out.length - 1] = { kind, text: last.text + text };
-      else this.#out.push({ kind, text });
-      return;
-    }
-    const index = this.#callIndex;
-    if (last?.kind === "arguments" && last.index === index) this.#out[this.#out.length - 1] = { kind, index, text: last.text + text };
-    else this.#out.push({ kind, index, text });
+    this.#parts.emit(kind, text, this.#callIndex);
   }
 
   #take(): ParsedPart[] {
-    const out = this.#out;
-    this.#out = [];
-    return out;
+    return this.#parts.take();
   }
 }
