@@ -158,6 +158,12 @@ describe("ToolCallParser: hermes", () => {
 });
 
 describe("ToolCallParser: llama3", () => {
+  test("Llama 3.2's variant with a leading type key", () => {
+    const text = '{"type": "function", "name": "get_weather", "parameters": {"city": "Oslo"}}';
+    assert.deepEqual(collectParts(assertSplitInvariant(llama3, text)), { content: "", calls: [call("get_weather", '{"city": "Oslo"}')] });
+    assert.deepEqual(parse(llama3, 'A schema: {"type": "object"}'), { content: 'A schema: {"type": "object"}', calls: [] });
+  });
+
   test("a call, with or without <|python_tag|>, \"parameters\" or \"arguments\"", () => {
     for (const text of ['{"name": "f", "parameters": {"x": "{\\"name\\""}}', '<|python_tag|>{"name": "f", "parameters": {"x": "{\\"name\\""}}', ' <|python_tag|> {"parameters": {"x": "{\\"name\\""}, "name": "f"}']) {
       assertSplitInvariant(llama3, text);

@@ -1,6 +1,7 @@
 /**
  * Llama 3.1 / 3.2 / 3.3 JSON tool calls: the whole answer is one
- * `{"name": …, "parameters": …}` object, sometimes after `<|python_tag|>`. The family's templates
+ * `{"name": …, "parameters": …}` object, sometimes after `<|python_tag|>`, or (Llama 3.2) with a
+ * leading `"type": "function"`. The family's templates
  * allow a single call per turn. Recognised by a template with Llama 3 headers
  * (`<|start_header_id|>`) that handles tools, or that mentions `<|python_tag|>`.
  */
@@ -9,7 +10,8 @@ import type { ToolFamilyDefinition } from "../family.ts";
 export const llama3Family: ToolFamilyDefinition = {
   syntax: {
     family: "llama3",
-    triggers: ['{"name"'],
+    // Llama 3.2's small models often write `{"type": "function", "name": …, "parameters": …}`.
+    triggers: ['{"name"', '{"type"'],
     sectionOpen: "",
     sectionClose: "",
     callOpen: "",
