@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { createToolCallParser } from "../../src/chat/tools/call-parser.ts";
 import { detectToolFamily } from "../../src/chat/tools/detect.ts";
 import { deepseekV3Family } from "../../src/chat/tools/families/deepseek-v3.ts";
 import { deepseekV31Family } from "../../src/chat/tools/families/deepseek-v3-1.ts";
@@ -16,7 +15,8 @@ import { mistralV11Family } from "../../src/chat/tools/families/mistral-v11.ts";
 import type { ToolFamilyDefinition } from "../../src/chat/tools/family.ts";
 import type { NamedJsonSyntax } from "../../src/chat/tools/syntax.ts";
 import { ToolCallStream } from "../../src/chat/tools/tool-call-stream.ts";
-import type { ParsedPart, ToolCallParserOptions } from "../../src/chat/tools/tool-call-parser.ts";
+import type { ParsedPart } from "../../src/chat/tools/tool-call-parser.ts";
+import { assertSplitInvariant, call, collectParts, cut, merge, parse, partsOf } from "../support/parsed-parts.ts";
 
 function named(family: ToolFamilyDefinition): NamedJsonSyntax {
   if (family.syntax.shape !== "named-json") throw new Error(`${family.syntax.family} is not named-json`);
@@ -30,78 +30,11 @@ const kimi = named(kimiK2Family);
 const functionary = named(functionaryV31Family);
 const FAMILIES: readonly NamedJsonSyntax[] = [mistral, v31, v3, kimi, functionary];
 
-function partsOf(syntax: NamedJsonSyntax, chunks: readonly string[], options?: ToolCallParserOptions): ParsedPart[] {
-  const parser = createToolCallParser(syntax, options);
-  const parts: ParsedPart[] = [];
-  for (const chunk of chunks) parts.push(...parser.push(chunk));
-  parts.push(...parser.finish());
-  return parts;
-}
-
-/** Merges adjacent content parts, and adjacent arguments parts of one call. */
-function merge(parts: readonly ParsedPart[]): ParsedPart[] {
-  const out: ParsedPart[] = [];
-  for (const part of parts) {
-    const last = out.at(-1);
-    if (part.kind === "content" && last?.kind === "content") out[out.length - 1] = { kind: "content", text: last.text + part.text };
-    else if (part.kind === "arguments" && last?.kind === "arguments" && last.index === part.index) out[out.length - 1] = { ...last, text: last.text + part.text };
-    else out.push(part);
-  }
-  return out;
-}
-
-interface Message {
-  content: string;
-  calls: { name: string; arguments: string }[];
-}
-
-function collect(parts: readonly ParsedPart[]): Message {
-  const out: Message = { content: "", calls: [] };
-  for (const part of parts) {
-    if (part.kind === "content") out.content += part.text;
-    else if (part.kind === "call") out.calls[part.index] = { name: part.name, arguments: "" };
-    else {
-      const call = out.calls[part.index];
-      assert.ok(call !== undefined, "arguments before their call");
-      call.arguments += part.text;
-    }
-  }
-  return out;
-}
-
-function parse(syntax: NamedJsonSyntax, text: string, options?: ToolCallParserOptions): Message {
-  return collect(partsOf(syntax, [text], options));
-}
-
-function cut(text: string, points: readonly number[]): string[] {
-  const sorted = [...new Set(points.map((p) => p % (text.length + 1)))].sort((a, b) => a - b);
-  const chunks: string[] = [];
-  let at = 0;
-  for (const p of sorted) {
-    chunks.push(text.slice(at, p));
-    at = p;
-  }
-  chunks.push(text.slice(at));
-  return chunks;
-}
-
-/** Char by char and every two-piece split give the same merged parts as one push; returns them. */
-function assertSplitInvariant(syntax: NamedJsonSyntax, text: string, options?: ToolCallParserOptions): ParsedPart[] {
-  const reference = merge(partsOf(syntax, [text], options));
-  assert.deepEqual(merge(partsOf(syntax, [...text], options)), reference, `char by char: ${JSON.stringify(text)}`);
-  for (let i = 1; i < text.length; i++) {
-    assert.deepEqual(merge(partsOf(syntax, [text.slice(0, i), text.slice(i)], options)), reference, `split at ${i}: ${JSON.stringify(text)}`);
-  }
-  return reference;
-}
-
-const call = (name: string, args: string): { name: string; arguments: string } => ({ name, arguments: args });
-
 describe("NamedCallParser: mistral-v11", () => {
   test("calls each opened by [TOOL_CALLS], text before kept, text after", () => {
     const text = 'Let me look. [TOOL_CALLS]get_weather[ARGS]{"city": "Oslo [ARGS]}"}[TOOL_CALLS]now[ARGS]{}\nDone.';
     const parts = assertSplitInvariant(mistral, text);
-    assert.deepEqual(collect(parts), { content: "Let me look. Done.", calls: [call("get_weather", '{"city": "Oslo [ARGS]}"}'), call("now", "{}")] });
+    assert.deepEqual(collectParts(parts), { content: "Let me look. Done.", calls: [call("get_weather", '{"city": "Oslo [ARGS]}"}'), call("now", "{}")] });
     assert.deepEqual(parts.filter((p) => p.kind === "call").map((p) => p.index), [0, 1]);
   });
 
@@ -136,7 +69,7 @@ describe("NamedCallParser: deepseek-v3.1", () => {
   test("several calls in one section", () => {
     const text = 'Checking.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>';
     const parts = assertSplitInvariant(v31, text);
-    assert.deepEqual(collect(parts), { content: "Checking.", calls: [call("get_weather", '{"city": "Oslo"}'), call("now", "{}")] });
+    assert.deepEqual(collectParts(parts), { content: "Checking.", calls: [call("get_weather", '{"city": "Oslo"}'), call("now", "{}")] });
   });
 
   test("missing closers are tolerated; bad markup is content", () => {
@@ -153,7 +86,7 @@ describe("NamedCallParser: deepseek-v3 (and R1)", () => {
     const text =
       '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{"city": "```"}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>now\n```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>';
     const parts = assertSplitInvariant(v3, text);
-    assert.deepEqual(collect(parts), { content: "", calls: [call("get_weather", '{"city": "```"}'), call("now", "{}")] });
+    assert.deepEqual(collectParts(parts), { content: "", calls: [call("get_weather", '{"city": "```"}'), call("now", "{}")] });
   });
 
   test("a fence the model leaves out is malformed: content", () => {
@@ -167,7 +100,7 @@ describe("NamedCallParser: kimi-k2", () => {
     const text =
       'ok<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Oslo"}<|tool_call_end|><|tool_call_begin|>functions.now:12<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>';
     const parts = assertSplitInvariant(kimi, text);
-    assert.deepEqual(collect(parts), { content: "ok", calls: [call("get_weather", '{"city": "Oslo"}'), call("now", "{}")] });
+    assert.deepEqual(collectParts(parts), { content: "ok", calls: [call("get_weather", '{"city": "Oslo"}'), call("now", "{}")] });
   });
 
   test("a name without prefix or number still reads; an empty name is malformed", () => {
@@ -182,7 +115,7 @@ describe("NamedCallParser: functionary-v3.1", () => {
   test("<function=name>{…}</function>, back to back, after text", () => {
     const text = 'Sure: <function=get_weather>{"city": "</function>"}</function><function=now>{}</function>';
     const parts = assertSplitInvariant(functionary, text);
-    assert.deepEqual(collect(parts), { content: "Sure: ", calls: [call("get_weather", '{"city": "</function>"}'), call("now", "{}")] });
+    assert.deepEqual(collectParts(parts), { content: "Sure: ", calls: [call("get_weather", '{"city": "</function>"}'), call("now", "{}")] });
   });
 
   test("HTML-like text is content", () => {
@@ -316,10 +249,10 @@ function assertCutInvariant(family: NamedJsonSyntax, text: string, anchored: boo
   const reference = merge(partsOf(family, [text], { anchored }));
   assert.deepEqual(merge(partsOf(family, cut(text, points), { anchored })), reference, JSON.stringify(text));
   assert.deepEqual(merge(partsOf(family, [...text], { anchored })), reference, JSON.stringify(text));
-  assert.ok(isSubsequence(collect(reference).content, text), JSON.stringify(text));
+  assert.ok(isSubsequence(collectParts(reference).content, text), JSON.stringify(text));
   for (const marker of family.markerTokens) {
     // A marker in content must come from the text around it, never from a section's markup.
-    if (collect(reference).content.includes(marker)) assert.ok(text.includes(marker));
+    if (collectParts(reference).content.includes(marker)) assert.ok(text.includes(marker));
   }
 }
 
@@ -357,7 +290,7 @@ describe("NamedCallParser: properties", () => {
     fc.assert(
       fc.property(fc.constantFrom(...FAMILIES), noise, fc.array(fc.nat(), { maxLength: 10 }), (family, text, points) => {
         fc.pre(family.triggers.every((t) => !text.includes(t)));
-        assert.deepEqual(collect(partsOf(family, cut(text, points))), { content: text, calls: [] });
+        assert.deepEqual(collectParts(partsOf(family, cut(text, points))), { content: text, calls: [] });
       }),
       { numRuns: 300 },
     );
@@ -371,7 +304,7 @@ describe("NamedCallParser: efficiency", () => {
     const started = performance.now();
     const text = `${content}<function=f>${args}</function>`;
     const chunks = cut(text, Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => i * 3));
-    assert.deepEqual(collect(partsOf(functionary, chunks)), { content, calls: [call("f", args)] });
+    assert.deepEqual(collectParts(partsOf(functionary, chunks)), { content, calls: [call("f", args)] });
     assert.ok(performance.now() - started < 5_000, `took ${Math.round(performance.now() - started)} ms`);
   });
 });

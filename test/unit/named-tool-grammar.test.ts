@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { getLlama, type Llama, type LlamaGrammar } from "node-llama-cpp";
+import { accepts } from "../support/grammar.ts";
 import { createToolCallParser } from "../../src/chat/tools/call-parser.ts";
 import { deepseekV3Family } from "../../src/chat/tools/families/deepseek-v3.ts";
 import { deepseekV31Family } from "../../src/chat/tools/families/deepseek-v3-1.ts";
@@ -24,10 +25,6 @@ after(async () => {
   await llama.dispose();
 });
 
-/** Whether the grammar accepts the whole text (node-llama-cpp's internal full-match test). */
-function accepts(grammar: LlamaGrammar, text: string): boolean {
-  return (grammar as unknown as { _testText(text: string): boolean })._testText(text);
-}
 
 const TOOLS: ToolsRequest["definitions"] = [
   {

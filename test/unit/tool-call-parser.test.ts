@@ -9,7 +9,8 @@ import { graniteFamily } from "../../src/chat/tools/families/granite.ts";
 import { commandR7bFamily } from "../../src/chat/tools/families/command-r7b.ts";
 import { markerPieces } from "../../src/chat/tools/markup-matcher.ts";
 import type { ToolCallSyntax } from "../../src/chat/tools/syntax.ts";
-import { ToolCallParser, type ParsedPart, type ToolCallParserOptions } from "../../src/chat/tools/tool-call-parser.ts";
+import { ToolCallParser, type ParsedPart } from "../../src/chat/tools/tool-call-parser.ts";
+import { assertSplitInvariant, call, collectParts, cut, merge, parse, partsOf, type ParsedMessage } from "../support/parsed-parts.ts";
 
 const hermes = hermesFamily.syntax;
 const llama3 = llama3Family.syntax;
@@ -19,61 +20,12 @@ const granite = graniteFamily.syntax;
 const commandR7b = commandR7bFamily.syntax;
 const FAMILIES: readonly ToolCallSyntax[] = [hermes, llama3, mistral, granite, commandR7b, generic];
 
-/** All parts for the text pushed in the given chunks, then finish(). */
-function partsOf(syntax: ToolCallSyntax, chunks: readonly string[], options?: ToolCallParserOptions): ParsedPart[] {
-  const parser = new ToolCallParser(syntax, options);
-  const parts: ParsedPart[] = [];
-  for (const chunk of chunks) parts.push(...parser.push(chunk));
-  parts.push(...parser.finish());
-  return parts;
-}
-
-/** Merges adjacent content parts, and adjacent arguments parts of one call. */
-function merge(parts: readonly ParsedPart[]): ParsedPart[] {
-  const out: ParsedPart[] = [];
-  for (const part of parts) {
-    const last = out.at(-1);
-    if (part.kind === "content" && last?.kind === "content") out[out.length - 1] = { kind: "content", text: last.text + part.text };
-    else if (part.kind === "arguments" && last?.kind === "arguments" && last.index === part.index) out[out.length - 1] = { ...last, text: last.text + part.text };
-    else out.push(part);
-  }
-  return out;
-}
-
-function parse(syntax: ToolCallSyntax, text: string, options?: ToolCallParserOptions): ReturnType<typeof collectParts> {
-  return collectParts(partsOf(syntax, [text], options));
-}
-
 /** True when `part`'s characters appear in `whole` in order (content is only ever input text, never invented). */
 function isSubsequence(part: string, whole: string): boolean {
   let j = 0;
   for (let i = 0; i < whole.length && j < part.length; i++) if (whole[i] === part[j]) j++;
   return j === part.length;
 }
-
-function cut(text: string, points: readonly number[]): string[] {
-  const sorted = [...new Set(points.map((p) => p % (text.length + 1)))].sort((a, b) => a - b);
-  const chunks: string[] = [];
-  let at = 0;
-  for (const p of sorted) {
-    chunks.push(text.slice(at, p));
-    at = p;
-  }
-  chunks.push(text.slice(at));
-  return chunks;
-}
-
-/** Checks that char-by-char and every two-piece split give the same merged parts as one push; returns them. */
-function assertSplitInvariant(syntax: ToolCallSyntax, text: string, options?: ToolCallParserOptions): ParsedPart[] {
-  const reference = merge(partsOf(syntax, [text], options));
-  assert.deepEqual(merge(partsOf(syntax, [...text], options)), reference, `char by char: ${JSON.stringify(text)}`);
-  for (let i = 1; i < text.length; i++) {
-    assert.deepEqual(merge(partsOf(syntax, [text.slice(0, i), text.slice(i)], options)), reference, `split at ${i}: ${JSON.stringify(text)}`);
-  }
-  return reference;
-}
-
-const call = (name: string, args: string): { name: string; arguments: string } => ({ name, arguments: args });
 
 describe("ToolCallParser: hermes", () => {
   test("content only, with < and { that are not triggers", () => {
@@ -107,7 +59,7 @@ describe("ToolCallParser: hermes", () => {
   });
 
   test("malformed markup is released as content and scanning goes on", () => {
-    const cases: [string, ReturnType<typeof collectParts>][] = [
+    const cases: [string, ParsedMessage][] = [
       ["<tool_call>hello</tool_call>", { content: "<tool_call>hello</tool_call>", calls: [] }],
       ['<tool_call>{"foo": 1}</tool_call> ok', { content: '<tool_call>{"foo": 1}</tool_call> ok', calls: [] }],
       ['<tool_call>{"name": ""}', { content: '<tool_call>{"name": ""}', calls: [] }],
@@ -403,25 +355,6 @@ describe("ToolCallParser: efficiency", () => {
   });
 });
 
-/** Folds parts into the final message: content text and calls {name, arguments}. */
-function collectParts(parts: readonly ParsedPart[]): { content: string; calls: { name: string; arguments: string }[] } {
-  let content = "";
-  const calls: { name: string; arguments: string }[] = [];
-  const byIndex = new Map<number, { name: string; arguments: string }>();
-  for (const part of parts) {
-    if (part.kind === "content") {
-      content += part.text;
-    } else if (part.kind === "call") {
-      const call = { name: part.name, arguments: "" };
-      byIndex.set(part.index, call);
-      calls.push(call);
-    } else {
-      const call = byIndex.get(part.index);
-      if (call !== undefined) call.arguments += part.text;
-    }
-  }
-  return { content, calls };
-}
 
 /** Whole, cut at `points`, or char by char: the same merged parts, and content drawn from the text. */
 function assertCutInvariant(family: ToolCallSyntax, text: string, anchored: boolean, points: readonly number[]): void {

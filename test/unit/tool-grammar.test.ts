@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import { getLlama, type Llama, type LlamaGrammar } from "node-llama-cpp";
+import { getLlama, type Llama } from "node-llama-cpp";
+import { accepts } from "../support/grammar.ts";
 import { avoidingText } from "../../src/chat/grammar/avoid-text.ts";
 import { GrammarBuilder } from "../../src/chat/grammar/gbnf.ts";
 import { genericFamily } from "../../src/chat/tools/families/generic.ts";
@@ -22,10 +23,6 @@ after(async () => {
   await llama.dispose();
 });
 
-/** Whether the grammar accepts the whole text (node-llama-cpp's internal full-match test). */
-function accepts(grammar: LlamaGrammar, text: string): boolean {
-  return (grammar as unknown as { _testText(text: string): boolean })._testText(text);
-}
 
 const TOOLS: ToolsRequest["definitions"] = [
   {
