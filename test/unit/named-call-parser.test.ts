@@ -12,6 +12,7 @@ import { deepseekV31Family } from "../../src/chat/tools/families/deepseek-v3-1.t
 import { functionaryV31Family } from "../../src/chat/tools/families/functionary-v3-1.ts";
 import { kimiK2Family } from "../../src/chat/tools/families/kimi-k2.ts";
 import { mistralV11Family } from "../../src/chat/tools/families/mistral-v11.ts";
+import { harmonyFamily } from "../../src/chat/tools/families/harmony.ts";
 import type { ToolFamilyDefinition } from "../../src/chat/tools/family.ts";
 import type { NamedJsonSyntax } from "../../src/chat/tools/syntax.ts";
 import { ToolCallStream } from "../../src/chat/tools/tool-call-stream.ts";
@@ -28,7 +29,8 @@ const v31 = named(deepseekV31Family);
 const v3 = named(deepseekV3Family);
 const kimi = named(kimiK2Family);
 const functionary = named(functionaryV31Family);
-const FAMILIES: readonly NamedJsonSyntax[] = [mistral, v31, v3, kimi, functionary];
+const harmony = named(harmonyFamily);
+const FAMILIES: readonly NamedJsonSyntax[] = [mistral, v31, v3, kimi, functionary, harmony];
 
 describe("NamedCallParser: mistral-v11", () => {
   test("calls each opened by [TOOL_CALLS], text before kept, text after", () => {

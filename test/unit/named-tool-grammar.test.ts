@@ -11,6 +11,7 @@ import { createToolCallParser } from "../../src/chat/tools/call-parser.ts";
 import { deepseekV3Family } from "../../src/chat/tools/families/deepseek-v3.ts";
 import { deepseekV31Family } from "../../src/chat/tools/families/deepseek-v3-1.ts";
 import { functionaryV31Family } from "../../src/chat/tools/families/functionary-v3-1.ts";
+import { harmonyFamily } from "../../src/chat/tools/families/harmony.ts";
 import { kimiK2Family } from "../../src/chat/tools/families/kimi-k2.ts";
 import { mistralV11Family } from "../../src/chat/tools/families/mistral-v11.ts";
 import type { ToolCallSyntax } from "../../src/chat/tools/syntax.ts";
@@ -133,5 +134,35 @@ describe("toolGrammar: kimi-k2 call numbers", () => {
     assert.equal(accepts(grammar, call(":17")), true);
     assert.equal(accepts(grammar, call(":x")), false);
     assert.equal(accepts(grammar, call("")), false);
+  });
+});
+
+describe("toolGrammar: harmony (the grammar writes the message header)", () => {
+  const call = (name: string, args: string): string => `<|channel|>commentary to=functions.${name} <|constrain|>json<|message|>${args}`;
+  const final = (text: string): string => `<|channel|>final<|message|>${text}`;
+
+  test("required and named: one call, with or without the role part first", async () => {
+    const grammar = await grammarFor(harmonyFamily.syntax, { kind: "required" });
+    assert.equal(accepts(grammar, call("get_weather", '{"city": "Oslo"}')), true);
+    assert.equal(accepts(grammar, `<|start|>assistant${call("now", "{}")}`), true);
+    assert.deepEqual(readBack(harmonyFamily.syntax, call("get_weather", '{"city": "Oslo"}')), { content: "", calls: [["get_weather", '{"city": "Oslo"}']] });
+    assert.equal(accepts(grammar, call("now", "{}") + call("now", "{}")), false, "one call per message");
+    assert.equal(accepts(grammar, final("Hi")), false);
+    assert.equal(accepts(grammar, call("get_weather", '{"unit": "c"}')), false, "missing required city");
+    const named = await grammarFor(harmonyFamily.syntax, { kind: "function", name: "now" });
+    assert.equal(accepts(named, call("now", "{}")), true);
+    assert.equal(accepts(named, call("get_weather", '{"city": "Oslo"}')), false);
+  });
+
+  test("auto: a final answer or a call, not both; none: a final answer without markers", async () => {
+    const auto = await grammarFor(harmonyFamily.syntax, { kind: "auto" });
+    assert.equal(accepts(auto, final("Just an answer {x}.")), true);
+    assert.equal(accepts(auto, call("now", "{}")), true);
+    assert.equal(accepts(auto, final("Let me check.") + call("now", "{}")), false);
+    assert.equal(accepts(auto, "No header"), false);
+    const none = await grammarFor(harmonyFamily.syntax, { kind: "none" });
+    assert.equal(accepts(none, final("plain text")), true);
+    assert.equal(accepts(none, call("now", "{}")), false);
+    assert.equal(accepts(none, final("a <|end|> b")), false);
   });
 });

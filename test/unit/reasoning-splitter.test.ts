@@ -113,6 +113,24 @@ describe("harmony splitter", () => {
     assert.equal(splitter.phase, "answer");
   });
 
+  it("keeps a call's header in the answer, in one form wherever the model put the recipient", () => {
+    const canonical = '<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city":"Oslo"}';
+    for (const call of [
+      '<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city":"Oslo"}<|call|>',
+      '<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>{"city":"Oslo"}<|call|>',
+      '<|start|>assistant<|channel|>commentary to=functions.get_weather<|message|>{"city":"Oslo"}',
+    ]) {
+      const got = split(reasoningSplitter(HARMONY, "<|start|>assistant"), [`<|channel|>analysis<|message|>hm<|end|>${call}`]);
+      assert.deepEqual([got.reasoning, got.content], ["hm", canonical]);
+      sameWhateverTheCuts(HARMONY, "<|start|>assistant", `<|channel|>analysis<|message|>hm<|end|>${call}`);
+    }
+  });
+
+  it("leaves the next channel open when closing for a grammar that writes headers", () => {
+    const got = split(reasoningSplitter(HARMONY, ""), ["<|channel|>analysis<|message|>hm", forcedText(HARMONY, { headerFree: true }).close, "<|channel|>final<|message|>Done"]);
+    assert.deepEqual([got.reasoning, got.content], ["hm", "Done"]);
+  });
+
   it("closes the thoughts with a final-channel header when forced", () => {
     const splitter = reasoningSplitter(HARMONY, "");
     const got = split(splitter, ["<|channel|>analysis<|message|>hm", forcedText(HARMONY).close, "Done"]);

@@ -3,8 +3,12 @@
  * each `[<|start|>assistant]<|channel|>NAME[ to=…][<|constrain|>…]<|message|>BODY` ended by
  * `<|end|>`, `<|call|>` or `<|return|>`: the `analysis` channel's bodies are reasoning, other
  * channels' bodies (`final`, `commentary`) are the answer, headers and end markers are dropped.
- * Output that does not start like a Harmony header is passed through as the answer. (Tool calls,
- * `commentary to=functions.…`, are parsed by the tool-call layer.)
+ * Output that does not start like a Harmony header is passed through as the answer.
+ *
+ * A message addressed to a recipient (a tool call: `to=functions.get_weather`, in the channel part
+ * or in the role part) keeps a header in the answer, rewritten into one form whatever the model
+ * wrote — `<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>` before
+ * its body — for the tool-call layer to parse (families/harmony.ts).
  */
 import { heldSuffix, mergeParts } from "./parts.ts";
 import type { ReasoningPart, ReasoningPhase, ReasoningSplitter } from "./splitter.ts";
@@ -15,6 +19,9 @@ const START = "<|start|>";
 const ENDS = ["<|end|>", "<|call|>", "<|return|>"];
 /** Every marker of a Harmony message (control tokens whose text the splitter must see). */
 export const HARMONY_MARKERS: readonly string[] = [START, CHANNEL, MESSAGE, "<|constrain|>", ...ENDS];
+/** How the answer shows a message to `to=<recipient>`: this, the recipient, HARMONY_CALL_ARGUMENTS, the body. */
+export const HARMONY_CALL_OPEN = `${CHANNEL}commentary to=`;
+export const HARMONY_CALL_ARGUMENTS = ` <|constrain|>json${MESSAGE}`;
 /** A header longer than this is not one: the output is passed through. */
 const MAX_HEADER_CHARS = 512;
 
@@ -59,7 +66,10 @@ export class HarmonySplitter implements ReasoningSplitter {
       if (state.kind === "header") {
         const at = buffer.indexOf(MESSAGE);
         if (at !== -1) {
-          this.#state = { kind: "body", channel: channelOf(buffer.slice(0, at)) };
+          const header = buffer.slice(0, at);
+          this.#state = { kind: "body", channel: channelOf(header) };
+          const recipient = recipientOf(header);
+          if (recipient !== undefined) out.push({ kind: "content", text: `${HARMONY_CALL_OPEN}${recipient}${HARMONY_CALL_ARGUMENTS}` });
           this.#buffer = buffer.slice(at + MESSAGE.length);
           continue;
         }
@@ -87,6 +97,11 @@ export class HarmonySplitter implements ReasoningSplitter {
       return mergeParts(out);
     }
   }
+}
+
+/** The recipient a header names (`to=functions.get_weather` → "functions.get_weather"), if any. */
+function recipientOf(header: string): string | undefined {
+  return /(?:^|\s)to=([^\s<]+)/.exec(header)?.[1];
 }
 
 /** The channel a header names (`<|channel|>final` → "final"; "" when none). */

@@ -39,12 +39,23 @@ export function opensThoughts(format: Extract<ReasoningFormat, { kind: "tags" }>
   return open !== -1 && open > prompt.lastIndexOf(format.close);
 }
 
+export interface ForcedTextOptions {
+  /**
+   * Harmony: the thoughts' closing ends before the next message's channel, which is left to the
+   * grammar (tool calls go to another channel than the answer). Default false: the `final` channel.
+   */
+  readonly headerFree?: boolean;
+}
+
 /**
  * The text that ends the thoughts when their budget is spent, so the answer follows; and the text
  * that opens them when the answer is constrained and the model must think first (so that it cannot
  * begin an unconstrained answer: for Harmony, anything before a message header).
  */
-export function forcedText(format: ReasoningFormat): { readonly open: string | undefined; readonly close: string } {
-  if (format.kind === "harmony") return { open: "<|channel|>analysis<|message|>", close: "<|end|><|start|>assistant<|channel|>final<|message|>" };
+export function forcedText(format: ReasoningFormat, options: ForcedTextOptions = {}): { readonly open: string | undefined; readonly close: string } {
+  if (format.kind === "harmony") {
+    const next = options.headerFree === true ? "<|start|>assistant" : "<|start|>assistant<|channel|>final<|message|>";
+    return { open: "<|channel|>analysis<|message|>", close: `<|end|>${next}` };
+  }
   return { open: format.open, close: `\n${format.close}\n\n${format.answerTags?.open ?? ""}` };
 }

@@ -9,6 +9,7 @@ import { deepseekV31Family } from "./families/deepseek-v3-1.ts";
 import { functionaryV31Family } from "./families/functionary-v3-1.ts";
 import { graniteFamily } from "./families/granite.ts";
 import { genericFamily } from "./families/generic.ts";
+import { harmonyFamily } from "./families/harmony.ts";
 import { hermesFamily } from "./families/hermes.ts";
 import { kimiK2Family } from "./families/kimi-k2.ts";
 import { llama3Family } from "./families/llama3.ts";
@@ -21,6 +22,7 @@ import { mistralV11Family } from "./families/mistral-v11.ts";
  * Llama 3 headers and `<|python_tag|>` too).
  */
 export const FAMILIES: readonly ToolFamilyDefinition[] = [
+  harmonyFamily,
   mistralV11Family,
   mistralFamily,
   deepseekV3Family,

@@ -26,7 +26,8 @@ export type ToolFamily =
   | "deepseek-v3"
   | "deepseek-v3.1"
   | "kimi-k2"
-  | "functionary-v3.1";
+  | "functionary-v3.1"
+  | "harmony";
 
 /** A family's call syntax, by the shape of its calls. */
 export type ToolCallSyntax = JsonObjectSyntax | NamedJsonSyntax;
@@ -62,6 +63,13 @@ interface SyntaxBase {
    * follows.
    */
   readonly alternativeTriggers: readonly string[];
+  /**
+   * For formats where every message has a header that the grammar writes too (gpt-oss's Harmony):
+   * `lead` may come first (`<|start|>assistant`), then either `content` (the header of a plain
+   * answer, `<|channel|>final<|message|>`) and the answer, or a section, never both. Default none:
+   * the grammar starts where the message's text does.
+   */
+  readonly header?: { readonly lead: string; readonly content: string };
 }
 
 /** Calls that are JSON objects holding their name (`{"name": …, "arguments": …}`). */

@@ -6,7 +6,8 @@
  *              constraint); plain-JSON triggers such as Llama's `{"name"` stay allowed, since
  *              nothing is parsed as a call;
  *  - auto:     content without triggers, optionally followed by a tool-call section; with an output
- *              constraint (`response_format` …), either that constraint or a section;
+ *              constraint (`response_format` …), or in a format whose grammar writes the message
+ *              header (Harmony: `syntax.header`), either the content or a section;
  *  - required: a section, from the first token;
  *  - function: a section holding exactly one call of that function.
  *
@@ -55,8 +56,12 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
     warnings.push(...result.warnings);
     return result.rule;
   };
+  // Harmony: the grammar writes the message header too (syntax.ts `header`).
+  const { header } = syntax;
+  const headerLead = header === undefined ? "" : `${gbnfLiteral(header.lead)}? `;
+  const answer = (): string => (header === undefined ? content() : `${gbnfLiteral(header.content)} ${content()}`);
   const choice = tools.choice;
-  if (choice.kind === "none") return { gbnf: builder.toString(content()), warnings, anchored: false };
+  if (choice.kind === "none") return { gbnf: builder.toString(headerLead + answer()), warnings, anchored: false };
 
   const offered = choice.kind === "function" ? tools.definitions.filter((t) => t.name === choice.name) : tools.definitions;
   const calls = offered.map((tool) => {
@@ -74,8 +79,8 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
   const close = syntax.sectionClose === "" ? "" : ` ${gbnfLiteral(syntax.sectionClose)}`;
   const section = builder.addRule("section", `${open}${call}${more}${close}`);
 
-  if (choice.kind !== "auto") return { gbnf: builder.toString(section), warnings, anchored: true };
-  if (constraint !== undefined) return { gbnf: builder.toString(`( ${content()} | ${section} )`), warnings, anchored: true };
+  if (choice.kind !== "auto") return { gbnf: builder.toString(headerLead + section), warnings, anchored: true };
+  if (constraint !== undefined || header !== undefined) return { gbnf: builder.toString(`${headerLead}( ${answer()} | ${section} )`), warnings, anchored: true };
   return { gbnf: builder.toString(`${content()} ${section}?`), warnings, anchored: false };
 }
 

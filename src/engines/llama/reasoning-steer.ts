@@ -9,7 +9,7 @@
  */
 import type { LlamaModel, Token } from "node-llama-cpp";
 import type { ReasoningPlan } from "../../chat/reasoning/plan.ts";
-import { forcedText, reasoningSplitter, type ReasoningPhase, type ReasoningSplitter } from "../../chat/reasoning/splitter.ts";
+import { forcedText, reasoningSplitter, type ForcedTextOptions, type ReasoningPhase, type ReasoningSplitter } from "../../chat/reasoning/splitter.ts";
 import type { ReasoningFormat } from "../../domain/reasoning.ts";
 import type { RunContext } from "./run-context.ts";
 
@@ -21,6 +21,12 @@ export interface ReasoningSteerOptions {
   readonly forced: { readonly open: readonly Token[] | undefined; readonly close: readonly Token[] };
   /** Whether a grammar constrains the answer. */
   readonly constrained: boolean;
+  /**
+   * The grammar writes the answer's message header too (Harmony with tools, syntax.ts `header`):
+   * it applies from the end of the thoughts (at once when the model does not think), and `forced`
+   * closes the thoughts without choosing the next channel. Default false.
+   */
+  readonly headerConstrained?: boolean;
 }
 
 /** Counts the tokens of a choice's thoughts: each token that began, continued or ended them. */
@@ -92,25 +98,29 @@ export class ReasoningSteer {
 
   /**
    * `grammarActive` for generate-choice: in the answer; and before anything is decided, for
-   * think-tag models asked not to think (their answer starts at once).
+   * think-tag models asked not to think (their answer starts at once), and for a grammar that
+   * writes the header, between the thoughts and the answer.
    */
   grammarActive(): boolean {
     const { phase } = this.#options.output;
     if (phase === "answer") return true;
-    return phase === "undecided" && this.#options.plan.format?.kind === "tags" && !this.#options.plan.thinking;
+    if (phase !== "undecided") return false;
+    const { plan } = this.#options;
+    if (this.#options.headerConstrained === true) return !plan.thinking || this.#counter.tokens > 0;
+    return plan.format?.kind === "tags" && !plan.thinking;
   }
 }
 
 const forcedCache = new WeakMap<LlamaModel, Map<string, ReasoningSteerOptions["forced"]>>();
 
 /** The tokens of a format's forced markers on this model, tokenized once. */
-export function forcedTokens(model: LlamaModel, format: ReasoningFormat): ReasoningSteerOptions["forced"] {
+export function forcedTokens(model: LlamaModel, format: ReasoningFormat, options: ForcedTextOptions = {}): ReasoningSteerOptions["forced"] {
   let byFormat = forcedCache.get(model);
   if (byFormat === undefined) forcedCache.set(model, (byFormat = new Map()));
-  const key = JSON.stringify(format);
+  const key = JSON.stringify([format, options.headerFree === true]);
   let tokens = byFormat.get(key);
   if (tokens === undefined) {
-    const text = forcedText(format);
+    const text = forcedText(format, options);
     tokens = { open: text.open === undefined ? undefined : model.tokenize(text.open, true), close: model.tokenize(text.close, true) };
     byFormat.set(key, tokens);
   }

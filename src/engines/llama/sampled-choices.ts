@@ -96,10 +96,12 @@ async function runChoice(
             stop: request.stop,
             includeStop: request.includeStopString,
           });
+    // A tool grammar in a format whose grammar writes message headers (Harmony) starts at the header.
+    const headerConstrained = grammar !== undefined && request.tools !== undefined && template.family.syntax.header !== undefined;
     const steer =
       output === undefined || plan.format === undefined
         ? undefined
-        : new ReasoningSteer({ plan, output, forced: forcedTokens(host.model, plan.format), constrained: grammar !== undefined });
+        : new ReasoningSteer({ plan, output, forced: forcedTokens(host.model, plan.format, { headerFree: headerConstrained }), constrained: grammar !== undefined, headerConstrained });
     const shownMarkers = new Set([...(toolSyntax === undefined ? [] : template.markerTokens), ...template.reasoningTokens]);
     const options = (onStep: () => void): ChoiceOptions => ({
       model: host.model,
