@@ -1,5 +1,5 @@
 /**
- * The content side of a streaming tool-call parser (used by named-call-parser.ts): passes text
+ * The content side of the streaming tool-call parsers (every call shape): passes text
  * through as content until a trigger completes, holding back what could still become one, and
  * keeps the rules about where a section may start:
  *

@@ -41,8 +41,9 @@
  * each character is looked at a bounded number of times (once more after a failure).
  */
 import { CallObjectReader, type CallSink } from "./call-object.ts";
-import { isJsonWhitespace, trimJsonWhitespaceStart } from "./json-scanner.ts";
-import { markerPieces, PieceSequence, TriggerMatcher } from "./markup-matcher.ts";
+import { ContentReader } from "./content-reader.ts";
+import { trimJsonWhitespaceStart } from "./json-scanner.ts";
+import { markerPieces, PieceSequence } from "./markup-matcher.ts";
 import { ParsedParts } from "./parsed-parts.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
 
@@ -60,8 +61,7 @@ export interface ToolCallParserOptions {
 
 /** Incremental parser for one generated message; see the file header for the rules. */
 export class ToolCallParser {
-  readonly #anchored: boolean;
-  readonly #matcher: TriggerMatcher;
+  readonly #content: ContentReader;
   readonly #alternatives: ReadonlySet<string>;
   readonly #openPieces: string[];
   readonly #altOpenPieces: string[];
@@ -71,11 +71,6 @@ export class ToolCallParser {
   #mode: "content" | "markup" | "call" = "content";
   readonly #parts = new ParsedParts();
   #nextIndex = 0;
-  // Content.
-  #triggersOn = true;
-  #atStart = true;
-  #leadingWs = "";
-  #skipWs = false;
   // Section.
   #held = "";
   #heldWs = "";
@@ -90,8 +85,7 @@ export class ToolCallParser {
   };
 
   constructor(syntax: ToolCallSyntax, options: ToolCallParserOptions = {}) {
-    this.#anchored = options.anchored ?? false;
-    this.#matcher = new TriggerMatcher([...syntax.triggers, ...syntax.alternativeTriggers]);
+    this.#content = new ContentReader([...syntax.triggers, ...syntax.alternativeTriggers], options.anchored ?? false, (text) => this.#emit("content", text));
     this.#alternatives = new Set(syntax.alternativeTriggers.filter((t) => !syntax.triggers.includes(t)));
     this.#openPieces = markerPieces(syntax.sectionOpen, syntax.callOpen, "{");
     this.#altOpenPieces = markerPieces(syntax.callOpen, "{");
@@ -119,27 +113,20 @@ export class ToolCallParser {
   /** End of generation: flushes everything still held. */
   finish(): ParsedPart[] {
     if (this.#mode === "content") {
-      const text = this.#leadingWs + this.#matcher.take();
-      if (text !== "") this.#emit("content", text);
+      this.#content.finish();
     } else if (this.#mode === "call") {
       this.#call.finish(this.#sink);
     }
     this.#mode = "content";
-    this.#leadingWs = this.#held = this.#heldWs = "";
+    this.#held = this.#heldWs = "";
     return this.#take();
   }
 
   /** End of the run of characters from `i` that would be emitted one by one unchanged; `i` when none. */
   #plainRun(text: string, i: number): number {
-    let j = i;
-    if (this.#mode === "content") {
-      if (this.#skipWs || this.#atStart) return i;
-      if (!this.#triggersOn) return text.length;
-      if (this.#matcher.prefix !== "") return i;
-      while (j < text.length && !this.#matcher.startsTrigger(text.charAt(j))) j++;
-      return j;
-    }
+    if (this.#mode === "content") return this.#content.plainRun(text, i);
     if (this.#mode !== "call" || !this.#call.streamingPlainString) return i;
+    let j = i;
     while (j < text.length && text.charAt(j) !== '"' && text.charAt(j) !== "\\") j++;
     return j;
   }
@@ -157,37 +144,12 @@ export class ToolCallParser {
   }
 
   #contentStep(c: string): void {
-    if (this.#skipWs) {
-      if (isJsonWhitespace(c)) return;
-      this.#skipWs = false;
-    }
-    if (!this.#triggersOn) return this.#content(c);
-    const released = this.#matcher.step(c);
-    const trigger = this.#matcher.matched;
-    if (released !== "") this.#content(released);
-    if (!this.#triggersOn) return this.#content(this.#matcher.take() + (trigger ?? ""));
+    const trigger = this.#content.step(c);
     if (trigger !== undefined) this.#startSection(trigger);
   }
 
-  /** Content text, through the leading-whitespace hold at the start of the message. */
-  #content(text: string): void {
-    if (text === "") return;
-    if (this.#atStart) {
-      if (trimJsonWhitespaceStart(text) === "") {
-        this.#leadingWs += text;
-        return;
-      }
-      text = this.#leadingWs + text;
-      this.#leadingWs = "";
-      this.#atStart = false;
-      if (this.#anchored) this.#triggersOn = false;
-    }
-    this.#emit("content", text);
-  }
-
   #startSection(trigger: string): void {
-    this.#heldWs = this.#leadingWs;
-    this.#leadingWs = "";
+    this.#heldWs = this.#content.takeLeadingWhitespace();
     this.#afterCall = false;
     this.#end = undefined;
     this.#mode = "markup";
@@ -224,10 +186,9 @@ export class ToolCallParser {
   /** Leaves the section after its markup: whitespace that follows is dropped too. */
   #endSection(): void {
     this.#mode = "content";
-    this.#skipWs = true;
     this.#held = this.#heldWs = "";
     this.#next = this.#end = undefined;
-    if (this.#anchored) this.#triggersOn = false;
+    this.#content.sectionEnded();
   }
 
   /** `c` broke the markup before any call of it was emitted: the held text is content after all. */
@@ -240,20 +201,12 @@ export class ToolCallParser {
     this.#next = this.#end = undefined;
     if (afterCall) {
       const text = trimJsonWhitespaceStart(held);
-      this.#skipWs = text === "";
-      this.#release(text, 0);
+      this.#content.release(text, 0, text === "");
     } else {
       // Not from the trigger's first character again: that is where this attempt began.
-      this.#release(ws + held, ws.length + 1);
+      this.#content.release(ws + held, ws.length + 1);
     }
     this.#contentStep(c);
-  }
-
-  /** Releases text as content; from `from` on, its tail may still begin a trigger. */
-  #release(text: string, from: number): void {
-    if (!this.#triggersOn) return this.#content(text);
-    this.#content(text.slice(0, from) + this.#matcher.restart(text.slice(from)));
-    if (!this.#triggersOn) this.#content(this.#matcher.take());
   }
 
   /** The call object ended: what follows may be more calls or the section's end. */
@@ -277,8 +230,7 @@ export class ToolCallParser {
   #startCall(name: string): void {
     this.#callIndex = this.#nextIndex++;
     this.#held = this.#heldWs = "";
-    this.#atStart = false;
-    if (this.#anchored) this.#triggersOn = false;
+    this.#content.callStarted();
     this.#parts.call(this.#callIndex, name);
   }
 
