@@ -11,6 +11,7 @@ import type { ReasoningPhase, ReasoningSplitter } from "./reasoning/splitter.ts"
 import { StopMatcher } from "./stop-matcher.ts";
 import { ToolCallStream } from "./tools/tool-call-stream.ts";
 import type { ToolCallSyntax } from "./tools/syntax.ts";
+import type { ParameterTypes } from "./tools/parameter-types.ts";
 
 export interface ChoiceOutputOptions {
   /** The choice index the events are for. */
@@ -20,7 +21,7 @@ export interface ChoiceOutputOptions {
   /** Thoughts stay in the answer's text, markers included; the splitter only tracks the phase (default false). */
   readonly thoughtsAsContent?: boolean;
   /** Parses the answer's tool calls in this syntax (default: none). */
-  readonly tools?: { readonly syntax: ToolCallSyntax; readonly anchored: boolean };
+  readonly tools?: { readonly syntax: ToolCallSyntax; readonly anchored: boolean; readonly parameterTypes?: ParameterTypes | undefined };
   /** Stop strings, matched on the answer (default none). */
   readonly stop?: readonly string[];
   /** Emit the stop string that ended the answer (default false). */

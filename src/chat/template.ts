@@ -34,6 +34,11 @@ export interface RenderOptions {
   readonly date?: Date;
   /** Extra variables for the template. */
   readonly variables?: Readonly<Record<string, unknown>>;
+  /**
+   * Earlier calls' arguments as the client's JSON text instead of an object, for templates that
+   * join them to text (`'>>>' + name + '\n' + arguments`, Functionary v3.2) (default false).
+   */
+  readonly textArguments?: boolean;
 }
 
 /** Anything that renders a conversation: the model's template, or a client's one in a sandbox. */
@@ -74,7 +79,7 @@ export function templateContext(messages: readonly ChatMessage[], options: Rende
     tools_in_user_message: true,
     date_string: formatDate(options.date ?? new Date()),
     ...options.variables,
-    messages: toTemplateMessages(messages),
+    messages: toTemplateMessages(messages, options.textArguments ?? false),
     tools: options.tools === undefined || options.tools.length === 0 ? null : options.tools.map(toTemplateTool),
     add_generation_prompt: options.addGenerationPrompt ?? true,
     bos_token: options.bosToken ?? "",
@@ -106,11 +111,12 @@ export function isTemplateRenderError(error: unknown): boolean {
  * The message shapes templates expect (Hugging Face's): `developer` becomes `system`, since it is
  * OpenAI's newer name for the same role and model templates only know `system`; assistant calls
  * become `tool_calls: [{id, type, function: {name, arguments}}]` with the arguments as an object
- * when they are valid JSON (templates apply `tojson` to them); a `tool` message also gets the
+ * when they are valid JSON (templates apply `tojson` to them), or as the client's text with
+ * `textArguments`; a `tool` message also gets the
  * `name` of the function it answers when an earlier call with its id says it; an assistant's
  * thoughts go in `reasoning_content` and `thinking`.
  */
-function toTemplateMessages(messages: readonly ChatMessage[]): Record<string, unknown>[] {
+function toTemplateMessages(messages: readonly ChatMessage[], textArguments: boolean): Record<string, unknown>[] {
   const callNames = new Map<string, string>();
   return messages.map((message) => {
     const out: Record<string, unknown> = {
@@ -126,7 +132,7 @@ function toTemplateMessages(messages: readonly ChatMessage[]): Record<string, un
     if (message.toolCalls !== undefined && message.toolCalls.length > 0) {
       out.tool_calls = message.toolCalls.map((call) => {
         callNames.set(call.id, call.name);
-        return { id: call.id, type: "function", function: { name: call.name, arguments: parseArguments(call.arguments) } };
+        return { id: call.id, type: "function", function: { name: call.name, arguments: textArguments ? call.arguments : parseArguments(call.arguments) } };
       });
     }
     const name = message.name ?? (message.toolCallId === undefined ? undefined : callNames.get(message.toolCallId));

@@ -1,6 +1,7 @@
 /**
- * A model whose template no family file names: its tool-call format is derived from the template
- * at load (derive.ts), reported in /v1/models, enforced by the grammar and read back by the parser.
+ * Models whose template no family file names: their tool-call format is derived from the template
+ * at load (derive.ts), reported in /v1/models, enforced by the grammar and read back by the parser;
+ * in each call shape (a JSON list of calls, one element per parameter).
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -12,7 +13,7 @@ import { MODEL, parseSse, postChat, startTestServer, type TestServer } from "../
 import { assertValidCall, foldStream, TEST_TOOLS } from "../support/tools.ts";
 
 /** Calls as a JSON list between `<actions>` markers (a style no family file names). */
-const TEMPLATE = [
+const JSON_LIST = [
   "{%- if tools %}<|turn|>system\nTools: {{ tools | tojson }}<|end|>\n{% endif %}",
   "{%- for m in messages %}<|turn|>{{ m.role }}\n",
   "{%- if m.tool_calls %}<actions>[{% for c in m.tool_calls %}",
@@ -21,7 +22,22 @@ const TEMPLATE = [
   "{%- if add_generation_prompt %}<|turn|>assistant\n{% endif %}",
 ].join("");
 
-describe("tool calling: a format derived from the template", () => {
+/** Calls as `<act do="name">` elements, one `<with key="…">value</with>` per parameter. */
+const PER_PARAMETER = [
+  "{%- if tools %}<|turn|>system\nTools: {{ tools | tojson }}<|end|>\n{% endif %}",
+  "{%- for m in messages %}<|turn|>{{ m.role }}\n",
+  "{%- if m.tool_calls %}{% for c in m.tool_calls %}<act do=\"{{ c.function.name }}\">",
+  '{%- for k, v in c.function.arguments.items() %}<with key="{{ k }}">{{ v if v is string else v | tojson }}</with>{% endfor %}</act>',
+  "{%- endfor %}{% else %}{{ m.content }}{% endif %}<|end|>\n{% endfor %}",
+  "{%- if add_generation_prompt %}<|turn|>assistant\n{% endif %}",
+].join("");
+
+const CASES = [
+  { name: "a JSON list", template: JSON_LIST, marker: "<actions>", history: '<actions>[{"name": "get_weather", "arguments": {"city": "Oslo"}}]</actions>' },
+  { name: "one element per parameter", template: PER_PARAMETER, marker: "<act ", history: '<act do="get_weather"><with key="city">Oslo</with></act>' },
+];
+
+for (const { name, template: TEMPLATE, marker, history: rendered } of CASES) describe(`tool calling: a format derived from the template (${name})`, () => {
   let t: TestServer;
   let dir: string;
   before(async () => {
@@ -48,7 +64,7 @@ describe("tool calling: a format derived from the template", () => {
       const choice = result.choices[0];
       const calls = choice?.message.tool_calls ?? [];
       assert.ok(calls.length >= 1, JSON.stringify(choice?.message));
-      assert.ok(!(choice?.message.content ?? "").includes("<actions>"));
+      assert.ok(!(choice?.message.content ?? "").includes(marker));
       if (choice?.finish_reason === "length") continue;
       complete++;
       for (const call of calls) if (call.type === "function") assertValidCall(call.function);
@@ -70,6 +86,6 @@ describe("tool calling: a format derived from the template", () => {
       { role: "tool", tool_call_id: "call_1", content: "3 C" },
     ];
     const { prompt } = (await (await fetch(`${t.url}/apply-template`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, messages: history, tools: TEST_TOOLS }) })).json()) as { prompt: string };
-    assert.ok(prompt.includes('<actions>[{"name": "get_weather", "arguments": {"city": "Oslo"}}]</actions>'), prompt);
+    assert.ok(prompt.includes(rendered), prompt);
   });
 });

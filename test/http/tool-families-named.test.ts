@@ -2,7 +2,7 @@
  * Tool calling end to end for the families that write the function name outside the JSON
  * arguments, recognised from a client's template (templates written here in each family's
  * style): Mistral v11 `[TOOL_CALLS]name[ARGS]{…}`, DeepSeek V3.1 and V3/R1, Kimi K2 and
- * Functionary v3.1. The default test model has no control tokens for their markers, so they are
+ * Functionary v3.1 and v3.2. The default test model has no control tokens for their markers, so they are
  * plain text here. The grammar writes the family's format, the parser reads it back, streamed
  * calls equal non-streamed ones, and earlier calls render in the family's format.
  */
@@ -73,6 +73,17 @@ const FUNCTIONARY_V31_STYLE = [
   "{%- endfor %}{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}",
 ].join("");
 
+// Joins the arguments to text, as Functionary v3.2's own template does: they must come as text.
+const FUNCTIONARY_V32_STYLE = [
+  "<|start_header_id|>system<|end_header_id|>\n\n",
+  "{%- if tools %}namespace functions {\n{% for t in tools %}type {{ t.function.name }} = (_: {{ t.function.parameters | tojson }}) => any;\n{% endfor %}}{% endif %}<|eot_id|>",
+  "{%- for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n",
+  "{%- if m.role == 'assistant' %}{% if m.content %}{{ '>>>all\n' + m.content }}{% endif %}",
+  "{%- for tc in m.tool_calls or [] %}{{ '>>>' + tc.function.name + '\n' + tc.function.arguments }}{% endfor %}",
+  "{%- else %}{{ m.content }}{% endif %}<|eot_id|>",
+  "{%- endfor %}{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n>>>{% endif %}",
+].join("");
+
 const FAMILIES = [
   { name: "mistral-v11", template: MISTRAL_V11_STYLE, marker: "[TOOL_CALLS]", layout: /^\[TOOL_CALLS\]\w+\[ARGS\]\{/, history: `[TOOL_CALLS]get_weather[CALL_ID]${mistralCallId("call_1")}[ARGS]{"city": "Oslo"}` },
   { name: "deepseek-v3.1", template: DEEPSEEK_V31_STYLE, marker: "<｜tool▁call", layout: /^<\W+tool\W+calls\W+begin\W+><\W+tool\W+call\W+begin\W+>\w+<\W+tool\W+sep\W+>\{/, history: '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>' },
@@ -88,8 +99,11 @@ const FAMILIES = [
     template: KIMI_K2_STYLE,
     marker: "<|tool_call",
     layout: /^<\|tool_calls_section_begin\|><\|tool_call_begin\|>functions\.\w+:\d+<\|tool_call_argument_begin\|>\{/,
-    history: '<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Oslo"}<|tool_call_end|><|tool_calls_section_end|>',
+    // The result names its call as Kimi does (`functions.<name>:<n>`), not by the client's id.
+    history:
+      '<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Oslo"}<|tool_call_end|><|tool_calls_section_end|><|im_end|><|im_system|>tool<|im_middle|>## Return of functions.get_weather:0\n3 C',
   },
+  { name: "functionary-v3.2", template: FUNCTIONARY_V32_STYLE, marker: ">>>", layout: /^\w+\n\{/, history: '>>>get_weather\n{"city": "Oslo"}<|eot_id|>' },
   { name: "functionary-v3.1", template: FUNCTIONARY_V31_STYLE, marker: "<function=", layout: /^<function=\w+>\{/, history: '<function=get_weather>{"city": "Oslo"}</function><|eom_id|>' },
 ];
 

@@ -1,8 +1,8 @@
-/** Helpers for tool-call parser tests (both call shapes): feeding text in chunks, merging and folding parts. */
+/** Helpers for tool-call parser tests (every call shape): feeding text in chunks, merging and folding parts. */
 import assert from "node:assert/strict";
-import { createToolCallParser } from "../../src/chat/tools/call-parser.ts";
+import { createToolCallParser, type CallParserOptions } from "../../src/chat/tools/call-parser.ts";
 import type { ToolCallSyntax } from "../../src/chat/tools/syntax.ts";
-import type { ParsedPart, ToolCallParserOptions } from "../../src/chat/tools/tool-call-parser.ts";
+import type { ParsedPart } from "../../src/chat/tools/tool-call-parser.ts";
 
 export interface ParsedMessage {
   content: string;
@@ -10,7 +10,7 @@ export interface ParsedMessage {
 }
 
 /** All parts for the text pushed in the given chunks, then finish(). */
-export function partsOf(syntax: ToolCallSyntax, chunks: readonly string[], options?: ToolCallParserOptions): ParsedPart[] {
+export function partsOf(syntax: ToolCallSyntax, chunks: readonly string[], options?: CallParserOptions): ParsedPart[] {
   const parser = createToolCallParser(syntax, options);
   const parts: ParsedPart[] = [];
   for (const chunk of chunks) parts.push(...parser.push(chunk));
@@ -45,7 +45,7 @@ export function collectParts(parts: readonly ParsedPart[]): ParsedMessage {
   return out;
 }
 
-export function parse(syntax: ToolCallSyntax, text: string, options?: ToolCallParserOptions): ParsedMessage {
+export function parse(syntax: ToolCallSyntax, text: string, options?: CallParserOptions): ParsedMessage {
   return collectParts(partsOf(syntax, [text], options));
 }
 
@@ -63,7 +63,7 @@ export function cut(text: string, points: readonly number[]): string[] {
 }
 
 /** Checks that char-by-char and every two-piece split give the same merged parts as one push; returns them. */
-export function assertSplitInvariant(syntax: ToolCallSyntax, text: string, options?: ToolCallParserOptions): ParsedPart[] {
+export function assertSplitInvariant(syntax: ToolCallSyntax, text: string, options?: CallParserOptions): ParsedPart[] {
   const reference = merge(partsOf(syntax, [text], options));
   assert.deepEqual(merge(partsOf(syntax, [...text], options)), reference, `char by char: ${JSON.stringify(text)}`);
   for (let i = 1; i < text.length; i++) {

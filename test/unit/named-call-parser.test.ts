@@ -136,7 +136,7 @@ describe("family detection", () => {
     assert.equal(detectToolFamily("{{ '<｜tool▁call▁begin｜>function<｜tool▁sep｜>' + name + '\\n```json\\n' }}").syntax.family, "deepseek-v3");
     assert.equal(detectToolFamily("<|tool_calls_section_begin|>{{ x }}").syntax.family, "kimi-k2");
     assert.equal(detectToolFamily("<|start_header_id|>{% if tools %}<|python_tag|>{{ '<function=' + n + '>' + a + '</function>' }}{% endif %}").syntax.family, "functionary-v3.1");
-    assert.equal(detectToolFamily("<tool_call>\n<function={{ n }}>\n<parameter=x>\n</parameter>\n</function>\n</tool_call>").syntax.family, "hermes", "Qwen3-Coder style is not Functionary");
+    assert.equal(detectToolFamily("<tool_call>\n<function={{ n }}>\n<parameter=x>\n</parameter>\n</function>\n</tool_call>").syntax.family, "qwen3-coder", "Qwen3-Coder style is not Functionary");
   });
 });
 

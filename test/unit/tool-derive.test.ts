@@ -4,6 +4,7 @@ import { ChatTemplate } from "../../src/chat/template.ts";
 import { deriveToolCallSyntax, type ProbeRender } from "../../src/chat/tools/derive.ts";
 import { resolveToolFamily } from "../../src/chat/tools/resolve-family.ts";
 import { ToolCallParser } from "../../src/chat/tools/tool-call-parser.ts";
+import { call, parse } from "../support/parsed-parts.ts";
 
 /** Templates written here in the styles derivation must read. */
 const turns = (call: string, between = "") =>
@@ -19,6 +20,14 @@ const WRAPPED = turns('{% for c in m.tool_calls %}<fn>\n{{ {"arguments": c.funct
 const MISLEADING = `{# Answer with <tool_call> blocks #}${LISTED}`;
 const NO_CALLS = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}";
 const BARE_JSON = turns('{% for c in m.tool_calls %}{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}{% endfor %}');
+
+const KEYED = turns('<calls>[{% for c in m.tool_calls %}{"{{ c.function.name }}": {{ c.function.arguments | tojson }}}{% if not loop.last %}, {% endif %}{% endfor %}]</calls>');
+const NAME_THEN_ARGS = turns("{% for c in m.tool_calls %}<call>{{ c.function.name }}<args>{{ c.function.arguments | tojson }}</call>{% endfor %}");
+const PER_PARAMETER = turns(
+  '<calls>{% for c in m.tool_calls %}{{ "\\n" }}<fn name="{{ c.function.name }}">{% for k, v in c.function.arguments.items() %}{{ "\\n" }}<arg name="{{ k }}">{{ v if v is string else v | tojson }}</arg>{% endfor %}{{ "\\n" }}</fn>{% endfor %}{{ "\\n" }}</calls>',
+);
+const TYPED_VALUES = turns('{% for c in m.tool_calls %}<fn name="{{ c.function.name }}">{% for k, v in c.function.arguments.items() %}<arg name="{{ k }}" text="{{ v is string }}">{{ v }}</arg>{% endfor %}</fn>{% endfor %}');
+const IDS_INSIDE = turns("{% for c in m.tool_calls %}<call>{{ c.id }}<name>{{ c.function.name }}<args>{{ c.function.arguments | tojson }}</call>{% endfor %}");
 
 const probe = (source: string): ProbeRender => {
   const template = new ChatTemplate(source);
@@ -42,7 +51,30 @@ describe("tool-call format derivation", () => {
     assert.deepEqual(parts, [{ kind: "content", text: "Sure. " }, { kind: "call", index: 0, name: "a" }, { kind: "arguments", index: 0, text: '{"x": 1}' }]);
   });
 
+  test("a name outside its JSON arguments: as a key, or between markers", () => {
+    const keyed = deriveToolCallSyntax(probe(KEYED)).syntax;
+    assert.ok(keyed?.shape === "named-json", JSON.stringify(keyed));
+    assert.deepEqual([keyed.sectionOpen, keyed.callOpen, keyed.nameClose, keyed.callClose, keyed.separator, keyed.sectionClose], ["<calls>[", '{"', '": ', "}", ", ", "]</calls>"]);
+    assert.deepEqual(parse(keyed, '<calls>[{"a": {"x": 1}}, {"b": {}}]</calls>').calls, [call("a", '{"x": 1}'), call("b", "{}")]);
+    const marked = deriveToolCallSyntax(probe(NAME_THEN_ARGS)).syntax;
+    assert.ok(marked?.shape === "named-json");
+    assert.deepEqual([marked.callOpen, marked.nameClose, marked.callClose, marked.separator], ["<call>", "<args>", "</call>", ""]);
+  });
+
+  test("one element per parameter, values turned into JSON", () => {
+    const derived = deriveToolCallSyntax(probe(PER_PARAMETER));
+    const syntax = derived.syntax;
+    assert.ok(syntax?.shape === "xml-params", derived.reason);
+    assert.deepEqual(
+      [syntax.sectionOpen, syntax.callOpen, syntax.nameClose, syntax.paramOpen, syntax.paramNameClose, syntax.paramClose, syntax.callClose, syntax.sectionClose],
+      ["<calls>\n", '<fn name="', '">\n', '<arg name="', '">', "</arg>\n", "</fn>\n", "</calls>"],
+    );
+    assert.deepEqual(parse(syntax, '<calls>\n<fn name="a">\n<arg name="x">hi there</arg>\n<arg name="n">3</arg>\n</fn>\n</calls>').calls, [call("a", '{"x": "hi there", "n": 3}')]);
+  });
+
   test("fails, saying why, for templates without calls or without markers", () => {
+    assert.match(deriveToolCallSyntax(probe(TYPED_VALUES)).reason, /neither/);
+    assert.match(deriveToolCallSyntax(probe(IDS_INSIDE)).reason, /call ids inside/);
     assert.match(deriveToolCallSyntax(probe(NO_CALLS)).reason, /does not write the call's name/);
     assert.match(deriveToolCallSyntax(probe(BARE_JSON)).reason, /no markers/);
   });

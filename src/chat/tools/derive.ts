@@ -3,18 +3,22 @@
  * differential analysis does (written anew here): render one assistant turn as plain content,
  * with one call and with two calls, and read the call markup off the differences.
  *
- * Handled: calls written as JSON objects that hold the name and the arguments
- * (`{"name": …, "arguments": {…}}`, any key order, `parameters` or `tool_name` too), in any
- * markers: each call wrapped (`<call>{…}</call>`), the calls wrapped once (`<calls>[{…}, {…}]`),
- * or both. Anything else (names outside the JSON, per-parameter markup, templates that cannot
- * render calls) is not derived: the caller falls back to the generic envelope and says why.
- * A derived format is checked before it is used: its parser must read the two-call rendering
- * back as the two calls.
+ * Handled, in the three call shapes of syntax.ts (derive-calls.ts finds a call of each): calls
+ * written as JSON objects holding the name and the arguments (`{"name": …, "arguments": {…}}`,
+ * any key order, `parameters` or `tool_name` too); a name then an arguments object
+ * (`<call>name<args>{…}</call>`, `{"name": {…}}`); a name then one element per parameter
+ * (`<function=name><parameter=k>v</parameter></function>`, `<invoke name="…"><arg …>`). Around
+ * them, any markers: each call wrapped, the calls wrapped once, or both. Anything else (templates
+ * that cannot render calls, call ids inside the markup, values marked by type) is not derived:
+ * the caller falls back to the generic envelope and says why. A derived format is checked before
+ * it is used: its parser must read the two-call rendering back as the two calls with their
+ * arguments.
  */
 import type { ChatMessage } from "../../domain/chat.ts";
 import type { ToolDefinition } from "../../domain/tools.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
 import { createToolCallParser } from "./call-parser.ts";
+import { commonPrefix, commonSuffix, jsonObjectCore, namedJsonCore, NUMBER_KEY, TEXT_KEY, xmlParamsCore, type CallCore, type CoreLocator, type ProbeCall } from "./derive-calls.ts";
 import type { ParsedPart } from "./tool-call-parser.ts";
 
 /** Renders a conversation with the template (no generation prompt), with these tools offered. */
@@ -34,16 +38,21 @@ export interface RenderedCalls {
   readonly count: number;
 }
 
+const PROBE_PARAMETERS = { type: "object", properties: { [TEXT_KEY]: { type: "string" }, [NUMBER_KEY]: { type: "integer" } } };
 const PROBE_TOOLS: readonly ToolDefinition[] = [
-  { name: "parley_probe_one", description: "Probe.", parameters: { type: "object", properties: { probe_key: { type: "string" } } }, strict: false },
-  { name: "parley_probe_two", description: "Probe.", parameters: { type: "object", properties: { probe_key: { type: "string" } } }, strict: false },
+  { name: "parley_probe_one", description: "Probe.", parameters: PROBE_PARAMETERS, strict: false },
+  { name: "parley_probe_two", description: "Probe.", parameters: PROBE_PARAMETERS, strict: false },
 ];
-const CALLS = [
-  { id: "call_probe_1", name: "parley_probe_one", arguments: '{"probe_key": "probe_value_one"}' },
-  { id: "call_probe_2", name: "parley_probe_two", arguments: '{"probe_key": "probe_value_two"}' },
+const PROBES: readonly ProbeCall[] = [
+  { name: "parley_probe_one", text: "probe_value_one", number: 7 },
+  { name: "parley_probe_two", text: "probe_value_two", number: 8 },
 ];
+const CALLS = PROBES.map((probe, i) => ({ id: `call_probe_${i + 1}`, name: probe.name, arguments: JSON.stringify({ [TEXT_KEY]: probe.text, [NUMBER_KEY]: probe.number }) }));
 const USER: ChatMessage = { role: "user", content: "Probe question." };
 const CONTENT = "Probe answer text.";
+
+/** The shapes, tried in this order: the first whose call is found and whose format reads the calls back wins. */
+const LOCATORS: readonly CoreLocator[] = [jsonObjectCore, namedJsonCore, xmlParamsCore];
 
 export function deriveToolCallSyntax(render: ProbeRender): Derivation {
   let plain: string, one: string, two: string | undefined;
@@ -59,11 +68,31 @@ export function deriveToolCallSyntax(render: ProbeRender): Derivation {
     two = undefined; // one call per turn
   }
   const section = turnDifference(plain, one, CONTENT);
-  if (section === undefined || !section.includes(CALLS[0]!.name)) return failed("the template does not write the call's name");
+  if (section === undefined || !section.includes(PROBES[0]!.name)) return failed("the template does not write the call's name");
   const pair = two === undefined ? undefined : turnDifference(plain, two, CONTENT);
   const rendered = pair === undefined ? { text: section, count: 1 } : { text: pair, count: 2 };
-  const first = callObject(section, CALLS[0]!.name);
-  if (first === undefined) return failed("the call is not a JSON object holding its name and arguments", rendered);
+  let reason = "the calls are neither JSON objects holding their name, nor a name and a JSON object, nor a name and an element per parameter";
+  for (const locate of LOCATORS) {
+    const first = locate(section, PROBES[0]!);
+    if (first === undefined) continue;
+    const syntax = syntaxFrom(first, section, pair, locate);
+    if (syntax === undefined) {
+      reason = "the calls have no markers to recognise them by";
+      continue;
+    }
+    const markup = [syntax.sectionOpen, syntax.callOpen, syntax.callClose, syntax.separator, syntax.sectionClose].join("");
+    if (CALLS.some((c) => markup.includes(c.id))) {
+      reason = "the template writes call ids inside the call markup";
+      continue;
+    }
+    if (readsBack(syntax, rendered, true)) return { syntax, reason: `derived from the template's own rendering of calls (${syntax.shape ?? "json-object"})`, calls: rendered };
+    reason = "the derived markers do not read the template's own calls back";
+  }
+  return failed(reason, rendered);
+}
+
+/** The format around `first` (the call in `section`), with the markup between calls read off `pair`. */
+function syntaxFrom(first: CallCore, section: string, pair: string | undefined, locate: CoreLocator): ToolCallSyntax | undefined {
   const before = section.slice(0, first.start);
   const after = section.slice(first.end);
   let callOpen = "";
@@ -72,11 +101,11 @@ export function deriveToolCallSyntax(render: ProbeRender): Derivation {
   let maxCalls = 1;
   if (pair !== undefined && pair.startsWith(before) && pair.endsWith(after)) {
     const inner = pair.slice(before.length, pair.length - after.length);
-    const second = callObject(inner, CALLS[1]!.name);
     const firstText = section.slice(first.start, first.end);
-    if (second !== undefined && inner.startsWith(firstText)) {
-      const between = inner.slice(firstText.length, second.start);
-      callOpen = commonSuffix(before, between);
+    const second = inner.startsWith(firstText) ? locate(inner.slice(firstText.length), PROBES[1]!) : undefined;
+    if (second !== undefined) {
+      const between = inner.slice(firstText.length, firstText.length + second.start);
+      callOpen = tagAligned(commonSuffix(before, between));
       callClose = commonPrefix(after, between.slice(0, between.length - callOpen.length));
       separator = between.slice(callClose.length, between.length - callOpen.length);
       maxCalls = Infinity;
@@ -85,23 +114,31 @@ export function deriveToolCallSyntax(render: ProbeRender): Derivation {
   const sectionOpen = before.slice(0, before.length - callOpen.length).trimStart();
   const sectionClose = after.slice(callClose.length).trimEnd();
   const trigger = (sectionOpen + callOpen).trim();
-  if (trigger === "" || !/[^\s{["]/.test(trigger)) return failed("the calls have no markers to recognise them by", rendered);
-  const syntax: ToolCallSyntax = {
-    family: "derived",
-    triggers: [trigger],
-    sectionOpen,
-    sectionClose,
-    callOpen,
-    callClose,
-    separator: separator === "" && maxCalls > 1 ? "" : separator,
-    argumentsKey: first.argumentsKey,
-    nameKey: first.nameKey,
-    maxCalls,
-    markerTokens: [...new Set([sectionOpen, callOpen, callClose, sectionClose].map((m) => m.trim()).filter((m) => /^<[^<>\s]+>$|^\[[A-Z_]+\]$/.test(m)))],
-    alternativeTriggers: [],
-  };
-  if (!readsBack(syntax, rendered)) return failed("the derived markers do not read the template's own calls back", rendered);
-  return { syntax, reason: "derived from the template's own rendering of calls", calls: rendered };
+  if (trigger === "" || !/[^\s{["]/.test(trigger)) return undefined;
+  const markers = [sectionOpen, callOpen, callClose, sectionClose];
+  const base = { family: "derived" as const, triggers: [trigger], sectionOpen, sectionClose, callOpen, callClose, separator, maxCalls, alternativeTriggers: [] };
+  const { markup } = first;
+  switch (markup.shape) {
+    case "json-object":
+      return { ...base, markerTokens: tokenLike(markers), argumentsKey: markup.argumentsKey, nameKey: markup.nameKey };
+    case "named-json":
+      return { ...base, shape: "named-json", markerTokens: tokenLike([...markers, markup.nameClose]), nameClose: markup.nameClose };
+    case "xml-params": {
+      const { nameClose, paramOpen, paramNameClose, paramClose } = markup;
+      return { ...base, shape: "xml-params", markerTokens: tokenLike([...markers, nameClose, paramOpen, paramNameClose, paramClose]), nameClose, paramOpen, paramNameClose, paramClose };
+    }
+  }
+}
+
+/** A call's opening markup starts at a tag, not inside one (`<fn name="`, not `><fn name="` after `<calls>`). */
+function tagAligned(open: string): string {
+  const at = open.indexOf("<");
+  return at > 0 && !/^[\s{["]/.test(open) ? open.slice(at) : open;
+}
+
+/** Markers that look like control tokens (`<tool_call>`, `[TOOL_CALLS]`), which content may not contain. */
+function tokenLike(markers: readonly string[]): string[] {
+  return [...new Set(markers.map((m) => m.trim()).filter((m) => /^<[^<>\s]+>$|^\[[A-Z_]+\]$/.test(m)))];
 }
 
 function failed(reason: string, calls?: RenderedCalls): Derivation {
@@ -126,88 +163,25 @@ function turnDifference(plain: string, withCalls: string, content: string): stri
   return end > start ? withCalls.slice(start, end).trim() : undefined;
 }
 
-interface CallObject {
-  readonly start: number;
-  readonly end: number;
-  readonly nameKey: "name" | "tool_name";
-  readonly argumentsKey: "arguments" | "parameters";
-}
-
-/** The innermost JSON object around the call's name, if it holds the name and the arguments under keys Parley reads. */
-function callObject(text: string, name: string): CallObject | undefined {
-  const at = text.indexOf(JSON.stringify(name));
-  if (at === -1) return undefined;
-  for (let start = text.lastIndexOf("{", at); start !== -1; start = text.lastIndexOf("{", start - 1)) {
-    const end = objectEnd(text, start);
-    if (end === undefined || end <= at) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text.slice(start, end));
-    } catch {
-      return undefined;
-    }
-    if (typeof value !== "object" || value === null) return undefined;
-    const entries = Object.entries(value);
-    const nameKey = entries.find(([, v]) => v === name)?.[0];
-    const argumentsKey = entries.find(([, v]) => holdsProbeArguments(v))?.[0];
-    if ((nameKey !== "name" && nameKey !== "tool_name") || (argumentsKey !== "arguments" && argumentsKey !== "parameters")) return undefined;
-    return { start, end, nameKey, argumentsKey };
-  }
-  return undefined;
-}
-
-function holdsProbeArguments(value: unknown): boolean {
-  const parsed = typeof value === "string" ? safeParse(value) : value;
-  return typeof parsed === "object" && parsed !== null && "probe_key" in parsed;
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Index just past the JSON object starting at `start` (strings respected), if it closes. */
-function objectEnd(text: string, start: number): number | undefined {
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === "\\") i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === "{" || c === "[") depth++;
-    else if (c === "}" || c === "]") {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-  }
-  return undefined;
-}
-
-function commonPrefix(a: string, b: string): string {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return a.slice(0, i);
-}
-
-function commonSuffix(a: string, b: string): string {
-  let i = 0;
-  while (i < a.length && i < b.length && a[a.length - 1 - i] === b[b.length - 1 - i]) i++;
-  return a.slice(a.length - i);
-}
-
 /**
  * A family's parser reads the template's rendering of the probe calls back as exactly those calls
  * (text around them, such as a thinking block the template writes first or an end-of-turn marker,
- * may remain as content).
+ * may remain as content); with `withArguments`, with their arguments too.
  */
-export function readsBack(syntax: ToolCallSyntax, rendered: RenderedCalls): boolean {
+export function readsBack(syntax: ToolCallSyntax, rendered: RenderedCalls, withArguments = false): boolean {
   const parser = createToolCallParser(syntax);
   const parts: ParsedPart[] = [...parser.push(rendered.text), ...parser.finish()];
   const names = parts.flatMap((p) => (p.kind === "call" ? [p.name] : []));
-  return names.join(",") === CALLS.slice(0, rendered.count).map((c) => c.name).join(",");
+  if (names.join(",") !== PROBES.slice(0, rendered.count).map((c) => c.name).join(",")) return false;
+  if (!withArguments) return true;
+  const args = names.map((_, i) => parts.flatMap((p) => (p.kind === "arguments" && p.index === i ? [p.text] : [])).join(""));
+  return args.every((text, i) => {
+    const probe = PROBES[i]!;
+    try {
+      const value = JSON.parse(text) as Record<string, unknown>;
+      return value[TEXT_KEY] === probe.text && value[NUMBER_KEY] === probe.number;
+    } catch {
+      return false;
+    }
+  });
 }

@@ -28,9 +28,12 @@ export interface ToolFamilyDefinition {
   readonly prepareMessages?: (messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options?: PrepareOptions) => ChatMessage[];
   /**
    * Rewrites the ids of earlier calls (and of the tool messages answering them) into the form the
-   * family's templates accept, e.g. Mistral's 9 alphanumeric characters. Default: unchanged.
+   * family's templates accept, e.g. Mistral's 9 alphanumeric characters, Kimi K2's
+   * `functions.<name>:<n>`. `call`: the call the id belongs to (its name and its position among
+   * the conversation's calls, from 0), unknown for a tool message answering no earlier call.
+   * Default: unchanged.
    */
-  readonly historyCallId?: (id: string) => string;
+  readonly historyCallId?: (id: string, call: { readonly name: string; readonly index: number } | undefined) => string;
 }
 
 export interface PrepareOptions {

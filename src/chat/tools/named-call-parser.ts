@@ -20,6 +20,8 @@
  *   is released as content, scanning going on with the character that broke it. After a call: a
  *   broken arguments object ends the call as it is and the offending character starts content;
  *   broken markup between calls is content, without its leading whitespace.
+ * - `promptEnd` is read before the output, as if the model had written it; a part addressed to
+ *   `contentName` is content, its markup dropped.
  * - finish(): a held trigger prefix is content; a call whose `nameClose` was read but whose
  *   arguments had not begun gets "{}"; other held markup is dropped.
  *
@@ -75,6 +77,8 @@ export class NamedCallParser {
     this.#callClosePieces = markerPieces(syntax.callClose);
     this.#nextPieces = markerPieces(syntax.separator, syntax.callOpen);
     this.#endPieces = markerPieces(syntax.sectionClose);
+    // The prompt opened the first part: read on from there, as if the model had written it.
+    if (syntax.promptEnd !== undefined) for (const c of syntax.promptEnd) this.#step(c);
   }
 
   /** Feeds newly generated text (any split); returns what can be emitted now. */
@@ -132,13 +136,7 @@ export class NamedCallParser {
       case "nameClose":
         return this.#nameCloseStep(c);
       case "argsStart":
-        if (isJsonWhitespace(c)) return;
-        if (c !== "{") return this.#fail(c);
-        this.#startCall();
-        this.#mode = "args";
-        this.#args = new JsonValueScanner();
-        this.#args.step(c);
-        return this.#emit("arguments", c);
+        return this.#argsStartStep(c);
       case "after":
         return this.#afterStep(c);
     }
@@ -159,6 +157,8 @@ export class NamedCallParser {
     }
     this.#held = "";
     this.#expect(this.#openPieces);
+    // No opening markup (Functionary v3.2: the trigger is the separator `>>>`): the trigger opened it.
+    if (this.#openPieces.length === 0) return;
     for (let i = 0; i < trigger.length; i++) this.#step(trigger.charAt(i));
   }
 
@@ -191,17 +191,37 @@ export class NamedCallParser {
       return this.#fail(c);
     }
     this.#mode = "nameClose";
+    // A `nameClose` of whitespace only (Functionary v3.2's "\n"): `c` ended the name and closes it.
+    if (this.#closePieces.length === 0) return this.#nameClosed(isJsonWhitespace(c) ? undefined : c);
     this.#seq = new PieceSequence(this.#closePieces);
     this.#nameCloseStep(c);
+  }
+
+  /** The name and its `nameClose` were read; `c`, if any, is the character after them. */
+  #nameClosed(c: string | undefined): void {
+    if (this.#name === this.#syntax.contentName) {
+      this.#toContent();
+      if (c !== undefined) this.#contentStep(c);
+      return;
+    }
+    this.#mode = "argsStart";
+    if (c !== undefined) this.#argsStartStep(c);
+  }
+
+  #argsStartStep(c: string): void {
+    if (isJsonWhitespace(c)) return;
+    if (c !== "{") return this.#fail(c);
+    this.#startCall();
+    this.#mode = "args";
+    this.#args = new JsonValueScanner();
+    this.#args.step(c);
+    this.#emit("arguments", c);
   }
 
   #nameCloseStep(c: string): void {
     const close = this.#seq?.step(c) ?? "error";
     const id = this.#idSeq?.step(c) ?? "error";
-    if (close === "done") {
-      this.#mode = "argsStart";
-      return;
-    }
+    if (close === "done") return this.#nameClosed(undefined);
     if (id === "done") {
       this.#mode = "callId";
       this.#nameText = "";
@@ -273,6 +293,13 @@ export class NamedCallParser {
     this.#held = this.#heldWs = "";
     this.#seq = this.#idSeq = this.#end = this.#closing = undefined;
     this.#content.sectionEnded();
+  }
+
+  /** A part addressed to `contentName`: its markup is dropped and its text is content. */
+  #toContent(): void {
+    this.#mode = "content";
+    this.#held = this.#heldWs = "";
+    this.#seq = this.#idSeq = this.#end = this.#closing = undefined;
   }
 
   /** `c` broke the markup before a call of it was emitted: the held text is content after all. */

@@ -10,6 +10,14 @@
  *  - "named-json" (NamedJsonSyntax): the name sits outside the JSON; each call is
  *    `callOpen [namePrefix]<name>[:<n>] nameClose <arguments JSON object> callClose`, e.g. Mistral's
  *    `[TOOL_CALLS]get_weather[ARGS]{"city": "Oslo"}`.
+ *  - "xml-params" (XmlParamsSyntax): the name sits outside, and each argument is an element of its
+ *    own holding the raw value: `callOpen <name> nameClose (paramOpen <key> paramNameClose <value>
+ *    paramClose)* callClose`, e.g. Qwen3-Coder's `<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo\n</parameter>\n</function>\n</tool_call>`.
+ *  - "literal-args" (LiteralArgsSyntax): the name sits outside, and the arguments are keyword
+ *    arguments whose values are literals of the family's own syntax: `callOpen <name>
+ *    argumentsOpen (<key> keyValueSeparator <literal>, …) argumentsClose callClose`, e.g. LFM2's
+ *    `<|tool_call_start|>[get_weather(city="Oslo", days=3)]<|tool_call_end|>` or Gemma 4's
+ *    `<|tool_call>call:get_weather{city:<|"|>Oslo<|"|>,days:3}<tool_call|>`.
  *
  * Text before the section is content. The grammar writes exactly the form above.
  */
@@ -27,10 +35,18 @@ export type ToolFamily =
   | "deepseek-v3.1"
   | "kimi-k2"
   | "functionary-v3.1"
-  | "harmony";
+  | "harmony"
+  | "functionary-v3.2"
+  | "qwen3-coder"
+  | "seed-oss"
+  | "glm-4.5"
+  | "glm-4.7"
+  | "minimax-m2"
+  | "lfm2"
+  | "gemma-4";
 
 /** A family's call syntax, by the shape of its calls. */
-export type ToolCallSyntax = JsonObjectSyntax | NamedJsonSyntax;
+export type ToolCallSyntax = JsonObjectSyntax | NamedJsonSyntax | XmlParamsSyntax | LiteralArgsSyntax;
 
 /** What both shapes have: the section's markup, triggers and marker tokens. */
 interface SyntaxBase {
@@ -109,4 +125,74 @@ export interface NamedJsonSyntax extends SyntaxBase {
    * 3.2's `[CALL_ID]`): the parser skips it and the id; the grammar never writes it. Default none.
    */
   readonly callIdMarker?: string;
+  /**
+   * The generation prompt ends with the opening of the model's first part, which its output
+   * continues (Functionary v3.2's `>>>`): the parser reads the output as if after this text, and
+   * the grammar does not write it. Default none.
+   */
+  readonly promptEnd?: string;
+  /**
+   * A name that addresses the user, not a function (Functionary v3.2's `>>>all\n`): the text after
+   * its `nameClose` is content. Default none.
+   */
+  readonly contentName?: string;
+}
+
+/**
+ * Calls whose name is written outside the arguments, each argument an element of its own holding
+ * the raw value: `callOpen`, the name, `nameClose`, then per parameter `paramOpen`, its name,
+ * `paramNameClose`, the value, `paramClose`, and finally `callClose`. Values are raw text, turned
+ * into JSON by the tool's schema (parameter-types.ts). Whitespace that `paramNameClose` ends with
+ * and `paramClose` starts with (Qwen3-Coder's `>\n` … `\n</parameter>`) is markup, not value.
+ * `paramClose` is whitespace, one closing tag, whitespace. The first piece of `callClose` ends the
+ * call (Qwen3-Coder's `</function>`), the rest may be missing. Parsed by xml-call-parser.ts.
+ */
+export interface XmlParamsSyntax extends SyntaxBase {
+  readonly shape: "xml-params";
+  /** Between the name and the first parameter (e.g. `>\n`; "" for GLM 4.7's `<tool_call>name<arg_key>`). */
+  readonly nameClose: string;
+  /** Opens a parameter, before its name (e.g. `<parameter=`, `<arg_key>`, `<parameter name="`). */
+  readonly paramOpen: string;
+  /** Between a parameter's name and its value (e.g. `>\n`, `</arg_key><arg_value>`, `">`). */
+  readonly paramNameClose: string;
+  /** After a value (e.g. `\n</parameter>\n`, `</arg_value>`). */
+  readonly paramClose: string;
+}
+
+/**
+ * Calls whose arguments are keyword arguments with literal values in a syntax of the family's
+ * own: `callOpen`, the name, `argumentsOpen`, then `<key> keyValueSeparator <value>` separated by
+ * commas, `argumentsClose`, `callClose` (which may be missing). Values are strings, numbers, the
+ * words of `literals`, lists `[…]` and dicts `{…}`, turned into JSON by their syntax
+ * (literal-value.ts); a value the tool's schema types as a string may also be a bare word.
+ * Parsed by literal-call-parser.ts, written by literal-call-grammar.ts.
+ */
+export interface LiteralArgsSyntax extends SyntaxBase {
+  readonly shape: "literal-args";
+  /** Opens the arguments, right after the name: `(` (LFM2's Python calls) or `{` (Gemma 4). */
+  readonly argumentsOpen: string;
+  /** Closes the arguments (and ends the call): `)` or `}`. */
+  readonly argumentsClose: string;
+  /** Between an argument's name and its value: `=` (Python) or `:` (Gemma 4). */
+  readonly keyValueSeparator: string;
+  /** Between two arguments or items, as the grammar writes it (", " or ","); the parser reads a comma with any whitespace. */
+  readonly itemSeparator: string;
+  /**
+   * Texts that open and close a string; the parser reads all, the grammar writes the first. A
+   * one-character quote (`"`, `'`) takes Python's backslash escapes; a longer delimiter (Gemma
+   * 4's `<|"|>` token) encloses raw text.
+   */
+  readonly stringDelimiters: readonly string[];
+  /** Keys inside dict values as the grammar writes them: quoted (`{"k": 1}`) or bare (`{k:1}`); the parser reads either. */
+  readonly dictKeys: "quoted" | "bare";
+  /** Words the parser reads as true, false and null (Python's `True`, `False`, `None` beside JSON's). */
+  readonly literals: Readonly<Record<string, boolean | null>>;
+  /**
+   * How the grammar writes values: "json" when JSON is valid in this syntax (the parser reading
+   * JSON's `true` / `false` / `null` too), so the JSON-schema converter writes them; "literal": in
+   * the family's own syntax (literal-value-grammar.ts).
+   */
+  readonly valueGrammar: "json" | "literal";
+  /** The grammar writes arguments and dict keys sorted by name, as the family's templates render them (default false: declared order). */
+  readonly sortedKeys?: boolean;
 }

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { StopMatcher } from "../stop-matcher.ts";
 import type { ChatEvent, FinishReason, TokenLogprob } from "../../domain/events.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
+import type { ParameterTypes } from "./parameter-types.ts";
 import { createToolCallParser, type CallParser } from "./call-parser.ts";
 import type { ParsedPart } from "./tool-call-parser.ts";
 
@@ -20,6 +21,8 @@ export interface ToolCallStreamOptions {
   readonly choice: number;
   /** Only a section at the start of the message is a call (see ToolCallParser, NamedCallParser). */
   readonly anchored?: boolean;
+  /** How per-parameter values become JSON, for the "xml-params" shape (parameter-types.ts; default: untyped). */
+  readonly parameterTypes?: ParameterTypes | undefined;
   /** Stop strings, matched on content (default none). */
   readonly stop?: readonly string[];
   /** Emit the stop string that ended the content (default false). */
@@ -47,7 +50,7 @@ export class ToolCallStream {
   #logprobs: TokenLogprob[] = [];
 
   constructor(options: ToolCallStreamOptions) {
-    this.#parser = createToolCallParser(options.syntax, { anchored: options.anchored ?? false });
+    this.#parser = createToolCallParser(options.syntax, { anchored: options.anchored ?? false, parameterTypes: options.parameterTypes });
     this.#stops = new StopMatcher(options.stop ?? [], options.includeStop ?? false);
     this.#choice = options.choice;
   }

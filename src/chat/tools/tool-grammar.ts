@@ -25,7 +25,8 @@ import { jsonSchemaRule } from "../grammar/json-schema-to-gbnf.ts";
 import type { OutputConstraint } from "../../domain/chat.ts";
 import { invalidRequest } from "../../domain/errors.ts";
 import type { ToolsRequest } from "../../domain/tools.ts";
-import type { ToolCallSyntax } from "./syntax.ts";
+import type { ToolCallSyntax, XmlParamsSyntax } from "./syntax.ts";
+import { xmlCallBody } from "./xml-call-grammar.ts";
 
 /** Whitespace allowed between the JSON tokens of arguments: one optional space. */
 export const ARGUMENTS_WHITESPACE = " ?";
@@ -58,7 +59,7 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
   };
   // Harmony: the grammar writes the message header too (syntax.ts `header`).
   const { header } = syntax;
-  const headerLead = header === undefined ? "" : `${gbnfLiteral(header.lead)}? `;
+  const headerLead = header === undefined || header.lead === "" ? "" : `${gbnfLiteral(header.lead)}? `;
   const answer = (): string => (header === undefined ? content() : `${gbnfLiteral(header.content)} ${content()}`);
   const choice = tools.choice;
   if (choice.kind === "none") return { gbnf: builder.toString(headerLead + answer()), warnings, anchored: false };
@@ -67,6 +68,8 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
   const calls = offered.map((tool) => {
     const index = tools.definitions.indexOf(tool);
     const field = tools.legacy ? ["functions", index, "parameters"] : ["tools", index, "function", "parameters"];
+    // One element per parameter (xml-call-grammar.ts): the call is built from the schema's properties.
+    if (syntax.shape === "xml-params") return builder.addRule(`call-${tool.name}`, xmlCallBody({ syntax, tool, builder, warnings, field, whitespace: ARGUMENTS_WHITESPACE }));
     const args = argumentsRule(tool.parameters, tool.strict, builder, field, `${tool.name}-args`, warnings, tool.name);
     return builder.addRule(`call-${tool.name}`, callBody(syntax, tool.name, args));
   });
@@ -85,7 +88,7 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
 }
 
 /** One call of one tool, in the family's shape, around the tool's arguments rule `args`. */
-function callBody(syntax: ToolCallSyntax, name: string, args: string): string {
+function callBody(syntax: Exclude<ToolCallSyntax, XmlParamsSyntax>, name: string, args: string): string {
   if (syntax.shape === "named-json") {
     // Kimi K2's `functions.<name>:<n>`: the call's number as digits.
     const index = syntax.nameIndexSeparator === undefined ? "" : ` ${gbnfLiteral(syntax.nameIndexSeparator)} [0-9]{1,3}`;

@@ -10,8 +10,9 @@ import type { GrammarRequest } from "./grammar-cache.ts";
 
 export function requestGrammar(request: ChatRequest, syntax: ToolCallSyntax): GrammarRequest | undefined {
   const { constraint, tools, whitespacePattern } = request;
-  // tool_choice "none" for a family without marker tokens: nothing to keep out of the content.
-  const nothingToForbid = tools?.choice.kind === "none" && contentForbidden(syntax, "none").length === 0;
+  // tool_choice "none" for a family without marker tokens: nothing to keep out of the content
+  // (unless the grammar writes the answer's header: Functionary v3.2's `all\n`).
+  const nothingToForbid = tools?.choice.kind === "none" && contentForbidden(syntax, "none").length === 0 && syntax.header === undefined;
   if (tools !== undefined && !nothingToForbid) {
     const spec: GrammarSpec = { kind: "tools", syntax, tools, constraint, whitespacePattern };
     return { key: JSON.stringify(["tools", syntax.family, tools.definitions, tools.choice, tools.parallel, essence(constraint), whitespacePattern ?? null]), spec };

@@ -7,6 +7,7 @@
  */
 import type { ChatEvent } from "../../domain/events.ts";
 import { ChoiceOutput } from "../../chat/choice-output.ts";
+import { parameterTypesOf } from "../../chat/tools/parameter-types.ts";
 import { generateChoice, type ChoiceOptions, type ChoiceResult } from "./generate-choice.ts";
 import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { PromptFork } from "./prompt-fork.ts";
@@ -80,8 +81,10 @@ async function runChoice(
     const echo = echoText(request);
     const emitEcho = () => echo !== "" && emit({ type: "delta", choice: index, text: echo, logprobs: [] });
     if (!reportsPrompt) emitEcho();
-    // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse.
-    const toolSyntax = request.tools !== undefined && request.tools.choice.kind !== "none" ? template.family.syntax : undefined;
+    // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse, unless
+    // the family's prompt opens a part whose markup the parser takes off (Functionary v3.2's `all\n`).
+    const { syntax } = template.family;
+    const toolSyntax = (request.tools !== undefined && request.tools.choice.kind !== "none") || (syntax.shape === "named-json" && syntax.promptEnd !== undefined) ? syntax : undefined;
     const { reasoning: plan } = template;
     const splitter = choiceSplitter(ctx);
     // With thoughts or tools, stop strings are matched on the answer only (by the choice's output).
@@ -92,7 +95,7 @@ async function runChoice(
             choice: index,
             reasoning: splitter,
             thoughtsAsContent: !template.splitThoughts,
-            tools: toolSyntax === undefined ? undefined : { syntax: toolSyntax, anchored: grammar?.anchored ?? false },
+            tools: toolSyntax === undefined ? undefined : { syntax: toolSyntax, anchored: grammar?.anchored ?? false, parameterTypes: parameterTypesOf(request.tools?.definitions ?? []) },
             stop: request.stop,
             includeStop: request.includeStopString,
           });

@@ -26,6 +26,9 @@ export const kimiK2Family: ToolFamilyDefinition = {
     alternativeTriggers: [],
   },
   detect: (template) => template.includes("<|tool_calls_section_begin|>"),
+  // Earlier calls are `functions.<name>:<n>`, n counting the conversation's calls, as the model
+  // writes them; the templates that print `tool_call_id` in results then name the same call.
+  historyCallId: (id, call) => (call === undefined ? id : `functions.${call.name}:${call.index}`),
   origin: "hand-written",
   nativeTools: true,
 };
