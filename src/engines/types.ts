@@ -37,7 +37,14 @@ export interface ModelFormats {
 
 export type ModelReasoningFormat =
   | { readonly format: "none" }
-  | { readonly format: "tags"; readonly open: string; readonly close: string; readonly answer?: { readonly open: string; readonly close: string } }
+  | {
+      readonly format: "tags";
+      readonly open: string;
+      readonly close: string;
+      /** Markers named in the template (a known pair), or derived from its rendering of thoughts. */
+      readonly source: "known" | "derived";
+      readonly answer?: { readonly open: string; readonly close: string };
+    }
   | { readonly format: "harmony" };
 
 /** A started generation. */

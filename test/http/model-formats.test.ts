@@ -98,7 +98,7 @@ describe("formats report in /v1/models", () => {
       const { parley } = await entry(t.url, "qwen3-test");
       assert.deepEqual(parley, {
         tool_calls: { format: "hermes", source: "hand-written", reason: "its markers are in the template" },
-        reasoning: { format: "tags", open: "<think>", close: "</think>" },
+        reasoning: { format: "tags", open: "<think>", close: "</think>", source: "known" },
         chat_template: "gguf",
         tool_use_template: false,
       });
@@ -159,10 +159,22 @@ describe("modelFormats", () => {
     const formats = modelFormats(loadModelTemplates({ override: undefined, metadata: { chat_template: granite, "chat_template.tool_use": withTools }, isToken, logger }));
     assert.deepEqual(formats, {
       toolCalls: { format: "hermes", source: "hand-written", reason: "its markers are in the template" },
-      reasoning: { format: "tags", open: "<think>", close: "</think>", answer: { open: "<response>", close: "</response>" } },
+      reasoning: { format: "tags", open: "<think>", close: "</think>", source: "known", answer: { open: "<response>", close: "</response>" } },
       template: "gguf",
       toolUseTemplate: true,
     });
+  });
+
+  it("derives thought markers no known pair has from the template's rendering of thoughts", () => {
+    const own = [
+      "{%- for m in messages %}<|turn|>{{ m.role }}\n",
+      "{%- if m.reasoning_content %}<muse:ponder>{{ m.reasoning_content }}</muse:ponder>{% endif %}{{ m.content }}<|end|>\n{% endfor %}",
+      "{%- if add_generation_prompt %}<|turn|>assistant\n{% endif %}",
+    ].join("");
+    const formats = modelFormats(loadModelTemplates({ override: own, metadata: undefined, isToken, logger }));
+    assert.deepEqual(formats.reasoning, { format: "tags", open: "<muse:ponder>", close: "</muse:ponder>", source: "derived" });
+    // A template that drops thoughts derives nothing.
+    assert.deepEqual(modelFormats(loadModelTemplates({ override: PLAIN_CHATML, metadata: undefined, isToken, logger })).reasoning, { format: "none" });
   });
 
   it("reports Harmony reasoning, and the built-in template when the GGUF has none", () => {

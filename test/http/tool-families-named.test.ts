@@ -6,12 +6,8 @@
  * plain text here. The grammar writes the family's format, the parser reads it back, streamed
  * calls equal non-streamed ones, and earlier calls render in the family's format.
  */
-import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { ChatCompletion } from "openai/resources/chat/completions";
 import { mistralCallId } from "../../src/chat/tools/families/mistral.ts";
-import { MODEL, parseSse, postChat, startTestServer, type TestServer } from "../support/server.ts";
-import { assertValidCall, foldStream, TEST_TOOLS } from "../support/tools.ts";
+import { describeToolFamilies, type FamilyCase } from "../support/tool-family-suite.ts";
 
 const MISTRAL_V11_STYLE = [
   "{%- if tools %}[AVAILABLE_TOOLS]{{ tools | tojson }}[/AVAILABLE_TOOLS]{% endif %}",
@@ -84,7 +80,7 @@ const FUNCTIONARY_V32_STYLE = [
   "{%- endfor %}{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n>>>{% endif %}",
 ].join("");
 
-const FAMILIES = [
+const FAMILIES: FamilyCase[] = [
   { name: "mistral-v11", template: MISTRAL_V11_STYLE, marker: "[TOOL_CALLS]", layout: /^\[TOOL_CALLS\]\w+\[ARGS\]\{/, history: `[TOOL_CALLS]get_weather[CALL_ID]${mistralCallId("call_1")}[ARGS]{"city": "Oslo"}` },
   { name: "deepseek-v3.1", template: DEEPSEEK_V31_STYLE, marker: "<｜tool▁call", layout: /^<\W+tool\W+calls\W+begin\W+><\W+tool\W+call\W+begin\W+>\w+<\W+tool\W+sep\W+>\{/, history: '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>' },
   {
@@ -107,65 +103,4 @@ const FAMILIES = [
   { name: "functionary-v3.1", template: FUNCTIONARY_V31_STYLE, marker: "<function=", layout: /^<function=\w+>\{/, history: '<function=get_weather>{"city": "Oslo"}</function><|eom_id|>' },
 ];
 
-describe("tool calling: families that write the name outside the JSON", () => {
-  let t: TestServer;
-  before(async () => {
-    t = await startTestServer(["--ctx-size", "2048"]);
-  });
-  after(() => t.close());
-
-  for (const family of FAMILIES) {
-    const post = async (body: Record<string, unknown>) => {
-      const res = await postChat(t.url, { model: MODEL, messages: [{ role: "user", content: "Weather in Oslo?" }], tools: TEST_TOOLS, chat_template: family.template, max_tokens: 300, ...body });
-      assert.equal(res.status, 200, await res.clone().text());
-      return res;
-    };
-
-    it(`${family.name}: required calls are schema-valid, in the family's format, streamed = non-streamed`, async () => {
-      let complete = 0;
-      for (let seed = 1; seed <= 4; seed++) {
-        const body = { tool_choice: "required", temperature: 1, seed, logprobs: true };
-        const result = (await (await post(body)).json()) as ChatCompletion;
-        const choice = result.choices[0];
-        const calls = choice?.message.tool_calls ?? [];
-        assert.ok(calls.length >= 1, `seed ${seed}: ${JSON.stringify(choice?.message)}`);
-        assert.ok(!(choice?.message.content ?? "").includes(family.marker));
-        // The tokens say what the model wrote: the family's own markup (split UTF-8 shows as U+FFFD).
-        const written = (choice?.logprobs?.content ?? []).map((l) => l.token).join("");
-        assert.match(written, family.layout);
-        if (choice?.finish_reason === "length") continue;
-        complete++;
-        assert.equal(choice?.finish_reason, "tool_calls");
-        for (const call of calls) if (call.type === "function") assertValidCall(call.function, `(seed ${seed})`);
-        assert.equal(new Set(calls.map((c) => c.id)).size, calls.length, "ids are unique");
-        const streamed = foldStream(parseSse(await (await post({ ...body, stream: true })).text()));
-        assert.deepEqual(
-          streamed.calls.map((c) => [c.name, c.arguments]),
-          calls.map((c) => (c.type === "function" ? [c.function.name, c.function.arguments] : [])),
-        );
-        assert.equal(streamed.content, choice?.message.content ?? "");
-      }
-      assert.ok(complete >= 2, `only ${complete} of 4 completed`);
-    });
-
-    it(`${family.name}: a named call, one call without parallel calls, none never calls, history in the family's format`, async () => {
-      const named = (await (await post({ tool_choice: { type: "function", function: { name: "get_weather" } }, temperature: 1, seed: 9 })).json()) as ChatCompletion;
-      const namedCalls = named.choices[0]?.message.tool_calls ?? [];
-      assert.deepEqual(namedCalls.map((c) => (c.type === "function" ? c.function.name : "")), ["get_weather"]);
-      if (named.choices[0]?.finish_reason !== "length") for (const c of namedCalls) if (c.type === "function") assertValidCall(c.function);
-      const single = (await (await post({ tool_choice: "required", parallel_tool_calls: false, temperature: 1, seed: 3 })).json()) as ChatCompletion;
-      assert.equal(single.choices[0]?.message.tool_calls?.length, 1);
-      const none = (await (await post({ tool_choice: "none", temperature: 1, seed: 9, max_tokens: 30 })).json()) as ChatCompletion;
-      assert.equal(none.choices[0]?.message.tool_calls, undefined);
-      const history = [
-        { role: "user", content: "Weather in Oslo?" },
-        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city": "Oslo"}' } }] },
-        { role: "tool", tool_call_id: "call_1", content: "3 C" },
-      ];
-      const res = await fetch(`${t.url}/apply-template`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, messages: history, tools: TEST_TOOLS, chat_template: family.template }) });
-      assert.equal(res.status, 200, await res.clone().text());
-      const { prompt } = (await res.json()) as { prompt: string };
-      assert.ok(prompt.includes(family.history), prompt);
-    });
-  }
-});
+describeToolFamilies({ title: "tool calling: families that write the name outside the JSON", families: FAMILIES });

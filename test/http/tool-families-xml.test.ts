@@ -8,11 +8,8 @@
  * format.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { ChatCompletion, ChatCompletionFunctionTool } from "openai/resources/chat/completions";
-import { MODEL, parseSse, postChat, startTestServer, type TestServer } from "../support/server.ts";
-import { foldStream } from "../support/tools.ts";
-import { validatorFor } from "../support/validate-json.ts";
+import type { ChatCompletionFunctionTool } from "openai/resources/chat/completions";
+import { describeToolFamilies, type FamilyCase } from "../support/tool-family-suite.ts";
 
 const TOOLS: ChatCompletionFunctionTool[] = [
   {
@@ -34,15 +31,6 @@ const TOOLS: ChatCompletionFunctionTool[] = [
   },
   { type: "function", function: { name: "get_time", description: "The current time" } },
 ];
-
-const validators = new Map(TOOLS.map((t) => [t.function.name, validatorFor(t.function.parameters ?? { type: "object", properties: {}, additionalProperties: false })]));
-
-function assertValid(call: { name: string; arguments: string }, context: string): void {
-  const validate = validators.get(call.name);
-  assert.ok(validate !== undefined, `unknown tool ${call.name} ${context}`);
-  const args: unknown = JSON.parse(call.arguments);
-  assert.ok(validate(args), `arguments of ${call.name} do not validate: ${call.arguments} ${context}`);
-}
 
 /** A value as these templates write it: strings raw, anything else as JSON. */
 const VALUE = "{{ v if v is string else v | tojson }}";
@@ -114,7 +102,7 @@ const MINIMAX_STYLE = [
   "{%- endfor %}{% if add_generation_prompt %}]~b]ai\n{% endif %}",
 ].join("");
 
-const FAMILIES = [
+const FAMILIES: FamilyCase[] = [
   {
     name: "qwen3-coder",
     template: QWEN_CODER_STYLE,
@@ -152,73 +140,13 @@ const FAMILIES = [
   },
 ];
 
-describe("tool calling: families that write one element per parameter", () => {
-  let t: TestServer;
-  before(async () => {
-    t = await startTestServer(["--ctx-size", "2048"]);
-  });
-  after(() => t.close());
-
-  for (const family of FAMILIES) {
-    const post = async (body: Record<string, unknown>) => {
-      const res = await postChat(t.url, { model: MODEL, messages: [{ role: "user", content: "Weather in Oslo?" }], tools: TOOLS, chat_template: family.template, max_tokens: 400, ...body });
-      assert.equal(res.status, 200, await res.clone().text());
-      return res;
-    };
-
-    it(`${family.name}: required calls are schema-valid JSON, in the family's format, streamed = non-streamed`, async () => {
-      let complete = 0;
-      for (let seed = 1; seed <= 4; seed++) {
-        const body = { tool_choice: "required", temperature: 1, seed, logprobs: true };
-        const result = (await (await post(body)).json()) as ChatCompletion;
-        const choice = result.choices[0];
-        const calls = choice?.message.tool_calls ?? [];
-        assert.ok(calls.length >= 1, `seed ${seed}: ${JSON.stringify(choice?.message)}`);
-        assert.ok(!(choice?.message.content ?? "").includes(family.marker));
-        // The tokens say what the model wrote: the family's own markup with raw values.
-        const written = (choice?.logprobs?.content ?? []).map((l) => l.token).join("");
-        assert.match(written, family.layout);
-        for (const call of calls) if (call.type === "function") assert.doesNotThrow(() => JSON.parse(call.function.arguments), call.function.arguments);
-        if (choice?.finish_reason === "length") continue;
-        complete++;
-        assert.equal(choice?.finish_reason, "tool_calls");
-        for (const call of calls) if (call.type === "function") assertValid(call.function, `(seed ${seed})`);
-        assert.equal(new Set(calls.map((c) => c.id)).size, calls.length, "ids are unique");
-        const streamed = foldStream(parseSse(await (await post({ ...body, stream: true })).text()));
-        assert.deepEqual(
-          streamed.calls.map((c) => [c.name, c.arguments]),
-          calls.map((c) => (c.type === "function" ? [c.function.name, c.function.arguments] : [])),
-        );
-        assert.equal(streamed.content, choice?.message.content ?? "");
-      }
-      assert.ok(complete >= 2, `only ${complete} of 4 completed`);
-    });
-
-    it(`${family.name}: a named call with every parameter type, one call without parallel calls, none never calls, history in the family's format`, async () => {
-      const named = (await (await post({ tool_choice: { type: "function", function: { name: "get_weather" } }, temperature: 1, seed: 9 })).json()) as ChatCompletion;
-      const namedCalls = named.choices[0]?.message.tool_calls ?? [];
-      assert.deepEqual(namedCalls.map((c) => (c.type === "function" ? c.function.name : "")), ["get_weather"]);
-      if (named.choices[0]?.finish_reason !== "length") {
-        for (const c of namedCalls) {
-          if (c.type !== "function") continue;
-          assertValid(c.function, "(named)");
-          const args = JSON.parse(c.function.arguments) as Record<string, unknown>;
-          assert.deepEqual([typeof args.city, typeof args.days, typeof args.unit], ["string", "number", "string"]);
-        }
-      }
-      const single = (await (await post({ tool_choice: "required", parallel_tool_calls: false, temperature: 1, seed: 3 })).json()) as ChatCompletion;
-      assert.equal(single.choices[0]?.message.tool_calls?.length, 1);
-      const none = (await (await post({ tool_choice: "none", temperature: 1, seed: 9, max_tokens: 30 })).json()) as ChatCompletion;
-      assert.equal(none.choices[0]?.message.tool_calls, undefined);
-      const history = [
-        { role: "user", content: "Weather in Oslo?" },
-        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city": "Oslo", "days": 3, "unit": "celsius"}' } }] },
-        { role: "tool", tool_call_id: "call_1", content: "3 C" },
-      ];
-      const res = await fetch(`${t.url}/apply-template`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, messages: history, tools: TOOLS, chat_template: family.template }) });
-      assert.equal(res.status, 200, await res.clone().text());
-      const { prompt } = (await res.json()) as { prompt: string };
-      assert.ok(prompt.includes(family.history), prompt);
-    });
-  }
+describeToolFamilies({
+  title: "tool calling: families that write one element per parameter",
+  families: FAMILIES,
+  tools: TOOLS,
+  maxTokens: 400,
+  jsonWhenCut: true,
+  historyArguments: '{"city": "Oslo", "days": 3, "unit": "celsius"}',
+  // Every parameter type comes back as its JSON type.
+  checkNamed: (args) => assert.deepEqual([typeof args.city, typeof args.days, typeof args.unit], ["string", "number", "string"]),
 });

@@ -54,16 +54,20 @@ export const TEST_TOOLS: ChatCompletionFunctionTool[] = [
   { type: "function", function: { name: "get_time", description: "The current time (no parameters)" } },
 ];
 
-const validators = new Map(TEST_TOOLS.map((t) => [t.function.name, validatorFor(t.function.parameters ?? { type: "object" })]));
-
-/** Asserts a call names a known tool and its arguments are JSON valid against that tool's schema. */
-export function assertValidCall(call: { name: string; arguments: string }, context = ""): void {
-  const validate = validators.get(call.name);
-  assert.ok(validate !== undefined, `unknown tool ${call.name} ${context}`);
-  let args: unknown;
-  assert.doesNotThrow(() => (args = JSON.parse(call.arguments)), `arguments are not JSON: ${call.arguments} ${context}`);
-  assert.ok(validate(args), `arguments of ${call.name} do not validate: ${call.arguments} ${context}`);
+/** An assertion that a call names one of `tools` and its arguments are JSON valid against that tool's schema. */
+export function callValidator(tools: readonly ChatCompletionFunctionTool[]): (call: { name: string; arguments: string }, context?: string) => void {
+  const validators = new Map(tools.map((t) => [t.function.name, validatorFor(t.function.parameters ?? { type: "object", properties: {}, additionalProperties: false })]));
+  return (call, context = "") => {
+    const validate = validators.get(call.name);
+    assert.ok(validate !== undefined, `unknown tool ${call.name} ${context}`);
+    let args: unknown;
+    assert.doesNotThrow(() => (args = JSON.parse(call.arguments)), `arguments are not JSON: ${call.arguments} ${context}`);
+    assert.ok(validate(args), `arguments of ${call.name} do not validate: ${call.arguments} ${context}`);
+  };
 }
+
+/** Asserts a call names one of TEST_TOOLS and its arguments are JSON valid against that tool's schema. */
+export const assertValidCall = callValidator(TEST_TOOLS);
 
 export interface StreamedChoice {
   content: string;

@@ -72,8 +72,14 @@ describe("tool-call format derivation", () => {
     assert.deepEqual(parse(syntax, '<calls>\n<fn name="a">\n<arg name="x">hi there</arg>\n<arg name="n">3</arg>\n</fn>\n</calls>').calls, [call("a", '{"x": "hi there", "n": 3}')]);
   });
 
+  test("values whose markup says their kind: the markup decides, the grammar writes it by the schema", () => {
+    const syntax = deriveToolCallSyntax(probe(TYPED_VALUES)).syntax;
+    assert.ok(syntax?.shape === "xml-params");
+    assert.deepEqual([syntax.paramNameClose, syntax.jsonParamNameClose], ['" text="True">', '" text="False">']);
+    assert.deepEqual(parse(syntax, '<fn name="a"><arg name="x" text="True">7</arg><arg name="n" text="False">7</arg></fn>').calls, [call("a", '{"x": "7", "n": 7}')]);
+  });
+
   test("fails, saying why, for templates without calls or without markers", () => {
-    assert.match(deriveToolCallSyntax(probe(TYPED_VALUES)).reason, /neither/);
     assert.match(deriveToolCallSyntax(probe(IDS_INSIDE)).reason, /call ids inside/);
     assert.match(deriveToolCallSyntax(probe(NO_CALLS)).reason, /does not write the call's name/);
     assert.match(deriveToolCallSyntax(probe(BARE_JSON)).reason, /no markers/);

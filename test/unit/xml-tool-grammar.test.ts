@@ -213,3 +213,36 @@ describe("toolGrammar: string constraints on raw values", () => {
     assert.deepEqual(readBack(qwen.syntax, text, open).calls, [["f", { x: "text", y: [1, 2] }]]);
   });
 });
+
+describe("toolGrammar: values marked by kind (jsonParamNameClose)", () => {
+  // DeepSeek V3.2's layout, with markers of our own.
+  const marked: ToolCallSyntax = {
+    shape: "xml-params",
+    family: "derived",
+    triggers: ["<calls>"],
+    sectionOpen: "<calls>\n",
+    sectionClose: "</calls>",
+    callOpen: '<invoke name="',
+    nameClose: '">\n',
+    paramOpen: '<param name="',
+    paramNameClose: '" string="true">',
+    jsonParamNameClose: '" string="false">',
+    paramClose: "</param>\n",
+    callClose: "</invoke>\n",
+    separator: "",
+    maxCalls: Infinity,
+    markerTokens: [],
+    alternativeTriggers: [],
+  };
+
+  test("strings are written with the string marker, other values as JSON with the other; the parser reads the marker", async () => {
+    const grammar = await grammarFor(marked, { kind: "function", name: "get_weather" });
+    const text = '<calls>\n<invoke name="get_weather">\n<param name="city" string="true">Oslo</param>\n<param name="days" string="false">3</param>\n</invoke>\n</calls>';
+    assert.equal(accepts(grammar, text), true);
+    assert.equal(accepts(grammar, text.replace('"days" string="false"', '"days" string="true"')), false);
+    assert.equal(accepts(grammar, text.replace('"city" string="true"', '"city" string="false"')), false);
+    const parser = createToolCallParser(marked);
+    const parts = [...parser.push(text.replace(">Oslo<", ">12<")), ...parser.finish()];
+    assert.equal(parts.flatMap((p) => (p.kind === "arguments" ? [p.text] : [])).join(""), '{"city": "12", "days": 3}');
+  });
+});

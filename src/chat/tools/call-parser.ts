@@ -1,17 +1,19 @@
 /**
  * Picks the streaming tool-call parser for a family's call shape (syntax.ts): JSON objects that
  * hold their name (ToolCallParser), a name outside the JSON arguments (NamedCallParser), or one
- * element per parameter (XmlCallParser). All yield the same parts with the same guarantees, so
+ * element per parameter (XmlCallParser), or keyword arguments with literal values
+ * (LiteralCallParser). All yield the same parts with the same guarantees, so
  * their callers need not know which is which.
  */
 import { NamedCallParser } from "./named-call-parser.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
 import { ToolCallParser, type ParsedPart, type ToolCallParserOptions } from "./tool-call-parser.ts";
 import { XmlCallParser } from "./xml-call-parser.ts";
+import { LiteralCallParser } from "./literal-call-parser.ts";
 import type { ParameterTypes } from "./parameter-types.ts";
 
 export interface CallParserOptions extends ToolCallParserOptions {
-  /** How per-parameter values become JSON (only the "xml-params" shape uses it; default: untyped). */
+  /** How per-parameter values become JSON ("xml-params"; "literal-args" for bare words; default: untyped). */
   readonly parameterTypes?: ParameterTypes | undefined;
 }
 
@@ -25,5 +27,6 @@ export interface CallParser {
 
 export function createToolCallParser(syntax: ToolCallSyntax, options: CallParserOptions = {}): CallParser {
   if (syntax.shape === "xml-params") return new XmlCallParser(syntax, options);
+  if (syntax.shape === "literal-args") return new LiteralCallParser(syntax, options);
   return syntax.shape === "named-json" ? new NamedCallParser(syntax, options) : new ToolCallParser(syntax, options);
 }

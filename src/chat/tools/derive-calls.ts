@@ -9,7 +9,8 @@
  *  - named-json: the name, markup without braces, then the arguments object (`name[ARGS]{…}`,
  *    `{"name": {…}}`);
  *  - xml-params: the name, then one element per parameter (`name>\n<parameter=k>\nv\n</parameter>`),
- *    told apart by the probe's two parameters: a string and an integer written alike.
+ *    told apart by the probe's two parameters, a string and an integer (whose markup may say
+ *    which kind each is: `string="true"`).
  */
 
 /** A probe call: its name and its two arguments. */
@@ -19,6 +20,8 @@ export interface ProbeCall {
   readonly number: number;
 }
 
+import { commonSuffix } from "../render-diff.ts";
+
 /** The probe calls' parameter names. */
 export const TEXT_KEY = "probe_key";
 export const NUMBER_KEY = "probe_count";
@@ -26,7 +29,14 @@ export const NUMBER_KEY = "probe_count";
 export type CoreMarkup =
   | { readonly shape: "json-object"; readonly nameKey: "name" | "tool_name"; readonly argumentsKey: "arguments" | "parameters" }
   | { readonly shape: "named-json"; readonly nameClose: string }
-  | { readonly shape: "xml-params"; readonly nameClose: string; readonly paramOpen: string; readonly paramNameClose: string; readonly paramClose: string };
+  | {
+      readonly shape: "xml-params";
+      readonly nameClose: string;
+      readonly paramOpen: string;
+      readonly paramNameClose: string;
+      readonly paramClose: string;
+      readonly jsonParamNameClose?: string;
+    };
 
 export interface CallCore {
   readonly start: number;
@@ -79,8 +89,9 @@ export const xmlParamsCore: CoreLocator = (text, call) => {
   const value2 = text.indexOf(String(call.number), key2 + NUMBER_KEY.length);
   if (at === -1 || key1 === -1 || value1 === -1 || key2 === -1 || value2 === -1) return undefined;
   const paramNameClose = text.slice(key1 + TEXT_KEY.length, value1);
-  // A value written by its type (DeepSeek V3.2's `string="true"`) is not this shape.
-  if (paramNameClose !== text.slice(key2 + NUMBER_KEY.length, value2) || paramNameClose.includes(TEXT_KEY)) return undefined;
+  // A JSON value may be marked apart from a string (DeepSeek V3.2's `string="false">`).
+  const jsonClose = text.slice(key2 + NUMBER_KEY.length, value2);
+  if (paramNameClose.includes(TEXT_KEY) || jsonClose.includes(NUMBER_KEY)) return undefined;
   const head = text.slice(at + call.name.length, key1);
   const middle = text.slice(value1 + call.text.length, key2);
   const common = commonSuffix(head, middle);
@@ -93,7 +104,8 @@ export const xmlParamsCore: CoreLocator = (text, call) => {
   const closeLength = rest.startsWith(paramClose) ? paramClose.length : rest.startsWith(paramClose.trimEnd()) ? paramClose.trimEnd().length : -1;
   if (closeLength === -1) return undefined;
   const nameClose = head.slice(0, head.length - paramOpen.length);
-  return { start: at, end: value2 + String(call.number).length + closeLength, markup: { shape: "xml-params", nameClose, paramOpen, paramNameClose, paramClose } };
+  const markup: CoreMarkup = { shape: "xml-params", nameClose, paramOpen, paramNameClose, paramClose, ...(jsonClose === paramNameClose ? {} : { jsonParamNameClose: jsonClose }) };
+  return { start: at, end: value2 + String(call.number).length + closeLength, markup };
 };
 
 function holdsProbeArguments(value: unknown): boolean {
@@ -126,16 +138,4 @@ function objectEnd(text: string, start: number): number | undefined {
     }
   }
   return undefined;
-}
-
-export function commonPrefix(a: string, b: string): string {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return a.slice(0, i);
-}
-
-export function commonSuffix(a: string, b: string): string {
-  let i = 0;
-  while (i < a.length && i < b.length && a[a.length - 1 - i] === b[b.length - 1 - i]) i++;
-  return a.slice(a.length - i);
 }

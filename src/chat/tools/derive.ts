@@ -9,7 +9,7 @@
  * (`<call>name<args>{…}</call>`, `{"name": {…}}`); a name then one element per parameter
  * (`<function=name><parameter=k>v</parameter></function>`, `<invoke name="…"><arg …>`). Around
  * them, any markers: each call wrapped, the calls wrapped once, or both. Anything else (templates
- * that cannot render calls, call ids inside the markup, values marked by type) is not derived:
+ * that cannot render calls, call ids inside the markup) is not derived:
  * the caller falls back to the generic envelope and says why. A derived format is checked before
  * it is used: its parser must read the two-call rendering back as the two calls with their
  * arguments.
@@ -18,7 +18,8 @@ import type { ChatMessage } from "../../domain/chat.ts";
 import type { ToolDefinition } from "../../domain/tools.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
 import { createToolCallParser } from "./call-parser.ts";
-import { commonPrefix, commonSuffix, jsonObjectCore, namedJsonCore, NUMBER_KEY, TEXT_KEY, xmlParamsCore, type CallCore, type CoreLocator, type ProbeCall } from "./derive-calls.ts";
+import { commonPrefix, commonSuffix, turnDifference } from "../render-diff.ts";
+import { jsonObjectCore, namedJsonCore, NUMBER_KEY, TEXT_KEY, xmlParamsCore, type CallCore, type CoreLocator, type ProbeCall } from "./derive-calls.ts";
 import type { ParsedPart } from "./tool-call-parser.ts";
 
 /** Renders a conversation with the template (no generation prompt), with these tools offered. */
@@ -124,8 +125,8 @@ function syntaxFrom(first: CallCore, section: string, pair: string | undefined, 
     case "named-json":
       return { ...base, shape: "named-json", markerTokens: tokenLike([...markers, markup.nameClose]), nameClose: markup.nameClose };
     case "xml-params": {
-      const { nameClose, paramOpen, paramNameClose, paramClose } = markup;
-      return { ...base, shape: "xml-params", markerTokens: tokenLike([...markers, nameClose, paramOpen, paramNameClose, paramClose]), nameClose, paramOpen, paramNameClose, paramClose };
+      const { shape: _shape, ...fields } = markup;
+      return { ...base, shape: "xml-params", markerTokens: tokenLike([...markers, ...Object.values(fields)]), ...fields };
     }
   }
 }
@@ -143,24 +144,6 @@ function tokenLike(markers: readonly string[]): string[] {
 
 function failed(reason: string, calls?: RenderedCalls): Derivation {
   return { syntax: undefined, reason, calls };
-}
-
-/** What `withCalls` writes instead of the plain turn's content (the call section), trimmed of whitespace at both ends. */
-function turnDifference(plain: string, withCalls: string, content: string): string | undefined {
-  const at = plain.indexOf(content);
-  if (at === -1) return undefined;
-  const head = plain.slice(0, at);
-  const tail = plain.slice(at + content.length);
-  let start = commonPrefix(head, withCalls).length;
-  let end = withCalls.length - commonSuffix(tail, withCalls.slice(start)).length;
-  // Differences begin and end at marker boundaries: `<|START_ACTION|>` against `<|START_RESPONSE|>`
-  // differs from `A` on, but the marker is all of it.
-  const opened = withCalls.lastIndexOf("<", start - 1);
-  if (opened !== -1 && opened > withCalls.lastIndexOf(">", start - 1)) start = opened;
-  const rest = withCalls.slice(end);
-  const closes = rest.indexOf(">");
-  if (closes !== -1 && (rest.indexOf("<") === -1 || closes < rest.indexOf("<")) && !/\s/.test(rest.slice(0, closes))) end += closes + 1;
-  return end > start ? withCalls.slice(start, end).trim() : undefined;
 }
 
 /**

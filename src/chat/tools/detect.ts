@@ -8,6 +8,7 @@ import { deepseekV3Family } from "./families/deepseek-v3.ts";
 import { deepseekV31Family } from "./families/deepseek-v3-1.ts";
 import { functionaryV31Family } from "./families/functionary-v3-1.ts";
 import { functionaryV32Family } from "./families/functionary-v3-2.ts";
+import { gemma4Family } from "./families/gemma-4.ts";
 import { graniteFamily } from "./families/granite.ts";
 import { genericFamily } from "./families/generic.ts";
 import { glm45Family } from "./families/glm-4-5.ts";
@@ -15,6 +16,7 @@ import { glm47Family } from "./families/glm-4-7.ts";
 import { harmonyFamily } from "./families/harmony.ts";
 import { hermesFamily } from "./families/hermes.ts";
 import { kimiK2Family } from "./families/kimi-k2.ts";
+import { lfm2Family } from "./families/lfm2.ts";
 import { llama3Family } from "./families/llama3.ts";
 import { mistralFamily } from "./families/mistral.ts";
 import { mistralV11Family } from "./families/mistral-v11.ts";
@@ -26,7 +28,8 @@ import { seedOssFamily } from "./families/seed-oss.ts";
  * Checked in order: markers specific to one family first. Mistral v11 (`[ARGS]`) before the older
  * mistral family (both write `[TOOL_CALLS]`); Functionary v3.1 before llama3 (its template has
  * Llama 3 headers and `<|python_tag|>` too); the per-parameter families (Qwen3-Coder, GLM) before
- * Hermes (their templates mention `<tool_call>` too).
+ * Hermes (their templates mention `<tool_call>` too). LFM2 and Gemma 4 (keyword arguments with
+ * literal values) have markers of their own.
  */
 export const FAMILIES: readonly ToolFamilyDefinition[] = [
   harmonyFamily,
@@ -44,6 +47,8 @@ export const FAMILIES: readonly ToolFamilyDefinition[] = [
   glm47Family,
   glm45Family,
   qwen3CoderFamily,
+  lfm2Family,
+  gemma4Family,
   hermesFamily,
   llama3Family,
 ];

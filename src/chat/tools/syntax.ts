@@ -1,7 +1,7 @@
 /**
  * How one model family writes tool calls, as data: the parsers (tool-call-parser.ts,
- * named-call-parser.ts) read it, the grammar builder (tool-grammar.ts) writes it, and a family
- * file (families/*.ts) fills it in. Two call shapes:
+ * named-call-parser.ts, xml-call-parser.ts, literal-call-parser.ts) read it, the grammar builder
+ * (tool-grammar.ts) writes it, and a family file (families/*.ts) fills it in. Four call shapes:
  *
  *  - "json-object" (JsonObjectSyntax): a section is `sectionOpen call (separator call)* sectionClose`,
  *    and each call is `callOpen {["<idKey>": "<n>", ]"<nameKey>": "<name>", "<argumentsKey>": <arguments JSON>} callClose`.
@@ -157,6 +157,13 @@ export interface XmlParamsSyntax extends SyntaxBase {
   readonly paramNameClose: string;
   /** After a value (e.g. `\n</parameter>\n`, `</arg_value>`). */
   readonly paramClose: string;
+  /**
+   * For families that mark a value written as JSON apart from a string (DeepSeek V3.2's
+   * `<｜DSML｜parameter name="days" string="false">3</…>`): the markup between such a value's
+   * parameter name and the value, `paramNameClose` then closing strings only. The markup, not the
+   * schema, then says which kind a value is. Default none: one `paramNameClose`, the schema decides.
+   */
+  readonly jsonParamNameClose?: string;
 }
 
 /**
@@ -171,7 +178,7 @@ export interface LiteralArgsSyntax extends SyntaxBase {
   readonly shape: "literal-args";
   /** Opens the arguments, right after the name: `(` (LFM2's Python calls) or `{` (Gemma 4). */
   readonly argumentsOpen: string;
-  /** Closes the arguments (and ends the call): `)` or `}`. */
+  /** Closes the arguments and ends the call: one character, `)` or `}`. */
   readonly argumentsClose: string;
   /** Between an argument's name and its value: `=` (Python) or `:` (Gemma 4). */
   readonly keyValueSeparator: string;

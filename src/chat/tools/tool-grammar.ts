@@ -25,7 +25,8 @@ import { jsonSchemaRule } from "../grammar/json-schema-to-gbnf.ts";
 import type { OutputConstraint } from "../../domain/chat.ts";
 import { invalidRequest } from "../../domain/errors.ts";
 import type { ToolsRequest } from "../../domain/tools.ts";
-import type { ToolCallSyntax, XmlParamsSyntax } from "./syntax.ts";
+import { literalCallBody } from "./literal-call-grammar.ts";
+import type { LiteralArgsSyntax, ToolCallSyntax, XmlParamsSyntax } from "./syntax.ts";
 import { xmlCallBody } from "./xml-call-grammar.ts";
 
 /** Whitespace allowed between the JSON tokens of arguments: one optional space. */
@@ -70,6 +71,8 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
     const field = tools.legacy ? ["functions", index, "parameters"] : ["tools", index, "function", "parameters"];
     // One element per parameter (xml-call-grammar.ts): the call is built from the schema's properties.
     if (syntax.shape === "xml-params") return builder.addRule(`call-${tool.name}`, xmlCallBody({ syntax, tool, builder, warnings, field, whitespace: ARGUMENTS_WHITESPACE }));
+    // Keyword arguments with literal values (literal-call-grammar.ts), likewise.
+    if (syntax.shape === "literal-args") return builder.addRule(`call-${tool.name}`, literalCallBody({ syntax, tool, builder, warnings, field, whitespace: ARGUMENTS_WHITESPACE }));
     const args = argumentsRule(tool.parameters, tool.strict, builder, field, `${tool.name}-args`, warnings, tool.name);
     return builder.addRule(`call-${tool.name}`, callBody(syntax, tool.name, args));
   });
@@ -88,7 +91,7 @@ export function toolGrammar(options: ToolGrammarOptions): ToolGrammar {
 }
 
 /** One call of one tool, in the family's shape, around the tool's arguments rule `args`. */
-function callBody(syntax: Exclude<ToolCallSyntax, XmlParamsSyntax>, name: string, args: string): string {
+function callBody(syntax: Exclude<ToolCallSyntax, XmlParamsSyntax | LiteralArgsSyntax>, name: string, args: string): string {
   if (syntax.shape === "named-json") {
     // Kimi K2's `functions.<name>:<n>`: the call's number as digits.
     const index = syntax.nameIndexSeparator === undefined ? "" : ` ${gbnfLiteral(syntax.nameIndexSeparator)} [0-9]{1,3}`;

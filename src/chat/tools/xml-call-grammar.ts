@@ -90,26 +90,36 @@ class XmlCallGrammar implements KeywordReporter {
     const names = [...new Set([...Object.keys(properties), ...required])];
     const params = names.map((name, i) => {
       const value = this.#value(properties[name] ?? true, `${tool.name}-${i}`);
-      const param = `${gbnfLiteral(`${syntax.paramOpen}${name}${syntax.paramNameClose}`)} ${value} ${gbnfLiteral(syntax.paramClose)}`;
+      const param = `${gbnfLiteral(`${syntax.paramOpen}${name}${this.#nameClose(value)}`)} ${value.rule} ${gbnfLiteral(syntax.paramClose)}`;
       return required.has(name) ? param : `( ${param} )?`;
     });
     if (root.properties === undefined && root.additionalProperties !== false) {
       const value = this.#value(isSchema(root.additionalProperties) ? root.additionalProperties : true, `${tool.name}-extra`);
       const name = builder.addRule("param-name", EXTRA_NAME);
-      params.push(`( ${gbnfLiteral(syntax.paramOpen)} ${name} ${gbnfLiteral(syntax.paramNameClose)} ${value} ${gbnfLiteral(syntax.paramClose)} )*`);
+      params.push(`( ${gbnfLiteral(syntax.paramOpen)} ${name} ${gbnfLiteral(this.#nameClose(value))} ${value.rule} ${gbnfLiteral(syntax.paramClose)} )*`);
     }
     this.#o.warnings.push(...[...this.warnings].map((w) => `${tool.name}: ${w}`));
     const head = gbnfLiteral(`${syntax.callOpen}${tool.name}${syntax.nameClose}`);
     return [head, ...params, gbnfLiteral(syntax.callClose)].join(" ");
   }
 
+  /** Between a parameter's name and its value: a family may mark JSON values apart (`jsonParamNameClose`). */
+  #nameClose(value: { readonly raw: boolean }): string {
+    const { syntax } = this.#o;
+    return value.raw ? syntax.paramNameClose : (syntax.jsonParamNameClose ?? syntax.paramNameClose);
+  }
+
   /** The rule for one value: raw text for a string, else JSON. */
-  #value(schema: unknown, hint: string): string {
-    const { builder, tool } = this.#o;
+  #value(schema: unknown, hint: string): { readonly rule: string; readonly raw: boolean } {
     if (parameterKind(schema, this.#root) === "string") {
       const resolved = resolveLocalRef(schema, this.#root);
-      if (isSchema(resolved)) return this.#rawString(resolved, hint);
+      if (isSchema(resolved)) return { rule: this.#rawString(resolved, hint), raw: true };
     }
+    return { rule: this.#json(schema, hint), raw: false };
+  }
+
+  #json(schema: unknown, hint: string): string {
+    const { builder, tool } = this.#o;
     const defs = Object.fromEntries(["$defs", "definitions"].filter((k) => this.#root[k] !== undefined).map((k) => [k, this.#root[k]]));
     const withDefs = isSchema(schema) ? { ...defs, ...schema } : schema;
     const result = jsonSchemaRule(withDefs, builder, { strict: tool.strict, whitespace: this.#o.whitespace, hint });

@@ -34,7 +34,7 @@ import { isNameChar, MAX_NAME_LENGTH } from "./call-name.ts";
 import { ContentReader } from "./content-reader.ts";
 import { isJsonWhitespace, trimJsonWhitespaceStart } from "./json-scanner.ts";
 import { markerPieces, PieceSequence } from "./markup-matcher.ts";
-import type { ParameterTypes } from "./parameter-types.ts";
+import type { ParameterKind, ParameterTypes } from "./parameter-types.ts";
 import { ParsedParts } from "./parsed-parts.ts";
 import type { XmlParamsSyntax } from "./syntax.ts";
 import type { ParsedPart, ToolCallParserOptions } from "./tool-call-parser.ts";
@@ -63,6 +63,8 @@ export class XmlCallParser {
   readonly #nameClosePieces: string[];
   readonly #paramOpenPieces: string[];
   readonly #paramNameClosePieces: string[];
+  /** `jsonParamNameClose`'s pieces, when the family marks JSON values apart. */
+  readonly #jsonNameClosePieces: string[] | undefined;
   readonly #callEndPieces: string[];
   readonly #callRestPieces: string[];
   readonly #nextPieces: string[];
@@ -94,6 +96,7 @@ export class XmlCallParser {
     this.#nameClosePieces = tagPieces(syntax.nameClose);
     this.#paramOpenPieces = tagPieces(syntax.paramOpen);
     this.#paramNameClosePieces = tagPieces(syntax.paramNameClose);
+    this.#jsonNameClosePieces = syntax.jsonParamNameClose === undefined ? undefined : tagPieces(syntax.jsonParamNameClose);
     const callClose = tagPieces(syntax.callClose);
     this.#callEndPieces = callClose.slice(0, 1);
     this.#callRestPieces = callClose.slice(1);
@@ -212,14 +215,20 @@ export class XmlCallParser {
     }
     this.#mode = this.#mode === "name" ? "nameClose" : "paramNameClose";
     this.#seq = new PieceSequence(pieces);
+    this.#alt = this.#mode === "paramNameClose" && this.#jsonNameClosePieces !== undefined ? new PieceSequence(this.#jsonNameClosePieces) : undefined;
     this.#nameCloseStep(c);
   }
 
+  /** The markup after a name; after a parameter's, the string or the JSON one (`#alt`) when the family has both. */
   #nameCloseStep(c: string): void {
     const step = this.#seq?.step(c) ?? "error";
-    if (step === "error") this.#broken(c);
-    else if (step === "done" && this.#mode === "nameClose") this.#expectParams();
-    else if (step === "done") this.#startValue();
+    const json = this.#alt?.step(c) ?? "error";
+    if (step === "done" && this.#mode === "nameClose") return this.#expectParams();
+    if (step === "done") return this.#startValue(this.#jsonNameClosePieces === undefined ? undefined : "string");
+    if (json === "done") return this.#startValue("json");
+    if (step === "error") this.#seq = undefined;
+    if (json === "error") this.#alt = undefined;
+    if (this.#seq === undefined && this.#alt === undefined) this.#broken(c);
   }
 
   /** Next: a parameter, or the end of the call. */
@@ -253,10 +262,10 @@ export class XmlCallParser {
     if (this.#seq === undefined && this.#alt === undefined) this.#broken(c);
   }
 
-  /** The value begins: its key is emitted, and a string's opening quote. */
-  #startValue(): void {
+  /** The value begins: its key is emitted, and a string's opening quote. `kind`: as the markup says, else by the schema. */
+  #startValue(kind?: ParameterKind): void {
     const key = this.#nameText;
-    const open = this.#value.start(this.#types(this.#name, key));
+    const open = this.#value.start(kind ?? this.#types(this.#name, key));
     this.#emit("arguments", `${this.#params > 0 ? ", " : ""}${JSON.stringify(key)}: ${open}`);
     this.#params++;
     this.#held = "";

@@ -6,6 +6,7 @@
  * with tools renders with the `tool_use` template when there is one, any other with the default.
  */
 import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from "../../chat/template.ts";
+import { deriveReasoningFormat } from "../../chat/reasoning/derive.ts";
 import { detectReasoningFormat } from "../../chat/reasoning/detect.ts";
 import type { ProbeRender } from "../../chat/tools/derive.ts";
 import { resolveToolFamily } from "../../chat/tools/resolve-family.ts";
@@ -24,6 +25,8 @@ export interface ModelTemplate {
   readonly toolFamilyReason: string;
   /** How it writes its thoughts (undefined: it does not reason). */
   readonly reasoning: ReasoningFormat | undefined;
+  /** Whether `reasoning` is a known format named in the template, or derived from its rendering of thoughts. */
+  readonly reasoningSource: "known" | "derived" | undefined;
 }
 
 export interface ModelTemplates {
@@ -53,7 +56,10 @@ export function loadModelTemplates(options: ModelTemplatesOptions): ModelTemplat
   const detected = (template: ChatTemplate): ModelTemplate => {
     const probe: ProbeRender = (messages, tools) => template.render(messages, { tools, addGenerationPrompt: false });
     const tools = resolveToolFamily(template.source, probe);
-    return { template, toolFamily: tools.family, toolFamilyReason: tools.reason, reasoning: detectReasoningFormat(template.source, options.isToken) };
+    const known = detectReasoningFormat(template.source, options.isToken);
+    const derived = known === undefined ? deriveReasoningFormat((messages) => template.render(messages, { addGenerationPrompt: false })) : undefined;
+    const reasoningSource = known !== undefined ? "known" : derived !== undefined ? "derived" : undefined;
+    return { template, toolFamily: tools.family, toolFamilyReason: tools.reason, reasoning: known ?? derived, reasoningSource };
   };
   if (options.override !== undefined) return { default: detected(new ChatTemplate(options.override)), toolUse: undefined, source: "override" };
   const parse = (key: string): ChatTemplate | undefined => {
@@ -89,14 +95,15 @@ export function modelFormats(templates: ModelTemplates): ModelFormats {
   const { toolFamily: family, toolFamilyReason: reason } = templates.toolUse ?? templates.default;
   return {
     toolCalls: { format: family.syntax.family, source: family.origin, reason },
-    reasoning: reasoningReport(templates.default.reasoning),
+    reasoning: reasoningReport(templates.default),
     template: templates.source,
     toolUseTemplate: templates.toolUse !== undefined,
   };
 }
 
-function reasoningReport(format: ReasoningFormat | undefined): ModelReasoningFormat {
+function reasoningReport({ reasoning: format, reasoningSource: source }: ModelTemplate): ModelReasoningFormat {
   if (format === undefined) return { format: "none" };
   if (format.kind === "harmony") return { format: "harmony" };
-  return { format: "tags", open: format.open, close: format.close, ...(format.answerTags === undefined ? {} : { answer: { ...format.answerTags } }) };
+  const answer = format.answerTags === undefined ? {} : { answer: { ...format.answerTags } };
+  return { format: "tags", open: format.open, close: format.close, source: source ?? "known", ...answer };
 }

@@ -15,7 +15,7 @@ export interface WireModelFormats {
   readonly tool_calls: { readonly format: string; readonly source: ModelFormats["toolCalls"]["source"]; readonly reason: string };
   readonly reasoning:
     | { readonly format: "none" | "harmony" }
-    | { readonly format: "tags"; readonly open: string; readonly close: string; readonly answer_open?: string; readonly answer_close?: string };
+    | { readonly format: "tags"; readonly open: string; readonly close: string; readonly source: "known" | "derived"; readonly answer_open?: string; readonly answer_close?: string };
   readonly chat_template: ModelFormats["template"];
   readonly tool_use_template: boolean;
 }
@@ -28,7 +28,13 @@ function formatsToWire(formats: ModelFormats): WireModelFormats {
     tool_calls: { format: formats.toolCalls.format, source: formats.toolCalls.source, reason: formats.toolCalls.reason },
     reasoning:
       reasoning.format === "tags"
-        ? { format: "tags", open: reasoning.open, close: reasoning.close, ...(reasoning.answer === undefined ? {} : { answer_open: reasoning.answer.open, answer_close: reasoning.answer.close }) }
+        ? {
+            format: "tags",
+            open: reasoning.open,
+            close: reasoning.close,
+            source: reasoning.source,
+            ...(reasoning.answer === undefined ? {} : { answer_open: reasoning.answer.open, answer_close: reasoning.answer.close }),
+          }
         : { format: reasoning.format },
     chat_template: formats.template,
     tool_use_template: formats.toolUseTemplate,
