@@ -1,8 +1,8 @@
 /** Helpers for tool-call parser tests (every call shape): feeding text in chunks, merging and folding parts. */
 import assert from "node:assert/strict";
-import { createToolCallParser, type CallParserOptions } from "../../src/chat/tools/call-parser.ts";
+import { createToolCallParser } from "../../src/chat/tools/call-parser.ts";
 import type { ToolCallSyntax } from "../../src/chat/tools/syntax.ts";
-import type { ParsedPart } from "../../src/chat/tools/tool-call-parser.ts";
+import type { ParsedPart, ToolCallParserOptions } from "../../src/chat/tools/tool-call-parser.ts";
 
 export interface ParsedMessage {
   content: string;
@@ -10,7 +10,7 @@ export interface ParsedMessage {
 }
 
 /** All parts for the text pushed in the given chunks, then finish(). */
-export function partsOf(syntax: ToolCallSyntax, chunks: readonly string[], options?: CallParserOptions): ParsedPart[] {
+export function partsOf(syntax: ToolCallSyntax, chunks: readonly string[], options?: ToolCallParserOptions): ParsedPart[] {
   const parser = createToolCallParser(syntax, options);
   const parts: ParsedPart[] = [];
   for (const chunk of chunks) parts.push(...parser.push(chunk));
@@ -45,7 +45,7 @@ export function collectParts(parts: readonly ParsedPart[]): ParsedMessage {
   return out;
 }
 
-export function parse(syntax: ToolCallSyntax, text: string, options?: CallParserOptions): ParsedMessage {
+export function parse(syntax: ToolCallSyntax, text: string, options?: ToolCallParserOptions): ParsedMessage {
   return collectParts(partsOf(syntax, [text], options));
 }
 
@@ -63,7 +63,7 @@ export function cut(text: string, points: readonly number[]): string[] {
 }
 
 /** Checks that char-by-char and every two-piece split give the same merged parts as one push; returns them. */
-export function assertSplitInvariant(syntax: ToolCallSyntax, text: string, options?: CallParserOptions): ParsedPart[] {
+export function assertSplitInvariant(syntax: ToolCallSyntax, text: string, options?: ToolCallParserOptions): ParsedPart[] {
   const reference = merge(partsOf(syntax, [text], options));
   assert.deepEqual(merge(partsOf(syntax, [...text], options)), reference, `char by char: ${JSON.stringify(text)}`);
   for (let i = 1; i < text.length; i++) {
@@ -73,3 +73,38 @@ export function assertSplitInvariant(syntax: ToolCallSyntax, text: string, optio
 }
 
 export const call = (name: string, args: string): { name: string; arguments: string } => ({ name, arguments: args });
+
+/** True when `part`'s characters appear in `whole` in order (content is only ever input text, never invented). */
+export function isSubsequence(part: string, whole: string): boolean {
+  let j = 0;
+  for (let i = 0; i < whole.length && j < part.length; i++) if (whole[i] === part[j]) j++;
+  return j === part.length;
+}
+
+export interface CutInvariantChecks {
+  /** Content is drawn from the text (a subsequence of it; default true). */
+  readonly contentFromText?: boolean;
+  /** Every call's arguments are a JSON object, even broken or cut (shapes that write the JSON themselves; default false). */
+  readonly objectArguments?: boolean;
+}
+
+/**
+ * Whole, cut at `points`, or char by char: the same merged parts; and, on those parts, content
+ * drawn from the text, marker tokens in content only where the text has them, and (`checks`)
+ * arguments that are JSON objects.
+ */
+export function assertCutInvariant(syntax: ToolCallSyntax, text: string, points: readonly number[], options: ToolCallParserOptions = {}, checks: CutInvariantChecks = {}): void {
+  const reference = merge(partsOf(syntax, [text], options));
+  assert.deepEqual(merge(partsOf(syntax, cut(text, points), options)), reference, JSON.stringify(text));
+  assert.deepEqual(merge(partsOf(syntax, [...text], options)), reference, JSON.stringify(text));
+  const message = collectParts(reference);
+  if (checks.contentFromText ?? true) assert.ok(isSubsequence(message.content, text), JSON.stringify(text));
+  // A marker in content must come from the text around it, never from a section's markup.
+  for (const marker of syntax.markerTokens) if (message.content.includes(marker)) assert.ok(text.includes(marker), marker);
+  if (checks.objectArguments === true) {
+    for (const c of message.calls) {
+      const args: unknown = JSON.parse(c.arguments);
+      assert.ok(typeof args === "object" && args !== null && !Array.isArray(args), `arguments are an object: ${c.arguments}`);
+    }
+  }
+}

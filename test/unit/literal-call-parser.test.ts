@@ -18,7 +18,7 @@ import type { LiteralArgsSyntax } from "../../src/chat/tools/syntax.ts";
 import { ToolCallStream } from "../../src/chat/tools/tool-call-stream.ts";
 import type { ChatMessage } from "../../src/domain/chat.ts";
 import type { ToolDefinition } from "../../src/domain/tools.ts";
-import { assertSplitInvariant, call, collectParts, cut, merge, parse, partsOf } from "../support/parsed-parts.ts";
+import { assertCutInvariant, assertSplitInvariant, call, collectParts, cut, merge, parse, partsOf } from "../support/parsed-parts.ts";
 
 function literal(family: ToolFamilyDefinition): LiteralArgsSyntax {
   if (family.syntax.shape !== "literal-args") throw new Error(`${family.syntax.family} is not literal-args`);
@@ -213,16 +213,6 @@ const NOISE = [
 ];
 const noise = fc.array(fc.constantFrom(...NOISE), { maxLength: 30 }).map((a) => a.join(""));
 
-function assertCutInvariant(family: LiteralArgsSyntax, text: string, anchored: boolean, points: readonly number[]): void {
-  const options = { anchored, ...typed };
-  const reference = merge(partsOf(family, [text], options));
-  assert.deepEqual(merge(partsOf(family, cut(text, points), options)), reference, JSON.stringify(text));
-  assert.deepEqual(merge(partsOf(family, [...text], options)), reference, JSON.stringify(text));
-  for (const c of collectParts(reference).calls) {
-    const value: unknown = JSON.parse(c.arguments);
-    assert.ok(typeof value === "object" && value !== null && !Array.isArray(value), `arguments are an object: ${c.arguments}`);
-  }
-}
 
 describe("LiteralCallParser: properties", () => {
   test("calls written in the family's syntax read back as their JSON, however the text is cut", () => {
@@ -243,7 +233,7 @@ describe("LiteralCallParser: properties", () => {
   test("any text, however cut, gives the same parts, arguments always a JSON object", () => {
     fc.assert(
       fc.property(fc.constantFrom(...FAMILIES), noise, fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), (family, text, anchored, points) => {
-        assertCutInvariant(family, text, anchored, points);
+        assertCutInvariant(family, text, points, { anchored: anchored, ...typed }, { objectArguments: true });
       }),
       { numRuns: 2000 },
     );
@@ -257,8 +247,8 @@ describe("LiteralCallParser: properties", () => {
     });
     fc.assert(
       fc.property(edited, fc.nat(), fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), ({ family, text }, end, anchored, points) => {
-        assertCutInvariant(family, text.slice(0, end % (text.length + 1)), anchored, points);
-        assertCutInvariant(family, text, anchored, points);
+        assertCutInvariant(family, text.slice(0, end % (text.length + 1)), points, { anchored: anchored, ...typed }, { objectArguments: true });
+        assertCutInvariant(family, text, points, { anchored: anchored, ...typed }, { objectArguments: true });
       }),
       { numRuns: 600 },
     );

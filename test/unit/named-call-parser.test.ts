@@ -17,7 +17,7 @@ import type { ToolFamilyDefinition } from "../../src/chat/tools/family.ts";
 import type { NamedJsonSyntax } from "../../src/chat/tools/syntax.ts";
 import { ToolCallStream } from "../../src/chat/tools/tool-call-stream.ts";
 import type { ParsedPart } from "../../src/chat/tools/tool-call-parser.ts";
-import { assertSplitInvariant, call, collectParts, cut, merge, parse, partsOf } from "../support/parsed-parts.ts";
+import { assertCutInvariant, assertSplitInvariant, call, collectParts, cut, merge, parse, partsOf } from "../support/parsed-parts.ts";
 
 function named(family: ToolFamilyDefinition): NamedJsonSyntax {
   if (family.syntax.shape !== "named-json") throw new Error(`${family.syntax.family} is not named-json`);
@@ -240,23 +240,7 @@ const mutated = fc.tuple(wellFormed, fc.array(edit, { minLength: 1, maxLength: 3
   return { family: sample.family, text: end === null ? text : text.slice(0, end % (text.length + 1)) };
 });
 
-/** True when `part`'s characters appear in `whole` in order (content is only ever input text). */
-function isSubsequence(part: string, whole: string): boolean {
-  let j = 0;
-  for (let i = 0; i < whole.length && j < part.length; i++) if (whole[i] === part[j]) j++;
-  return j === part.length;
-}
 
-function assertCutInvariant(family: NamedJsonSyntax, text: string, anchored: boolean, points: readonly number[]): void {
-  const reference = merge(partsOf(family, [text], { anchored }));
-  assert.deepEqual(merge(partsOf(family, cut(text, points), { anchored })), reference, JSON.stringify(text));
-  assert.deepEqual(merge(partsOf(family, [...text], { anchored })), reference, JSON.stringify(text));
-  assert.ok(isSubsequence(collectParts(reference).content, text), JSON.stringify(text));
-  for (const marker of family.markerTokens) {
-    // A marker in content must come from the text around it, never from a section's markup.
-    if (collectParts(reference).content.includes(marker)) assert.ok(text.includes(marker));
-  }
-}
 
 describe("NamedCallParser: properties", () => {
   test("well-formed messages parse to their content and calls, however they are cut", () => {
@@ -273,7 +257,7 @@ describe("NamedCallParser: properties", () => {
   test("broken and truncated messages give the same parts however they are cut", () => {
     fc.assert(
       fc.property(mutated, fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), ({ family, text }, anchored, points) => {
-        assertCutInvariant(family, text, anchored, points);
+        assertCutInvariant(family, text, points, { anchored });
       }),
       { numRuns: 500 },
     );
@@ -282,7 +266,7 @@ describe("NamedCallParser: properties", () => {
   test("any text, however cut, gives the same parts (markup fragments fuzzed)", () => {
     fc.assert(
       fc.property(fc.constantFrom(...FAMILIES), noise, fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), (family, text, anchored, points) => {
-        assertCutInvariant(family, text, anchored, points);
+        assertCutInvariant(family, text, points, { anchored });
       }),
       { numRuns: 600 },
     );

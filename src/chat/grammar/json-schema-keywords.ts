@@ -2,6 +2,7 @@
  * JSON Schema keyword classes for json-schema-to-gbnf.ts: which keywords are supported, which are
  * annotations, which are unsupported validation, and the check that reports the rest.
  */
+import { GrammarConversionError } from "./gbnf.ts";
 import type { SchemaObject } from "./json-schema-merge.ts";
 
 export const ANNOTATION_KEYWORDS: readonly string[] = [
@@ -48,4 +49,12 @@ export function checkKeywords(s: SchemaObject, reporter: KeywordReporter): void 
 /** `s` without annotations. */
 export function constraining(s: SchemaObject): SchemaObject {
   return Object.fromEntries(Object.entries(s).filter(([k]) => !ANNOTATIONS.has(k)));
+}
+
+/** A count keyword's value (`minLength`, `maxItems`…), `fallback` when absent; anything but a non-negative integer is refused. */
+export function schemaCount(s: Readonly<Record<string, unknown>>, key: string, fallback: number): number {
+  const value = s[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new GrammarConversionError(`${key} must be a non-negative integer`, key);
+  return value;
 }

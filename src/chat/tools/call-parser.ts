@@ -10,12 +10,6 @@ import type { ToolCallSyntax } from "./syntax.ts";
 import { ToolCallParser, type ParsedPart, type ToolCallParserOptions } from "./tool-call-parser.ts";
 import { XmlCallParser } from "./xml-call-parser.ts";
 import { LiteralCallParser } from "./literal-call-parser.ts";
-import type { ParameterTypes } from "./parameter-types.ts";
-
-export interface CallParserOptions extends ToolCallParserOptions {
-  /** How per-parameter values become JSON ("xml-params"; "literal-args" for bare words; default: untyped). */
-  readonly parameterTypes?: ParameterTypes | undefined;
-}
 
 /** An incremental parser for one generated message. */
 export interface CallParser {
@@ -25,7 +19,7 @@ export interface CallParser {
   finish(): ParsedPart[];
 }
 
-export function createToolCallParser(syntax: ToolCallSyntax, options: CallParserOptions = {}): CallParser {
+export function createToolCallParser(syntax: ToolCallSyntax, options: ToolCallParserOptions = {}): CallParser {
   if (syntax.shape === "xml-params") return new XmlCallParser(syntax, options);
   if (syntax.shape === "literal-args") return new LiteralCallParser(syntax, options);
   return syntax.shape === "named-json" ? new NamedCallParser(syntax, options) : new ToolCallParser(syntax, options);

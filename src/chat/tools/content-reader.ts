@@ -77,6 +77,21 @@ export class ContentReader {
     if (!this.#triggersOn) this.#content(this.#matcher.take());
   }
 
+  /**
+   * Markup that broke is content after all. `held`: the text held since the trigger (whitespace
+   * held before it at the start of the message: `leadingWs`), released but for the trigger's first
+   * character, where this attempt began; or, once a call of the section was emitted (`afterCall`),
+   * the text held since that call, without its leading whitespace.
+   */
+  releaseMarkup(held: string, leadingWs: string, afterCall: boolean): void {
+    if (afterCall) {
+      const text = trimJsonWhitespaceStart(held);
+      this.release(text, 0, text === "");
+    } else {
+      this.release(leadingWs + held, leadingWs.length + 1);
+    }
+  }
+
   /** A call was emitted: the message has begun. */
   callStarted(): void {
     this.#atStart = false;

@@ -32,16 +32,12 @@ import { isNameChar, MAX_NAME_LENGTH } from "./call-name.ts";
 import { ContentReader } from "./content-reader.ts";
 import { isJsonWhitespace, trimJsonWhitespaceStart } from "./json-scanner.ts";
 import { isBareChar, LiteralValueReader } from "./literal-value.ts";
+import { CallTail } from "./call-tail.ts";
 import { markerPieces, PieceSequence } from "./markup-matcher.ts";
 import type { ParameterTypes } from "./parameter-types.ts";
 import { ParsedParts } from "./parsed-parts.ts";
 import type { LiteralArgsSyntax } from "./syntax.ts";
 import type { ParsedPart, ToolCallParserOptions } from "./tool-call-parser.ts";
-
-export interface LiteralCallParserOptions extends ToolCallParserOptions {
-  /** Which parameters are strings, so that a bare word is their text (default: untyped). */
-  readonly parameterTypes?: ParameterTypes | undefined;
-}
 
 type Mode = "content" | "open" | "name" | "argsOpen" | "args" | "key" | "keySep" | "value" | "afterValue" | "after";
 
@@ -54,9 +50,7 @@ export class LiteralCallParser {
   readonly #argsOpenPieces: string[];
   readonly #argsClose: string;
   readonly #keySepPieces: string[];
-  readonly #callRestPieces: string[];
-  readonly #nextPieces: string[];
-  readonly #endPieces: string[];
+  readonly #tail: CallTail;
 
   #mode: Mode = "content";
   readonly #parts = new ParsedParts();
@@ -71,13 +65,11 @@ export class LiteralCallParser {
   /** Where the held text after `argumentsOpen` begins. */
   #mark = 0;
   #seq: PieceSequence | undefined;
-  #alt: PieceSequence | undefined;
-  #closing: PieceSequence | undefined;
   #name = "";
   #key = "";
   #value: LiteralValueReader | undefined;
 
-  constructor(syntax: LiteralArgsSyntax, options: LiteralCallParserOptions = {}) {
+  constructor(syntax: LiteralArgsSyntax, options: ToolCallParserOptions = {}) {
     this.#syntax = syntax;
     this.#content = new ContentReader([...syntax.triggers, ...syntax.alternativeTriggers], options.anchored ?? false, (text) => this.#emit("content", text));
     this.#types = options.parameterTypes ?? (() => undefined);
@@ -85,9 +77,7 @@ export class LiteralCallParser {
     this.#argsOpenPieces = markerPieces(syntax.argumentsOpen);
     this.#argsClose = syntax.argumentsClose.trim();
     this.#keySepPieces = markerPieces(syntax.keyValueSeparator);
-    this.#callRestPieces = markerPieces(syntax.callClose);
-    this.#nextPieces = markerPieces(syntax.separator, syntax.callOpen);
-    this.#endPieces = markerPieces(syntax.sectionClose);
+    this.#tail = new CallTail(markerPieces(syntax.callClose), markerPieces(syntax.separator, syntax.callOpen), markerPieces(syntax.sectionClose));
   }
 
   /** Feeds newly generated text (any split); returns what can be emitted now. */
@@ -299,46 +289,24 @@ export class LiteralCallParser {
     this.#afterCall = true;
     this.#committed = false;
     this.#mode = "after";
-    this.#closing = this.#callRestPieces.length === 0 ? undefined : new PieceSequence(this.#callRestPieces);
-    this.#expectNext();
+    if (!this.#tail.start()) this.#endSection();
   }
 
-  /** More calls may follow, or the section's end. */
-  #expectNext(): void {
-    this.#seq = this.#nextPieces.length === 0 ? undefined : new PieceSequence(this.#nextPieces);
-    this.#alt = this.#endPieces.length === 0 ? undefined : new PieceSequence(this.#endPieces);
-    if (this.#closing === undefined && this.#seq === undefined && this.#alt === undefined) this.#endSection();
-  }
-
-  /** After a call: the rest of it, the next call or the section's end, read side by side (the rest may be left out). */
+  /** After a call: the rest of it, the next call or the section's end (call-tail.ts). */
   #afterStep(c: string): void {
-    const close = this.#closing?.step(c) ?? "error";
-    const next = this.#seq?.step(c) ?? "error";
-    const end = this.#alt?.step(c) ?? "error";
-    if (close === "error") this.#closing = undefined;
-    if (next === "error") this.#seq = undefined;
-    if (end === "error") this.#alt = undefined;
-    if (this.#closing === undefined && this.#seq === undefined && this.#alt === undefined) return this.#broken(c);
+    const step = this.#tail.step(c);
+    if (step === "error") return this.#broken(c);
     this.#held += c;
-    if (next === "done") return this.#startName();
-    if (close === "done") {
-      this.#held = ""; // markup, whatever follows
-      this.#closing = undefined;
-      return this.#expectNext();
-    }
-    if (end === "done") {
-      // The section may end here (it does unless another call follows): what came before is markup.
-      this.#held = "";
-      this.#alt = this.#closing = undefined;
-      if (this.#seq === undefined) this.#endSection();
-    }
+    if (step === "call") return this.#startName();
+    if (step !== "more") this.#held = ""; // markup, whatever follows
+    if (step === "ended") this.#endSection();
   }
 
   /** Leaves the section: whitespace that follows is dropped too. */
   #endSection(): void {
     this.#mode = "content";
     this.#held = this.#heldWs = "";
-    this.#seq = this.#alt = this.#closing = undefined;
+    this.#seq = undefined;
     this.#content.sectionEnded();
   }
 
@@ -358,15 +326,9 @@ export class LiteralCallParser {
     const afterCall = this.#afterCall;
     this.#mode = "content";
     this.#held = this.#heldWs = "";
-    this.#seq = this.#alt = this.#closing = undefined;
+    this.#seq = undefined;
     this.#value = undefined;
-    if (afterCall) {
-      const text = trimJsonWhitespaceStart(held);
-      this.#content.release(text, 0, text === "");
-    } else {
-      // Not from the trigger's first character again: that is where this attempt began.
-      this.#content.release(ws + held, ws.length + 1);
-    }
+    this.#content.releaseMarkup(held, ws, afterCall);
     this.#contentStep(c);
   }
 

@@ -18,10 +18,10 @@
 import { avoidingText } from "../grammar/avoid-text.ts";
 import { GBNF_MAX_REPETITION, GrammarConversionError, gbnfCharClass, gbnfLiteral, type GrammarBuilder } from "../grammar/gbnf.ts";
 import { formatContents } from "../grammar/json-schema-formats.ts";
-import { checkKeywords, TYPED_KEYWORDS, TYPES, type KeywordReporter } from "../grammar/json-schema-keywords.ts";
+import { checkKeywords, schemaCount, TYPED_KEYWORDS, TYPES, type KeywordReporter } from "../grammar/json-schema-keywords.ts";
 import { isRecord, mergeSchemas, type MergeContext, type SchemaObject } from "../grammar/json-schema-merge.ts";
 import { integerRangeGbnf, numberRangeGbnf, type NumberBound } from "../grammar/json-schema-numbers.ts";
-import { parsePattern, type Node } from "../grammar/regex-parser.ts";
+import { parsePattern, patternCanMatch } from "../grammar/regex-parser.ts";
 import { regexToGbnf } from "../grammar/regex-to-gbnf.ts";
 import { resolveLocalRef } from "./parameter-types.ts";
 import { literalKey, literalText } from "./literal-text.ts";
@@ -174,8 +174,8 @@ export class LiteralValueGrammar implements KeywordReporter, MergeContext {
   #string(s: SchemaObject, hint: string): string {
     const quote = gbnfLiteral(this.#delimiter);
     const forbidden = this.#delimiter.length > 1 ? [this.#delimiter.codePointAt(0)!] : [this.#delimiter.codePointAt(0)!, 0x5c];
-    const min = count(s, "minLength", 0);
-    const max = count(s, "maxLength", Infinity);
+    const min = schemaCount(s, "minLength", 0);
+    const max = schemaCount(s, "maxLength", Infinity);
     if (min > max) fail(`minLength ${min} is above maxLength ${max}`, "minLength");
     if (s.format !== undefined || s.pattern !== undefined) {
       if (s.minLength !== undefined || s.maxLength !== undefined) this.unsupported("minLength", "minLength / maxLength ignored beside format / pattern");
@@ -183,7 +183,7 @@ export class LiteralValueGrammar implements KeywordReporter, MergeContext {
       if (s.pattern !== undefined) {
         if (typeof s.pattern !== "string") fail("pattern must be a string", "pattern");
         if (format !== undefined) this.unsupported("pattern", "pattern ignored beside format");
-        else if (forbidden.some((cp) => canMatch(parsePattern(s.pattern as string), cp))) this.unsupported("pattern", `pattern can match ${JSON.stringify(String.fromCodePoint(...forbidden))}, not enforced`);
+        else if (forbidden.some((cp) => patternCanMatch(parsePattern(s.pattern as string), cp))) this.unsupported("pattern", `pattern can match ${JSON.stringify(String.fromCodePoint(...forbidden))}, not enforced`);
         else return this.#builder.addRule(hint, `${quote} ${regexToGbnf(s.pattern as string, this.#builder, `${hint}-pattern`)} ${quote}`);
       }
       if (s.format !== undefined && format === undefined) this.unsupported("format", `unsupported format "${String(s.format)}" ignored`);
@@ -225,8 +225,8 @@ export class LiteralValueGrammar implements KeywordReporter, MergeContext {
   #array(s: SchemaObject, hint: string): string {
     if (s.prefixItems !== undefined || Array.isArray(s.items)) this.unsupported("prefixItems", "prefixItems (tuple items) ignored");
     const item = this.visit(isRecord(s.items) || typeof s.items === "boolean" ? s.items : true, `${hint}-item`);
-    const min = count(s, "minItems", 0);
-    const max = count(s, "maxItems", Infinity);
+    const min = schemaCount(s, "minItems", 0);
+    const max = schemaCount(s, "maxItems", Infinity);
     if (min > max) fail(`minItems ${min} is above maxItems ${max}`, "minItems");
     if (min > GBNF_MAX_REPETITION) fail(`minItems above ${GBNF_MAX_REPETITION} is not supported`, "minItems");
     if (max === 0) return this.#builder.addRule(hint, '"[" "]"');
@@ -310,27 +310,4 @@ export function extraKey(builder: GrammarBuilder, names: readonly string[]): str
     return builder.addRule("key", canEnd ? `( ${alts.join(" | ")} )?` : alts.join(" | "));
   };
   return node(names, true);
-}
-
-function count(s: SchemaObject, key: string, fallback: number): number {
-  const value = s[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) return fail(`${key} must be a non-negative integer`, key);
-  return value;
-}
-
-/** Whether a pattern can match text holding this code point. */
-function canMatch(node: Node, codePoint: number): boolean {
-  switch (node.t) {
-    case "set":
-      return node.ranges.some(([lo, hi]) => codePoint >= lo && codePoint <= hi);
-    case "seq":
-      return node.items.some((n) => canMatch(n, codePoint));
-    case "alt":
-      return node.options.some((n) => canMatch(n, codePoint));
-    case "rep":
-      return node.max > 0 && canMatch(node.node, codePoint);
-    default:
-      return false;
-  }
 }

@@ -28,8 +28,9 @@
  * Decisions depend only on the text so far, so any split gives the same parts; work is linear.
  */
 import { bareName, isNameChar, MAX_NAME_LENGTH } from "./call-name.ts";
+import { CallTail } from "./call-tail.ts";
 import { ContentReader } from "./content-reader.ts";
-import { isJsonWhitespace, JsonValueScanner, trimJsonWhitespaceStart } from "./json-scanner.ts";
+import { isJsonWhitespace, JsonValueScanner } from "./json-scanner.ts";
 import { ParsedParts } from "./parsed-parts.ts";
 import { markerPieces, PieceSequence } from "./markup-matcher.ts";
 import type { NamedJsonSyntax } from "./syntax.ts";
@@ -46,9 +47,7 @@ export class NamedCallParser {
   readonly #altOpenPieces: string[];
   readonly #closePieces: string[];
   readonly #idPieces: string[];
-  readonly #callClosePieces: string[];
-  readonly #nextPieces: string[];
-  readonly #endPieces: string[];
+  readonly #tail: CallTail;
 
   #mode: Mode = "content";
   readonly #parts = new ParsedParts();
@@ -60,8 +59,6 @@ export class NamedCallParser {
   #afterCall = false;
   #seq: PieceSequence | undefined;
   #idSeq: PieceSequence | undefined;
-  #end: PieceSequence | undefined;
-  #closing: PieceSequence | undefined;
   #nameText = "";
   #name = "";
   #args = new JsonValueScanner();
@@ -74,9 +71,7 @@ export class NamedCallParser {
     this.#altOpenPieces = markerPieces(syntax.callOpen);
     this.#closePieces = markerPieces(syntax.nameClose);
     this.#idPieces = syntax.callIdMarker === undefined ? [] : markerPieces(syntax.callIdMarker);
-    this.#callClosePieces = markerPieces(syntax.callClose);
-    this.#nextPieces = markerPieces(syntax.separator, syntax.callOpen);
-    this.#endPieces = markerPieces(syntax.sectionClose);
+    this.#tail = new CallTail(markerPieces(syntax.callClose), markerPieces(syntax.separator, syntax.callOpen), markerPieces(syntax.sectionClose));
     // The prompt opened the first part: read on from there, as if the model had written it.
     if (syntax.promptEnd !== undefined) for (const c of syntax.promptEnd) this.#step(c);
   }
@@ -150,7 +145,6 @@ export class NamedCallParser {
   #startSection(trigger: string): void {
     this.#heldWs = this.#content.takeLeadingWhitespace();
     this.#afterCall = false;
-    this.#end = undefined;
     if (this.#alternatives.has(trigger)) {
       this.#held = trigger;
       return this.#expect(this.#altOpenPieces);
@@ -249,49 +243,23 @@ export class NamedCallParser {
     this.#held = "";
     this.#afterCall = true;
     this.#mode = "after";
-    this.#closing = this.#callClosePieces.length === 0 ? undefined : new PieceSequence(this.#callClosePieces);
-    if (this.#closing === undefined) this.#afterCallClose();
+    if (!this.#tail.start()) this.#endSection();
   }
 
-  /** The call is closed: more calls may follow, or the section's end. */
-  #afterCallClose(): void {
-    this.#closing = undefined;
-    this.#seq = this.#nextPieces.length === 0 ? undefined : new PieceSequence(this.#nextPieces);
-    this.#end = this.#endPieces.length === 0 ? undefined : new PieceSequence(this.#endPieces);
-    if (this.#seq === undefined && this.#end === undefined) this.#endSection();
-  }
-
+  /** After a call: the rest of it, the next call or the section's end (call-tail.ts); `c` is held already. */
   #afterStep(c: string): void {
-    if (this.#closing !== undefined) {
-      const step = this.#closing.step(c);
-      if (step === "more") return;
-      if (step === "done") {
-        this.#held = ""; // markup, whatever follows
-        return this.#afterCallClose();
-      }
-      this.#afterCallClose(); // no callClose: `c` may begin what follows it
-      if (this.#mode !== "after") return this.#fail(c);
-    }
-    const next = this.#seq?.step(c) ?? "error";
-    const end = this.#end?.step(c) ?? "error";
-    if (next === "done") return this.#startName();
-    if (next === "error") this.#seq = undefined;
-    if (end === "done") {
-      // The section may end here (it does unless another call follows): what came before is markup.
-      this.#held = "";
-      this.#end = undefined;
-      if (this.#seq === undefined) this.#endSection();
-      return;
-    }
-    if (end === "error") this.#end = undefined;
-    if (this.#seq === undefined && this.#end === undefined) this.#fail(c);
+    const step = this.#tail.step(c);
+    if (step === "error") return this.#fail(c);
+    if (step === "call") return this.#startName();
+    if (step !== "more") this.#held = ""; // markup, whatever follows
+    if (step === "ended") this.#endSection();
   }
 
   /** Leaves the section: whitespace that follows is dropped too. */
   #endSection(): void {
     this.#mode = "content";
     this.#held = this.#heldWs = "";
-    this.#seq = this.#idSeq = this.#end = this.#closing = undefined;
+    this.#seq = this.#idSeq = undefined;
     this.#content.sectionEnded();
   }
 
@@ -299,7 +267,7 @@ export class NamedCallParser {
   #toContent(): void {
     this.#mode = "content";
     this.#held = this.#heldWs = "";
-    this.#seq = this.#idSeq = this.#end = this.#closing = undefined;
+    this.#seq = this.#idSeq = undefined;
   }
 
   /** `c` broke the markup before a call of it was emitted: the held text is content after all. */
@@ -309,14 +277,8 @@ export class NamedCallParser {
     const afterCall = this.#afterCall;
     this.#mode = "content";
     this.#held = this.#heldWs = "";
-    this.#seq = this.#idSeq = this.#end = this.#closing = undefined;
-    if (afterCall) {
-      const text = trimJsonWhitespaceStart(held);
-      this.#content.release(text, 0, text === "");
-    } else {
-      // Not from the trigger's first character again: that is where this attempt began.
-      this.#content.release(ws + held, ws.length + 1);
-    }
+    this.#seq = this.#idSeq = undefined;
+    this.#content.releaseMarkup(held, ws, afterCall);
     this.#contentStep(c);
   }
 

@@ -42,9 +42,9 @@
  */
 import { CallObjectReader, type CallSink } from "./call-object.ts";
 import { ContentReader } from "./content-reader.ts";
-import { trimJsonWhitespaceStart } from "./json-scanner.ts";
 import { markerPieces, PieceSequence } from "./markup-matcher.ts";
 import { ParsedParts } from "./parsed-parts.ts";
+import type { ParameterTypes } from "./parameter-types.ts";
 import type { ToolCallSyntax } from "./syntax.ts";
 
 /** A piece of parsed output, in order. */
@@ -54,9 +54,15 @@ export type ParsedPart =
   | { readonly kind: "call"; readonly index: number; readonly name: string }
   | { readonly kind: "arguments"; readonly index: number; readonly text: string };
 
+/** Options of every call-shape parser. */
 export interface ToolCallParserOptions {
   /** Only a section at the very start of the message (after optional whitespace) counts as calls; later trigger text is content. Default false. */
   readonly anchored?: boolean;
+  /**
+   * Which parameters the tools' schemas type as strings, for shapes whose values are not JSON
+   * (xml-params, literal-args: parameter-types.ts). Default: untyped.
+   */
+  readonly parameterTypes?: ParameterTypes | undefined;
 }
 
 /** Incremental parser for one generated message; see the file header for the rules. */
@@ -199,13 +205,7 @@ export class ToolCallParser {
     this.#mode = "content";
     this.#held = this.#heldWs = "";
     this.#next = this.#end = undefined;
-    if (afterCall) {
-      const text = trimJsonWhitespaceStart(held);
-      this.#content.release(text, 0, text === "");
-    } else {
-      // Not from the trigger's first character again: that is where this attempt began.
-      this.#content.release(ws + held, ws.length + 1);
-    }
+    this.#content.releaseMarkup(held, ws, afterCall);
     this.#contentStep(c);
   }
 

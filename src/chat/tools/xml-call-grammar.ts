@@ -20,9 +20,9 @@
 import { avoidingText } from "../grammar/avoid-text.ts";
 import { GBNF_MAX_REPETITION, GrammarBuilder, GrammarConversionError, gbnfCharClass, gbnfLiteral } from "../grammar/gbnf.ts";
 import { formatContents } from "../grammar/json-schema-formats.ts";
-import { checkKeywords, type KeywordReporter } from "../grammar/json-schema-keywords.ts";
+import { checkKeywords, schemaCount, type KeywordReporter } from "../grammar/json-schema-keywords.ts";
 import { jsonSchemaRule } from "../grammar/json-schema-to-gbnf.ts";
-import { parsePattern, type Node } from "../grammar/regex-parser.ts";
+import { parsePattern, patternCanMatch } from "../grammar/regex-parser.ts";
 import { regexToGbnf } from "../grammar/regex-to-gbnf.ts";
 import { invalidRequest } from "../../domain/errors.ts";
 import type { ToolDefinition } from "../../domain/tools.ts";
@@ -133,8 +133,8 @@ class XmlCallGrammar implements KeywordReporter {
     checkKeywords(s, this);
     if ("const" in s) return gbnfLiteral(String(s.const));
     if (Array.isArray(s.enum)) return builder.addRule(hint, [...new Set(s.enum.map((v) => gbnfLiteral(String(v))))].join(" | "));
-    const min = count(s, "minLength", 0);
-    const max = count(s, "maxLength", Infinity);
+    const min = schemaCount(s, "minLength", 0);
+    const max = schemaCount(s, "maxLength", Infinity);
     if (min > max) throw new GrammarConversionError(`minLength ${min} is above maxLength ${max}`, "minLength");
     if (s.format !== undefined || s.pattern !== undefined) {
       if (s.minLength !== undefined || s.maxLength !== undefined) this.unsupported("minLength", "minLength / maxLength ignored beside format / pattern");
@@ -142,7 +142,7 @@ class XmlCallGrammar implements KeywordReporter {
       if (s.pattern !== undefined) {
         if (typeof s.pattern !== "string") throw new GrammarConversionError("pattern must be a string", "pattern");
         if (format !== undefined) this.unsupported("pattern", "pattern ignored beside format");
-        else if (canMatch(parsePattern(s.pattern), this.#closeTag.codePointAt(0) ?? 0)) this.unsupported("pattern", `pattern can match "${this.#closeTag.charAt(0)}", not enforced on a raw value`);
+        else if (patternCanMatch(parsePattern(s.pattern), this.#closeTag.codePointAt(0) ?? 0)) this.unsupported("pattern", `pattern can match "${this.#closeTag.charAt(0)}", not enforced on a raw value`);
         else return regexToGbnf(s.pattern, builder, `${hint}-pattern`);
       }
       if (s.format !== undefined && format === undefined) this.unsupported("format", `unsupported format "${String(s.format)}" ignored`);
@@ -156,28 +156,5 @@ class XmlCallGrammar implements KeywordReporter {
     if (min > GBNF_MAX_REPETITION) throw new GrammarConversionError(`minLength above ${GBNF_MAX_REPETITION} is not supported`, "minLength");
     if (max === Infinity) return `${char}{${min}} ${free()}`;
     return `${char}{${min},${Math.min(max, GBNF_MAX_REPETITION)}}`;
-  }
-}
-
-function count(s: Schema, key: string, fallback: number): number {
-  const value = s[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new GrammarConversionError(`${key} must be a non-negative integer`, key);
-  return value;
-}
-
-/** Whether a pattern can match text holding this code point. */
-function canMatch(node: Node, codePoint: number): boolean {
-  switch (node.t) {
-    case "set":
-      return node.ranges.some(([lo, hi]) => codePoint >= lo && codePoint <= hi);
-    case "seq":
-      return node.items.some((n) => canMatch(n, codePoint));
-    case "alt":
-      return node.options.some((n) => canMatch(n, codePoint));
-    case "rep":
-      return node.max > 0 && canMatch(node.node, codePoint);
-    default:
-      return false;
   }
 }

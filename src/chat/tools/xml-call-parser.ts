@@ -31,19 +31,15 @@
  * Decisions depend only on the text so far, so any split gives the same parts; work is linear.
  */
 import { isNameChar, MAX_NAME_LENGTH } from "./call-name.ts";
+import { CallTail } from "./call-tail.ts";
 import { ContentReader } from "./content-reader.ts";
-import { isJsonWhitespace, trimJsonWhitespaceStart } from "./json-scanner.ts";
+import { isJsonWhitespace } from "./json-scanner.ts";
 import { markerPieces, PieceSequence } from "./markup-matcher.ts";
 import type { ParameterKind, ParameterTypes } from "./parameter-types.ts";
 import { ParsedParts } from "./parsed-parts.ts";
 import type { XmlParamsSyntax } from "./syntax.ts";
 import type { ParsedPart, ToolCallParserOptions } from "./tool-call-parser.ts";
 import { ValueReader } from "./xml-value.ts";
-
-export interface XmlCallParserOptions extends ToolCallParserOptions {
-  /** How each parameter's raw value becomes JSON (default: untyped, JSON when it parses, else a string). */
-  readonly parameterTypes?: ParameterTypes | undefined;
-}
 
 type Mode = "content" | "open" | "name" | "nameClose" | "params" | "paramName" | "paramNameClose" | "value" | "after";
 
@@ -66,9 +62,7 @@ export class XmlCallParser {
   /** `jsonParamNameClose`'s pieces, when the family marks JSON values apart. */
   readonly #jsonNameClosePieces: string[] | undefined;
   readonly #callEndPieces: string[];
-  readonly #callRestPieces: string[];
-  readonly #nextPieces: string[];
-  readonly #endPieces: string[];
+  readonly #tail: CallTail;
   readonly #value: ValueReader;
 
   #mode: Mode = "content";
@@ -85,11 +79,10 @@ export class XmlCallParser {
   #mark = 0;
   #seq: PieceSequence | undefined;
   #alt: PieceSequence | undefined;
-  #closing: PieceSequence | undefined;
   #nameText = "";
   #name = "";
 
-  constructor(syntax: XmlParamsSyntax, options: XmlCallParserOptions = {}) {
+  constructor(syntax: XmlParamsSyntax, options: ToolCallParserOptions = {}) {
     this.#content = new ContentReader([...syntax.triggers, ...syntax.alternativeTriggers], options.anchored ?? false, (text) => this.#emit("content", text));
     this.#types = options.parameterTypes ?? (() => undefined);
     this.#openPieces = tagPieces(syntax.sectionOpen, syntax.callOpen);
@@ -99,9 +92,7 @@ export class XmlCallParser {
     this.#jsonNameClosePieces = syntax.jsonParamNameClose === undefined ? undefined : tagPieces(syntax.jsonParamNameClose);
     const callClose = tagPieces(syntax.callClose);
     this.#callEndPieces = callClose.slice(0, 1);
-    this.#callRestPieces = callClose.slice(1);
-    this.#nextPieces = tagPieces(syntax.separator, syntax.callOpen);
-    this.#endPieces = tagPieces(syntax.sectionClose);
+    this.#tail = new CallTail(callClose.slice(1), tagPieces(syntax.separator, syntax.callOpen), tagPieces(syntax.sectionClose));
     this.#value = new ValueReader(syntax);
   }
 
@@ -283,49 +274,23 @@ export class XmlCallParser {
     this.#afterCall = true;
     this.#committed = false;
     this.#mode = "after";
-    this.#closing = this.#callRestPieces.length === 0 ? undefined : new PieceSequence(this.#callRestPieces);
-    if (this.#closing === undefined) this.#afterCallClose();
+    if (!this.#tail.start()) this.#endSection();
   }
 
-  /** The call is closed: more calls may follow, or the section's end. */
-  #afterCallClose(): void {
-    this.#closing = undefined;
-    this.#seq = this.#nextPieces.length === 0 ? undefined : new PieceSequence(this.#nextPieces);
-    this.#alt = this.#endPieces.length === 0 ? undefined : new PieceSequence(this.#endPieces);
-    if (this.#seq === undefined && this.#alt === undefined) this.#endSection();
-  }
-
+  /** After a call: the rest of it, the next call or the section's end (call-tail.ts); `c` is held already. */
   #afterStep(c: string): void {
-    if (this.#closing !== undefined) {
-      const step = this.#closing.step(c);
-      if (step === "more") return;
-      if (step === "done") {
-        this.#held = ""; // markup, whatever follows
-        return this.#afterCallClose();
-      }
-      this.#afterCallClose(); // the rest of callClose left out: `c` may begin what follows it
-      if (this.#mode !== "after") return this.#broken(c);
-    }
-    const next = this.#seq?.step(c) ?? "error";
-    const end = this.#alt?.step(c) ?? "error";
-    if (next === "done") return this.#startName();
-    if (next === "error") this.#seq = undefined;
-    if (end === "done") {
-      // The section may end here (it does unless another call follows): what came before is markup.
-      this.#held = "";
-      this.#alt = undefined;
-      if (this.#seq === undefined) this.#endSection();
-      return;
-    }
-    if (end === "error") this.#alt = undefined;
-    if (this.#seq === undefined && this.#alt === undefined) this.#broken(c);
+    const step = this.#tail.step(c);
+    if (step === "error") return this.#broken(c);
+    if (step === "call") return this.#startName();
+    if (step !== "more") this.#held = ""; // markup, whatever follows
+    if (step === "ended") this.#endSection();
   }
 
   /** Leaves the section: whitespace that follows is dropped too. */
   #endSection(): void {
     this.#mode = "content";
     this.#held = this.#heldWs = "";
-    this.#seq = this.#alt = this.#closing = undefined;
+    this.#seq = this.#alt = undefined;
     this.#content.sectionEnded();
   }
 
@@ -345,14 +310,8 @@ export class XmlCallParser {
     const afterCall = this.#afterCall;
     this.#mode = "content";
     this.#held = this.#heldWs = "";
-    this.#seq = this.#alt = this.#closing = undefined;
-    if (afterCall) {
-      const text = trimJsonWhitespaceStart(held);
-      this.#content.release(text, 0, text === "");
-    } else {
-      // Not from the trigger's first character again: that is where this attempt began.
-      this.#content.release(ws + held, ws.length + 1);
-    }
+    this.#seq = this.#alt = undefined;
+    this.#content.releaseMarkup(held, ws, afterCall);
     this.#contentStep(c);
   }
 
