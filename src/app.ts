@@ -2,20 +2,25 @@
  * Builds the Fastify application: routes, the OpenAI error envelope for every failure (including
  * framework ones: bad JSON, wrong content type, body too large, unknown route; and HTTP-level ones:
  * parser errors, slow clients, compressed bodies, see http/connection-guard.ts), and the app's own
- * Prometheus metrics. Does not listen.
+ * Prometheus metrics, CORS (`--cors-origins`, http/cors.ts), and the headers every response carries
+ * (`x-request-id`, `openai-processing-ms`: http/response-head.ts). Does not listen.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { ApiKeySpec } from "./config/api-keys.ts";
+import type { CorsOrigins } from "./config/cors-origins.ts";
 import { ParleyError } from "./domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "./domain/limits.ts";
 import { checkContentEncoding, clientErrorResponse, slowClientServer } from "./http/connection-guard.ts";
+import { registerCors } from "./http/cors.ts";
+import { requestIdFor } from "./http/request-id.ts";
+import { registerResponseHead } from "./http/response-head.ts";
 import { toHttpError, type ErrorMappingOptions } from "./http/errors.ts";
 import type { RequestLog } from "./http/request-log.ts";
 import { Auth } from "./http/auth/auth.ts";
 import { ParleyMetrics } from "./http/metrics.ts";
 import { ClientDisconnected } from "./http/sse.ts";
 import type { ReasoningField } from "./http/completion-format.ts";
-import { CHAT_COMPLETIONS_PATH, registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
+import { CHAT_COMPLETIONS_PATHS, registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerHealthRoute } from "./http/routes/health.ts";
 import { registerMetricsRoute } from "./http/routes/metrics.ts";
@@ -42,6 +47,11 @@ export interface AppOptions extends ErrorMappingOptions {
   readonly limits?: RequestLimits;
   /** Where thoughts go on the wire (`--reasoning-field`; default `reasoning_content`). */
   readonly reasoningField?: ReasoningField;
+  /**
+   * Web origins that may call the API from a browser (`--cors-origins`): `*` or exact origins.
+   * Default none: no CORS headers, no preflight answers.
+   */
+  readonly corsOrigins?: CorsOrigins;
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -53,7 +63,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return503OnClosing: false,
     serverFactory: slowClientServer(limits),
     clientErrorHandler: clientErrorResponse,
+    // The client's x-request-id when it is a safe token, else a new one (logged as reqId).
+    genReqId: requestIdFor,
   });
+  // Fastify applies hooks and plugins in the order they are declared (addHook waits for the
+  // plugins declared before it): the head's stamp first, then CORS, whose hook answers preflights
+  // (which carry no key) before the checks below, and so every answer of theirs carries its headers.
+  registerResponseHead(app);
+  if (options.corsOrigins !== undefined) registerCors(app, options.corsOrigins);
   app.addHook("onRequest", async (request) => checkContentEncoding(request.raw));
   // Only JSON bodies are accepted: anything else is a 415, as OpenAI's API does.
   app.removeContentTypeParser("text/plain");
@@ -72,7 +89,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.setErrorHandler((error, request, reply) => {
     // Chat-completions requests whose handler never ran (e.g. malformed JSON) are counted here.
     const early = (status: number) => {
-      if (request.routeOptions.url === CHAT_COMPLETIONS_PATH) metrics.failedEarly(request.raw, status);
+      if (CHAT_COMPLETIONS_PATHS.includes(request.routeOptions.url ?? "")) metrics.failedEarly(request.raw, status);
     };
     if (error instanceof ClientDisconnected) {
       request.log.debug("client disconnected; generation stopped");

@@ -65,6 +65,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
     keys,
     limits: config.limit,
     reasoningField: config.reasoningField,
+    ...(config.corsOrigins === undefined ? {} : { corsOrigins: config.corsOrigins }),
     ...(adminKey === undefined ? {} : { adminKey }),
   });
   const listening = app;

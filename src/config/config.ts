@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseApiKeyFlags, parseSecret } from "./api-key-flag.ts";
+import { parseCorsOrigins } from "./cors-origins.ts";
 import { parseLoraSpecs } from "./lora-spec.ts";
 import { parseLimits } from "../domain/limits.ts";
 
@@ -39,6 +40,7 @@ const FLAGS = {
   verbose: { type: "boolean", help: "Log at debug level, llama.cpp's own messages included" },
   "api-key": { type: "string", multiple: true, env: "PARLEY_API_KEYS", help: "Require `Authorization: Bearer <key>`: [user=]<secret> or [user=]sha256:<hex>, repeatable (env: comma-separated) (default: open server)" },
   "admin-key": { type: "string", help: "Bearer key for GET /admin/usage: <secret> or sha256:<hex> (default: no admin route)" },
+  "cors-origins": { type: "string", help: "Web pages that may call the API from a browser: * or comma-separated exact origins, e.g. https://chat.example.com (default: none, no CORS headers)" },
 } as const;
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -111,6 +113,11 @@ export const configSchema = z.object({
         return z.NEVER;
       }
     }),
+  // A flag's comma-separated text, or the config file's list.
+  corsOrigins: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((value, ctx) => (value === undefined ? undefined : parsedOrIssue(() => parseCorsOrigins(value), [], ctx))),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

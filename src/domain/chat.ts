@@ -126,8 +126,10 @@ export interface ChatRequest {
   /** Whether per-token log-probabilities are returned, and how many alternatives (0–20). */
   readonly logprobs: boolean;
   readonly topLogprobs: number;
-  /** End-user id from the `user` field, recorded in logs. */
+  /** End-user id from the `user` field (or OpenAI's newer `safety_identifier`), recorded in logs. */
   readonly user: string | undefined;
+  /** Where the request waits and runs (`service_tier`, `prompt_cache_key`). */
+  readonly scheduling: Scheduling;
   /** Structured-output constraint, if any. */
   readonly constraint: OutputConstraint | undefined;
   /** Regex for whitespace allowed between JSON tokens (`guided_whitespace_pattern`); default compact. */
@@ -139,3 +141,16 @@ export interface ChatRequest {
   /** What the request asks of a reasoning model's thoughts. */
   readonly reasoning: ReasoningRequest;
 }
+
+/**
+ * How a request is queued and placed: `priority` requests are admitted before waiting `default`
+ * ones, `flex` ones after them (OpenAI's `service_tier`); requests with the same `cacheKey`
+ * (`prompt_cache_key`) prefer the slot that last served that key, whose cache holds their prefix.
+ */
+export interface Scheduling {
+  readonly tier: "default" | "priority" | "flex";
+  readonly cacheKey: string | undefined;
+}
+
+/** A request with no scheduling wishes. */
+export const DEFAULT_SCHEDULING: Scheduling = { tier: "default", cacheKey: undefined };

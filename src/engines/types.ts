@@ -12,6 +12,8 @@ export interface ModelInfo {
   /** Unix seconds when the model became available. */
   readonly created: number;
   readonly ownedBy: string;
+  /** Tokens one request can hold (prompt and output: a slot's context); absent until it has loaded, and for upstream models. */
+  readonly contextLength?: number;
   /** The formats the model was found to use; absent until it has loaded, and for upstream models. */
   readonly formats?: ModelFormats;
 }

@@ -14,8 +14,9 @@ export interface ResponseMeta {
   readonly fingerprint: string;
 }
 
-export function newResponseMeta(model: string, fingerprint: string): ResponseMeta {
-  return { id: `chatcmpl-${randomBytes(12).toString("base64url")}`, created: Math.floor(Date.now() / 1000), model, fingerprint };
+/** `id`: the completion id (default: a new random `chatcmpl-…`). */
+export function newResponseMeta(model: string, fingerprint: string, id = `chatcmpl-${randomBytes(12).toString("base64url")}`): ResponseMeta {
+  return { id, created: Math.floor(Date.now() / 1000), model, fingerprint };
 }
 
 /** OpenAI reports impossible tokens as -9999 rather than -Infinity (which JSON cannot carry). */

@@ -28,12 +28,20 @@ export interface RequestLogRecord {
   readonly time: string;
   /** The completion id (`chatcmpl-…`) the client received. */
   readonly id: string | null;
+  /** The response's `x-request-id` (the client's own when it sent a safe one; see http/request-id.ts). */
+  readonly request_id?: string;
   readonly model: string | null;
   readonly user: string | null;
   /** The API key's user (absent on an open server). */
   readonly key_user?: string;
   /** OpenAI `metadata` tags. */
   readonly metadata: Readonly<Record<string, string>> | null;
+  /** OpenAI `store`, when the request set it (Parley keeps no completions: recorded only). */
+  readonly store?: boolean;
+  /** OpenAI `safety_identifier`, when the request set it. */
+  readonly safety_identifier?: string;
+  /** OpenAI `service_tier`, when the request was queued ahead of (`priority`) or behind (`flex`) others. */
+  readonly service_tier?: string;
   /** The HTTP status; 499 when the client disconnected before the response was complete. */
   readonly status: number;
   readonly stream: boolean | null;

@@ -26,6 +26,8 @@ export class RequestRecorder {
   #model: string | null;
   #user: string | null;
   #metadata: Readonly<Record<string, string>> | null = null;
+  /** `store`, `safety_identifier` and a non-default `service_tier`, as recorded. */
+  #tags: Pick<RequestLogRecord, "store" | "safety_identifier" | "service_tier"> = {};
   #stream: boolean | null = null;
   #n: number | null = null;
   #legacyFunctions = false;
@@ -39,14 +41,17 @@ export class RequestRecorder {
   #finished = false;
 
   readonly #keyUser: string | undefined;
+  readonly #requestId: string | undefined;
 
   /**
    * `body`: the raw request body; only its `model` and `user` strings are read until validation
-   * passed. `keyUser`: the API key's user (default: none, an open server).
+   * passed. `keyUser`: the API key's user (default: none, an open server). `requestId`: the
+   * response's `x-request-id` (default: none recorded).
    */
-  constructor(log: RequestLog, logger: Pick<Logger, "warn">, body: unknown, keyUser?: string) {
+  constructor(log: RequestLog, logger: Pick<Logger, "warn">, body: unknown, keyUser?: string, requestId?: string) {
     this.#log = log;
     this.#keyUser = keyUser;
+    this.#requestId = requestId;
     this.#logger = logger;
     const raw = typeof body === "object" && body !== null ? (body as { model?: unknown; user?: unknown }) : {};
     this.#model = typeof raw.model === "string" ? raw.model.slice(0, 256) : null;
@@ -59,6 +64,12 @@ export class RequestRecorder {
     this.#model = request.model;
     this.#user = request.user?.slice(0, 256) ?? null;
     this.#metadata = parsed.metadata ?? null;
+    const { tier } = request.scheduling;
+    this.#tags = {
+      ...(parsed.store === undefined ? {} : { store: parsed.store }),
+      ...(parsed.safetyIdentifier === undefined ? {} : { safety_identifier: parsed.safetyIdentifier.slice(0, 256) }),
+      ...(tier === "default" ? {} : { service_tier: tier }),
+    };
     this.#stream = parsed.stream;
     this.#n = request.n;
     this.#legacyFunctions = request.tools?.legacy ?? false;
@@ -90,10 +101,12 @@ export class RequestRecorder {
     const record: RequestLogRecord = {
       time: new Date(this.#startedAt).toISOString(),
       id: this.#id,
+      ...(this.#requestId === undefined ? {} : { request_id: this.#requestId }),
       model: this.#model,
       user: this.#user,
       ...(this.#keyUser === undefined ? {} : { key_user: this.#keyUser }),
       metadata: this.#metadata,
+      ...this.#tags,
       status,
       stream: this.#stream,
       n: this.#n,

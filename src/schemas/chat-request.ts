@@ -1,16 +1,18 @@
 /**
  * The wire schema of `POST /v1/chat/completions` (zod), checked against the `openai` package's
- * request type at compile time. Unknown top-level fields are accepted and dropped (clients send
- * vendor extras); known fields are validated strictly. Every optional field also accepts `null`,
- * which clients send for "unset".
+ * request type at compile time: every field it can send is in the schema or in the policy of
+ * unsupported-fields.ts (a field the SDK adds fails `tsc` until it is placed). Fields outside both
+ * are a 400 (unsupported-fields.ts); known fields are validated strictly. Every optional field also
+ * accepts `null`, which clients send for "unset".
  */
-import type { ChatCompletionCreateParams } from "openai/resources/chat/completions";
+import type { ChatCompletionCreateParams, ChatCompletionCreateParamsBase } from "openai/resources/chat/completions";
 import { z } from "zod";
 import { constraintFields } from "./constraints.ts";
 import { promptControlFields } from "./prompt-control.ts";
 import { reasoningFields } from "./reasoning.ts";
 import { searchFields } from "./search.ts";
 import { toolFields } from "./tools.ts";
+import type { IGNORED_FIELDS, UnsupportedField } from "./unsupported-fields.ts";
 
 /** A string without lone UTF-16 surrogates (which could cut a character in two). */
 const wellFormed = z.string().refine((v) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(v), "must be well-formed Unicode (no lone surrogates)");
@@ -99,6 +101,17 @@ export const chatRequestSchema = constraintFields.extend(toolFields.shape).exten
   // OctoAI: append this request's prompt and response to the request log (`--request-log`)
   log_prompt: z.boolean().nullish(),
   user: z.string().nullish(),
+  // OpenAI's newer fields: an end-user id recorded like `user`; a prompt-cache placement hint;
+  // the queue position (`priority` first, `flex` last); answer length, for templates that read it;
+  // `store`, recorded in the request log (Parley keeps no completions).
+  safety_identifier: z.string().max(256).nullish(),
+  prompt_cache_key: z.string().max(1024).nullish(),
+  service_tier: z.enum(["auto", "default", "flex", "scale", "priority"]).nullish(),
+  verbosity: z.enum(["low", "medium", "high"]).nullish(),
+  store: z.boolean().nullish(),
+  // llama-server's names: `n_predict` is `max_tokens` (-1: no limit); `cache_prompt` (see unsupported-fields.ts).
+  n_predict: z.number().int().min(-1).nullish(),
+  cache_prompt: z.boolean().nullish(),
   // OpenAI's documented limits: 16 pairs, keys up to 64 characters, values up to 512.
   metadata: z
     .record(z.string().max(64), z.string().max(512))
@@ -130,3 +143,8 @@ export const openAiFieldsCovered: { [K in Covered]: AcceptsOpenAI<K> } = {
   stream: true,
   user: true,
 };
+
+/** Compile-time check: no field of the official client's request is left out of the schema and the field policy. */
+type Placed = keyof typeof chatRequestSchema.shape | UnsupportedField | (typeof IGNORED_FIELDS)[number];
+type Unplaced = Exclude<keyof ChatCompletionCreateParamsBase, Placed>;
+export const everyOpenAiFieldPlaced: [Unplaced] extends [never] ? true : Unplaced = true;

@@ -1,9 +1,11 @@
 /**
  * The structured-output fields of a chat request → one domain `OutputConstraint`:
  * OpenAI's `response_format`, vLLM's `guided_json` / `guided_regex` / `guided_choice` /
- * `guided_grammar` (+ `guided_whitespace_pattern`, `guided_decoding_backend`), and vLLM 0.12's
- * `structured_outputs: {json | regex | choice | grammar}`. More than one constraint is a 400 naming
- * them all.
+ * `guided_grammar` (+ `guided_whitespace_pattern`, `guided_decoding_backend`), vLLM 0.12's
+ * `structured_outputs: {json | regex | choice | grammar}`, and llama-server's / Fireworks' /
+ * Together's forms: top-level `grammar` (GBNF) and `json_schema`, `response_format: {type:
+ * "json_object", schema}` and `{type: "json_schema", schema}` without OpenAI's `json_schema`
+ * wrapper. More than one constraint is a 400 naming them all.
  */
 import { z } from "zod";
 import type { OutputConstraint } from "../domain/chat.ts";
@@ -14,18 +16,20 @@ import { depthIssue, tooDeep } from "./request-limits.ts";
 export const DECODING_BACKENDS = ["auto", "llama.cpp", "xgrammar", "outlines", "lm-format-enforcer", "guidance"] as const;
 
 const jsonSchemaObject = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
+const openAiJsonSchema = z.object({
+  name: z.string().max(64).regex(/^[a-zA-Z0-9_-]+$/, "name may contain a-z, A-Z, 0-9, _ and -"),
+  description: z.string().nullish(),
+  schema: jsonSchemaObject.nullish(),
+  strict: z.boolean().nullish(),
+});
 const responseFormat = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text") }),
-  z.object({ type: z.literal("json_object") }),
-  z.object({
-    type: z.literal("json_schema"),
-    json_schema: z.object({
-      name: z.string().max(64).regex(/^[a-zA-Z0-9_-]+$/, "name may contain a-z, A-Z, 0-9, _ and -"),
-      description: z.string().nullish(),
-      schema: jsonSchemaObject.nullish(),
-      strict: z.boolean().nullish(),
-    }),
-  }),
+  // llama-server, Fireworks and Together accept a schema here too.
+  z.object({ type: z.literal("json_object"), schema: jsonSchemaObject.nullish() }),
+  // OpenAI's form has `json_schema: {name, schema, strict}`; the others put `schema` beside `type`.
+  z
+    .object({ type: z.literal("json_schema"), json_schema: openAiJsonSchema.nullish(), schema: jsonSchemaObject.nullish() })
+    .refine((f) => (f.json_schema == null) !== (f.schema == null), "give the schema as `json_schema: {name, schema}` (OpenAI) or as `schema` (llama-server), one of them"),
 ]);
 const choices = z.array(z.string()).min(1);
 const structuredOutputs = z.object({
@@ -44,6 +48,9 @@ export const constraintFields = z.object({
   guided_whitespace_pattern: z.string().nullish(),
   guided_decoding_backend: z.enum(DECODING_BACKENDS).nullish(),
   structured_outputs: structuredOutputs.nullish(),
+  // llama-server's top-level constraint fields
+  grammar: z.string().min(1).nullish(),
+  json_schema: jsonSchemaObject.nullish(),
 });
 
 type ConstraintFields = z.infer<typeof constraintFields>;
@@ -52,10 +59,13 @@ type ConstraintFields = z.infer<typeof constraintFields>;
 export function toConstraint(wire: ConstraintFields, issues: FieldIssue[], maxDepth: number): OutputConstraint | undefined {
   const found: OutputConstraint[] = [];
   const format = wire.response_format;
-  if (format?.type === "json_object") found.push({ kind: "json", schema: { type: "object" }, strict: false, field: "response_format" });
+  if (format?.type === "json_object") found.push({ kind: "json", schema: format.schema ?? { type: "object" }, strict: false, field: "response_format" });
   if (format?.type === "json_schema") {
-    found.push({ kind: "json", schema: format.json_schema.schema ?? { type: "object" }, strict: format.json_schema.strict ?? false, field: "response_format" });
+    const schema = format.json_schema?.schema ?? format.schema ?? { type: "object" };
+    found.push({ kind: "json", schema, strict: format.json_schema?.strict ?? false, field: "response_format" });
   }
+  if (wire.json_schema != null) found.push({ kind: "json", schema: wire.json_schema, strict: false, field: "json_schema" });
+  if (wire.grammar != null) found.push({ kind: "grammar", gbnf: wire.grammar, field: "grammar" });
   const json = (value: unknown, field: string) => {
     const schema = parseSchema(value, field, issues, maxDepth);
     if (schema !== undefined) found.push({ kind: "json", schema, strict: false, field });

@@ -5,7 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import type { z } from "zod";
-import type { ChatMessage, ChatRequest } from "../domain/chat.ts";
+import type { ChatMessage, ChatRequest, PromptControl, Scheduling } from "../domain/chat.ts";
 import { formatParam, ParleyError, type FieldIssue } from "../domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../domain/limits.ts";
 import { chatRequestSchema, type messageSchema } from "./chat-request.ts";
@@ -15,7 +15,7 @@ import { toPromptControl } from "./prompt-control.ts";
 import { toReasoningRequest } from "./reasoning.ts";
 import { toPromptLogprobs, toSearch } from "./search.ts";
 import { toToolsRequest } from "./tools.ts";
-import { unsupportedFieldIssues } from "./unsupported-fields.ts";
+import { unknownFieldIssues, unsupportedFieldIssues } from "./unsupported-fields.ts";
 
 export interface ParsedChatRequest {
   readonly request: ChatRequest;
@@ -25,9 +25,15 @@ export interface ParsedChatRequest {
   readonly metadata: Readonly<Record<string, string>> | undefined;
   /** OctoAI `log_prompt`: this request's text goes into the request log. */
   readonly logPrompt: boolean;
+  /** OpenAI `store` and `safety_identifier`: recorded in the request log, nothing else (Parley keeps no completions). */
+  readonly store: boolean | undefined;
+  readonly safetyIdentifier: string | undefined;
 }
 
 type WireMessage = z.infer<typeof messageSchema>;
+
+/** The fields the chat schema defines. */
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(Object.keys(chatRequestSchema.shape));
 
 /** `limits`: what the request may hold (default DEFAULT_LIMITS); checked before anything costly. */
 export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_LIMITS): ParsedChatRequest {
@@ -44,7 +50,7 @@ export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_
         message: issue.message,
         type: issue.code,
       }));
-  issues.push(...unsupportedFieldIssues(body as Record<string, unknown>));
+  issues.push(...unsupportedFieldIssues(body as Record<string, unknown>), ...unknownFieldIssues(body as Record<string, unknown>, KNOWN_FIELDS));
   if (!parsed.success || issues.length > 0) throw validationError(issues);
   const wire = parsed.data;
   const sizes = sizeIssues(wire, limits);
@@ -54,7 +60,7 @@ export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_
   const messages = wire.messages.map((m, i) => toMessage(m, i, issues, legacyCalls));
   const constraint = toConstraint(wire, issues, limits.jsonDepth);
   const tools = toToolsRequest(wire, issues);
-  const prompt = toPromptControl(wire, messages, issues);
+  const prompt = withVerbosity(toPromptControl(wire, messages, issues), wire.verbosity);
   const constrainedBy = constraint?.field ?? (tools !== undefined && tools.definitions.length > 0 ? "tools" : undefined);
   const search = toSearch(wire, constrainedBy, issues);
   if (constraint !== undefined && wire.stop != null && wire.stop.length > 0) {
@@ -67,7 +73,8 @@ export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_
   if (wire.top_logprobs != null && wire.top_logprobs > 0 && wire.logprobs !== true) {
     issues.push({ path: ["top_logprobs"], message: "`logprobs` must be true when `top_logprobs` is set.", type: "invalid_value" });
   }
-  const maxTokens = wire.max_completion_tokens ?? wire.max_tokens;
+  // llama-server's `n_predict` (-1: no limit) stands in for `max_tokens`.
+  const maxTokens = wire.max_completion_tokens ?? wire.max_tokens ?? (wire.n_predict != null && wire.n_predict >= 0 ? wire.n_predict : undefined);
   if (wire.min_tokens != null && maxTokens != null && wire.min_tokens > maxTokens) {
     issues.push({ path: ["min_tokens"], message: `\`min_tokens\` (${wire.min_tokens}) cannot exceed \`max_tokens\` (${maxTokens}).`, type: "invalid_value" });
   }
@@ -104,14 +111,33 @@ export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_
     },
     logprobs: wire.logprobs ?? false,
     topLogprobs: wire.top_logprobs ?? 0,
-    user: wire.user ?? undefined,
+    user: wire.user ?? wire.safety_identifier ?? undefined,
+    scheduling: { tier: tierOf(wire.service_tier), cacheKey: wire.prompt_cache_key ?? undefined },
     constraint,
     whitespacePattern: wire.guided_whitespace_pattern ?? undefined,
     tools,
     adapter: wire.peft ?? undefined,
     reasoning: toReasoningRequest(wire),
   };
-  return { request, stream: wire.stream ?? false, includeUsage: wire.stream_options?.include_usage ?? false, metadata: wire.metadata ?? undefined, logPrompt: wire.log_prompt ?? false };
+  return {
+    request,
+    stream: wire.stream ?? false,
+    includeUsage: wire.stream_options?.include_usage ?? false,
+    metadata: wire.metadata ?? undefined,
+    logPrompt: wire.log_prompt ?? false,
+    store: wire.store ?? undefined,
+    safetyIdentifier: wire.safety_identifier ?? undefined,
+  };
+}
+
+/** OpenAI's `verbosity` reaches templates that read it as `verbosity` (`chat_template_kwargs` win). */
+function withVerbosity(prompt: PromptControl, verbosity: string | null | undefined): PromptControl {
+  return verbosity == null ? prompt : { ...prompt, chatTemplateKwargs: { verbosity, ...prompt.chatTemplateKwargs } };
+}
+
+/** OpenAI's tiers as Parley's queue sees them: `scale` and `auto` are the default. */
+function tierOf(tier: string | null | undefined): Scheduling["tier"] {
+  return tier === "priority" || tier === "flex" ? tier : "default";
 }
 
 /**

@@ -64,7 +64,9 @@ export interface SizedFields {
   readonly tools?: unknown;
   readonly functions?: unknown;
   readonly stop?: string | readonly string[] | null | undefined;
-  readonly response_format?: { readonly type: string; readonly json_schema?: { readonly schema?: unknown } | undefined } | null | undefined;
+  readonly response_format?: { readonly type: string; readonly json_schema?: { readonly schema?: unknown } | null | undefined; readonly schema?: unknown } | null | undefined;
+  readonly json_schema?: unknown;
+  readonly grammar?: string | null | undefined;
   readonly guided_json?: unknown;
   readonly guided_regex?: string | null | undefined;
   readonly guided_choice?: readonly string[] | null | undefined;
@@ -91,12 +93,15 @@ export function sizeIssues(wire: SizedFields, limits: RequestLimits): FieldIssue
   };
 
   json(wire.response_format?.json_schema?.schema, ["response_format", "json_schema", "schema"]);
+  json(wire.response_format?.schema, ["response_format", "schema"]);
+  json(wire.json_schema, ["json_schema"]);
   json(wire.guided_json, ["guided_json"]);
   json(wire.structured_outputs?.json, ["structured_outputs", "json"]);
   json(wire.logit_bias, ["logit_bias"]);
   json(wire.chat_template_kwargs, ["chat_template_kwargs"]);
   grammar(wire.guided_regex, ["guided_regex"]);
   grammar(wire.guided_grammar, ["guided_grammar"]);
+  grammar(wire.grammar, ["grammar"]);
   grammar(wire.guided_choice, ["guided_choice"]);
   grammar(wire.guided_whitespace_pattern, ["guided_whitespace_pattern"]);
   grammar(wire.structured_outputs?.regex, ["structured_outputs", "regex"]);

@@ -63,7 +63,8 @@ describe("errors", () => {
       ["typical_p", 0.9],
       ["allowed_token_ids", [1, 2]],
       ["mirostat", 2],
-      ["verbosity", "low"],
+      ["n_probs", 5],
+      ["samplers", ["top_k"]],
     ] as const) {
       const body = await expectError(await postChat(t.url, { ...ok, [field]: value }), 400);
       assert.equal(body.error.param, field);

@@ -20,6 +20,20 @@ describe("SequencePool", () => {
     assert.deepEqual(order, ["1:a", "2:a"]);
   });
 
+  it("serves waiting priority requests first and flex ones last (service_tier), FIFO within a tier", async () => {
+    const pool = new SequencePool({ items: ["a"] });
+    assert.equal(await pool.acquire(pool.admit(), never), "a");
+    const order: string[] = [];
+    const wait = (name: string, tier?: "priority" | "default" | "flex") => pool.acquire(pool.admit(tier), never).then(() => order.push(name));
+    const waits = [wait("flex", "flex"), wait("default-1"), wait("priority-1", "priority"), wait("default-2", "default"), wait("priority-2", "priority")];
+    for (let i = 0; i < waits.length; i++) {
+      pool.release("a");
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(waits);
+    assert.deepEqual(order, ["priority-1", "priority-2", "default-1", "default-2", "flex"]);
+  });
+
   it("an aborted waiter leaves the queue and never gets an item", async () => {
     const pool = new SequencePool({ items: ["a"] });
     const request = pool.admit();

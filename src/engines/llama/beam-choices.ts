@@ -19,7 +19,7 @@ import { ChoiceOutput } from "../../chat/choice-output.ts";
 import { takeSamplingFailure } from "./decode-guard.ts";
 import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
-import { echoText, sharedPrefix, type RunContext, type RunTotals, type Sequence } from "./run-context.ts";
+import { acquireSlot, echoText, type RunContext, type RunTotals, type Sequence } from "./run-context.ts";
 import { choiceSplitter, ThoughtCounter } from "./reasoning-steer.ts";
 import { createTokenBias } from "./token-bias.ts";
 import { TokenTextStream } from "./token-text.ts";
@@ -31,7 +31,7 @@ export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
   const { search } = request;
   if (search.kind !== "beam") throw new Error("runBeamChoices needs a beam-search request");
   const { width } = search;
-  const sequences = [await pool.acquire(ctx.admission, ctx.signal, sharedPrefix(ctx.prompt))];
+  const sequences = [await acquireSlot(ctx)];
   let work: GuardedWork<RunTotals> | undefined;
   try {
     while (sequences.length < width) {

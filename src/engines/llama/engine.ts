@@ -15,6 +15,7 @@ import type { ChatEngine, EngineStats, Generation, ModelInfo, TokenizeOptions } 
 import { modelFormats } from "./model-templates.ts";
 import { startsInThoughts } from "../../chat/reasoning/generation-prompt.ts";
 import { runBeamChoices } from "./beam-choices.ts";
+import { CacheKeySlots } from "./cache-key-slots.ts";
 import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
 import type { ModelHost } from "./model-host.ts";
@@ -76,6 +77,8 @@ export class LlamaEngine implements ChatEngine {
   #text: LlamaTextTools | undefined;
   /** Slots per context: the base model's (key "") and each LoRA adapter's (its id). */
   #pools = new Map<string, SequencePool<Sequence>>();
+  /** Each pool's `prompt_cache_key` placement. */
+  #cacheKeys = new WeakMap<SequencePool<Sequence>, CacheKeySlots<Sequence>>();
   #closing = false;
 
   constructor(options: LlamaEngineOptions) {
@@ -107,7 +110,7 @@ export class LlamaEngine implements ChatEngine {
   listModels(): readonly ModelInfo[] {
     const host = this.#host;
     const model = { id: this.#options.modelId, created: this.#created, ownedBy: "parley" };
-    return [host === undefined ? model : { ...model, formats: modelFormats(host.templates) }];
+    return [host === undefined ? model : { ...model, contextLength: host.contextSize, formats: modelFormats(host.templates) }];
   }
 
   isReady(): boolean {
@@ -151,6 +154,12 @@ export class LlamaEngine implements ChatEngine {
    * Resolves once the request has its first slot, so that a request that never gets one (queue
    * timeout, client gone, shutdown) fails with a status code rather than inside a started stream.
    */
+  #cacheKeysOf(pool: SequencePool<Sequence>): CacheKeySlots<Sequence> {
+    let slots = this.#cacheKeys.get(pool);
+    if (slots === undefined) this.#cacheKeys.set(pool, (slots = new CacheKeySlots()));
+    return slots;
+  }
+
   async generate(request: ChatRequest, signal: AbortSignal): Promise<Generation> {
     const host = this.#host;
     const templates = this.#templates;
@@ -173,7 +182,7 @@ export class LlamaEngine implements ChatEngine {
     checkGeneratedTokens(request, maxTokens, this.#limits.generatedTokens);
     const grammarRequest = requestGrammar(request, template.family.syntax);
     const grammar = grammarRequest === undefined ? undefined : await this.#grammars?.get(grammarRequest);
-    const admission = pool.admit();
+    const admission = pool.admit(request.scheduling.tier);
 
     const events = new AsyncQueue<ChatEvent>();
     // Aborted by a failing choice (nobody reads its siblings' output) or by shutdown.
@@ -194,6 +203,7 @@ export class LlamaEngine implements ChatEngine {
       maxTokens,
       pool,
       admission,
+      cacheKeys: this.#cacheKeysOf(pool),
       signal: stop,
       deadline: deadline.signal,
       stepTimeoutMs: this.#options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,

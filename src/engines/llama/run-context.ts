@@ -6,6 +6,7 @@
 import type { Token } from "node-llama-cpp";
 import type { ChatRequest } from "../../domain/chat.ts";
 import type { ChatEvent } from "../../domain/events.ts";
+import type { CacheKeySlots } from "./cache-key-slots.ts";
 import type { CompiledGrammar } from "./grammar-cache.ts";
 import type { ModelHost } from "./model-host.ts";
 import type { ResolvedTemplate } from "./request-templates.ts";
@@ -25,6 +26,8 @@ export interface RunContext {
   readonly maxTokens: number;
   readonly pool: SequencePool<Sequence>;
   readonly admission: Admission;
+  /** Which slot last served each `prompt_cache_key` of this pool. */
+  readonly cacheKeys: CacheKeySlots<Sequence>;
   /** Aborts when the client leaves, the server shuts down, or a sibling choice failed. */
   readonly signal: AbortSignal;
   /** Aborts when the request's time limit passes: running choices end with `finish_reason: "length"`. */
@@ -50,6 +53,14 @@ export interface RunTotals {
  */
 export function sharedPrefix(prompt: readonly Token[]): (sequence: Sequence) => number {
   return (sequence) => sequence.compareContextTokens(prompt as Token[]).firstDifferentIndex;
+}
+
+/** A slot for one of the request's choices: the one holding most of its prompt, the `prompt_cache_key`'s among equals. */
+export async function acquireSlot(ctx: RunContext): Promise<Sequence> {
+  const key = ctx.request.scheduling.cacheKey;
+  const sequence = await ctx.pool.acquire(ctx.admission, ctx.signal, ctx.cacheKeys.prefer(key, sharedPrefix(ctx.prompt)));
+  ctx.cacheKeys.served(key, sequence);
+  return sequence;
 }
 
 /** vLLM `echo`: the final message's content, when the final message is the assistant's. */

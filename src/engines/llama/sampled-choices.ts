@@ -12,7 +12,7 @@ import { generateChoice, type ChoiceOptions, type ChoiceResult } from "./generat
 import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { PromptFork } from "./prompt-fork.ts";
 import { choiceSplitter, forcedTokens, ReasoningSteer } from "./reasoning-steer.ts";
-import { echoText, sharedPrefix, type RunContext, type RunTotals } from "./run-context.ts";
+import { acquireSlot, echoText, type RunContext, type RunTotals } from "./run-context.ts";
 
 export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
   const { request } = ctx;
@@ -73,7 +73,7 @@ async function runChoice(
   fork: ChoiceOptions["fork"],
 ): Promise<SampledResult> {
   const { host, request, template, grammar, pool } = ctx;
-  const sequence = await pool.acquire(ctx.admission, ctx.signal, sharedPrefix(ctx.prompt));
+  const sequence = await acquireSlot(ctx);
   let work: GuardedWork<ChoiceResult> | undefined;
   try {
     // The prompt's log-probabilities, when this choice computes them, precede even the echo.

@@ -1,6 +1,7 @@
 /**
  * Admission to a fixed set of slots (context sequences): at most `slots` generations run at once,
- * the rest wait first-in first-out. The queue is bounded in *requests* (a request with n choices
+ * the rest wait first-in first-out within their tier: `priority` requests are served before
+ * waiting `default` ones, `flex` ones after both (OpenAI's `service_tier`). The queue is bounded in *requests* (a request with n choices
  * counts once), so 429s do not depend on `n`. A waiter whose signal aborts leaves the queue at once,
  * so a disconnected client never occupies a slot; a request still waiting for its first slot after
  * `queueTimeoutMs` leaves it with a 429.
@@ -43,9 +44,14 @@ export interface HeldEvent {
   readonly heldMs: number;
 }
 
+/** Queue tiers, served in this order. */
+export type QueueTier = "priority" | "default" | "flex";
+const TIER_RANK: Readonly<Record<QueueTier, number>> = { priority: 0, default: 1, flex: 2 };
+
 /** One admitted request; its choices acquire slots under it. */
 export interface Admission {
   readonly id: symbol;
+  readonly tier: QueueTier;
 }
 
 interface Waiter<T> {
@@ -119,14 +125,14 @@ export class SequencePool<T> {
 
   /**
    * Admits a request before it starts: 503 once closing, 429 when every slot is taken and the
-   * queue already holds `maxQueue` requests.
+   * queue already holds `maxQueue` requests. `tier`: where its choices wait (default `default`).
    */
-  admit(): Admission {
+  admit(tier: QueueTier = "default"): Admission {
     if (this.#closed) throw new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: 1 });
     if (this.#free.length === 0 && this.waitingRequests >= this.#maxQueue) {
       throw new ParleyError("server_busy", "The server is busy: too many requests are waiting. Retry shortly.", { retryAfter: 1 });
     }
-    const admission: Admission = { id: Symbol("admission") };
+    const admission: Admission = { id: Symbol("admission"), tier };
     const deadline = this.#queueTimeoutMs > 0 ? performance.now() + this.#queueTimeoutMs : Infinity;
     let onServed: () => void = () => undefined;
     const whenServed = new Promise<void>((resolve) => (onServed = resolve));
@@ -178,7 +184,10 @@ export class SequencePool<T> {
         },
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(waiter);
+      // Behind every waiter of its tier or a higher one, ahead of lower tiers.
+      const rank = TIER_RANK[admission.tier];
+      const after = this.#waiters.findIndex((w) => TIER_RANK[w.admission.tier] > rank);
+      this.#waiters.splice(after === -1 ? this.#waiters.length : after, 0, waiter);
       if (ticket !== undefined && !ticket.served && ticket.deadline !== Infinity) {
         // A sibling choice may have been served meanwhile: the request then waits without limit.
         const timedOut = () => {
@@ -197,7 +206,7 @@ export class SequencePool<T> {
   }
 
   /**
-   * Returns a slot: handed straight to the oldest waiter, if any. With `until` (work on the slot
+   * Returns a slot: handed straight to the first waiter (the oldest of the highest tier), if any. With `until` (work on the slot
    * that is still running, e.g. a native step its abandoned request could not wait for), the slot
    * stays out of use until `until` settles.
    */

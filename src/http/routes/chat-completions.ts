@@ -4,7 +4,7 @@
  * request log configured, every request (failed ones too) appends one record when it ends; with
  * metrics, every request is counted and timed from the same events.
  */
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { invalidRequest } from "../../domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
 import type { ChatEvent } from "../../domain/events.ts";
@@ -17,9 +17,12 @@ import { toHttpError, type ErrorMappingOptions, type HttpError } from "../errors
 import type { ParleyMetrics } from "../metrics.ts";
 import type { RequestLog } from "../request-log.ts";
 import { RequestRecorder, type RecordedError } from "../request-recorder.ts";
+import { chatCompletionId } from "../request-id.ts";
 import { ClientDisconnected, disconnectSignal, SseWriter } from "../sse.ts";
 
 export const CHAT_COMPLETIONS_PATH = "/v1/chat/completions";
+/** The route's paths: OpenAI's, and the one without `/v1` that llama-server and some clients use. */
+export const CHAT_COMPLETIONS_PATHS: readonly string[] = [CHAT_COMPLETIONS_PATH, "/chat/completions"];
 
 /** How a request ended: its HTTP status (499: the client left first) and, if it failed, why. */
 type Ended = (status: number, error?: RecordedError) => void;
@@ -40,9 +43,11 @@ export function registerChatCompletionsRoute(
   limits: RequestLimits = DEFAULT_LIMITS,
   reasoningField: ReasoningField = "reasoning_content",
 ): void {
-  app.post(CHAT_COMPLETIONS_PATH, async (request, reply) => {
+  for (const path of CHAT_COMPLETIONS_PATHS) app.post(path, handler);
+
+  async function handler(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const keyUser = auth?.user(request);
-    const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body, keyUser);
+    const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body, keyUser, request.id);
     const measured = metrics?.begin(request.raw);
     let admission: Admission | undefined;
     let modelLabel = "other";
@@ -87,7 +92,7 @@ export function registerChatCompletionsRoute(
         "chat completion",
       );
       const generation = await engine.generate(parsed.request, signal);
-      const meta = newResponseMeta(parsed.request.model, engine.fingerprint);
+      const meta = newResponseMeta(parsed.request.model, engine.fingerprint, chatCompletionId(request));
       recorder?.identified(meta.id);
       const recorded = recorder?.observe(generation.events) ?? generation.events;
       const observed = measured?.observe(recorded) ?? recorded;
@@ -107,7 +112,7 @@ export function registerChatCompletionsRoute(
       }
       throw error;
     }
-  });
+  }
 }
 
 function recordedError(mapped: HttpError): RecordedError {

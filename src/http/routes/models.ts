@@ -20,7 +20,8 @@ export interface WireModelFormats {
   readonly tool_use_template: boolean;
 }
 
-export type WireModel = Model & { parley?: WireModelFormats };
+/** A model entry: OpenAI's fields, the context length under llama-server's and vLLM's names, and Parley's formats. */
+export type WireModel = Model & { context_length?: number; max_model_len?: number; parley?: WireModelFormats };
 
 function formatsToWire(formats: ModelFormats): WireModelFormats {
   const { reasoning } = formats;
@@ -42,7 +43,8 @@ function formatsToWire(formats: ModelFormats): WireModelFormats {
 }
 
 function toWire(model: ModelInfo): WireModel {
-  const wire: WireModel = { id: model.id, object: "model", created: model.created, owned_by: model.ownedBy };
+  const context = model.contextLength === undefined ? {} : { context_length: model.contextLength, max_model_len: model.contextLength };
+  const wire: WireModel = { id: model.id, object: "model", created: model.created, owned_by: model.ownedBy, ...context };
   return model.formats === undefined ? wire : { ...wire, parley: formatsToWire(model.formats) };
 }
 
@@ -60,19 +62,22 @@ function current(router: Router, name: string): ModelInfo {
 /** `auth`: with keys, only the models the request's key may use are listed (default: all). */
 export function registerModelRoutes(app: FastifyInstance, router: Router, auth?: Auth): void {
   const allowed = (request: FastifyRequest, id: string) => auth === undefined || auth.allows(auth.principal(request), id);
-  app.get("/v1/models", async (request) => ({
-    object: "list",
-    data: router
-      .listModels()
-      .filter((m) => allowed(request, m.id))
-      .map((m) => toWire(current(router, m.id))),
-  }) satisfies Pick<ModelsPage, "data"> & { object: "list" });
+  // Under `/v1` as OpenAI has them, and without it as llama-server and some clients ask.
+  for (const prefix of ["/v1", ""]) {
+    app.get(`${prefix}/models`, async (request) => ({
+      object: "list",
+      data: router
+        .listModels()
+        .filter((m) => allowed(request, m.id))
+        .map((m) => toWire(current(router, m.id))),
+    }) satisfies Pick<ModelsPage, "data"> & { object: "list" });
 
-  // A wildcard, since model ids may contain slashes ("org/model").
-  app.get<{ Params: { "*": string } }>("/v1/models/*", async (request) => {
-    const id = request.params["*"];
-    // A model the key may not use is reported exactly like one that does not exist.
-    if (!allowed(request, id)) throw new ParleyError("model_not_found", `The model \`${id}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
-    return toWire(current(router, id)); // ids and aliases alike
-  });
+    // A wildcard, since model ids may contain slashes ("org/model").
+    app.get<{ Params: { "*": string } }>(`${prefix}/models/*`, async (request) => {
+      const id = request.params["*"];
+      // A model the key may not use is reported exactly like one that does not exist.
+      if (!allowed(request, id)) throw new ParleyError("model_not_found", `The model \`${id}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
+      return toWire(current(router, id)); // ids and aliases alike
+    });
+  }
 }
