@@ -83,15 +83,17 @@ describe("non-streaming chat completions", () => {
     assert.equal(res.choices.length, 1);
   });
 
-  it("ignores unknown top-level fields", async () => {
-    const res = await t.client.chat.completions.create({
-      model: MODEL,
-      messages: [{ role: "user", content: "Hi" }],
-      max_tokens: 1,
-      // @ts-expect-error a vendor extra the server must accept and ignore
-      some_vendor_extra: { anything: true },
-    });
-    assert.equal(res.choices.length, 1);
+  it("refuses an unknown top-level field by name rather than ignore it", async () => {
+    await assert.rejects(
+      t.client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "Hi" }],
+        max_tokens: 1,
+        // @ts-expect-error a field no API Parley speaks defines
+        some_vendor_extra: { anything: true },
+      }),
+      (error: unknown) => error instanceof Error && "status" in error && error.status === 400 && /some_vendor_extra/.test(error.message),
+    );
   });
 
   it("lists models and health", async () => {
