@@ -189,7 +189,8 @@ describe("toolGrammar: string constraints on raw values", () => {
   test("what a raw value cannot enforce is reported, and is an error for strict tools", () => {
     const warnings = (properties: Record<string, unknown>): readonly string[] => toolGrammar({ syntax: qwen.syntax, tools: tools({ kind: "required" }, true, tool(properties)) }).warnings;
     assert.ok(warnings({ s: { type: "string", pattern: "^<.*>$" } }).some((w) => w.includes("pattern")), "a pattern that may write the closing tag's `<`");
-    assert.ok(warnings({ s: { type: "string", format: "date", maxLength: 3 } }).some((w) => w.includes("minLength / maxLength")));
+    assert.deepEqual(warnings({ s: { type: "string", format: "date", pattern: "^2.*", maxLength: 10 } }), [], "a format, a pattern and a length are enforced together");
+    assert.throws(() => warnings({ s: { type: "string", format: "date", maxLength: 3 } }), /format \+ maxLength/, "and a contradiction is a 400");
     assert.ok(warnings({ s: { type: "string", format: "color" } }).some((w) => w.includes("format")));
     assert.ok(warnings({ s: { type: "integer", multipleOf: 5 } }).some((w) => w.includes("multipleOf")), "JSON values warn as the converter does");
     assert.throws(() => toolGrammar({ syntax: qwen.syntax, tools: tools({ kind: "required" }, true, tool({ s: { type: "string", pattern: "^<.*>$" } }, true)) }), /pattern/);

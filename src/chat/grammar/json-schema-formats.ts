@@ -1,6 +1,7 @@
 /**
- * String contents for json-schema-to-gbnf.ts: the JSON string character, `format`s, and
- * `pattern`s (regex-to-gbnf.ts) rewritten so that the characters JSON must escape are escaped.
+ * String contents for json-schema-to-gbnf.ts: the JSON string character, `format`s (written as
+ * patterns, so that string-constraints.ts can intersect them with others), and `pattern`s
+ * (regex-to-gbnf.ts) rewritten so that the characters JSON must escape are escaped.
  */
 import { GrammarBuilder, gbnfCharClass } from "./gbnf.ts";
 import { regexToGbnf } from "./regex-to-gbnf.ts";
@@ -17,58 +18,71 @@ export function jsonCharRule(builder: GrammarBuilder): string {
   );
 }
 
-const LEAP = '([0-9]{2} ("0" [48] | [2468] [048] | [13579] [26]) | ([02468] [048] | [13579] [26]) "00")';
-const HH = '([01] [0-9] | "2" [0-3])';
-const MM = "[0-5] [0-9]";
+// Each format as an ECMAScript pattern (anchors implied): a subset of the format's strings, with
+// every part bounded so that generation ends. The pattern form lets string-constraints.ts
+// intersect a format with a `pattern` and with length bounds.
+const HH = "(?:[01]\\d|2[0-3])";
+const MM = "[0-5]\\d";
 const HEX = "[0-9a-fA-F]";
-const LABEL = "[a-zA-Z0-9] ([a-zA-Z0-9-]{0,14} [a-zA-Z0-9])?";
+const LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,14}[a-zA-Z0-9])?";
+const DATE =
+  "(?:\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))" +
+  "|(?:\\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)";
+const TIME = `${HH}:${MM}:${MM}(?:\\.\\d{1,6})?(?:Z|[+-]${HH}:${MM})`;
+const HOSTNAME = `${LABEL}(?:\\.${LABEL}){0,3}`;
+// A URI's host ends in a label that starts with a letter: WHATWG URL parsers (`new URL`, which
+// zod's z.url() uses) read a host whose last label is a number as an IPv4 address, and reject it.
+const URI_HOST = `(?:${LABEL}\\.){0,3}[a-zA-Z](?:[a-zA-Z0-9-]{0,14}[a-zA-Z0-9])?`;
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 
-function date(b: GrammarBuilder): string {
-  return b.addRule(
-    "date",
-    '[0-9]{4} "-" (("0" [13578] | "1" [02]) "-" ("0" [1-9] | [12] [0-9] | "3" [01]) | ("0" [469] | "11") "-" ("0" [1-9] | [12] [0-9] | "30") | "02-" ("0" [1-9] | "1" [0-9] | "2" [0-8]))' +
-      ` | ${LEAP} "-02-29"`,
-  );
-}
+/** Formats we can generate, each as the pattern of the string contents. */
+const FORMATS: Record<string, string> = {
+  date: DATE,
+  time: TIME,
+  "date-time": `${DATE}T${TIME}`,
+  uuid: `${HEX}{8}-${HEX}{4}-${HEX}{4}-${HEX}{4}-${HEX}{12}`,
+  email: `[a-zA-Z0-9_+-]{1,16}(?:\\.[a-zA-Z0-9_+-]{1,16}){0,2}@(?:${LABEL}\\.){1,3}${LABEL}`,
+  ipv4: `${OCTET}(?:\\.${OCTET}){3}`,
+  hostname: HOSTNAME,
+  uri: `(?:https?|ftp)://${URI_HOST}(?:/[a-zA-Z0-9._~-]{0,16}){0,4}`,
+  // pydantic's UUID1 … UUID8: that version, and the RFC 4122 variant (Python's uuid.version is None otherwise).
+  ...Object.fromEntries([1, 3, 4, 5, 6, 7, 8].map((v) => [`uuid${v}`, `${HEX}{8}-${HEX}{4}-${v}${HEX}{3}-[89abAB]${HEX}{3}-${HEX}{12}`])),
+};
 
-function time(b: GrammarBuilder): string {
-  return b.addRule("time", `${HH} ":" ${MM} ":" ${MM} ("." [0-9]{1,6})? ("Z" | [+-] ${HH} ":" ${MM})`);
-}
-
-function hostname(b: GrammarBuilder): string {
-  const label = b.addRule("label", LABEL);
-  return b.addRule("hostname", `${label} ("." ${label}){0,3}`);
-}
-
-/** Formats we can generate, each a function adding rules for the string contents. */
-const FORMATS: Record<string, (b: GrammarBuilder) => string> = {
-  date,
-  time,
-  "date-time": (b) => b.addRule("date-time", `${date(b)} "T" ${time(b)}`),
-  uuid: (b) => b.addRule("uuid", `${HEX}{8} "-" ${HEX}{4} "-" ${HEX}{4} "-" ${HEX}{4} "-" ${HEX}{12}`),
-  email: (b) => {
-    const atom = "[a-zA-Z0-9_+-]{1,16}";
-    const label = b.addRule("label", LABEL);
-    return b.addRule("email", `${atom} ("." ${atom}){0,2} "@" (${label} "."){1,3} ${label}`);
-  },
-  ipv4: (b) => {
-    const octet = b.addRule("octet", '"25" [0-5] | "2" [0-4] [0-9] | "1" [0-9] [0-9] | [1-9]? [0-9]');
-    return b.addRule("ipv4", `${octet} "." ${octet} "." ${octet} "." ${octet}`);
-  },
-  hostname,
-  uri: (b) => {
-    const segment = b.addRule("uri-segment", "[a-zA-Z0-9._~-]{0,16}");
-    return b.addRule("uri", `("http" "s"? | "ftp") "://" ${hostname(b)} ("/" ${segment}){0,4}`);
-  },
+// Looser forms of the formats whose bounded parts make large automata: string-constraints.ts
+// uses them where a length bound keeps generation finite anyway (and the bounded form's own
+// lengths do not already satisfy it). Still subsets of the formats as ajv-formats checks them.
+const LOOSE_LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
+const LOOSE_FORMATS: Record<string, string> = {
+  email: `[a-zA-Z0-9_+-]+(?:\\.[a-zA-Z0-9_+-]+)*@(?:${LOOSE_LABEL}\\.)+${LOOSE_LABEL}`,
+  uri: `(?:https?|ftp)://(?:${LOOSE_LABEL}\\.)*[a-zA-Z](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:/[a-zA-Z0-9._~-]*)*`,
 };
 
 /** Names of the formats formatContents knows. */
 export const SUPPORTED_FORMATS: readonly string[] = Object.keys(FORMATS);
 
-/** The rule for the contents (without quotes) of a string of `format`, or undefined if unknown. */
-export function formatContents(format: string, builder: GrammarBuilder): string | undefined {
-  return FORMATS[format]?.(builder);
+/**
+ * The pattern (anchors implied) of the strings Parley generates for `format`, or undefined if
+ * unknown; `loose`: the form without bounds on its parts, where there is one.
+ */
+export function formatPattern(format: string, loose = false): string | undefined {
+  if (loose && Object.hasOwn(LOOSE_FORMATS, format)) return LOOSE_FORMATS[format];
+  return Object.hasOwn(FORMATS, format) ? FORMATS[format] : undefined;
 }
+
+/** The rule for the contents (without quotes) of a string of `format`, or undefined if unknown. Formats hold no character JSON escapes, so the rule serves raw values too. */
+export function formatContents(format: string, builder: GrammarBuilder): string | undefined {
+  const pattern = formatPattern(format);
+  if (pattern === undefined) return undefined;
+  let known = formatRules.get(builder);
+  if (known === undefined) formatRules.set(builder, (known = new Map()));
+  let rule = known.get(format);
+  if (rule === undefined) known.set(format, (rule = regexToGbnf(pattern, builder, format)));
+  return rule;
+}
+
+/** The rule already written for each format, per grammar (a schema may use one format many times). */
+const formatRules = new WeakMap<GrammarBuilder, Map<string, string>>();
 
 // ---------------------------------------------------------------------------------------------
 // `pattern`: regex-to-gbnf matches the decoded string; inside JSON, `"`, `\` and control

@@ -3,7 +3,7 @@
  * annotations, which are unsupported validation, and the check that reports the rest.
  */
 import { GrammarConversionError } from "./gbnf.ts";
-import type { SchemaObject } from "./json-schema-merge.ts";
+import { EXTRA_PATTERNS, type SchemaObject } from "./json-schema-merge.ts";
 
 export const ANNOTATION_KEYWORDS: readonly string[] = [
   "title", "description", "default", "examples", "example", "$schema", "$id", "$anchor", "$comment",
@@ -57,4 +57,11 @@ export function schemaCount(s: Readonly<Record<string, unknown>>, key: string, f
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new GrammarConversionError(`${key} must be a non-negative integer`, key);
   return value;
+}
+
+/** Every pattern a string schema's value must match: `pattern`, and those an `allOf` merge added. */
+export function schemaPatterns(s: Readonly<Record<string, unknown>>): string[] {
+  if (s.pattern !== undefined && typeof s.pattern !== "string") throw new GrammarConversionError("pattern must be a string", "pattern");
+  const extra = Array.isArray(s[EXTRA_PATTERNS]) ? (s[EXTRA_PATTERNS] as unknown[]).filter((p): p is string => typeof p === "string") : [];
+  return [...(s.pattern === undefined ? [] : [s.pattern]), ...extra];
 }

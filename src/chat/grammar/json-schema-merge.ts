@@ -2,12 +2,16 @@
  * `allOf` for json-schema-to-gbnf.ts: merges schemas into one that (for the supported keywords)
  * accepts what all of them accept: properties and required are united (a property in several
  * becomes the allOf of its schemas), types, enums and bounds intersect, anyOf lists multiply out.
- * Top-level `$ref`s are inlined first. Other conflicting keywords keep the first value, with a
- * warning (an error in strict mode).
+ * Top-level `$ref`s are inlined first. Different `pattern`s are all kept (the others under
+ * EXTRA_PATTERNS, for string-constraints.ts to intersect). Other conflicting keywords keep the
+ * first value, with a warning (an error in strict mode).
  */
 import { GrammarConversionError } from "./gbnf.ts";
 
 export type SchemaObject = Record<string, unknown>;
+
+/** Where a merged schema keeps the patterns besides its `pattern` (an `x-` key: never a user keyword we read). */
+export const EXTRA_PATTERNS = "x-parley-patterns";
 
 export interface MergeContext {
   /** Reports an unsupported construct: throws in strict mode, else warns. */
@@ -97,6 +101,14 @@ export function mergeSchemas(ctx: MergeContext, parts: readonly unknown[], depth
     if (part.nullable !== true) nullable = false;
     for (const [key, value] of Object.entries(part)) {
       if (key === "nullable") continue;
+      if (key === "pattern" && typeof value === "string" && typeof out.pattern === "string" && value !== out.pattern) {
+        out[EXTRA_PATTERNS] = [...(Array.isArray(out[EXTRA_PATTERNS]) ? out[EXTRA_PATTERNS] : []), value];
+        continue;
+      }
+      if (key === EXTRA_PATTERNS && Array.isArray(value) && Array.isArray(out[key])) {
+        out[key] = [...out[key], ...value];
+        continue;
+      }
       out[key] = key in out ? combine(ctx, key, out[key], value) : value;
     }
   }

@@ -16,7 +16,9 @@
  * `items`, `prefixItems` (or draft-7 `items: […]` + `additionalItems`), `minItems`, `maxItems`;
  * strings: `minLength` / `maxLength` (in characters; an escape is one character), `pattern`
  * (regex-to-gbnf.ts; the pattern is treated as anchored at both ends, a subset of what it
- * matches unanchored), `format` (json-schema-formats.ts); numbers: bounds, exact for integers
+ * matches unanchored), `format` (json-schema-formats.ts; an unknown format beside a pattern is
+ * an annotation), all of them together (string-constraints.ts: the intersection, exactly, or a
+ * 400 naming the keywords); numbers: bounds, exact for integers
  * and decimals (json-schema-numbers.ts); `true` / `{}` = any JSON value. Generated numbers and
  * strings without bounds are still finite: integers below 10^15, fractions up to 6 digits, and
  * exponents up to 2 digits; integers never have a fraction or exponent.
@@ -26,13 +28,14 @@
  */
 import { GBNF_MAX_REPETITION, GrammarBuilder, gbnfLiteral } from "./gbnf.ts";
 import { anyJsonValue } from "./json-schema-any.ts";
-import { formatContents, jsonCharRule, patternContents } from "./json-schema-formats.ts";
-import { TYPED_KEYWORDS, TYPES, checkKeywords, constraining } from "./json-schema-keywords.ts";
+import { jsonCharRule } from "./json-schema-formats.ts";
+import { TYPED_KEYWORDS, TYPES, checkKeywords, constraining, schemaPatterns } from "./json-schema-keywords.ts";
 import { mergeSchemas, isRecord, type SchemaObject, type MergeContext } from "./json-schema-merge.ts";
 import { integerRangeGbnf, numberRangeGbnf, type NumberBound } from "./json-schema-numbers.ts";
 import { objectGbnf } from "./json-schema-objects.ts";
 import { JsonPunctuation, QUOTE, fail, seq, type SchemaVisitor } from "./json-schema-syntax.ts";
 import { regexToGbnf } from "./regex-to-gbnf.ts";
+import { readStringKeywords, stringContents } from "./string-constraints.ts";
 
 export { ANNOTATION_KEYWORDS, UNSUPPORTED_KEYWORDS } from "./json-schema-keywords.ts";
 
@@ -235,20 +238,14 @@ class Converter implements MergeContext, SchemaVisitor {
   #string(s: SchemaObject, hint: string): string {
     const min = this.#count(s, "minLength", 0);
     const max = this.#count(s, "maxLength", Infinity);
-    if (min > max) fail(`minLength ${min} is above maxLength ${max}`, "minLength");
-    let contents: string;
-    if (s.format !== undefined || s.pattern !== undefined) {
-      if (s.minLength !== undefined || s.maxLength !== undefined) this.unsupported("minLength", "minLength / maxLength ignored beside format / pattern");
-      const format = s.format === undefined ? undefined : formatContents(String(s.format), this.builder);
-      if (s.pattern !== undefined) {
-        if (typeof s.pattern !== "string") fail("pattern must be a string", "pattern");
-        if (format !== undefined) this.unsupported("pattern", "pattern ignored beside format");
-        else return this.builder.addRule(hint, seq(QUOTE, patternContents(s.pattern as string, this.builder, `${hint}-pattern`), QUOTE));
-      }
-      if (format === undefined) this.unsupported("format", `unsupported format "${String(s.format)}" ignored`);
-      else return this.builder.addRule(`${hint}-${String(s.format)}`, seq(QUOTE, format, QUOTE));
+    const patterns = schemaPatterns(s);
+    const { format } = readStringKeywords(s, patterns, min, max, this);
+    if (patterns.length > 0 || format !== undefined) {
+      const { rule, warnings } = stringContents({ patterns, format, minLength: min, maxLength: max }, this.builder, { escape: "json", hint });
+      for (const warning of warnings) this.warnings.add(warning);
+      return this.builder.addRule(format !== undefined && patterns.length === 0 && min === 0 && max === Infinity ? `${hint}-${format}` : hint, seq(QUOTE, rule, QUOTE));
     }
-    contents = this.#repeat(jsonCharRule(this.builder), min, max, "minLength");
+    const contents = this.#repeat(jsonCharRule(this.builder), min, max, "minLength");
     return min === 0 && max === Infinity ? this.builder.addRule("string", seq(QUOTE, contents, QUOTE)) : this.builder.addRule(hint, seq(QUOTE, contents, QUOTE));
   }
 

@@ -161,6 +161,8 @@ class Parser {
       } else if (this.#eat("<")) {
         while (this.#peek() !== ">") this.#next();
         this.#next();
+      } else if (this.#eat("P=")) {
+        this.#unsupported("backreference", "a named backreference (?P=name)");
       } else if (/^[a-zA-Z-]$/.test(this.#peek() ?? "")) {
         this.#unsupported("inline modifiers", "inline modifiers (?flags: )");
       } else this.#invalid("invalid group");
@@ -298,8 +300,35 @@ class Parser {
   }
 }
 
+/**
+ * `pattern` with Python's named groups `(?P<name>…)` (pydantic passes Python patterns through)
+ * written as ECMAScript's `(?<name>…)`: the same language. Escapes and classes are skipped.
+ */
+function pythonNamedGroups(pattern: string): string {
+  let out = "";
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "\\") {
+      out += pattern.slice(i, i + 2);
+      i++;
+      continue;
+    }
+    if (c === "[") inClass = true;
+    else if (c === "]") inClass = false;
+    else if (!inClass && pattern.startsWith("(?P<", i)) {
+      out += "(?<";
+      i += 3;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 /** Parses and simplifies `pattern`, or throws a GrammarConversionError. */
-export function parsePattern(pattern: string): Node {
+export function parsePattern(original: string): Node {
+  const pattern = original.includes("(?P<") ? pythonNamedGroups(original) : original;
   try {
     new RegExp(pattern, "u");
   } catch (error) {

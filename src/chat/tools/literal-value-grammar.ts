@@ -9,20 +9,19 @@
  * `allOf` (merged), local `$ref`s (recursion allowed), `nullable`; objects: `properties` (in
  * declared order, or sorted with `sortedKeys`), `required`, `additionalProperties` (absent: closed
  * when properties are declared, else open; extra keys never reuse a declared name); arrays:
- * `items`, `minItems`, `maxItems`; strings: `minLength` / `maxLength` (counted characters exclude
- * the delimiter's first character), `format`, `pattern` (when it cannot match the delimiter's
- * first character, a quote or a backslash); numbers: bounds. Keys are bare where the syntax says
+ * `items`, `minItems`, `maxItems`; strings: `minLength` / `maxLength`, `format` and `pattern`s,
+ * together (string-constraints.ts), on text without the delimiter's first character (for a
+ * quote: nor a backslash or a control character; a pattern that only matches such text is
+ * reported); numbers: bounds. Keys are bare where the syntax says
  * so and the name allows, else quoted. Everything else is reported (KeywordReporter): an error
  * for `strict` tools, else a warning.
  */
 import { avoidingText } from "../grammar/avoid-text.ts";
 import { GBNF_MAX_REPETITION, GrammarConversionError, gbnfCharClass, gbnfLiteral, type GrammarBuilder } from "../grammar/gbnf.ts";
-import { formatContents } from "../grammar/json-schema-formats.ts";
-import { checkKeywords, schemaCount, TYPED_KEYWORDS, TYPES, type KeywordReporter } from "../grammar/json-schema-keywords.ts";
+import { checkKeywords, schemaCount, schemaPatterns, TYPED_KEYWORDS, TYPES, type KeywordReporter } from "../grammar/json-schema-keywords.ts";
 import { isRecord, mergeSchemas, type MergeContext, type SchemaObject } from "../grammar/json-schema-merge.ts";
 import { integerRangeGbnf, numberRangeGbnf, type NumberBound } from "../grammar/json-schema-numbers.ts";
-import { parsePattern, patternCanMatch } from "../grammar/regex-parser.ts";
-import { regexToGbnf } from "../grammar/regex-to-gbnf.ts";
+import { hasContentKeywords, rawStringContents, readStringKeywords } from "../grammar/string-constraints.ts";
 import { resolveLocalRef } from "./parameter-types.ts";
 import { literalKey, literalText } from "./literal-text.ts";
 import type { LiteralArgsSyntax } from "./syntax.ts";
@@ -176,21 +175,13 @@ export class LiteralValueGrammar implements KeywordReporter, MergeContext {
     const forbidden = this.#delimiter.length > 1 ? [this.#delimiter.codePointAt(0)!] : [this.#delimiter.codePointAt(0)!, 0x5c];
     const min = schemaCount(s, "minLength", 0);
     const max = schemaCount(s, "maxLength", Infinity);
-    if (min > max) fail(`minLength ${min} is above maxLength ${max}`, "minLength");
-    if (s.format !== undefined || s.pattern !== undefined) {
-      if (s.minLength !== undefined || s.maxLength !== undefined) this.unsupported("minLength", "minLength / maxLength ignored beside format / pattern");
-      const format = s.format === undefined ? undefined : formatContents(String(s.format), this.#builder);
-      if (s.pattern !== undefined) {
-        if (typeof s.pattern !== "string") fail("pattern must be a string", "pattern");
-        if (format !== undefined) this.unsupported("pattern", "pattern ignored beside format");
-        else if (forbidden.some((cp) => patternCanMatch(parsePattern(s.pattern as string), cp))) this.unsupported("pattern", `pattern can match ${JSON.stringify(String.fromCodePoint(...forbidden))}, not enforced`);
-        else return this.#builder.addRule(hint, `${quote} ${regexToGbnf(s.pattern as string, this.#builder, `${hint}-pattern`)} ${quote}`);
-      }
-      if (s.format !== undefined && format === undefined) this.unsupported("format", `unsupported format "${String(s.format)}" ignored`);
-      else if (format !== undefined) return this.#builder.addRule(`${hint}-${String(s.format)}`, `${quote} ${format} ${quote}`);
-    }
     const ranges: [number, number][] = forbidden.map((cp) => [cp, cp]);
     if (this.#delimiter.length === 1) ranges.push([0, 0x1f]);
+    const keywords = readStringKeywords(s, schemaPatterns(s), min, max, this);
+    if (hasContentKeywords(keywords)) {
+      const rule = rawStringContents(keywords, this.#builder, ranges, hint, this);
+      if (rule !== undefined) return this.#builder.addRule(hint, `${quote} ${rule} ${quote}`);
+    }
     const char = this.#builder.addRule("str-char", gbnfCharClass(ranges, true));
     let contents: string;
     if (min === 0 && max === Infinity) contents = this.#delimiter.length > 1 ? avoidingText(this.#builder, [this.#delimiter], "str") : `${char}*`;

@@ -6,10 +6,11 @@
  * against its property's schema, as the parser reads it (parameter-types.ts):
  *
  *  - a string is raw text that cannot contain the closing tag; an `enum` / `const` of strings is
- *    one of its raw values; `format` is enforced (the formats known to json-schema-formats.ts);
- *    `pattern` is enforced when it cannot match `<` (else it is reported, as an unsupported
- *    keyword: a warning, or an error for `strict` tools); `minLength` / `maxLength` are enforced
- *    on text without `<` (a subset of what the schema allows);
+ *    one of its raw values; `format` (the formats known to json-schema-formats.ts), `pattern`s
+ *    and `minLength` / `maxLength` are enforced together, as for JSON (string-constraints.ts),
+ *    on text without `<` (a subset of what the schema allows; a pattern that only matches text
+ *    holding `<` is reported, as an unsupported keyword: a warning, or an error for `strict`
+ *    tools);
  *  - anything else is JSON through the JSON-schema converter (`$ref`s to the tool schema's `$defs`
  *    / `definitions` still resolve). A JSON value's strings are not kept from holding the closing
  *    tag (the parser would end the value there): rare enough to accept.
@@ -19,11 +20,9 @@
  */
 import { avoidingText } from "../grammar/avoid-text.ts";
 import { GBNF_MAX_REPETITION, GrammarBuilder, GrammarConversionError, gbnfCharClass, gbnfLiteral } from "../grammar/gbnf.ts";
-import { formatContents } from "../grammar/json-schema-formats.ts";
-import { checkKeywords, schemaCount, type KeywordReporter } from "../grammar/json-schema-keywords.ts";
+import { checkKeywords, schemaCount, schemaPatterns, type KeywordReporter } from "../grammar/json-schema-keywords.ts";
 import { jsonSchemaRule } from "../grammar/json-schema-to-gbnf.ts";
-import { parsePattern, patternCanMatch } from "../grammar/regex-parser.ts";
-import { regexToGbnf } from "../grammar/regex-to-gbnf.ts";
+import { hasContentKeywords, rawStringContents, readStringKeywords } from "../grammar/string-constraints.ts";
 import { invalidRequest } from "../../domain/errors.ts";
 import type { ToolDefinition } from "../../domain/tools.ts";
 import { parameterKind, resolveLocalRef } from "./parameter-types.ts";
@@ -135,18 +134,11 @@ class XmlCallGrammar implements KeywordReporter {
     if (Array.isArray(s.enum)) return builder.addRule(hint, [...new Set(s.enum.map((v) => gbnfLiteral(String(v))))].join(" | "));
     const min = schemaCount(s, "minLength", 0);
     const max = schemaCount(s, "maxLength", Infinity);
-    if (min > max) throw new GrammarConversionError(`minLength ${min} is above maxLength ${max}`, "minLength");
-    if (s.format !== undefined || s.pattern !== undefined) {
-      if (s.minLength !== undefined || s.maxLength !== undefined) this.unsupported("minLength", "minLength / maxLength ignored beside format / pattern");
-      const format = s.format === undefined ? undefined : formatContents(String(s.format), builder);
-      if (s.pattern !== undefined) {
-        if (typeof s.pattern !== "string") throw new GrammarConversionError("pattern must be a string", "pattern");
-        if (format !== undefined) this.unsupported("pattern", "pattern ignored beside format");
-        else if (patternCanMatch(parsePattern(s.pattern), this.#closeTag.codePointAt(0) ?? 0)) this.unsupported("pattern", `pattern can match "${this.#closeTag.charAt(0)}", not enforced on a raw value`);
-        else return regexToGbnf(s.pattern, builder, `${hint}-pattern`);
-      }
-      if (s.format !== undefined && format === undefined) this.unsupported("format", `unsupported format "${String(s.format)}" ignored`);
-      else if (format !== undefined) return format;
+    const keywords = readStringKeywords(s, schemaPatterns(s), min, max, this);
+    if (hasContentKeywords(keywords)) {
+      const first = this.#closeTag.codePointAt(0) ?? 0;
+      const rule = rawStringContents(keywords, builder, [[first, first]], hint, this);
+      if (rule !== undefined) return rule;
     }
     const free = (): string => avoidingText(builder, [this.#closeTag], "raw");
     if (min === 0 && max === Infinity) return free();
