@@ -42,7 +42,8 @@ export function buildModels(config: Config, specs: readonly ModelSpec[], logger:
   const built: BuiltModel[] = [];
   for (const spec of specs) {
     if (spec.kind === "upstream") {
-      const engine = new UpstreamEngine(spec.options);
+      // The server's queue rules apply to upstream models too (their own settings win).
+      const engine = new UpstreamEngine({ maxQueue: config.queueSize, queueTimeoutMs: config.queueTimeout * 1000, ...spec.options }, { logger });
       built.push({ spec, engine, load: async () => undefined });
       continue;
     }

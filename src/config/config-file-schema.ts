@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { configSchema } from "./config.ts";
+import { UPSTREAM_DIALECTS } from "../engines/upstream/dialect.ts";
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 const name = z.string().min(1).max(256);
@@ -62,6 +63,16 @@ function upstreamSchema(env: NodeJS.ProcessEnv) {
       headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "not an HTTP header name"), z.string()).optional(),
       unsupported: z.strictObject({ mode: z.enum(["drop", "reject"]), fields: z.array(z.string().min(1)).min(1) }).optional(),
       healthInterval: z.number().positive().max(3_600).optional(),
+      dialect: z.enum(UPSTREAM_DIALECTS).optional(),
+      affinity: z
+        .union([
+          z.boolean(),
+          z.strictObject({
+            loadFactor: z.number().min(1).max(10).optional(),
+            minPrefixChars: int(1).optional(),
+          }),
+        ])
+        .optional(),
     })
     .superRefine((upstream, ctx) => {
       if ((upstream.baseUrl === undefined) === (upstream.baseUrls === undefined)) {

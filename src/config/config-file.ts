@@ -182,6 +182,8 @@ function toModelSpec(model: ModelEntry, abs: (p: string) => string, env: NodeJS.
     ...(upstream.headers === undefined ? {} : { headers: upstream.headers }),
     ...(upstream.unsupported === undefined ? {} : { unsupported: upstream.unsupported }),
     ...(upstream.healthInterval === undefined ? {} : { healthIntervalMs: upstream.healthInterval * 1000 }),
+    ...(upstream.dialect === undefined ? {} : { dialect: upstream.dialect }),
+    ...(upstream.affinity === undefined || upstream.affinity === true ? {} : { affinity: upstream.affinity }),
   };
   return { kind: "upstream", id: model.id, aliases: model.aliases, options };
 }

@@ -24,7 +24,7 @@ interface Front {
 }
 
 async function startFront(options: Omit<UpstreamModelOptions, "id" | "model"> & { model?: string }): Promise<Front> {
-  const engine = new UpstreamEngine({ id: FRONT, model: MODEL, ...options }, { ejectBaseMs: 5_000 });
+  const engine = new UpstreamEngine({ id: FRONT, model: MODEL, dialect: "parley", ...options }, { ejectBaseMs: 5_000 });
   const app: FastifyInstance = buildApp({ router: new Router([engine]) });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   return {

@@ -1,10 +1,13 @@
 /**
  * An engine that forwards requests for one model id to an OpenAI-compatible upstream (vLLM,
  * SGLang, llama.cpp's server, another Parley) with one or more replicas. The validated request is
- * serialised back to the wire (`wire-request.ts`), POSTed with a pooled undici `Agent`, and the
- * upstream's SSE stream (always streamed, with usage, so both client modes share one path; `best_of`
- * > n and beam search, which cannot stream, take one JSON answer) becomes Parley's own events, so
- * the HTTP layer frames them exactly as for a local model.
+ * serialised back to the wire in the upstream's dialect (`wire-request.ts`; the dialect configured,
+ * or probed once at start: `probe.ts`), POSTed with a pooled undici `Agent` to the replica prefix
+ * affinity or load picks (`replicas.ts`), and the upstream's SSE stream (always streamed, with
+ * usage, so both client modes share one path; `best_of` > n and beam search, which cannot stream,
+ * take one JSON answer) becomes Parley's own events, so the HTTP layer frames them exactly as for
+ * a local model. An answer that ends without the upstream's usage (client gone, stream broken,
+ * upstream silent) ends with an estimate (`usage-estimate.ts`), so it is charged to the key.
  *
  * `generate` resolves once a replica answered 200; failures before then are real HTTP errors: an
  * upstream 4xx keeps its status and message, connection errors and 5xx eject the replica and retry
@@ -16,12 +19,17 @@ import { Agent, request as undiciRequest, type Dispatcher } from "undici";
 import type { ChatRequest } from "../../domain/chat.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
+import type { Logger } from "../../util/logger.ts";
 import type { ChatEngine, EngineStats, Generation, ModelInfo } from "../types.ts";
-import { chunkEvents, completionEvents, errorFromEnvelope, malformed } from "./chunk-events.ts";
+import { affinityKey, promptText, type AffinityKey } from "./affinity.ts";
+import { errorFromEnvelope } from "./chunk-events.ts";
+import type { UpstreamDialect } from "./dialect.ts";
 import { Limiter } from "./limiter.ts";
 import type { UpstreamModelOptions } from "./options.ts";
+import { DialectResolver, type ProbeResponse } from "./probe.ts";
 import { ReplicaSet, type Replica } from "./replicas.ts";
-import { SseEventTooLarge, SseParser } from "./sse-parser.ts";
+import { bodyEvents, describe, MAX_ERROR_BYTES, parseJson, readBounded, streamEvents, upstreamWarnings } from "./response-events.ts";
+import { UsageTracker } from "./usage-estimate.ts";
 import { toWireRequest } from "./wire-request.ts";
 
 /** Knobs beyond the config file's, mostly for tests. */
@@ -30,6 +38,18 @@ export interface UpstreamEngineTuning {
   readonly ejectBaseMs?: number;
   /** Longest ejection, in ms (default 30 000). */
   readonly ejectMaxMs?: number;
+  /** Where the dialect probe logs what it found (default: nowhere). */
+  readonly logger?: () => Logger | undefined;
+  /** How long after a probe that reached no replica the next request probes again, in ms (default 30 000). */
+  readonly reprobeMs?: number;
+}
+
+/** One request's tries: the body, the abort signal, the replicas tried, and its affinity key. */
+interface Attempt {
+  readonly payload: string;
+  readonly signal: AbortSignal;
+  readonly tried: Set<Replica>;
+  readonly key: AffinityKey | undefined;
 }
 
 /** A replica that answered 200, with its response body still to read. */
@@ -40,10 +60,10 @@ interface Opened {
   readonly settle: () => void;
 }
 
-/** The stream broke or ended early (the replica's fault, not a protocol error). */
-class UpstreamBroke extends Error {}
-
-const ZERO_USAGE: ChatEvent = { type: "usage", usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 } };
+/** Longest a dialect probe's request may take: 5 s. */
+const PROBE_TIMEOUT_MS = 5_000;
+/** Largest probe answer read: 1 MiB. */
+const MAX_PROBE_BYTES = 1024 * 1024;
 
 export class UpstreamEngine implements ChatEngine {
   readonly fingerprint: string;
@@ -56,6 +76,7 @@ export class UpstreamEngine implements ChatEngine {
   readonly #created = Math.floor(Date.now() / 1000);
   /** Each running request's controller, for shutdown. */
   readonly #running = new Set<AbortController>();
+  readonly #dialect: DialectResolver;
   #closing = false;
 
   constructor(options: UpstreamModelOptions, tuning: UpstreamEngineTuning = {}) {
@@ -64,17 +85,42 @@ export class UpstreamEngine implements ChatEngine {
     this.fingerprint = `fp_${createHash("sha256").update(`parley-upstream:${options.id}:${options.model}`).digest("hex").slice(0, 10)}`;
     const timeout = options.timeoutMs ?? 600_000;
     this.#agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });
-    this.#limiter = new Limiter(options.maxConcurrent ?? Infinity);
+    this.#limiter = new Limiter({ limit: options.maxConcurrent ?? Infinity, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: options.queueTimeoutMs ?? 60_000 });
+    const { ejectBaseMs, ejectMaxMs } = tuning;
     this.#replicas = new ReplicaSet({
       baseUrls: options.baseUrls,
       ...(options.healthIntervalMs === undefined ? {} : { healthIntervalMs: options.healthIntervalMs }),
-      ...tuning,
+      ...(ejectBaseMs === undefined ? {} : { ejectBaseMs }),
+      ...(ejectMaxMs === undefined ? {} : { ejectMaxMs }),
+      ...(options.affinity === undefined ? {} : { affinity: options.affinity }),
       check: (baseUrl, signal) => this.#check(baseUrl, signal),
+    });
+    this.#dialect = new DialectResolver({
+      modelId: options.id,
+      model: options.model,
+      baseUrls: this.#replicas.replicas.map((r) => r.baseUrl),
+      get: (url) => this.#getJson(url),
+      ...(options.dialect === undefined ? {} : { configured: options.dialect }),
+      ...(tuning.logger === undefined ? {} : { logger: tuning.logger }),
+      ...(tuning.reprobeMs === undefined ? {} : { reprobeMs: tuning.reprobeMs }),
     });
   }
 
+  /** The dialect requests are sent in (waits for the probe at start). */
+  dialect(): Promise<UpstreamDialect> {
+    return this.#dialect.current();
+  }
+
+  /** One probe request: its status and JSON body (undefined when not JSON). Throws when unreachable. */
+  async #getJson(url: string): Promise<ProbeResponse> {
+    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    const response = await undiciRequest(url, { dispatcher: this.#agent, method: "GET", headers: this.#headers(false), signal });
+    const text = await readBounded(response, MAX_PROBE_BYTES);
+    return { status: response.statusCode, json: text === undefined ? undefined : parseJson(text) };
+  }
+
   listModels(): readonly ModelInfo[] {
-    return [{ id: this.#options.id, created: this.#created, ownedBy: "upstream" }];
+    return [{ id: this.#options.id, created: this.#created, ownedBy: "parley" }];
   }
 
   /** True while at least one replica takes traffic (not ejected, or not checked yet). */
@@ -96,9 +142,20 @@ export class UpstreamEngine implements ChatEngine {
     if (this.#closing) throw new ParleyError("unavailable", "The server is shutting down.", { retryAfter: 1 });
     // best_of > n and beam search cannot be streamed: the best choices are known only at the end.
     const stream = request.search.kind === "sample" && request.search.bestOf === request.n;
-    const { body, warnings } = toWireRequest(request, { model: this.#options.model, modelId: this.#options.id, stream, ...(this.#options.unsupported === undefined ? {} : { unsupported: this.#options.unsupported }) });
+    const dialect = await this.dialect();
+    const cacheKey = request.scheduling.cacheKey;
+    const { body, warnings } = toWireRequest(request, {
+      model: this.#options.model,
+      modelId: this.#options.id,
+      stream,
+      dialect,
+      ...(this.#options.unsupported === undefined ? {} : { unsupported: this.#options.unsupported }),
+      ...(cacheKey === undefined ? {} : { promptCacheKey: cacheKey }),
+    });
     const payload = JSON.stringify(body);
-    const release = await this.#limiter.acquire(signal);
+    const affinity = this.#options.affinity;
+    const key = affinity === false || this.#replicas.replicas.length < 2 ? undefined : affinityKey(promptText(request, affinity?.maxPrefixChars), cacheKey, affinity);
+    const release = await this.#limiter.acquire(signal, request.scheduling.tier);
 
     // Aborts the upstream request: the client left, the timeout passed, or the server is closing.
     const internal = new AbortController();
@@ -121,20 +178,21 @@ export class UpstreamEngine implements ChatEngine {
 
     try {
       const tried = new Set<Replica>();
-      const opened = await this.#open(payload, internal.signal, tried);
+      const attempt = { payload, signal: internal.signal, tried, key };
+      const opened = await this.#open(attempt);
       warnings.push(...upstreamWarnings(opened.response.headers));
-      return { events: this.#events(opened, payload, stream, internal, tried, finish), warnings };
+      return { events: this.#events(opened, attempt, stream, internal, finish), warnings };
     } catch (error) {
       finish();
       throw internal.signal.aborted ? internal.signal.reason : error;
     }
   }
 
-  /** Tries replicas (least outstanding first, each once) until one answers 200. */
-  async #open(payload: string, signal: AbortSignal, tried: Set<Replica>): Promise<Opened> {
+  /** Tries replicas (affinity or least outstanding first, each once) until one answers 200. */
+  async #open({ payload, signal, tried, key }: Attempt): Promise<Opened> {
     let lastProblem = "no replica was tried";
     for (;;) {
-      const replica = this.#replicas.pick(tried);
+      const replica = this.#replicas.pick(tried, key);
       if (replica === undefined) {
         throw new ParleyError("unavailable", `No replica of the upstream serving \`${this.#options.id}\` could take the request (last: ${lastProblem}).`, { retryAfter: 1 });
       }
@@ -171,29 +229,41 @@ export class UpstreamEngine implements ChatEngine {
     }
   }
 
-  /** The events of the opened response; a break before the first event is retried on another replica. */
-  async *#events(first: Opened, payload: string, stream: boolean, internal: AbortController, tried: Set<Replica>, finish: () => void): AsyncGenerator<ChatEvent> {
+  /**
+   * The events of the opened response; a break before the first event is retried on another
+   * replica. An answer that ends without the upstream's usage ends with an estimate of it.
+   */
+  async *#events(first: Opened, attempt: Attempt, stream: boolean, internal: AbortController, finish: () => void): AsyncGenerator<ChatEvent> {
     let current = first;
-    let emitted = false;
+    const usage = new UsageTracker(attempt.payload);
     try {
       for (;;) {
         try {
           const events = stream ? streamEvents(current.response) : bodyEvents(current.response);
           for await (const event of events) {
-            emitted = true;
+            usage.observe(event);
             yield event;
           }
           this.#replicas.succeeded(current.replica);
+          if (!usage.reported) yield usage.estimate();
           return;
         } catch (error) {
-          if (internal.signal.aborted) throw internal.signal.reason;
-          if (error instanceof ParleyError) throw error; // malformed stream, or an error the upstream reported: not the replica's health
-          this.#replicas.failed(current.replica);
-          current.settle();
-          if (emitted) {
-            throw new ParleyError("unavailable", `The upstream serving \`${this.#options.id}\` failed mid-stream (${describe(error)}).`, { code: "upstream_failed" });
+          if (internal.signal.aborted) {
+            // The client left (or time ran out): what the upstream generated so far is still charged.
+            if (!usage.reported) yield usage.estimate();
+            throw internal.signal.reason;
           }
-          current = await this.#open(payload, internal.signal, tried);
+          const started = usage.started;
+          if (!(error instanceof ParleyError)) {
+            // Not a protocol error or one the upstream reported: the replica's health.
+            this.#replicas.failed(current.replica);
+            current.settle();
+          }
+          if (started || error instanceof ParleyError) {
+            if (started && !usage.reported) yield usage.estimate();
+            throw error instanceof ParleyError ? error : new ParleyError("unavailable", `The upstream serving \`${this.#options.id}\` failed mid-stream (${describe(error)}).`, { code: "upstream_failed" });
+          }
+          current = await this.#open(attempt);
         }
       }
     } finally {
@@ -230,87 +300,3 @@ export class UpstreamEngine implements ChatEngine {
   }
 }
 
-/** A streamed answer's events; ends with usage (zeros when the upstream sent none). */
-async function* streamEvents(response: Dispatcher.ResponseData): AsyncGenerator<ChatEvent> {
-  const parser = new SseParser();
-  let done = false;
-  let usage = false;
-  const frames = function* (datas: string[]): Generator<ChatEvent> {
-    for (const data of datas) {
-      if (done) return;
-      if (data === "[DONE]") {
-        done = true;
-        return;
-      }
-      const parsed = parseJson(data);
-      if (parsed === undefined) throw malformed(`an event is not JSON: ${JSON.stringify(data.slice(0, 80))}`);
-      for (const event of chunkEvents(parsed)) {
-        if (event.type === "usage") usage = true;
-        yield event;
-      }
-    }
-  };
-  for await (const chunk of response.body) {
-    let datas: string[];
-    try {
-      datas = parser.push(chunk as Buffer);
-    } catch (error) {
-      if (error instanceof SseEventTooLarge) throw malformed(error.message);
-      throw error;
-    }
-    yield* frames(datas);
-    if (done) break;
-  }
-  if (!done) yield* frames(parser.end());
-  if (!done) throw new UpstreamBroke("the stream ended before `data: [DONE]`");
-  if (!usage) yield ZERO_USAGE;
-}
-
-async function* bodyEvents(response: Dispatcher.ResponseData): AsyncGenerator<ChatEvent> {
-  const text = await readBounded(response, MAX_COMPLETION_BYTES);
-  if (text === undefined) throw malformed(`the completion is longer than ${MAX_COMPLETION_BYTES} bytes`);
-  const parsed = parseJson(text);
-  if (parsed === undefined) throw malformed("the completion is not JSON");
-  yield* completionEvents(parsed);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An upstream Parley's `x-parley-warnings` (a JSON array of strings), passed on. */
-function upstreamWarnings(headers: Dispatcher.ResponseData["headers"]): string[] {
-  const raw = headers["x-parley-warnings"];
-  const parsed = typeof raw === "string" ? parseJson(raw) : undefined;
-  return Array.isArray(parsed) ? parsed.filter((w): w is string => typeof w === "string") : [];
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? `${code}: ${error.message}` : error.message;
-}
-
-/** Longest upstream error body read (the rest is discarded): 64 KiB. */
-const MAX_ERROR_BYTES = 64 * 1024;
-/** Longest non-streamed upstream completion accepted: 32 MiB. */
-const MAX_COMPLETION_BYTES = 32 * 1024 * 1024;
-
-/** The body as text, or undefined (and the body destroyed) once it exceeds `limit` bytes. */
-async function readBounded(response: Dispatcher.ResponseData, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      response.body.destroy();
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}

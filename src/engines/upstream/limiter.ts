@@ -1,16 +1,37 @@
 /**
- * A counting semaphore for `maxConcurrent`: up to `limit` holders; later callers wait in FIFO order
- * and give up when their abort signal fires (rejecting with its reason).
+ * A counting semaphore for an upstream model's `maxConcurrent`, with the same queue rules as a
+ * local model's slots (`--queue-size`, `--queue-timeout`): up to `limit` holders; later callers
+ * wait in FIFO order, at most `maxQueue` of them (one more is refused at once with 429 and
+ * `Retry-After`), each for at most `queueTimeoutMs` (then 429 and `Retry-After` too), and a
+ * caller whose abort signal fires leaves the queue (rejecting with its reason). As with local
+ * models, `service_tier` orders the queue: `priority` callers wait ahead of `default` ones,
+ * `flex` ones behind them (first come, first served within a tier).
  */
+import type { Scheduling } from "../../domain/chat.ts";
+import { ParleyError } from "../../domain/errors.ts";
+
+const TIER_RANK: Readonly<Record<Scheduling["tier"], number>> = { priority: 0, default: 1, flex: 2 };
+
+export interface LimiterOptions {
+  /** Holders at once (default Infinity: no limit, so nobody waits). */
+  readonly limit?: number;
+  /** Callers that may wait (default 64, as `--queue-size`). */
+  readonly maxQueue?: number;
+  /** Longest wait in ms before a 429 (default 60 000, as `--queue-timeout`; 0: no limit). */
+  readonly queueTimeoutMs?: number;
+}
 
 export class Limiter {
   readonly #limit: number;
+  readonly #maxQueue: number;
+  readonly #queueTimeoutMs: number;
   #active = 0;
-  readonly #waiters: { grant: () => void }[] = [];
+  readonly #waiters: { readonly rank: number; grant: () => void }[] = [];
 
-  /** `limit`: holders at once (Infinity: no limit). */
-  constructor(limit: number) {
-    this.#limit = limit;
+  constructor(options: LimiterOptions = {}) {
+    this.#limit = options.limit ?? Infinity;
+    this.#maxQueue = options.maxQueue ?? 64;
+    this.#queueTimeoutMs = options.queueTimeoutMs ?? 60_000;
   }
 
   get active(): number {
@@ -21,28 +42,42 @@ export class Limiter {
     return this.#waiters.length;
   }
 
-  /** Resolves with a release function once a place is free. */
-  async acquire(signal: AbortSignal): Promise<() => void> {
+  /** Resolves with a release function once a place is free (`tier`: the request's `service_tier`, default `default`). */
+  async acquire(signal: AbortSignal, tier: Scheduling["tier"] = "default"): Promise<() => void> {
     signal.throwIfAborted();
     if (this.#active < this.#limit) {
       this.#active++;
       return this.#releaser();
     }
+    if (this.#waiters.length >= this.#maxQueue) {
+      throw new ParleyError("server_busy", "The server is busy: too many requests are waiting for this upstream model. Retry shortly.", { retryAfter: 1 });
+    }
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const leave = (reason: unknown) => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i !== -1) this.#waiters.splice(i, 1);
+        signal.removeEventListener("abort", onAbort);
+        clearTimeout(timer);
+        reject(reason);
+      };
       const waiter = {
+        rank: TIER_RANK[tier],
         grant: () => {
           signal.removeEventListener("abort", onAbort);
+          clearTimeout(timer);
           this.#active++;
           resolve(this.#releaser());
         },
       };
-      const onAbort = () => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i !== -1) this.#waiters.splice(i, 1);
-        reject(signal.reason);
-      };
+      const onAbort = () => leave(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(waiter);
+      const behind = this.#waiters.findIndex((w) => w.rank > waiter.rank);
+      this.#waiters.splice(behind === -1 ? this.#waiters.length : behind, 0, waiter);
+      if (this.#queueTimeoutMs > 0) {
+        const seconds = this.#queueTimeoutMs / 1000;
+        timer = setTimeout(() => leave(new ParleyError("server_busy", `The server is busy: the request waited ${seconds} s for this upstream model without getting a place. Retry shortly.`, { retryAfter: 1 })), this.#queueTimeoutMs);
+      }
     });
   }
 

@@ -3,6 +3,8 @@
  * another Parley) that Parley forwards requests for one model id to. Filled from the config file
  * (`models: [{id, upstream: {…}}]`); consumed by the upstream engine.
  */
+import type { AffinityOptions } from "./affinity.ts";
+import type { UpstreamDialect } from "./dialect.ts";
 
 export interface UpstreamModelOptions {
   /** The id clients send in `model`. */
@@ -25,4 +27,12 @@ export interface UpstreamModelOptions {
   readonly unsupported?: { readonly fields: readonly string[]; readonly mode: "drop" | "reject" };
   /** Active health check period per replica, in ms (default 5 000). */
   readonly healthIntervalMs?: number;
+  /** The fields the upstream reads (default: probed at start, see `probe.ts`; `openai` when that fails). */
+  readonly dialect?: UpstreamDialect;
+  /** Prefix affinity across replicas (default: on, with `AffinityOptions`' defaults); `false`: least outstanding only. */
+  readonly affinity?: AffinityOptions | false;
+  /** Requests that may wait for a place under `maxConcurrent` (default 64: the server's `--queue-size`). */
+  readonly maxQueue?: number;
+  /** Longest wait for a place, in ms, before a 429 (default 60 000: the server's `--queue-timeout`; 0: none). */
+  readonly queueTimeoutMs?: number;
 }

@@ -2,8 +2,11 @@
  * The replicas of one upstream model: least-outstanding-requests balancing, passive ejection on
  * connection errors and 5xx with exponential backoff (1 s doubling to 30 s by default), and active
  * health checks (`GET <baseUrl>/models`) that eject failing replicas and bring recovered ones back.
+ * With more than one replica, a request with an affinity key goes where its prefix was served
+ * before while that replica is not overloaded (`affinity.ts`); least outstanding otherwise.
  * Health-check timers are unref'd and stopped by `close()`.
  */
+import { PrefixAffinity, type AffinityKey, type AffinityOptions } from "./affinity.ts";
 
 export interface ReplicaSetOptions {
   readonly baseUrls: readonly string[];
@@ -17,6 +20,8 @@ export interface ReplicaSetOptions {
   readonly check: (baseUrl: string, signal: AbortSignal) => Promise<boolean>;
   /** Clock (default `Date.now`), for tests. */
   readonly now?: () => number;
+  /** Prefix affinity (default: on, with `AffinityOptions`' defaults); `false`: least outstanding only. */
+  readonly affinity?: AffinityOptions | false;
 }
 
 export class Replica {
@@ -42,12 +47,14 @@ export class ReplicaSet {
   #timer: NodeJS.Timeout | undefined;
   readonly #checking = new Set<Replica>();
   readonly #checks = new AbortController();
+  readonly #affinity: PrefixAffinity | undefined;
 
   constructor(options: ReplicaSetOptions) {
     if (options.baseUrls.length === 0) throw new Error("an upstream model needs at least one base URL");
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.replicas = options.baseUrls.map((url) => new Replica(url));
+    if (options.affinity !== false && this.replicas.length > 1) this.#affinity = new PrefixAffinity(this.replicas.map((r) => r.baseUrl), options.affinity);
     const interval = options.healthIntervalMs ?? 5_000;
     if (interval > 0) {
       this.#timer = setInterval(() => this.checkAll(), interval);
@@ -67,11 +74,23 @@ export class ReplicaSet {
   }
 
   /**
-   * The next replica to try, not in `exclude`: the available one with the fewest requests in
+   * The next replica to try, not in `exclude`: with an affinity `key`, the one affinity chooses
+   * (which then remembers it for the key's prefix); else the available one with the fewest requests in
    * flight (ties: the one listed first); when every remaining one is ejected, the one whose ejection
    * ends first (better a likely failure, retried elsewhere, than no attempt). Undefined when none is left.
    */
-  pick(exclude: ReadonlySet<Replica>): Replica | undefined {
+  pick(exclude: ReadonlySet<Replica>, key?: AffinityKey): Replica | undefined {
+    const replica = this.#pick(exclude, key);
+    if (replica !== undefined && key !== undefined) this.#affinity?.record(key, this.replicas.indexOf(replica));
+    return replica;
+  }
+
+  #pick(exclude: ReadonlySet<Replica>, key: AffinityKey | undefined): Replica | undefined {
+    if (key !== undefined && this.#affinity !== undefined) {
+      const loads = this.replicas.map((r) => (exclude.has(r) || !this.available(r) ? undefined : r.outstanding));
+      const chosen = this.#affinity.choose(key, loads);
+      if (chosen !== undefined) return this.replicas[chosen.index];
+    }
     const left = this.replicas.filter((r) => !exclude.has(r));
     const up = left.filter((r) => this.available(r));
     if (up.length > 0) return up.reduce((best, r) => (r.outstanding < best.outstanding ? r : best));

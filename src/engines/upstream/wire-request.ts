@@ -1,16 +1,20 @@
 /**
- * The domain `ChatRequest` serialised back into an OpenAI/vLLM chat-completions body for an
- * upstream. Only fields that differ from the domain's defaults are written (so a plain request is
- * a plain OpenAI request, and an upstream without vLLM's extras accepts it); the seed is sent only
- * when the client chose it. Tools are always sent in the modern `tools` form (legacy `functions`
- * requests are answered in kind by Parley's own HTTP layer). Fields the upstream does not support
- * are dropped or rejected here (`unsupported`).
+ * The domain `ChatRequest` serialised back into a chat-completions body for an upstream, in the
+ * upstream's dialect. Only fields that differ from the domain's defaults are written (so a plain
+ * request is a plain OpenAI request); the seed is sent only when the client chose it. Parley's own
+ * names are written first, then translated field by field (`dialect-table.ts`), constraints and
+ * tools in `dialect-constraints.ts`: a field the dialect cannot honour is a 400 naming it. Tools
+ * are always sent in the modern `tools` form (legacy `functions` requests are answered in kind by
+ * Parley's own HTTP layer). Last, the configured `unsupported` fields (names in the translated
+ * body) are dropped or rejected: an explicit override of the table.
  */
-import type { ChatMessage, ChatRequest, OutputConstraint } from "../../domain/chat.ts";
+import type { ChatMessage, ChatRequest } from "../../domain/chat.ts";
 import { invalidRequest } from "../../domain/errors.ts";
-import type { ToolChoice, ToolsRequest } from "../../domain/tools.ts";
+import { constraintFields, toolFields } from "./dialect-constraints.ts";
+import { mergeInto, translateFields, type WireBody } from "./dialect-table.ts";
+import type { UpstreamDialect } from "./dialect.ts";
 
-export type WireBody = Record<string, unknown>;
+export type { WireBody } from "./dialect-table.ts";
 
 export interface WireRequestOptions {
   /** The model name the upstream expects. */
@@ -19,8 +23,12 @@ export interface WireRequestOptions {
   readonly modelId: string;
   /** Streamed upstream (with `stream_options.include_usage`), or one JSON answer. */
   readonly stream: boolean;
+  /** The fields the upstream reads. */
+  readonly dialect: UpstreamDialect;
   /** Fields the upstream does not support (default: none). */
   readonly unsupported?: { readonly fields: readonly string[]; readonly mode: "drop" | "reject" };
+  /** OpenAI's `prompt_cache_key`, when the client sent one (forwarded where the dialect reads it). */
+  readonly promptCacheKey?: string;
 }
 
 /** Fields that make the request what it is: never dropped. */
@@ -28,7 +36,11 @@ const ESSENTIAL = new Set(["model", "messages", "stream"]);
 
 /** The body and the warnings for dropped fields; a field the upstream rejects is a 400 naming it. */
 export function toWireRequest(request: ChatRequest, options: WireRequestOptions): { body: WireBody; warnings: string[] } {
-  const body = wireBody(request, options);
+  const body: WireBody = { model: options.model, messages: request.messages.map(toWireMessage), stream: options.stream };
+  if (options.stream) body.stream_options = { include_usage: true };
+  mergeInto(body, translateFields(parleyFields(request, options), options.dialect, options.modelId));
+  if (request.constraint !== undefined) mergeInto(body, constraintFields(request.constraint, options.dialect, options.modelId, request.tools));
+  if (request.tools !== undefined) Object.assign(body, toolFields(request.tools, options.dialect));
   const warnings: string[] = [];
   const unsupported = options.unsupported;
   for (const field of unsupported?.fields ?? []) {
@@ -42,10 +54,10 @@ export function toWireRequest(request: ChatRequest, options: WireRequestOptions)
   return { body, warnings };
 }
 
-function wireBody(r: ChatRequest, options: WireRequestOptions): WireBody {
+/** Every field but the messages, constraint and tools, under Parley's names, in a fixed order. */
+function parleyFields(r: ChatRequest, options: WireRequestOptions): WireBody {
   const s = r.sampling;
-  const body: WireBody = { model: options.model, messages: r.messages.map(toWireMessage), stream: options.stream };
-  if (options.stream) body.stream_options = { include_usage: true };
+  const body: WireBody = {};
   const set = (field: string, value: unknown, unless: unknown) => {
     if (value !== undefined && value !== unless) body[field] = value;
   };
@@ -92,8 +104,8 @@ function wireBody(r: ChatRequest, options: WireRequestOptions): WireBody {
   set("documents", p.documents, undefined);
   set("reasoning_effort", r.reasoning.effort, undefined);
   set("thinking_token_budget", r.reasoning.budget, undefined);
-  if (r.constraint !== undefined) Object.assign(body, constraintFields(r.constraint));
-  if (r.tools !== undefined) Object.assign(body, toolFields(r.tools));
+  set("prompt_cache_key", options.promptCacheKey, undefined);
+  set("service_tier", r.scheduling.tier, "default");
   return body;
 }
 
@@ -107,33 +119,4 @@ function toWireMessage(m: ChatMessage): WireBody {
     if (m.content === "") out.content = null;
   }
   return out;
-}
-
-/** The constraint in the field the client used (`field` names it, e.g. `structured_outputs.regex`). */
-function constraintFields(c: OutputConstraint): WireBody {
-  const value = c.kind === "json" ? c.schema : c.kind === "regex" ? c.pattern : c.kind === "choice" ? [...c.choices] : c.gbnf;
-  if (c.field === "response_format" && c.kind === "json") {
-    const plainObject = !c.strict && JSON.stringify(c.schema) === '{"type":"object"}';
-    return {
-      response_format: plainObject ? { type: "json_object" } : { type: "json_schema", json_schema: { name: "response", schema: c.schema, strict: c.strict } },
-    };
-  }
-  if (c.field.startsWith("structured_outputs.")) return { structured_outputs: { [c.field.slice("structured_outputs.".length)]: value } };
-  return { [c.field]: value };
-}
-
-function toolFields(t: ToolsRequest): WireBody {
-  const out: WireBody = {
-    tools: t.definitions.map((d) => ({
-      type: "function",
-      function: { name: d.name, ...(d.description === undefined ? {} : { description: d.description }), parameters: d.parameters, ...(d.strict ? { strict: true } : {}) },
-    })),
-    tool_choice: toolChoice(t.choice),
-  };
-  if (!t.parallel) out.parallel_tool_calls = false; // legacy `functions`: one call at most
-  return out;
-}
-
-function toolChoice(choice: ToolChoice): unknown {
-  return choice.kind === "function" ? { type: "function", function: { name: choice.name } } : choice.kind;
 }
