@@ -346,19 +346,3 @@ export function parsePattern(original: string): Node {
   }
   return node;
 }
-
-/** Whether a pattern can match text holding this code point. */
-export function patternCanMatch(node: Node, codePoint: number): boolean {
-  switch (node.t) {
-    case "set":
-      return node.ranges.some(([lo, hi]) => codePoint >= lo && codePoint <= hi);
-    case "seq":
-      return node.items.some((n) => patternCanMatch(n, codePoint));
-    case "alt":
-      return node.options.some((n) => patternCanMatch(n, codePoint));
-    case "rep":
-      return node.max > 0 && patternCanMatch(node.node, codePoint);
-    default:
-      return false;
-  }
-}
