@@ -98,7 +98,7 @@ describe("upstream dialects: probed, then translated (fake upstreams)", () => {
   const cases: { owner: string; dialect: string; expected: Record<string, unknown> }[] = [
     { owner: "vllm", dialect: "vllm", expected: { ...BASE, max_tokens: 5, temperature: 0, seed: 11, top_k: 3, repetition_penalty: 1.1, structured_outputs: { regex: "[ab]+" } } },
     { owner: "sglang", dialect: "sglang", expected: { ...BASE, max_tokens: 5, temperature: 0, seed: 11, top_k: 3, repetition_penalty: 1.1, regex: "[ab]+" } },
-    { owner: "llamacpp", dialect: "llama-server", expected: { ...BASE, max_tokens: 5, temperature: 0, seed: 11, top_k: 3, repeat_penalty: 1.1, repeat_last_n: -1, grammar: regexGrammar("[ab]+") } },
+    { owner: "llamacpp", dialect: "llama-server", expected: { ...BASE, max_tokens: 5, temperature: 0, seed: 11, top_k: 3, repeat_penalty: 1.1, repeat_last_n: 65_536, grammar: regexGrammar("[ab]+") } },
   ];
   for (const { owner, dialect, expected } of cases) {
     it(`${dialect}: owned_by "${owner}" is probed, and the upstream receives exactly its own fields`, async () => {

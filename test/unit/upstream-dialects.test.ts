@@ -201,7 +201,7 @@ describe("upstream dialects: sampling and other extensions", () => {
       top_k: 5,
       min_p: 0.1,
       repeat_penalty: 1.2,
-      repeat_last_n: -1,
+      repeat_last_n: 65_536,
       ignore_eos: true,
       reasoning_budget_tokens: 64,
     });

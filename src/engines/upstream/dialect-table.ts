@@ -11,6 +11,9 @@
 import { invalidRequest, type ParleyError } from "../../domain/errors.ts";
 import { DIALECT_NAMES, type UpstreamDialect } from "./dialect.ts";
 
+/** llama-server's `repeat_last_n` for "the whole context" (see `repetition_penalty`). */
+export const WHOLE_CONTEXT = 65_536;
+
 export type WireBody = Record<string, unknown>;
 
 export type FieldRule =
@@ -54,7 +57,10 @@ export const FIELD_TABLE: Readonly<Record<string, Row>> = {
   repetition_penalty: row(
     REJECT,
     SEND,
-    map("`repeat_penalty` over the whole context (`repeat_last_n: -1`)", (value) => ({ repeat_penalty: value, repeat_last_n: -1 })),
+    // vLLM's penalty covers the whole context. llama-server's `repeat_last_n: -1` meant that, but the
+    // release node-llama-cpp bundles refuses -1 (0…2^31): a window larger than any context Parley
+    // forwards to does the same (llama.cpp keeps a ring buffer of that many tokens: 256 KiB).
+    map(`\`repeat_penalty\` over the whole context (\`repeat_last_n: ${WHOLE_CONTEXT}\`)`, (value) => ({ repeat_penalty: value, repeat_last_n: WHOLE_CONTEXT })),
     SEND,
   ),
   frequency_penalty: row(SEND, SEND, SEND, SEND),
