@@ -6,24 +6,15 @@
  * and what cannot be enforced is reported.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { getLlama, type Llama, type LlamaGrammar } from "node-llama-cpp";
-import { accepts } from "../support/grammar.ts";
+import { describe, test } from "node:test";
+import { accepts, toolGrammarChecks } from "../support/grammar.ts";
 import { createToolCallParser } from "../../src/chat/tools/call-parser.ts";
 import { gemma4Family } from "../../src/chat/tools/families/gemma-4.ts";
 import { lfm2Family } from "../../src/chat/tools/families/lfm2.ts";
 import { parameterTypesOf } from "../../src/chat/tools/parameter-types.ts";
 import type { ToolCallSyntax } from "../../src/chat/tools/syntax.ts";
 import { toolGrammar } from "../../src/chat/tools/tool-grammar.ts";
-import type { ToolChoice, ToolDefinition, ToolsRequest } from "../../src/domain/tools.ts";
-
-let llama: Llama;
-before(async () => {
-  llama = await getLlama({ gpu: false });
-});
-after(async () => {
-  await llama.dispose();
-});
+import type { ToolDefinition } from "../../src/domain/tools.ts";
 
 const TOOLS: ToolDefinition[] = [
   {
@@ -44,13 +35,7 @@ const TOOLS: ToolDefinition[] = [
   { name: "now", description: undefined, parameters: { type: "object", properties: {} }, strict: false },
 ];
 
-function tools(choice: ToolChoice, parallel = true, definitions: ToolDefinition[] = TOOLS): ToolsRequest {
-  return { definitions, choice, parallel, legacy: false };
-}
-
-async function grammarFor(syntax: ToolCallSyntax, choice: ToolChoice, parallel = true, definitions: ToolDefinition[] = TOOLS): Promise<LlamaGrammar> {
-  return llama.createGrammar({ grammar: toolGrammar({ syntax, tools: tools(choice, parallel, definitions) }).gbnf });
-}
+const { grammarFor, tools } = toolGrammarChecks(TOOLS);
 
 function readBack(syntax: ToolCallSyntax, text: string, definitions: ToolDefinition[] = TOOLS): { content: string; calls: [string, unknown][] } {
   const parser = createToolCallParser(syntax, { parameterTypes: parameterTypesOf(definitions) });

@@ -4,9 +4,8 @@
  * reads what the grammar accepts back as the calls, and none/auto/named/parallel hold.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { getLlama, type Llama, type LlamaGrammar } from "node-llama-cpp";
-import { accepts } from "../support/grammar.ts";
+import { describe, test } from "node:test";
+import { accepts, toolGrammarChecks } from "../support/grammar.ts";
 import { createToolCallParser } from "../../src/chat/tools/call-parser.ts";
 import { deepseekV3Family } from "../../src/chat/tools/families/deepseek-v3.ts";
 import { deepseekV31Family } from "../../src/chat/tools/families/deepseek-v3-1.ts";
@@ -15,17 +14,7 @@ import { harmonyFamily } from "../../src/chat/tools/families/harmony.ts";
 import { kimiK2Family } from "../../src/chat/tools/families/kimi-k2.ts";
 import { mistralV11Family } from "../../src/chat/tools/families/mistral-v11.ts";
 import type { ToolCallSyntax } from "../../src/chat/tools/syntax.ts";
-import { toolGrammar } from "../../src/chat/tools/tool-grammar.ts";
-import type { ToolChoice, ToolsRequest } from "../../src/domain/tools.ts";
-
-let llama: Llama;
-before(async () => {
-  llama = await getLlama({ gpu: false });
-});
-after(async () => {
-  await llama.dispose();
-});
-
+import type { ToolsRequest } from "../../src/domain/tools.ts";
 
 const TOOLS: ToolsRequest["definitions"] = [
   {
@@ -37,13 +26,7 @@ const TOOLS: ToolsRequest["definitions"] = [
   { name: "now", description: undefined, parameters: { type: "object", properties: {} }, strict: false },
 ];
 
-function tools(choice: ToolChoice, parallel = true): ToolsRequest {
-  return { definitions: TOOLS, choice, parallel, legacy: false };
-}
-
-async function grammarFor(syntax: ToolCallSyntax, choice: ToolChoice, parallel = true): Promise<LlamaGrammar> {
-  return llama.createGrammar({ grammar: toolGrammar({ syntax, tools: tools(choice, parallel) }).gbnf });
-}
+const { grammarFor } = toolGrammarChecks(TOOLS);
 
 interface Case {
   readonly syntax: ToolCallSyntax;
