@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { ConfigFileError, loadServeConfig } from "./config/config-file.ts";
 import { serveHelp } from "./config/config.ts";
 import { startServer } from "./server.ts";
+import { exitOnUnhandledRejection } from "./util/fatal-rejections.ts";
 import { TEST_MODEL_SIZES, writeTestModel, type TestModelSize } from "./testing/test-model.ts";
 
 const SIZES = Object.keys(TEST_MODEL_SIZES);
@@ -95,8 +96,13 @@ async function serve(args: readonly string[]): Promise<number> {
     return 2;
   }
   const server = await startServer(config.config, config.file);
-  // A failure deep inside the engine must fail its request, never the whole server.
-  process.on("unhandledRejection", (reason) => server.app.log.error({ err: reason }, "unhandled rejection; the server keeps running"));
+  // A rejection nobody handled is a bug: logged with its stack, then a graceful close and exit 1
+  // (util/fatal-rejections.ts). Expected failures are handled where they arise, never here.
+  exitOnUnhandledRejection({
+    log: (reason) => server.app.log.fatal({ err: reason }, "unhandled promise rejection (a bug): closing the server, then exiting with status 1"),
+    close: () => server.close(),
+    closeTimeoutMs: (config.config.shutdownTimeout + 5) * 1000,
+  });
   if (server.usingTestModel) process.stderr.write(TEST_MODEL_BANNER);
   server.ready.catch((error: unknown) => {
     server.app.log.fatal({ err: error }, "could not load the model");

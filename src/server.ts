@@ -9,7 +9,6 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import type { ConfigFile } from "./config/config-file.ts";
 import type { Config } from "./config/config.ts";
-import { modelFormats } from "./engines/llama/model-templates.ts";
 import { RequestLog } from "./http/request-log.ts";
 import { Router } from "./router/router.ts";
 import { buildModels, modelFromFlags, routerAliases, TEST_MODEL_SOURCE } from "./server-models.ts";
@@ -45,10 +44,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
   const usingTestModel = specs.some((spec) => spec.kind === "local" && spec.source === TEST_MODEL_SOURCE);
 
   let app: FastifyInstance | undefined;
-  const models = buildModels(config, specs, () => {
-    if (app === undefined) throw new Error("models load after the app is built");
-    return app.log;
-  });
+  const models = buildModels(config, specs, () => app?.log); // engines log once the app exists
   const router = new Router(
     models.map((m) => m.engine),
     { aliases: routerAliases(models) },
@@ -61,7 +57,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
     bodyLimit: config.bodyLimit,
     validationStatus: config.validationStatus,
     logger: { level: config.verbose ? "debug" : config.logLevel },
-    requestLog,
+    ...(requestLog === undefined ? {} : { requestLog }),
     keys,
     limits: config.limit,
     reasoningField: config.reasoningField,
@@ -74,17 +70,10 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
 
   // One model at a time: loading two at once would only add their peaks together.
   const ready = (async () => {
-    for (const model of models) {
-      const host = await model.load();
-      const { spec } = model;
-      if (spec.kind === "upstream") {
-        listening.log.info({ model: spec.id, upstream: spec.options.model, replicas: spec.options.baseUrls.length }, `upstream model "${spec.id}" configured`);
-      } else if (host !== undefined) {
-        listening.log.info(
-          { model: spec.id, aliases: spec.aliases, contextSize: host.contextSize, slots: host.context.totalSequences, threads: host.threads, formats: modelFormats(host.templates) },
-          `model ready: send requests with "model": "${spec.id}"`,
-        );
-      }
+    for (const { spec, engine } of models) {
+      await engine.load();
+      const banner = engine.describe().banner;
+      if (banner !== undefined) listening.log.info({ model: spec.id, aliases: spec.aliases, ...banner.fields }, banner.message);
     }
   })();
 

@@ -29,7 +29,10 @@ const loraSchema = z.strictObject({
 const localSchema = z
   .strictObject({
     path: z.string().min(1).optional(),
-    hf: z.string().regex(/^[^/\s]+\/[^/\s]+\/.+\.gguf$/i, "expected owner/repo/file.gguf").optional(),
+    hf: z
+      .string()
+      .regex(/^[^/\s]+\/[^/\s]+\/.+\.gguf$/i, "expected owner/repo/file.gguf")
+      .optional(),
     url: z.url({ protocol: /^https?$/ }).optional(),
     ctxSize: int(16).optional(),
     parallel: int(1, 256).optional(),
@@ -68,8 +71,8 @@ function upstreamSchema(env: NodeJS.ProcessEnv) {
         .union([
           z.boolean(),
           z.strictObject({
-            loadFactor: z.number().min(1).max(10).optional(),
-            minPrefixChars: int(1).optional(),
+            loadFactor: z.number().min(1).max(10).exactOptional(),
+            minPrefixChars: int(1).exactOptional(),
           }),
         ])
         .optional(),
@@ -103,10 +106,11 @@ function modelSchema(env: NodeJS.ProcessEnv) {
     });
 }
 
+// exactOptional (here and in `affinity`): these objects pass on as they are, so an absent field stays absent.
 const limitsSchema = z.strictObject({
-  requestsPerMinute: int(1).optional(),
-  tokensPerMinute: int(1).optional(),
-  maxConcurrent: int(1).optional(),
+  requestsPerMinute: int(1).exactOptional(),
+  tokensPerMinute: int(1).exactOptional(),
+  maxConcurrent: int(1).exactOptional(),
 });
 
 const keySchema = z
@@ -144,7 +148,14 @@ export function configFileSchema(env: NodeJS.ProcessEnv) {
       const claim = (value: string, path: (string | number)[]) => {
         const first = names.get(value);
         if (first !== undefined) ctx.addIssue({ code: "custom", path, message: `"${value}" is already used by ${first}` });
-        else names.set(value, path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("").slice(1));
+        else
+          names.set(
+            value,
+            path
+              .map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`))
+              .join("")
+              .slice(1),
+          );
       };
       file.models.forEach((model, i) => {
         claim(model.id, ["models", i, "id"]);

@@ -94,10 +94,12 @@ export function parseConfigFile(text: string, path: string, env: NodeJS.ProcessE
   const input: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const parsed = configFileSchema(env).safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, (p, atKey) => {
-      const { line, col } = positionOf(doc, lineCounter, p, atKey);
-      return `${path}:${line}:${col}`;
-    }));
+    const problems = parsed.error.issues.flatMap((issue) =>
+      describeIssue(issue, (p, atKey) => {
+        const { line, col } = positionOf(doc, lineCounter, p, atKey);
+        return `${path}:${line}:${col}`;
+      }),
+    );
     throw new ConfigFileError(problems);
   }
   const file = parsed.data;
@@ -173,7 +175,6 @@ function toModelSpec(model: ModelEntry, abs: (p: string) => string, env: NodeJS.
   const apiKey = upstream.apiKeyEnv === undefined ? undefined : env[upstream.apiKeyEnv];
   const options: UpstreamModelOptions = {
     id: model.id,
-    aliases: model.aliases,
     baseUrls: upstream.baseUrls ?? (upstream.baseUrl === undefined ? [] : [upstream.baseUrl]),
     model: upstream.model,
     ...(apiKey === undefined ? {} : { apiKey }),

@@ -7,11 +7,12 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseApiKeyFlags, parseSecret } from "./api-key-flag.ts";
 import { parseCorsOrigins } from "./cors-origins.ts";
+import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_S, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S } from "./defaults.ts";
 import { parseLoraSpecs } from "./lora-spec.ts";
 import { parseLimits } from "../domain/limits.ts";
 
 const FLAGS = {
-  config: { type: "string", help: "YAML or JSON file with models (local and upstream), keys and server settings; flags and env override its server settings (README \"Scaling out\")" },
+  config: { type: "string", help: 'YAML or JSON file with models (local and upstream), keys and server settings; flags and env override its server settings (README "Scaling out")' },
   model: { type: "string", help: "GGUF to serve: a path, hf:owner/repo/file.gguf, or an https:// URL (default: the built-in test model)" },
   "model-alias": { type: "string", help: "Model id clients send (default: the file's base name)" },
   host: { type: "string", help: "Address to listen on (default 127.0.0.1)" },
@@ -28,17 +29,22 @@ const FLAGS = {
   "validation-status": { type: "string", help: "Status for invalid requests: 400 (default) or 422" },
   "body-limit": { type: "string", help: "Largest request body in bytes (default 16777216)" },
   "shutdown-timeout": { type: "string", help: "Seconds running requests get to finish on SIGINT/SIGTERM (default 10)" },
-  "request-timeout": { type: "string", help: "Seconds a request may run, from its arrival; then its choices end with finish_reason \"length\"; 0: no limit (default 1800)" },
+  "request-timeout": { type: "string", help: 'Seconds a request may run, from its arrival; then its choices end with finish_reason "length"; 0: no limit (default 1800)' },
   "step-timeout": { type: "string", help: "Seconds one decoding step (a prompt batch or a token) may take before its request fails; 0: no limit (default 300)" },
   "reasoning-format": { type: "string", help: "auto (default): a reasoning model's thoughts go in reasoning_content; none: they stay in content" },
   "reasoning-field": { type: "string", help: "Where thoughts go on the wire: reasoning_content (default), reasoning (vLLM >= 0.11, Ollama), or both" },
   "reasoning-budget": { type: "string", help: "Tokens a reasoning model may think when the request sets no budget: -1 no limit (default), 0 thinking off unless asked for" },
-  limit: { type: "string", multiple: true, env: "PARLEY_LIMITS", help: "A request limit: <name>=<value>, repeatable (env: comma-separated); README \"Limits\" lists every name and default" },
+  limit: { type: "string", multiple: true, env: "PARLEY_LIMITS", help: 'A request limit: <name>=<value>, repeatable (env: comma-separated); README "Limits" lists every name and default' },
   "cache-dir": { type: "string", help: "Where downloaded models are kept (default ~/.cache/parley)" },
   "request-log": { type: "string", help: "JSONL file each request's metadata is appended to; prompt and output text only for requests with log_prompt: true (default: off)" },
   "log-level": { type: "string", help: "fatal, error, warn, info (default), debug, trace or silent" },
   verbose: { type: "boolean", help: "Log at debug level, llama.cpp's own messages included" },
-  "api-key": { type: "string", multiple: true, env: "PARLEY_API_KEYS", help: "Require `Authorization: Bearer <key>`: [user=]<secret> or [user=]sha256:<hex>, repeatable (env: comma-separated) (default: open server)" },
+  "api-key": {
+    type: "string",
+    multiple: true,
+    env: "PARLEY_API_KEYS",
+    help: "Require `Authorization: Bearer <key>`: [user=]<secret> or [user=]sha256:<hex>, repeatable (env: comma-separated) (default: open server)",
+  },
   "admin-key": { type: "string", help: "Bearer key for GET /admin/usage: <secret> or sha256:<hex> (default: no admin route)" },
   "cors-origins": { type: "string", help: "Web pages that may call the API from a browser: * or comma-separated exact origins, e.g. https://chat.example.com (default: none, no CORS headers)" },
 } as const;
@@ -76,8 +82,8 @@ export const configSchema = z.object({
   parallel: int(1, 256).default(4),
   threads: int(1, 1024).optional(),
   batchSize: int(1).optional(),
-  queueSize: int(0).default(64),
-  queueTimeout: z.coerce.number().min(0).max(86_400).default(60),
+  queueSize: int(0).default(DEFAULT_QUEUE_SIZE),
+  queueTimeout: z.coerce.number().min(0).max(86_400).default(DEFAULT_QUEUE_TIMEOUT_S),
   defaultMaxTokens: int(1).optional(),
   lora: repeatable(parseLoraSpecs),
   // Flags give name=value pairs; the config file may give an object of numbers.
@@ -88,11 +94,14 @@ export const configSchema = z.object({
     .default([])
     .transform((pairs, ctx) => parsedOrIssue(parseLimits, pairs, ctx)),
   chatTemplateFile: z.string().min(1).optional(),
-  validationStatus: z.union([z.literal(400), z.literal(422)]).or(z.coerce.number().pipe(z.union([z.literal(400), z.literal(422)]))).default(400),
+  validationStatus: z
+    .union([z.literal(400), z.literal(422)])
+    .or(z.coerce.number().pipe(z.union([z.literal(400), z.literal(422)])))
+    .default(400),
   bodyLimit: int(1024).default(16 * 1024 * 1024),
   shutdownTimeout: z.coerce.number().min(0).max(86_400).default(10),
-  requestTimeout: z.coerce.number().min(0).max(604_800).default(1800),
-  stepTimeout: z.coerce.number().min(0).max(86_400).default(300),
+  requestTimeout: z.coerce.number().min(0).max(604_800).default(DEFAULT_REQUEST_TIMEOUT_S),
+  stepTimeout: z.coerce.number().min(0).max(86_400).default(DEFAULT_STEP_TIMEOUT_S),
   reasoningFormat: z.enum(["auto", "none"]).default("auto"),
   reasoningField: z.enum(["reasoning_content", "reasoning", "both"]).default("reasoning_content"),
   reasoningBudget: int(-1).default(-1),

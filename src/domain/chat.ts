@@ -2,6 +2,7 @@
  * Framework-free types describing a chat-completion request after validation and normalisation.
  * The HTTP layer produces these; engines consume them. Nothing here knows about Fastify or zod.
  */
+import type { ExtensionField } from "./capabilities.ts";
 import type { ReasoningRequest } from "./reasoning.ts";
 import type { ToolCall, ToolsRequest } from "./tools.ts";
 
@@ -71,7 +72,7 @@ export interface PromptControl {
   readonly continueFinalMessage: boolean;
   /** Add the tokenizer's own special tokens (BOS, EOS as the model says) on top of the template's text. */
   readonly addSpecialTokens: boolean;
-  /** Prepend the final assistant message's content to every choice's content (`echo`). */
+  /** Prepend the final assistant message's content (a text prompt: the prompt) to every choice's content (`echo`). */
   readonly echo: boolean;
   /** A Jinja chat template used instead of the model's for this request. */
   readonly chatTemplate: string | undefined;
@@ -96,10 +97,24 @@ export type SearchStrategy =
       readonly earlyStopping: boolean | "never";
     };
 
+/**
+ * A raw prompt (text completions, `/v1/completions`): generated from as it is, with no chat
+ * template, no tools and no reasoning markup.
+ */
+export interface TextPrompt {
+  /** The prompt's text (special-token strings parsed as special tokens), or its token ids. */
+  readonly prompt: string | readonly number[];
+  /** Fill-in-the-middle: the text after the insertion point (`suffix`); the model must have FIM tokens. */
+  readonly suffix?: string;
+}
+
 export interface ChatRequest {
   /** Model id as sent by the client (already resolved by the router to an engine). */
   readonly model: string;
+  /** The conversation (empty for a text prompt). */
   readonly messages: readonly ChatMessage[];
+  /** Set for text completions: the prompt is this, not the rendered `messages`. */
+  readonly text?: TextPrompt;
   readonly prompt: PromptControl;
   /** Upper bound on generated tokens per choice; undefined = the rest of the context. */
   readonly maxTokens: number | undefined;
@@ -140,6 +155,12 @@ export interface ChatRequest {
   readonly tools: ToolsRequest | undefined;
   /** What the request asks of a reasoning model's thoughts. */
   readonly reasoning: ReasoningRequest;
+  /**
+   * Other servers' fields the client set (vLLM's, llama.cpp's server's: domain/capabilities.ts),
+   * verbatim, non-default values only: forwarded by engines that list them in
+   * `capabilities.extensions`, refused by the capability check otherwise (absent: none).
+   */
+  readonly extensions?: Readonly<Partial<Record<ExtensionField, unknown>>>;
 }
 
 /**

@@ -34,11 +34,7 @@ export class ParleyError extends Error {
   /** Seconds a client should wait before retrying (429/503). */
   readonly retryAfter: number | undefined;
 
-  constructor(
-    kind: ErrorKind,
-    message: string,
-    options: { param?: string | null; code?: string | null; issues?: readonly FieldIssue[]; retryAfter?: number; cause?: unknown } = {},
-  ) {
+  constructor(kind: ErrorKind, message: string, options: { param?: string | null; code?: string | null; issues?: readonly FieldIssue[]; retryAfter?: number; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ParleyError";
     this.kind = kind;

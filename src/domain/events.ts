@@ -37,9 +37,10 @@ export type ChatEvent =
   | { readonly type: "tool_arguments"; readonly choice: number; readonly index: number; readonly text: string; readonly logprobs: readonly TokenLogprob[] }
   /**
    * The log-probabilities of the prompt tokens (vLLM `prompt_logprobs`), aligned with them: the
-   * first is null (nothing predicts it). Emitted once, before any delta.
+   * first is null (nothing predicts it). Emitted once per prompt, before its choices' deltas.
+   * `prompt`: which prompt of a request with several (a text completion's list; absent: the only one).
    */
-  | { readonly type: "prompt_logprobs"; readonly entries: readonly (TokenLogprob | null)[] }
+  | { readonly type: "prompt_logprobs"; readonly entries: readonly (TokenLogprob | null)[]; readonly prompt?: number }
   /** How a choice ranked (`best_of` and beam search): emitted before its `finish`. */
   | { readonly type: "score"; readonly choice: number; readonly cumulativeLogprob: number; readonly beamScore?: number }
   /** A choice ended. */

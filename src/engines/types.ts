@@ -1,8 +1,38 @@
 /**
- * The engine interface: what the router hands a validated request to. Engines never import the
- * HTTP framework; they speak only domain types.
+ * The engine contract: what the router hands a validated domain request to, kept apart from its
+ * implementations (engines/llama, engines/upstream, …) as the AI SDK keeps `LanguageModelV4` apart
+ * from its providers. Engines never import the HTTP framework; they speak only domain types.
+ *
+ * A new kind of engine is one folder implementing `ChatEngine` and one entry in
+ * engines/registry.ts. The rules every engine follows:
+ *
+ * - **Loading.** `load()` starts loading (idempotent) and resolves once the engine can serve, or
+ *   rejects with why it cannot. Until then `isReady()` is false and `generate()` (and the text
+ *   tools) throw `ParleyError("unavailable", …)` with `retryAfter` (a 503 with `Retry-After`);
+ *   after `close()` began, the same with "The server is shutting down."
+ * - **Capabilities.** `capabilities` says what the engine can do with a request (domain/capabilities.ts);
+ *   whoever routes a request to the engine calls `checkCapabilities` (router/capabilities.ts)
+ *   first, which refuses the rest with a 400 naming the client's field. An engine may still
+ *   refuse a finer point while generating (a value, a combination), up front, as a 400 naming the
+ *   field. It may depend on the loaded model (fill-in-the-middle): a getter.
+ * - **Errors before events.** Everything that can be refused up front (prompt too long, invalid
+ *   token ids, queue full, upstream 4xx) is thrown from `generate()`'s promise, before any event,
+ *   so the HTTP layer can still answer with a status code. A failure after that ends the event
+ *   iterable by throwing.
+ * - **Abort.** `signal` aborting stops generation and frees its resources at once (slots, upstream
+ *   connections); `generate()` then rejects with the signal's reason, or the events end by
+ *   throwing it.
+ * - **Usage, always.** Every started generation reports a final `usage` event before its events
+ *   end — when it finishes, and also when it is aborted or fails after starting (what was
+ *   generated so far, estimated where the engine cannot count it) — so per-key token limits and
+ *   usage summaries see all of it.
+ * - **Warnings.** Things the client should know that did not stop the request (ignored schema
+ *   keywords, fields an upstream's configuration drops) are returned in `Generation.warnings`, as
+ *   human-readable sentences that name the field (the HTTP layer sends them in
+ *   `x-parley-warnings`).
  */
 import type { ChatRequest } from "../domain/chat.ts";
+import type { EngineCapabilities } from "../domain/capabilities.ts";
 import type { ChatEvent } from "../domain/events.ts";
 import type { ToolFamilyOrigin } from "../chat/tools/family.ts";
 
@@ -51,9 +81,47 @@ export type ModelReasoningFormat =
 
 /** A started generation. */
 export interface Generation {
+  /** The events, ending with one `usage` event (see the contract above); they throw on failure or abort. */
   readonly events: AsyncIterable<ChatEvent>;
-  /** Things the client should know that did not stop the request (e.g. ignored schema keywords). */
+  /**
+   * Things the client should know that did not stop the request (e.g. ignored schema keywords, a
+   * field the upstream's configuration drops): one sentence each, naming the field.
+   */
   readonly warnings: readonly string[];
+}
+
+/**
+ * What the start-up log prints for an engine once it has loaded: a headline and the structured
+ * fields the log line carries (a local model: context size, slots, threads, formats; an upstream:
+ * its model name, replicas, dialect). The server adds `model` and `aliases`.
+ */
+export interface EngineBanner {
+  readonly message: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** What `/v1/models` and the start-up log show of an engine. */
+export interface EngineDescription {
+  /** The models it serves (one per engine today), with what is known so far. */
+  readonly models: readonly ModelInfo[];
+  /** The start-up log line; undefined until the engine has loaded. */
+  readonly banner: EngineBanner | undefined;
+}
+
+/** An embedding request (`/v1/embeddings`), for engines that can embed (none yet). */
+export interface EmbedRequest {
+  /** Model id as sent by the client. */
+  readonly model: string;
+  /** The texts (or token ids) to embed, one vector each. */
+  readonly inputs: readonly (string | readonly number[])[];
+  /** Truncate each vector to this many dimensions (OpenAI `dimensions`), when set. */
+  readonly dimensions?: number;
+}
+
+/** One vector per input, in order, and the tokens read. */
+export interface EmbedResult {
+  readonly vectors: readonly (readonly number[])[];
+  readonly promptTokens: number;
 }
 
 /** Decode batches the engine dispatched since it started (see `EngineStats`). */
@@ -100,16 +168,23 @@ export interface TokenizeOptions {
 }
 
 export interface ChatEngine {
-  /** The models this engine serves. */
-  listModels(): readonly ModelInfo[];
-  /** True once the engine can serve requests. */
-  isReady(): boolean;
   /** Identifies the engine configuration in responses (`system_fingerprint`). */
   readonly fingerprint: string;
+  /** What the engine can do with a request; may change once it has loaded (a getter then). */
+  readonly capabilities: EngineCapabilities;
   /**
-   * Starts generation. Everything that can be rejected up front (prompt too long, invalid token ids,
-   * queue full) is thrown from the returned promise, before any event, so the HTTP layer can still
-   * answer with a status code. `signal` aborting stops generation and frees resources at once.
+   * Starts loading (a second call returns the same promise) and resolves once the engine can
+   * serve; rejects when it cannot (the file is missing, the model does not fit). `signal` gives up
+   * on a load still running.
+   */
+  load(signal?: AbortSignal): Promise<void>;
+  /** True once loaded, and not closing (an upstream: while a replica takes traffic). */
+  isReady(): boolean;
+  /** The models it serves and its start-up log line (`/v1/models`, the banner). */
+  describe(): EngineDescription;
+  /**
+   * Starts generation (see the contract above: errors before events, abort, usage always,
+   * warnings). 503 with `retryAfter` while loading or closing.
    */
   generate(request: ChatRequest, signal: AbortSignal): Promise<Generation>;
   /**
@@ -126,6 +201,11 @@ export interface ChatEngine {
    * UTF-8 character. 400 naming `tokens[i]` for an id outside the vocabulary.
    */
   tokenBytes?(tokens: readonly number[]): readonly Uint8Array[];
+  /**
+   * Embeds the inputs (`/v1/embeddings`), for engines whose `capabilities.embeddings` is true
+   * (none yet). Same rules as `generate`: 503 while loading, `signal` aborts.
+   */
+  embed?(request: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
   /** Current load, for `/metrics` (engines that keep none leave it out). */
   stats?(): EngineStats;
   /** Stops accepting work, waits up to `graceMs` for running requests, then releases everything. */

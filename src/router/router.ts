@@ -21,7 +21,7 @@ export class Router {
   constructor(engines: readonly ChatEngine[], options: RouterOptions = {}) {
     this.#engines = engines;
     for (const engine of engines) {
-      for (const model of engine.listModels()) {
+      for (const model of engine.describe().models) {
         if (this.#byName.has(model.id)) throw new Error(`Model id "${model.id}" is served twice`);
         this.#byName.set(model.id, { engine, info: model });
       }
@@ -49,7 +49,10 @@ export class Router {
     return this.model(model).engine;
   }
 
-  /** The engine and model info for an id or alias; 404 `model_not_found` otherwise. */
+  /**
+   * The engine and model info for an id or alias, as the engine describes the model now (its
+   * formats appear once it has loaded), under the name asked for; 404 `model_not_found` otherwise.
+   */
   model(name: string): { readonly engine: ChatEngine; readonly info: ModelInfo } {
     const entry = this.#byName.get(name);
     if (entry === undefined) {
@@ -58,12 +61,14 @@ export class Router {
         code: "model_not_found",
       });
     }
-    return entry;
+    const id = this.canonical(name);
+    const now = entry.engine.describe().models.find((model) => model.id === id);
+    return { engine: entry.engine, info: now === undefined ? entry.info : { ...now, id: name } };
   }
 
-  /** Every model id, then every alias. */
+  /** Every model id, then every alias, as their engines describe them now. */
   listModels(): ModelInfo[] {
-    return [...this.#engines.flatMap((engine) => engine.listModels()), ...this.#aliases];
+    return [...this.#engines.flatMap((engine) => engine.describe().models), ...this.#aliases.map((alias) => this.model(alias.id).info)];
   }
 
   isReady(): boolean {

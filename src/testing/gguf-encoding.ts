@@ -74,7 +74,6 @@ export interface GgufTensor {
   readonly data: Float32Array | (() => Float32Array);
 }
 
-
 export class ByteSink {
   private chunks: Buffer[] = [];
   private current = Buffer.alloc(64 * 1024);

@@ -16,17 +16,7 @@
  * 32 values along `ne[0]`, which must be a multiple of 32).
  */
 import { open } from "node:fs/promises";
-import {
-  ByteSink,
-  GGML_TENSOR_TYPE,
-  gguf,
-  padLength,
-  tensorByteLength,
-  tensorBytes,
-  writeValue,
-  type GgufMetadataValue,
-  type GgufTensor,
-} from "./gguf-encoding.ts";
+import { ByteSink, GGML_TENSOR_TYPE, gguf, padLength, tensorByteLength, tensorBytes, writeValue, type GgufMetadataValue, type GgufTensor } from "./gguf-encoding.ts";
 
 export {
   GGML_TENSOR_TYPE,
@@ -52,10 +42,7 @@ export interface GgufFileSpec {
 
 const DEFAULT_ALIGNMENT = 32;
 function metadataEntries(spec: GgufFileSpec): [string, GgufMetadataValue][] {
-  const entries: [string, GgufMetadataValue][] =
-    spec.metadata instanceof Map
-      ? [...spec.metadata.entries()]
-      : Object.entries(spec.metadata as Readonly<Record<string, GgufMetadataValue>>);
+  const entries: [string, GgufMetadataValue][] = spec.metadata instanceof Map ? [...spec.metadata.entries()] : Object.entries(spec.metadata as Readonly<Record<string, GgufMetadataValue>>);
   const alignment = spec.alignment ?? DEFAULT_ALIGNMENT;
   if (alignment !== DEFAULT_ALIGNMENT && !entries.some(([k]) => k === "general.alignment")) {
     entries.push(["general.alignment", gguf.u32(alignment)]);

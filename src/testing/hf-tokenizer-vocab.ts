@@ -115,7 +115,7 @@ function templateAdds(postProcessor: unknown, token: string | undefined, end: "f
   if (token === undefined || postProcessor === null || typeof postProcessor !== "object") return undefined;
   const p = postProcessor as { type?: string; processors?: unknown[]; single?: { SpecialToken?: { id?: string } }[] };
   const processors = p.type === "Sequence" ? (p.processors ?? []) : [p];
-  for (const processor of processors as typeof p[]) {
+  for (const processor of processors as (typeof p)[]) {
     if (processor?.type !== "TemplateProcessing" || !Array.isArray(processor.single) || processor.single.length < 2) continue;
     const item = end === "first" ? processor.single[0] : processor.single[processor.single.length - 1];
     const special = item?.SpecialToken?.id;
@@ -169,14 +169,10 @@ export function hfTokenizerToGguf(json: HfTokenizerJson, config: HfTokenizerConf
   const addBos = config.add_bos_token ?? templateAdds(json.post_processor, refText(config.bos_token), "first");
   const addEos = config.add_eos_token ?? templateAdds(json.post_processor, refText(config.eos_token), "last");
   const merges = json.model.merges.map(mergeText);
-  const chatTemplate = typeof config.chat_template === "string"
-    ? config.chat_template
-    : config.chat_template?.find((t) => t.name === "default")?.template;
+  const chatTemplate = typeof config.chat_template === "string" ? config.chat_template : config.chat_template?.find((t) => t.name === "default")?.template;
 
-  const optionalId = (key: string, id: number | undefined): (readonly [string, GgufMetadataValue])[] =>
-    id === undefined ? [] : [[`tokenizer.ggml.${key}`, gguf.u32(id)]];
-  const optionalBool = (key: string, value: boolean | undefined): (readonly [string, GgufMetadataValue])[] =>
-    value === undefined ? [] : [[`tokenizer.ggml.${key}`, gguf.bool(value)]];
+  const optionalId = (key: string, id: number | undefined): (readonly [string, GgufMetadataValue])[] => (id === undefined ? [] : [[`tokenizer.ggml.${key}`, gguf.u32(id)]]);
+  const optionalBool = (key: string, value: boolean | undefined): (readonly [string, GgufMetadataValue])[] => (value === undefined ? [] : [[`tokenizer.ggml.${key}`, gguf.bool(value)]]);
   const metadata: (readonly [string, GgufMetadataValue])[] = [
     ["tokenizer.ggml.model", gguf.str("gpt2")],
     ["tokenizer.ggml.pre", gguf.str(options.pre)],

@@ -66,10 +66,7 @@ export const REAL_TOKENIZER_FAMILY_NAMES = Object.keys(REAL_TOKENIZER_FAMILIES) 
  * Weight options (test-model.ts); the defaults here keep the files small and quick to load:
  * n_embd 32, 4 heads (2 KV), FFN 96, 2 blocks, F16 matrices, so a 152k vocabulary makes ~20 MB.
  */
-export type RealTokenizerModelOptions = Pick<
-  TestModelOptions,
-  "embeddingLength" | "blockCount" | "headCount" | "headCountKv" | "feedForwardLength" | "contextLength" | "matrixType" | "seed"
-> & {
+export type RealTokenizerModelOptions = Pick<TestModelOptions, "embeddingLength" | "blockCount" | "headCount" | "headCountKv" | "feedForwardLength" | "contextLength" | "matrixType" | "seed"> & {
   /** Write `tokenizer.ggml.eot_token_id` = EOS (default true); false leaves llama.cpp to find it by text, as most conversions do. */
   readonly eotFromEos?: boolean;
 };
@@ -148,10 +145,7 @@ export async function realTokenizerModelFileName(family: RealTokenizerFamily, op
 }
 
 /** Returns the path of a cached copy of the family's test model, writing it when missing. */
-export async function ensureRealTokenizerTestModel(
-  family: RealTokenizerFamily,
-  options: { cacheDir?: string; model?: RealTokenizerModelOptions } = {},
-): Promise<string> {
+export async function ensureRealTokenizerTestModel(family: RealTokenizerFamily, options: { cacheDir?: string; model?: RealTokenizerModelOptions } = {}): Promise<string> {
   const name = await realTokenizerModelFileName(family, options.model);
   return ensureCachedFile(options.cacheDir ?? defaultTestModelCacheDir(), name, (path) => writeRealTokenizerModel(path, family, options.model));
 }

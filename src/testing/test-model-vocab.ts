@@ -28,12 +28,7 @@
  */
 import { trainBpeVocab, byteLevelToBytes, type BpeVocab } from "./bpe-vocab.ts";
 import { gguf, type GgufMetadataValue } from "./gguf-writer.ts";
-import {
-  TEST_MODEL_LLAMA3_SPECIAL_TOKENS,
-  TEST_MODEL_MISTRAL_SPECIAL_TOKENS,
-  TEST_MODEL_SPECIAL_TOKENS,
-  TEST_MODEL_SPM_SPECIAL_TOKENS,
-} from "./special-token-sets.ts";
+import { TEST_MODEL_LLAMA3_SPECIAL_TOKENS, TEST_MODEL_MISTRAL_SPECIAL_TOKENS, TEST_MODEL_SPECIAL_TOKENS, TEST_MODEL_SPM_SPECIAL_TOKENS } from "./special-token-sets.ts";
 
 /** GGUF token types (`tokenizer.ggml.token_type`). */
 export const GGUF_TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
@@ -150,16 +145,41 @@ function bpeSpecialSet(set: TestModelSpecialTokenSet): BpeSpecialSet {
   const [S, L, M] = [TEST_MODEL_SPECIAL_TOKENS, TEST_MODEL_LLAMA3_SPECIAL_TOKENS, TEST_MODEL_MISTRAL_SPECIAL_TOKENS];
   switch (set) {
     case "llama3": // llama.cpp ends generation on <|eom_id|> too (it recognises the text)
-      return { table: L, asText: CONTROL_AS_TEXT, bos: L.bos.id, eos: L.eos.id, eot: L.eot.id, turnStart: L.startHeader.id, pad: L.pad.id,
+      return {
+        table: L,
+        asText: CONTROL_AS_TEXT,
+        bos: L.bos.id,
+        eos: L.eos.id,
+        eot: L.eot.id,
+        turnStart: L.startHeader.id,
+        pad: L.pad.id,
         eog: [L.eos.id, L.eot.id, L.eom.id],
-        muted: [L.bos.id, L.startHeader.id, L.endHeader.id, L.pythonTag.id, L.pad.id, L.reserved.id] };
+        muted: [L.bos.id, L.startHeader.id, L.endHeader.id, L.pythonTag.id, L.pad.id, L.reserved.id],
+      };
     case "mistral": // [TOOL_CALLS] is not muted, like <tool_call> in the ChatML set: the model may start a call
-      return { table: M, asText: CONTROL_AS_TEXT, bos: M.bos.id, eos: M.eos.id, eot: M.eos.id, turnStart: M.inst.id, pad: undefined,
+      return {
+        table: M,
+        asText: CONTROL_AS_TEXT,
+        bos: M.bos.id,
+        eos: M.eos.id,
+        eot: M.eos.id,
+        turnStart: M.inst.id,
+        pad: undefined,
         eog: [M.eos.id],
-        muted: [M.bos.id, M.inst.id, M.instEnd.id, M.availableTools.id, M.availableToolsEnd.id, M.toolResults.id, M.toolResultsEnd.id] };
+        muted: [M.bos.id, M.inst.id, M.instEnd.id, M.availableTools.id, M.availableToolsEnd.id, M.toolResults.id, M.toolResultsEnd.id],
+      };
     default:
-      return { table: S, asText: CHATML_AS_TEXT, bos: S.bos.id, eos: S.eos.id, eot: S.imEnd.id, turnStart: S.imStart.id, pad: S.pad.id,
-        eog: [S.eos.id, S.imEnd.id], muted: [S.bos.id, S.pad.id, S.imStart.id] };
+      return {
+        table: S,
+        asText: CHATML_AS_TEXT,
+        bos: S.bos.id,
+        eos: S.eos.id,
+        eot: S.imEnd.id,
+        turnStart: S.imStart.id,
+        pad: S.pad.id,
+        eog: [S.eos.id, S.imEnd.id],
+        muted: [S.bos.id, S.pad.id, S.imStart.id],
+      };
   }
 }
 
@@ -251,15 +271,9 @@ function spmVocabulary(options: TestVocabOptions): TestVocabulary {
   // encoded as the bytes of U+2581 would decode to "▁", not " ".
   const room = Math.max(0, options.vocabSize - specials.texts.length - byteTokens.length);
   const { merged, singles } = spmPieces();
-  const pieces = room >= 2 * singles.length
-    ? [...merged.slice(0, room - singles.length), ...singles]
-    : [...merged.slice(0, Math.max(0, room - 1)), SPACE_PIECE].slice(0, room);
+  const pieces = room >= 2 * singles.length ? [...merged.slice(0, room - singles.length), ...singles] : [...merged.slice(0, Math.max(0, room - 1)), SPACE_PIECE].slice(0, room);
   const tokens = [...specials.texts, ...byteTokens, ...pieces];
-  const tokenTypes = [
-    ...specials.types,
-    ...byteTokens.map(() => GGUF_TOKEN_TYPE.byte),
-    ...pieces.map(() => GGUF_TOKEN_TYPE.normal),
-  ];
+  const tokenTypes = [...specials.types, ...byteTokens.map(() => GGUF_TOKEN_TYPE.byte), ...pieces.map(() => GGUF_TOKEN_TYPE.normal)];
   const scores = [...specials.texts.map(() => 0), ...byteTokens.map(() => 0), ...pieces.map((_, i) => -i)];
   return {
     tokenizer: "spm",

@@ -28,14 +28,7 @@ import { TEST_MODEL_CHAT_TEMPLATE } from "./chat-template.ts";
 import { LLAMA3_STYLE_TEMPLATE, MISTRAL_STYLE_TEMPLATE } from "./family-templates.ts";
 import { gguf, writeGgufFile, type GgufFileSpec, type GgufMetadataValue, type GgufTensorType } from "./gguf-writer.ts";
 import { buildTensors } from "./test-model-weights.ts";
-import {
-  buildTestVocabulary,
-  TEST_MODEL_SPECIAL_TOKENS,
-  TEST_MODEL_VOCAB_SIZE,
-  type TestModelSpecialTokenSet,
-  type TestModelTokenizerKind,
-  type TestVocabulary,
-} from "./test-model-vocab.ts";
+import { buildTestVocabulary, TEST_MODEL_SPECIAL_TOKENS, TEST_MODEL_VOCAB_SIZE, type TestModelSpecialTokenSet, type TestModelTokenizerKind, type TestVocabulary } from "./test-model-vocab.ts";
 
 export { defaultTestModelCacheDir } from "./cached-file.ts";
 
@@ -115,6 +108,9 @@ export interface TestModelOptions {
   readonly vocabSize?: number;
 }
 
+/** TestModelOptions as callers may pass them: an explicit `undefined` means not given (a preset's value stays). */
+export type TestModelInput = { readonly [K in keyof TestModelOptions]?: TestModelOptions[K] | undefined };
+
 /** The options that shape the weights (hashed into the cache file name as they always were). */
 export type ResolvedOptions = Required<Omit<TestModelOptions, keyof VariantOptions | "size">>;
 /** The options that shape the tokenizer and template. */
@@ -134,7 +130,7 @@ const SET_TEMPLATES: Readonly<Record<TestModelSpecialTokenSet, string>> = {
   mistral: MISTRAL_STYLE_TEMPLATE,
 };
 
-function resolveVariant(options: TestModelOptions = {}): VariantOptions {
+function resolveVariant(options: TestModelInput = {}): VariantOptions {
   const specialTokenSet = options.specialTokenSet ?? DEFAULT_VARIANT.specialTokenSet;
   return {
     tokenizer: options.tokenizer ?? DEFAULT_VARIANT.tokenizer,
@@ -146,12 +142,12 @@ function resolveVariant(options: TestModelOptions = {}): VariantOptions {
 }
 
 /** The vocabulary a model written with these options has (ids of BOS/EOS/EOT, end-of-generation tokens, ...). */
-export function testModelVocabulary(options?: TestModelOptions): TestVocabulary {
+export function testModelVocabulary(options?: TestModelInput): TestVocabulary {
   const { tokenizer, vocabSize, specialTokensAsText, specialTokenSet } = resolveVariant(options);
   return buildTestVocabulary({ tokenizer, vocabSize, specialTokensAsText, specialTokenSet });
 }
 
-function resolveOptions(given: TestModelOptions = {}): ResolvedOptions {
+function resolveOptions(given: TestModelInput = {}): ResolvedOptions {
   const preset: Omit<TestModelOptions, "size"> | undefined = TEST_MODEL_SIZES[given.size ?? "tiny"];
   if (preset === undefined) throw new Error(`unknown test model size "${given.size}" (${Object.keys(TEST_MODEL_SIZES).join(", ")})`);
   const options: TestModelOptions = { ...preset, ...definedOnly(given) };
@@ -184,7 +180,7 @@ export function testModelTokenizer(): { tokens: string[]; tokenTypes: number[]; 
 const FILE_TYPES: Readonly<Record<GgufTensorType, number>> = { F32: 0, F16: 1, Q8_0: 7 };
 
 /** The options actually given: an explicit `undefined` does not override a preset. */
-function definedOnly(options: TestModelOptions): TestModelOptions {
+function definedOnly(options: TestModelInput): TestModelOptions {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as TestModelOptions;
 }
 
@@ -216,13 +212,13 @@ export type ModelVocabulary = Pick<TestVocabulary, "tokens" | "mutedTokens" | "m
  * The GGUF contents of a test model (dimensions and weights from `options`, as writeTestModel
  * uses them) around any vocabulary: real-tokenizer-model.ts wraps real tokenizers with it.
  */
-export function testModelFileSpec(options: TestModelOptions | undefined, vocab: ModelVocabulary, chatTemplate: string | false): GgufFileSpec {
+export function testModelFileSpec(options: TestModelInput | undefined, vocab: ModelVocabulary, chatTemplate: string | false): GgufFileSpec {
   const o = resolveOptions(options);
   return { metadata: buildMetadata(o, vocab, chatTemplate), tensors: buildTensors(o, vocab) };
 }
 
 /** Writes the test model to `outPath` (overwriting it). Same options => same bytes. */
-export async function writeTestModel(outPath: string, options?: TestModelOptions): Promise<void> {
+export async function writeTestModel(outPath: string, options?: TestModelInput): Promise<void> {
   const o = resolveOptions(options);
   const variant = resolveVariant(options);
   const vocab = testModelVocabulary(options);
@@ -230,7 +226,7 @@ export async function writeTestModel(outPath: string, options?: TestModelOptions
 }
 
 /** File name of a cached test model: content version + hash of everything the bytes depend on. */
-export function testModelFileName(options?: TestModelOptions): string {
+export function testModelFileName(options?: TestModelInput): string {
   const variant = resolveVariant(options);
   const isDefault = (Object.keys(DEFAULT_VARIANT) as (keyof VariantOptions)[]).every((k) => variant[k] === DEFAULT_VARIANT[k]);
   // the ChatML set is left out of the hashed variant, so the names of variants older than the option stay the same
@@ -247,6 +243,6 @@ export function testModelFileName(options?: TestModelOptions): string {
 }
 
 /** Returns the path of a cached copy of the test model, generating it when missing (see cached-file.ts). */
-export async function ensureTestModel(options: { cacheDir?: string; model?: TestModelOptions } = {}): Promise<string> {
+export async function ensureTestModel(options: { cacheDir?: string; model?: TestModelInput } = {}): Promise<string> {
   return ensureCachedFile(options.cacheDir ?? defaultTestModelCacheDir(), testModelFileName(options.model), (path) => writeTestModel(path, options.model));
 }

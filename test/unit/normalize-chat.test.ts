@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ParleyError } from "../../src/domain/errors.ts";
-import { parseChatRequest } from "../../src/schemas/normalize-chat.ts";
+import { parseChatRequest } from "../../src/http/dialects/chat-completions/normalize.ts";
 
 const base = { model: "m", messages: [{ role: "user", content: "hi" }] };
 
@@ -53,7 +53,14 @@ describe("parseChatRequest", () => {
     const { request } = parseChatRequest({
       model: "m",
       messages: [
-        { role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }], name: "ann" },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "a" },
+            { type: "text", text: "b" },
+          ],
+          name: "ann",
+        },
         { role: "assistant", content: null },
         { role: "assistant", content: "x", reasoning_content: "thought" },
         { role: "assistant", content: "y", reasoning: "other name" },
@@ -79,9 +86,16 @@ describe("parseChatRequest", () => {
   });
 
   it("rejects unsupported fields by name and image parts by path", () => {
-    assert.deepEqual(issuesOf({ ...base, tools: [{}], typical_p: 0.5 }), ["tools.0.type", "tools.0.function", "typical_p"]);
+    assert.deepEqual(issuesOf({ ...base, tools: [{}], prediction: { type: "content", content: "x" } }), ["tools.0.type", "tools.0.function", "prediction"]);
+    // Other servers' fields reach the domain request (the chosen engine forwards or refuses them), their types checked here.
+    assert.deepEqual(parseChatRequest({ ...base, typical_p: 0.5, mirostat: 0 }).request.extensions, { typical_p: 0.5 });
+    assert.deepEqual(issuesOf({ ...base, typical_p: "high" }), ["typical_p"]);
     assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }), ["messages.0.content.0.type"]);
-    assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "assistant", content: "", tool_calls: [{}] }] }), ["messages.0.tool_calls.0.id", "messages.0.tool_calls.0.type", "messages.0.tool_calls.0.function"]);
+    assert.deepEqual(issuesOf({ model: "m", messages: [{ role: "assistant", content: "", tool_calls: [{}] }] }), [
+      "messages.0.tool_calls.0.id",
+      "messages.0.tool_calls.0.type",
+      "messages.0.tool_calls.0.function",
+    ]);
   });
 
   it("reads tools, tool_choice and parallel_tool_calls", () => {

@@ -54,7 +54,10 @@ describe("SequencePool", () => {
     const many = pool.admit();
     for (let i = 0; i < 5; i++) void pool.acquire(many, never);
     assert.equal(pool.waitingRequests, 1);
-    assert.throws(() => pool.admit(), (e: unknown) => e instanceof ParleyError && e.kind === "server_busy" && e.retryAfter === 1);
+    assert.throws(
+      () => pool.admit(),
+      (e: unknown) => e instanceof ParleyError && e.kind === "server_busy" && e.retryAfter === 1,
+    );
   });
 
   it("takes the free item the scorer prefers; among equals, the one free the longest", async () => {
@@ -68,7 +71,10 @@ describe("SequencePool", () => {
     pool.release("b");
     // Free now: a, c, b. Without a scorer, the one free the longest.
     assert.equal(await pool.acquire(request, never), "a");
-    assert.equal(pool.tryAcquire(request, (item) => (item === "b" ? 1 : 0)), "b");
+    assert.equal(
+      pool.tryAcquire(request, (item) => (item === "b" ? 1 : 0)),
+      "b",
+    );
     assert.equal(pool.activeItems, 2);
     assert.equal(pool.size, 3);
   });
@@ -145,7 +151,10 @@ describe("SequencePool", () => {
     await pool.acquire(request, never);
     const waiting = pool.acquire(request, never);
     pool.close();
-    assert.throws(() => pool.admit(), (e: unknown) => e instanceof ParleyError && e.kind === "unavailable");
+    assert.throws(
+      () => pool.admit(),
+      (e: unknown) => e instanceof ParleyError && e.kind === "unavailable",
+    );
     pool.release("a");
     assert.equal(await waiting, "a");
   });
@@ -182,4 +191,3 @@ describe("SequencePool", () => {
     assert.equal(pool.activeItems, 0);
   });
 });
-

@@ -10,7 +10,10 @@ import { affinityKey, PrefixAffinity, promptText } from "../../src/engines/upstr
 import { ReplicaSet } from "../../src/engines/upstream/replicas.ts";
 
 const IDS = ["http://a/v1", "http://b/v1", "http://c/v1"];
-const long = (seed: string, chars = 3000) => Array.from({ length: Math.ceil(chars / seed.length) }, () => seed).join("").slice(0, chars);
+const long = (seed: string, chars = 3000) =>
+  Array.from({ length: Math.ceil(chars / seed.length) }, () => seed)
+    .join("")
+    .slice(0, chars);
 const chat = (...contents: string[]): ChatMessage[] => contents.map((content, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content }));
 const keyOf = (messages: ChatMessage[], cacheKey?: string) => affinityKey(promptText({ messages, tools: undefined }), cacheKey);
 
@@ -18,9 +21,15 @@ describe("prefix affinity", () => {
   it("a request sharing a long prefix with a recent one goes where that one went, even against the load order", () => {
     const affinity = new PrefixAffinity(IDS);
     const system = long("You are a careful assistant for the shipping desk. ");
-    const first = keyOf([{ role: "system", content: system }, { role: "user", content: "Where is order 1?" }]);
+    const first = keyOf([
+      { role: "system", content: system },
+      { role: "user", content: "Where is order 1?" },
+    ]);
     affinity.record(first, 2);
-    const second = keyOf([{ role: "system", content: system }, { role: "user", content: "Where is order 2?" }]);
+    const second = keyOf([
+      { role: "system", content: system },
+      { role: "user", content: "Where is order 2?" },
+    ]);
     // Replica 2 is busier than the others, but within its bound: affinity wins.
     assert.deepEqual(affinity.choose(second, [0, 0, 1]), { index: 2, reason: "recent" });
   });
@@ -107,7 +116,10 @@ describe("prefix affinity", () => {
     // Excluded (already tried): another replica.
     assert.notEqual(set.pick(new Set([first]), key), first);
     // No key: least outstanding (the first listed among the idle ones).
-    assert.equal(set.pick(new Set()), set.replicas.find((r) => r !== first));
+    assert.equal(
+      set.pick(new Set()),
+      set.replicas.find((r) => r !== first),
+    );
     const off = new ReplicaSet({ baseUrls: IDS, healthIntervalMs: 0, affinity: false, check: async () => true });
     const busy = off.replicas[0];
     assert.ok(busy !== undefined);

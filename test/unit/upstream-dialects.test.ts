@@ -7,48 +7,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
-import { DEFAULT_SCHEDULING, type ChatRequest, type OutputConstraint } from "../../src/domain/chat.ts";
+import type { ChatRequest, OutputConstraint } from "../../src/domain/chat.ts";
 import { ParleyError } from "../../src/domain/errors.ts";
-import { NO_REASONING_REQUEST } from "../../src/domain/reasoning.ts";
 import type { ToolsRequest } from "../../src/domain/tools.ts";
 import { FIELD_TABLE } from "../../src/engines/upstream/dialect-table.ts";
 import { UPSTREAM_DIALECTS, type UpstreamDialect } from "../../src/engines/upstream/dialect.ts";
 import { toWireRequest, type WireBody } from "../../src/engines/upstream/wire-request.ts";
 import { accepts } from "../support/grammar.ts";
-
-type Overrides = { -readonly [K in Exclude<keyof ChatRequest, "sampling" | "prompt">]?: ChatRequest[K] } & { sampling?: Partial<ChatRequest["sampling"]>; prompt?: Partial<ChatRequest["prompt"]> };
+import { chatRequest, type ChatRequestOverrides } from "../support/chat-request.ts";
 
 /** A plain request (every field at its default), with `o` on top. */
-function request(o: Overrides = {}): ChatRequest {
-  const { sampling, prompt, ...rest } = o;
-  return {
-    model: "m",
-    messages: [{ role: "user", content: "Hi" }],
-    prompt: { addGenerationPrompt: true, continueFinalMessage: false, addSpecialTokens: false, echo: false, chatTemplate: undefined, chatTemplateKwargs: {}, ...prompt },
-    maxTokens: undefined,
-    n: 1,
-    search: { kind: "sample", bestOf: 1 },
-    promptLogprobs: undefined,
-    stop: [],
-    includeStopString: false,
-    stopTokenIds: new Set(),
-    ignoreEos: false,
-    skipSpecialTokens: true,
-    spacesBetweenSpecialTokens: true,
-    minTokens: 0,
-    sampling: { temperature: 1, topP: 1, topK: 0, minP: 0, seed: 1, seedFromClient: false, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, logitBias: new Map(), ...sampling },
-    logprobs: false,
-    topLogprobs: 0,
-    user: undefined,
-    scheduling: DEFAULT_SCHEDULING,
-    constraint: undefined,
-    whitespacePattern: undefined,
-    adapter: undefined,
-    tools: undefined,
-    reasoning: NO_REASONING_REQUEST,
-    ...rest,
-  };
-}
+const request = chatRequest;
 
 /** The translated body without the parts every request has. */
 function extras(dialect: UpstreamDialect, r: ChatRequest): WireBody {
@@ -164,7 +133,7 @@ describe("upstream dialects: constraints", () => {
 });
 
 describe("upstream dialects: sampling and other extensions", () => {
-  const extensions: [string, Overrides][] = [
+  const extensions: [string, ChatRequestOverrides][] = [
     ["top_k", { sampling: { topK: 5 } }],
     ["min_p", { sampling: { minP: 0.1 } }],
     ["repetition_penalty", { sampling: { repetitionPenalty: 1.2 } }],
@@ -182,13 +151,57 @@ describe("upstream dialects: sampling and other extensions", () => {
 
   it("openai: every extension is a 400 naming it; OpenAI's own fields pass (max_tokens as max_completion_tokens)", () => {
     for (const [field, o] of extensions) assert.equal(refusal("openai", request(o)), field, field);
-    const plain = request({ maxTokens: 9, n: 2, search: { kind: "sample", bestOf: 2 }, stop: ["x"], sampling: { temperature: 0.5, topP: 0.9, seed: 4, seedFromClient: true, frequencyPenalty: 0.5, presencePenalty: -0.5, logitBias: new Map([[3, -100]]) }, logprobs: true, topLogprobs: 2, user: "u1" });
-    assert.deepEqual(extras("openai", plain), { max_completion_tokens: 9, n: 2, temperature: 0.5, top_p: 0.9, seed: 4, frequency_penalty: 0.5, presence_penalty: -0.5, logit_bias: { "3": -100 }, stop: ["x"], logprobs: true, top_logprobs: 2, user: "u1" });
+    const plain = request({
+      maxTokens: 9,
+      n: 2,
+      search: { kind: "sample", bestOf: 2 },
+      stop: ["x"],
+      sampling: { temperature: 0.5, topP: 0.9, seed: 4, seedFromClient: true, frequencyPenalty: 0.5, presencePenalty: -0.5, logitBias: new Map([[3, -100]]) },
+      logprobs: true,
+      topLogprobs: 2,
+      user: "u1",
+    });
+    assert.deepEqual(extras("openai", plain), {
+      max_completion_tokens: 9,
+      n: 2,
+      temperature: 0.5,
+      top_p: 0.9,
+      seed: 4,
+      frequency_penalty: 0.5,
+      presence_penalty: -0.5,
+      logit_bias: { "3": -100 },
+      stop: ["x"],
+      logprobs: true,
+      top_logprobs: 2,
+      user: "u1",
+    });
   });
 
   it("vllm: every extension under its own name; peft becomes the model name; beam search only as wide as n", () => {
-    const sent = extras("vllm", request({ sampling: { topK: 5, minP: 0.1, repetitionPenalty: 1.2 }, stopTokenIds: new Set([7]), ignoreEos: true, minTokens: 3, includeStopString: true, promptLogprobs: 2, reasoning: { effort: "low", budget: 64 } }));
-    assert.deepEqual(sent, { top_k: 5, min_p: 0.1, repetition_penalty: 1.2, include_stop_str_in_output: true, stop_token_ids: [7], ignore_eos: true, min_tokens: 3, prompt_logprobs: 2, reasoning_effort: "low", thinking_token_budget: 64 });
+    const sent = extras(
+      "vllm",
+      request({
+        sampling: { topK: 5, minP: 0.1, repetitionPenalty: 1.2 },
+        stopTokenIds: new Set([7]),
+        ignoreEos: true,
+        minTokens: 3,
+        includeStopString: true,
+        promptLogprobs: 2,
+        reasoning: { effort: "low", budget: 64 },
+      }),
+    );
+    assert.deepEqual(sent, {
+      top_k: 5,
+      min_p: 0.1,
+      repetition_penalty: 1.2,
+      include_stop_str_in_output: true,
+      stop_token_ids: [7],
+      ignore_eos: true,
+      min_tokens: 3,
+      prompt_logprobs: 2,
+      reasoning_effort: "low",
+      thinking_token_budget: 64,
+    });
     assert.deepEqual(extras("vllm", request({ adapter: "sql-lora" })), { model: "sql-lora" });
     const beam = (width: number) => request({ n: 2, search: { kind: "beam", width, lengthPenalty: 1, earlyStopping: false } });
     assert.deepEqual(extras("vllm", beam(2)), { n: 2, use_beam_search: true });
@@ -213,7 +226,12 @@ describe("upstream dialects: sampling and other extensions", () => {
   });
 
   it("sglang: its own names (no_stop_trim, lora_path); what it lacks is a 400", () => {
-    assert.deepEqual(extras("sglang", request({ sampling: { topK: 5 }, includeStopString: true, adapter: "sql-lora", minTokens: 2 })), { top_k: 5, no_stop_trim: true, min_tokens: 2, lora_path: "sql-lora" });
+    assert.deepEqual(extras("sglang", request({ sampling: { topK: 5 }, includeStopString: true, adapter: "sql-lora", minTokens: 2 })), {
+      top_k: 5,
+      no_stop_trim: true,
+      min_tokens: 2,
+      lora_path: "sql-lora",
+    });
     for (const field of ["prompt_logprobs", "thinking_token_budget", "echo"]) {
       const o = extensions.find(([f]) => f === field)?.[1] ?? {};
       assert.equal(refusal("sglang", request(o)), field, field);
@@ -260,7 +278,13 @@ describe("upstream dialects: sampling and other extensions", () => {
   });
 
   it("the unsupported override still applies on top, to the translated names", () => {
-    const { body, warnings } = toWireRequest(request({ sampling: { repetitionPenalty: 1.2 } }), { model: "up", modelId: "front", stream: false, dialect: "llama-server", unsupported: { fields: ["repeat_last_n"], mode: "drop" } });
+    const { body, warnings } = toWireRequest(request({ sampling: { repetitionPenalty: 1.2 } }), {
+      model: "up",
+      modelId: "front",
+      stream: false,
+      dialect: "llama-server",
+      unsupported: { fields: ["repeat_last_n"], mode: "drop" },
+    });
     assert.equal(body.repeat_penalty, 1.2);
     assert.equal(body.repeat_last_n, undefined);
     assert.equal(warnings.length, 1);

@@ -1,14 +1,24 @@
 /**
  * Dialect probing (`probe.ts`): what each server's answers look like (bodies written here after
  * each server's documented shapes), the order of the probes, the fallback to `openai`, and the
- * re-probe after an unreachable start. Also the upstream queue (`limiter.ts`) and the usage
+ * re-probe after an unreachable start. Also the upstream queue (`upstream-queue.ts`) and the usage
  * estimate for abandoned answers (`usage-estimate.ts`).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ParleyError } from "../../src/domain/errors.ts";
-import { Limiter } from "../../src/engines/upstream/limiter.ts";
-import { DialectResolver, dialectFromModels, isLlamaServerProps, isSglangServerInfo, probeDialect, serverRoot, vllmReadsStructuredOutputs, vllmVersion, type ProbeResponse } from "../../src/engines/upstream/probe.ts";
+import { UpstreamQueue } from "../../src/engines/upstream/upstream-queue.ts";
+import {
+  DialectResolver,
+  dialectFromModels,
+  isLlamaServerProps,
+  isSglangServerInfo,
+  probeDialect,
+  serverRoot,
+  vllmReadsStructuredOutputs,
+  vllmVersion,
+  type ProbeResponse,
+} from "../../src/engines/upstream/probe.ts";
 import { UsageTracker } from "../../src/engines/upstream/usage-estimate.ts";
 
 const list = (...entries: object[]) => ({ object: "list", data: entries });
@@ -109,7 +119,7 @@ describe("dialect probe: order and fallbacks", () => {
 
 describe("upstream queue", () => {
   it("at most maxQueue wait (then 429 with Retry-After); a wait longer than queueTimeoutMs is a 429 too", async () => {
-    const limiter = new Limiter({ limit: 1, maxQueue: 1, queueTimeoutMs: 100 });
+    const limiter = new UpstreamQueue({ limit: 1, maxQueue: 1, queueTimeoutMs: 100 });
     const signal = new AbortController().signal;
     const release = await limiter.acquire(signal);
     const waiting = limiter.acquire(signal);
@@ -125,7 +135,7 @@ describe("upstream queue", () => {
   });
 
   it("service_tier orders the waiters: priority first, flex last, first come first served within a tier", async () => {
-    const limiter = new Limiter({ limit: 1 });
+    const limiter = new UpstreamQueue({ limit: 1 });
     const signal = new AbortController().signal;
     const order: string[] = [];
     const release = await limiter.acquire(signal);

@@ -9,10 +9,10 @@ import { SseEventTooLarge, SseParser } from "../../src/engines/upstream/sse-pars
 const STREAM =
   ": keep-alive comment\n\n" +
   'data: {"text":"héllo 🌍"}\n\n' +
-  "event: message\r\nid: 7\r\ndata: {\"a\":1}\r\n\r\n" +
+  'event: message\r\nid: 7\r\ndata: {"a":1}\r\n\r\n' +
   "data:line one\ndata: line two\n\n" +
   "retry: 100\n\n" +
-  "data: {\"cr\":true}\r\r" +
+  'data: {"cr":true}\r\r' +
   "data: [DONE]\n\n";
 const EXPECTED = ['{"text":"héllo 🌍"}', '{"a":1}', "line one\nline two", '{"cr":true}', "[DONE]"];
 
@@ -46,7 +46,13 @@ describe("SseParser", () => {
   });
 
   it("byte by byte", () => {
-    assert.deepEqual(parseSplit(bytes, Array.from({ length: bytes.length }, (_, i) => i)), EXPECTED);
+    assert.deepEqual(
+      parseSplit(
+        bytes,
+        Array.from({ length: bytes.length }, (_, i) => i),
+      ),
+      EXPECTED,
+    );
   });
 
   it("reports a stream cut inside an event, and dispatches an unterminated last event at end()", () => {
@@ -75,9 +81,18 @@ describe("chunkEvents", () => {
   });
 
   it("throws a ParleyError for error frames and malformed chunks", () => {
-    assert.throws(() => chunkEvents({ error: { message: "boom", type: "server_error" } }), (e: unknown) => e instanceof ParleyError && e.message === "boom" && e.kind === "internal");
-    assert.throws(() => chunkEvents([1]), (e: unknown) => e instanceof ParleyError && /malformed/.test(e.message));
-    assert.throws(() => chunkEvents({ nope: 1 }), (e: unknown) => e instanceof ParleyError && /malformed/.test(e.message));
+    assert.throws(
+      () => chunkEvents({ error: { message: "boom", type: "server_error" } }),
+      (e: unknown) => e instanceof ParleyError && e.message === "boom" && e.kind === "internal",
+    );
+    assert.throws(
+      () => chunkEvents([1]),
+      (e: unknown) => e instanceof ParleyError && /malformed/.test(e.message),
+    );
+    assert.throws(
+      () => chunkEvents({ nope: 1 }),
+      (e: unknown) => e instanceof ParleyError && /malformed/.test(e.message),
+    );
   });
 
   it("maps upstream statuses to error kinds", () => {
@@ -100,6 +115,9 @@ test("an event or line beyond the limit throws, and long lines are scanned in li
   const chunk = "y".repeat(1024 * 1024);
   const started = performance.now();
   for (let i = 0; i < 40; i++) big.push(i === 0 ? `data: ${chunk}` : chunk);
-  assert.deepEqual(big.push("\n\n").map((d) => d.length), [40 * 1024 * 1024]);
+  assert.deepEqual(
+    big.push("\n\n").map((d) => d.length),
+    [40 * 1024 * 1024],
+  );
   assert.ok(performance.now() - started < 5000, "40 MiB in one line must not take quadratic time");
 });

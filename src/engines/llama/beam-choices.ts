@@ -35,7 +35,7 @@ export async function runBeamChoices(ctx: RunContext): Promise<RunTotals> {
   let work: GuardedWork<RunTotals> | undefined;
   try {
     while (sequences.length < width) {
-      const extra = pool.tryAcquire(ctx.admission);
+      const extra = pool.tryAcquire(ctx.claim);
       if (extra === undefined) break;
       sequences.push(extra);
     }
@@ -75,7 +75,7 @@ async function searchBeams(ctx: RunContext, search: BeamSearch, sequences: reado
     signal,
     deadline: ctx.deadline,
   });
-  const echo = echoText(request);
+  const echo = echoText(ctx);
   let reasoningTokens = 0;
   hypotheses.forEach((hypothesis, choice) => {
     const text = new TokenTextStream(host.vocabulary, [], { shownControl: request.skipSpecialTokens ? ctx.template.reasoningTokens : "all", spacesBetweenSpecial: request.spacesBetweenSpecialTokens });
@@ -102,7 +102,7 @@ class BeamEvaluator {
   readonly #sequences: readonly Sequence[];
   readonly #keep: number;
   readonly #reportCached: boolean;
-  readonly #options: NonNullable<Extract<ControlledEvaluateInputItem, readonly unknown[]>[1]["generateNext"]>["options"];
+  readonly #options: NonNullable<NonNullable<Extract<ControlledEvaluateInputItem, readonly unknown[]>[1]["generateNext"]>["options"]>;
   readonly #onStep: () => void;
   #evaluations = 0;
 

@@ -70,9 +70,7 @@ export class ChoiceBias {
     const cached = key === undefined ? undefined : this.#cache.get(key);
     if (cached !== undefined) return cached;
     const suppressed = [...(this.#guard?.banned() ?? []), ...(ending ? this.#endTokens : [])];
-    const bias =
-      createTokenBias(model, logitBias, { additive: this.#penaltyBiases(), suppressed, finiteBans: this.#guard !== undefined }) ??
-      new TokenBias(model.tokenizer);
+    const bias = createTokenBias(model, logitBias, { additive: this.#penaltyBiases(), suppressed, finiteBans: this.#guard !== undefined }) ?? new TokenBias(model.tokenizer);
     if (key !== undefined) this.#cache.set(key, bias);
     return bias;
   }

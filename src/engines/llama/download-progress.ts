@@ -44,11 +44,7 @@ export function formatBytes(bytes: number): string {
  * @param label what is being downloaded, e.g. the model file name.
  * @param now clock in ms, injectable for tests (default `Date.now`).
  */
-export function createProgressReporter(
-  label: string,
-  output: ProgressOutput = process.stderr,
-  now: () => number = Date.now,
-): ProgressReporter {
+export function createProgressReporter(label: string, output: ProgressOutput = process.stderr, now: () => number = Date.now): ProgressReporter {
   const tty = output.isTTY === true;
   const startedAt = now();
   let firstBytes: number | undefined;

@@ -1,7 +1,9 @@
 /**
- * The embedded llama.cpp engine: renders and tokenizes the prompt, checks it fits, then runs the
- * request's choices concurrently on the context's sequences (node-llama-cpp batches every active
- * sequence into the same decode step) and merges their events into one stream.
+ * The embedded llama.cpp engine: loads its model (`load()`, load-model.ts), then per request
+ * renders and tokenizes the prompt, checks it fits, runs the request's choices concurrently on the
+ * context's sequences (node-llama-cpp batches every active sequence into the same decode step) and
+ * merges their events into one stream. Its capabilities: everything Parley's API offers but other
+ * servers' extensions; fill-in-the-middle when the loaded model has FIM tokens.
  */
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
@@ -11,7 +13,11 @@ import type { ChatEvent } from "../../domain/events.ts";
 import { AsyncQueue } from "../../util/async-queue.ts";
 import type { Logger } from "../../util/logger.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
-import type { ChatEngine, EngineStats, Generation, ModelInfo, TokenizeOptions } from "../types.ts";
+import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_AFTER_S, DEFAULT_STEP_TIMEOUT_MS, MODEL_LOADING, SHUTTING_DOWN } from "../../config/defaults.ts";
+import type { EngineCapabilities } from "../../domain/capabilities.ts";
+import { llamaCapabilities } from "./capabilities.ts";
+import type { ChatEngine, EngineDescription, EngineStats, Generation, TokenizeOptions } from "../types.ts";
+import { loadLocalModel, SILENT_LOGGER, type LocalModelLoad } from "./load-model.ts";
 import { modelFormats } from "./model-templates.ts";
 import { startsInThoughts } from "../../chat/reasoning/generation-prompt.ts";
 import { runBeamChoices } from "./beam-choices.ts";
@@ -24,14 +30,19 @@ import { buildPrompt, checkGeneratedTokens, checkLogitBias, checkTokenIds } from
 import { RequestTemplates, type RequestTemplatesOptions } from "./request-templates.ts";
 import type { RunContext, Sequence } from "./run-context.ts";
 import { runSampledChoices } from "./sampled-choices.ts";
-import { SequencePool, SHUTTING_DOWN, type HeldEvent } from "./sequence-pool.ts";
+import { SequencePool, type HeldEvent } from "./sequence-pool.ts";
 import { LlamaTextTools } from "./text-tools.ts";
 
 export interface LlamaEngineOptions {
   /** The id clients send in `model`. */
   readonly modelId: string;
-  /** Resolves to the loaded model; the engine reports not-ready until it does. */
-  readonly host: Promise<ModelHost>;
+  /** What `load()` loads. Either this or `host`. */
+  readonly model?: LocalModelLoad;
+  /**
+   * A model loaded elsewhere (tests, embedders), instead of `model`: the engine takes it when it
+   * resolves, and reports not-ready until then.
+   */
+  readonly host?: Promise<ModelHost>;
   /** Requests allowed to wait for a slot before new ones get 429 (default 64). */
   readonly maxQueue?: number;
   /** Milliseconds a request may wait for its first slot before it gets 429 (default 60 000; 0: no limit). */
@@ -57,10 +68,6 @@ export interface LlamaEngineOptions {
   readonly reasoning?: RequestTemplatesOptions;
 }
 
-/** Defaults of the engine's time limits (README "Limits"). */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 1_800_000;
-export const DEFAULT_STEP_TIMEOUT_MS = 300_000;
-
 export class LlamaEngine implements ChatEngine {
   readonly fingerprint: string;
   readonly #options: LlamaEngineOptions;
@@ -80,37 +87,70 @@ export class LlamaEngine implements ChatEngine {
   /** Each pool's `prompt_cache_key` placement. */
   #cacheKeys = new WeakMap<SequencePool<Sequence>, CacheKeySlots<Sequence>>();
   #closing = false;
+  /** The load in progress or done (`load()`); undefined until asked for (or `host` given). */
+  #loading: Promise<void> | undefined;
 
   constructor(options: LlamaEngineOptions) {
+    if ((options.model === undefined) === (options.host === undefined)) throw new Error("LlamaEngine: give either `model` or `host`");
     this.#options = options;
     this.#limits = options.limits ?? DEFAULT_LIMITS;
     this.fingerprint = `fp_${createHash("sha256").update(`parley:${options.modelId}`).digest("hex").slice(0, 10)}`;
-    options.host.then(
-      (host) => {
-        this.#host = host;
-        const limits = this.#limits;
-        this.#tokenizer = new LongPromptTokenizer(host.modelPath, limits);
-        this.#grammars = new GrammarCache(host.llama, {
-          budget: { maxRules: limits.grammarRules, maxAlternatives: limits.grammarAlternatives, maxTokenCost: limits.grammarCost },
-          buildTimeoutMs: limits.grammarSeconds * 1000,
-        });
-        this.#templates = new RequestTemplates(host, this.#options.reasoning);
-        this.#text = new LlamaTextTools(host, this.#templates, this.#tokenizer);
-        for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
-          const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
-          const onHeld = (event: HeldEvent) => this.#reportHeld(id, event);
-          this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: this.#queueTimeoutMs(), onHeld }));
-        }
-      },
-      () => undefined, // the server reports load failures; the engine just stays not ready
-    );
+    if (options.host !== undefined) {
+      this.#loading = options.host.then((host) => this.#attach(host));
+      this.#loading.catch(() => undefined); // reported by load(); the engine just stays not ready
+    }
   }
 
-  /** With the model's formats once it has loaded (`modelFormats`, as the start-up log reports them). */
-  listModels(): readonly ModelInfo[] {
+  get capabilities(): EngineCapabilities {
+    return llamaCapabilities(this.#host?.fillInTheMiddle === true);
+  }
+
+  /** Loads the model (once; later calls share the load): resolves when the engine can serve. */
+  load(signal?: AbortSignal): Promise<void> {
+    const model = this.#options.model;
+    if (this.#loading === undefined && model !== undefined) {
+      const logger = this.#options.logger?.() ?? SILENT_LOGGER;
+      this.#loading = loadLocalModel(model, logger, signal).then((host) => this.#attach(host));
+    }
+    return this.#loading ?? Promise.resolve();
+  }
+
+  /** Takes the loaded model: its tokenizer, grammars, templates and a slot pool per context. */
+  #attach(host: ModelHost): void {
+    if (this.#closing) {
+      void host.dispose(); // closed while it loaded: nobody will use it
+      return;
+    }
+    const options = this.#options;
+    this.#host = host;
+    const limits = this.#limits;
+    this.#tokenizer = new LongPromptTokenizer(host.modelPath, limits);
+    this.#grammars = new GrammarCache(host.llama, {
+      budget: { maxRules: limits.grammarRules, maxAlternatives: limits.grammarAlternatives, maxTokenCost: limits.grammarCost },
+      buildTimeoutMs: limits.grammarSeconds * 1000,
+    });
+    this.#templates = new RequestTemplates(host, this.#options.reasoning);
+    this.#text = new LlamaTextTools(host, this.#templates, this.#tokenizer);
+    for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
+      const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
+      const onHeld = (event: HeldEvent) => this.#reportHeld(id, event);
+      this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? DEFAULT_QUEUE_SIZE, queueTimeoutMs: this.#queueTimeoutMs(), onHeld }));
+    }
+  }
+
+  /** The model, with its formats once it has loaded (`modelFormats`); the banner once loaded. */
+  describe(): EngineDescription {
     const host = this.#host;
     const model = { id: this.#options.modelId, created: this.#created, ownedBy: "parley" };
-    return [host === undefined ? model : { ...model, contextLength: host.contextSize, formats: modelFormats(host.templates) }];
+    if (host === undefined) return { models: [model], banner: undefined };
+    const formats = modelFormats(host.templates);
+    return {
+      models: [{ ...model, contextLength: host.contextSize, formats }],
+      banner: {
+        message: `model ready: send requests with "model": "${this.#options.modelId}"`,
+        fields: { contextSize: host.contextSize, slots: host.context.totalSequences, threads: host.threads, formats },
+      },
+    };
   }
 
   isReady(): boolean {
@@ -144,7 +184,7 @@ export class LlamaEngine implements ChatEngine {
 
   /** The queue timeout, shortened to the request timeout when that is shorter. */
   #queueTimeoutMs(): number {
-    const queue = this.#options.queueTimeoutMs ?? 60_000;
+    const queue = this.#options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS;
     const request = this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (queue === 0) return request;
     return request === 0 ? queue : Math.min(queue, request);
@@ -165,24 +205,28 @@ export class LlamaEngine implements ChatEngine {
     const templates = this.#templates;
     const tokenizer = this.#tokenizer;
     if (host === undefined || templates === undefined || tokenizer === undefined || this.#closing) {
-      throw new ParleyError("unavailable", this.#closing ? SHUTTING_DOWN : "The model is still loading.", { retryAfter: 1 });
+      throw new ParleyError("unavailable", this.#closing ? SHUTTING_DOWN : MODEL_LOADING, { retryAfter: DEFAULT_RETRY_AFTER_S });
     }
     const pool = this.#pools.get(request.adapter ?? "");
     if (pool === undefined) {
       const known = [...host.adapterContexts.keys()];
-      throw new ParleyError("not_found", `The LoRA adapter \`${request.adapter}\` is not registered on this server (${known.length === 0 ? "none is" : `registered: ${known.join(", ")}`}).`, { param: "peft", code: "adapter_not_found" });
+      throw new ParleyError("not_found", `The LoRA adapter \`${request.adapter}\` is not registered on this server (${known.length === 0 ? "none is" : `registered: ${known.join(", ")}`}).`, {
+        param: "peft",
+        code: "adapter_not_found",
+      });
     }
     const template = templates.resolve(request, signal);
     const prompt = await buildPrompt(host, request, template, tokenizer);
     const { format } = template.reasoning;
-    const thoughtsOpen = format?.kind === "tags" && (await startsInThoughts(template.template, format, request, { bosToken: host.specialTokens.bosText, eosToken: host.specialTokens.eosText }, template.variables));
+    const thoughtsOpen =
+      format?.kind === "tags" && (await startsInThoughts(template.template, format, request, { bosToken: host.specialTokens.bosText, eosToken: host.specialTokens.eosText }, template.variables));
     checkLogitBias(request.sampling.logitBias, host.vocabulary.size);
     checkTokenIds(request.stopTokenIds, host.vocabulary.size, "stop_token_ids");
     const maxTokens = Math.min(request.maxTokens ?? this.#options.defaultMaxTokens ?? Infinity, host.contextSize - 1 - prompt.length);
     checkGeneratedTokens(request, maxTokens, this.#limits.generatedTokens);
     const grammarRequest = requestGrammar(request, template.family.syntax);
     const grammar = grammarRequest === undefined ? undefined : await this.#grammars?.get(grammarRequest);
-    const admission = pool.admit(request.scheduling.tier);
+    const claim = pool.admit(request.scheduling.tier);
 
     const events = new AsyncQueue<ChatEvent>();
     // Aborted by a failing choice (nobody reads its siblings' output) or by shutdown.
@@ -202,7 +246,7 @@ export class LlamaEngine implements ChatEngine {
       grammar,
       maxTokens,
       pool,
-      admission,
+      claim,
       cacheKeys: this.#cacheKeysOf(pool),
       signal: stop,
       deadline: deadline.signal,
@@ -212,27 +256,29 @@ export class LlamaEngine implements ChatEngine {
     };
     const run = request.search.kind === "beam" ? runBeamChoices(ctx) : runSampledChoices(ctx);
     this.#running.add(run);
-    void run.then(
-      (totals) => {
-        // Usage even when stopped from outside (client gone, shutdown): what was generated counts
-        // (per-key token limits, usage summaries). The consumer then learns why it stopped.
-        const { reasoningTokens, ...counts } = totals;
-        // Thoughts are counted for models that have them.
-        const thoughts = template.reasoning.format === undefined ? {} : { reasoningTokens: reasoningTokens ?? 0 };
-        events.push({ type: "usage", usage: { promptTokens: prompt.length, ...counts, ...thoughts } });
-        events.close(stop.aborted ? stop.reason : undefined);
-      },
-      (error: unknown) => events.close(stop.aborted ? stop.reason : error),
-    ).finally(() => {
-      clearTimeout(timer);
-      this.#running.delete(run);
-      this.#requests.delete(internal);
-      // Every slot comes back, whatever path the request took; one still lent is a bug, logged.
-      const reclaimed = pool.end(admission);
-      if (reclaimed > 0) this.#options.logger?.()?.error({ model: this.#options.modelId, reclaimed }, "a finished request had not given back its slots; they were taken back");
-    });
+    void run
+      .then(
+        (totals) => {
+          // Usage even when stopped from outside (client gone, shutdown): what was generated counts
+          // (per-key token limits, usage summaries). The consumer then learns why it stopped.
+          const { reasoningTokens, ...counts } = totals;
+          // Thoughts are counted for models that have them.
+          const thoughts = template.reasoning.format === undefined ? {} : { reasoningTokens: reasoningTokens ?? 0 };
+          events.push({ type: "usage", usage: { promptTokens: prompt.length, ...counts, ...thoughts } });
+          events.close(stop.aborted ? stop.reason : undefined);
+        },
+        (error: unknown) => events.close(stop.aborted ? stop.reason : error),
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        this.#running.delete(run);
+        this.#requests.delete(internal);
+        // Every slot comes back, whatever path the request took; one still lent is a bug, logged.
+        const reclaimed = pool.end(claim);
+        if (reclaimed > 0) this.#options.logger?.()?.error({ model: this.#options.modelId, reclaimed }, "a finished request had not given back its slots; they were taken back");
+      });
     // The run settles only after its choices acquired slots or failed to: it ends the race either way.
-    await Promise.race([pool.whenServed(admission), run]);
+    await Promise.race([pool.whenServed(claim), run]);
     return { events, warnings: grammar?.warnings ?? [] };
   }
 
@@ -250,7 +296,7 @@ export class LlamaEngine implements ChatEngine {
 
   /** The text tools once the model is loaded; 503 before, and while shutting down. */
   #textTools(): LlamaTextTools {
-    if (this.#text === undefined || this.#closing) throw new ParleyError("unavailable", this.#closing ? SHUTTING_DOWN : "The model is still loading.", { retryAfter: 1 });
+    if (this.#text === undefined || this.#closing) throw new ParleyError("unavailable", this.#closing ? SHUTTING_DOWN : MODEL_LOADING, { retryAfter: DEFAULT_RETRY_AFTER_S });
     return this.#text;
   }
 

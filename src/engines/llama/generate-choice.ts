@@ -145,9 +145,11 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
       topK: drawInJs === undefined ? sampling.topK : 0,
       minP: drawInJs === undefined ? sampling.minP : 0,
       seed: options.seed,
-      tokenBias: tokenBias.current,
-      grammarEvaluationState: grammarEvaluationState === undefined || options.grammarActive === undefined ? grammarEvaluationState : () => (options.grammarActive?.() === true ? grammarEvaluationState : undefined),
-      repeatPenalty: punished === undefined ? undefined : { punishTokens: () => punished, penalty: sampling.repetitionPenalty },
+      ...(tokenBias.current === undefined ? {} : { tokenBias: tokenBias.current }),
+      ...(grammarEvaluationState === undefined
+        ? {}
+        : { grammarEvaluationState: options.grammarActive === undefined ? grammarEvaluationState : () => (options.grammarActive?.() === true ? grammarEvaluationState : undefined) }),
+      ...(punished === undefined ? {} : { repeatPenalty: { punishTokens: () => punished, penalty: sampling.repetitionPenalty } }),
       yieldEogToken: true,
     },
   );

@@ -29,7 +29,8 @@ export class LongPromptTokenizer implements Tokenizers {
     try {
       return await this.#worker.run(text);
     } catch (error) {
-      if (error instanceof TaskTimeout) throw invalidRequest(`The ${field === "messages" ? "prompt" : `\`${field}\``} could not be tokenized within ${this.#seconds} s (limit tokenizeSeconds).`, [field], "too_complex");
+      if (error instanceof TaskTimeout)
+        throw invalidRequest(`The ${field === "messages" ? "prompt" : `\`${field}\``} could not be tokenized within ${this.#seconds} s (limit tokenizeSeconds).`, [field], "too_complex");
       if (error instanceof TaskQueueFull) throw new ParleyError("server_busy", "Too many long prompts are waiting to be tokenized. Retry shortly.", { retryAfter: 1 });
       throw error;
     }

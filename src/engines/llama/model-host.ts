@@ -58,6 +58,8 @@ export interface ModelHost {
   readonly contextSize: number;
   /** CPU threads used for evaluation. */
   readonly threads: number;
+  /** Whether the model has fill-in-the-middle tokens (prefix, suffix and middle), for `suffix`. */
+  readonly fillInTheMiddle: boolean;
   /** Decode batches dispatched on this model's contexts, the LoRA adapters' included. */
   readonly batchStats: BatchStats;
   dispose(): Promise<void>;
@@ -147,6 +149,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
       eogTokens,
       contextSize: context.contextSize,
       threads,
+      fillInTheMiddle: hasInfillTokens(model),
       batchStats,
       async dispose() {
         for (const adapterContext of adapterContexts.values()) await adapterContext.dispose();
@@ -178,6 +181,12 @@ class PhaseTimer {
   total(): number {
     return Math.round(this.#last - this.#start);
   }
+}
+
+/** Whether the GGUF names the three fill-in-the-middle tokens. */
+function hasInfillTokens(model: LlamaModel): boolean {
+  const { prefix, suffix, middle } = model.tokens.infill;
+  return prefix !== null && suffix !== null && middle !== null;
 }
 
 /** Every token llama.cpp treats as end of generation, found once at load. */

@@ -87,7 +87,10 @@ const STALL_NOTICE_MS = 15_000;
 
 /** Base name without directories, `.gguf` or a split-part suffix: `a/Foo-Q4-00001-of-00002.gguf` → `Foo-Q4`. */
 export function modelDisplayName(fileName: string): string {
-  return path.basename(fileName).replace(/\.gguf$/i, "").replace(SPLIT_SUFFIX, "");
+  return path
+    .basename(fileName)
+    .replace(/\.gguf$/i, "")
+    .replace(SPLIT_SUFFIX, "");
 }
 
 /**
@@ -129,21 +132,13 @@ async function resolveLocal(spec: string): Promise<ResolvedModel> {
   filePath = path.resolve(filePath);
   const info = await stat(filePath).catch(() => undefined);
   if (info === undefined) {
-    throw new ModelSourceError(
-      spec,
-      `Model file not found: ${filePath}. Pass an existing .gguf file, hf:owner/repo/file.gguf, hf:owner/repo:QUANT or an https:// URL.`,
-    );
+    throw new ModelSourceError(spec, `Model file not found: ${filePath}. Pass an existing .gguf file, hf:owner/repo/file.gguf, hf:owner/repo:QUANT or an https:// URL.`);
   }
   if (!info.isFile()) throw new ModelSourceError(spec, `Model path is not a file: ${filePath}`);
   return { path: filePath, displayName: modelDisplayName(filePath), source: "local" };
 }
 
-async function resolveRemote(
-  spec: string,
-  knownDisplayName: string | undefined,
-  cacheFileName: string | undefined,
-  options: ResolveModelOptions,
-): Promise<ResolvedModel> {
+async function resolveRemote(spec: string, knownDisplayName: string | undefined, cacheFileName: string | undefined, options: ResolveModelOptions): Promise<ResolvedModel> {
   const { signal } = options;
   const directory = path.join(path.resolve(options.cacheDir ?? defaultCacheDir()), "models");
   const offline = options.offline ?? (TRUTHY.test(process.env.PARLEY_OFFLINE ?? "") || TRUTHY.test(process.env.HF_HUB_OFFLINE ?? ""));
@@ -154,13 +149,13 @@ async function resolveRemote(
 
   const work = resolveModelFile(spec, {
     directory,
-    fileName: cacheFileName,
+    ...(cacheFileName === undefined ? {} : { fileName: cacheFileName }),
     download: offline ? false : "auto",
     cli: false, // node-llama-cpp's CLI output goes to stdout; we print our own progress to stderr
     deleteTempFileOnCancel: false, // keep `<file>.ipull` so the next call resumes
     endpoints: { huggingFace: hfEndpointOf(options) },
-    tokens: hfToken ? { huggingFace: hfToken } : undefined,
-    signal,
+    ...(hfToken ? { tokens: { huggingFace: hfToken } } : {}),
+    ...(signal === undefined ? {} : { signal }),
     onProgress: ({ totalSize, downloadedSize }) => {
       last = { downloadedBytes: downloadedSize, totalBytes: totalSize };
       reporter?.update(last);
@@ -169,9 +164,12 @@ async function resolveRemote(
   });
 
   // ipull retries a host that does not answer for many minutes without a word; say so on the progress output.
-  const stallNotice = reporter === undefined ? undefined : setTimeout(() => {
-    if (last === undefined) (options.progressOutput ?? process.stderr).write(`Still waiting for "${spec}" (retrying; Ctrl-C to stop)\n`);
-  }, STALL_NOTICE_MS).unref();
+  const stallNotice =
+    reporter === undefined
+      ? undefined
+      : setTimeout(() => {
+          if (last === undefined) (options.progressOutput ?? process.stderr).write(`Still waiting for "${spec}" (retrying; Ctrl-C to stop)\n`);
+        }, STALL_NOTICE_MS).unref();
   let filePath: string;
   try {
     filePath = await untilAborted(work, signal);
@@ -252,7 +250,9 @@ function toModelSourceError(spec: string, err: unknown, offline: boolean, direct
     status === 401 || status === 403
       ? " The model may be gated or private: set HF_TOKEN to a token with access."
       : status === 404
-        ? HF_PREFIX.test(spec) ? " Check the owner, repository and file name." : " Check the URL."
+        ? HF_PREFIX.test(spec)
+          ? " Check the owner, repository and file name."
+          : " Check the URL."
         : "";
   const statusText = field("statusText");
   const url = field("url");
@@ -280,7 +280,10 @@ function urlFileName(url: URL): string {
  * The hash (origin + path, not the query, which often holds expiring signatures) keeps equal names apart.
  */
 function urlCacheFileName(url: URL, fileName: string): string {
-  const hash = createHash("sha256").update(url.origin + url.pathname).digest("hex").slice(0, 10);
+  const hash = createHash("sha256")
+    .update(url.origin + url.pathname)
+    .digest("hex")
+    .slice(0, 10);
   const safe = fileName.replace(/[^\w.-]+/g, "_");
   return `url_${hash}_${safe}`;
 }

@@ -1,5 +1,6 @@
 /**
- * Request → prompt tokens, with the checks that must happen before any slot is taken: the prompt
+ * Request → prompt tokens (a conversation rendered by its template, or a text completion's raw
+ * prompt, below), with the checks that must happen before any slot is taken: the prompt
  * fits the context, and logit_bias names real tokens and leaves something to generate.
  *
  * llama.cpp tokenizes synchronously, and its special-token parsing grows quadratically with the
@@ -9,7 +10,7 @@
  * worker process with a time budget) rather than on the event loop.
  */
 import type { Token } from "node-llama-cpp";
-import type { ChatRequest } from "../../domain/chat.ts";
+import type { ChatRequest, TextPrompt } from "../../domain/chat.ts";
 import { renderPrompt } from "../../chat/render-prompt.ts";
 import type { ConversationTemplate } from "../../chat/template.ts";
 import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
@@ -44,6 +45,16 @@ export interface Tokenizers {
 export async function buildPrompt(host: ModelHost, request: ChatRequest, template: RequestTemplate, tokenizers: Tokenizers): Promise<Token[]> {
   const limit = host.contextSize - 1;
   if (request.messages.length > limit) throw tooLong(host.contextSize, `${request.messages.length} messages`);
+  const field = request.text === undefined ? "messages" : "prompt";
+  const tokens = request.text === undefined ? await conversationTokens(host, request, template, tokenizers) : await textPromptTokens(host, request.text, tokenizers);
+  if (tokens.length === 0) throw invalidRequest(`The ${request.text === undefined ? "rendered prompt" : "prompt"} is empty: there is nothing to generate from.`, [field]);
+  if (tokens.length >= limit) throw tooLong(host.contextSize, `${tokens.length} tokens`, field);
+  return tokens;
+}
+
+/** The conversation rendered by its template and tokenized, with BOS and EOS as the prompt controls say. */
+async function conversationTokens(host: ModelHost, request: ChatRequest, template: RequestTemplate, tokenizers: Tokenizers): Promise<Token[]> {
+  const limit = host.contextSize - 1;
   const { bos, eos, addBos, addEos } = host.specialTokens;
   const text = await renderRequestPrompt(host, request, template);
   if (text.length > limit * host.vocabulary.maxTokenBytes) throw tooLong(host.contextSize, `${text.length} characters`);
@@ -54,8 +65,6 @@ export async function buildPrompt(host: ModelHost, request: ChatRequest, templat
   } else if (addBos && bos !== null && tokens[0] !== bos) {
     tokens.unshift(bos as Token);
   }
-  if (tokens.length === 0) throw invalidRequest("The rendered prompt is empty: there is nothing to generate from.", ["messages"]);
-  if (tokens.length >= limit) throw tooLong(host.contextSize, `${tokens.length} tokens`);
   return tokens;
 }
 
@@ -105,10 +114,48 @@ export function checkTokenIds(ids: Iterable<number>, vocabularySize: number, fie
   }
 }
 
-function tooLong(contextSize: number, size: string): ParleyError {
+function tooLong(contextSize: number, size: string, field: "messages" | "prompt" = "messages"): ParleyError {
+  const what = field === "messages" ? "messages" : "prompt";
   return new ParleyError(
     "context_length_exceeded",
-    `This model's maximum context length is ${contextSize} tokens, and your messages (${size}) do not fit with room to generate. Please reduce the length of the messages.`,
-    { param: "messages", code: "context_length_exceeded" },
+    `This model's maximum context length is ${contextSize} tokens, and your ${what} (${size}) do${field === "messages" ? "" : "es"} not fit with room to generate. Please reduce the length of the ${what}.`,
+    { param: field, code: "context_length_exceeded" },
   );
+}
+
+// A text completion's prompt (`ChatRequest.text`): no chat template. The text is tokenized
+// (special-token strings parsed, BOS added when the model wants it and the text does not start
+// with it), or the client's token ids are used as they are. With a `suffix`, the prompt is laid
+// out for fill-in-the-middle in the prefix-suffix-middle order llama-server uses,
+// `<FIM_PRE>prefix<FIM_SUF>suffix<FIM_MID>`, with the model's own FIM tokens; a model without
+// them cannot, and the request is a 400 naming `suffix`.
+
+/** The model's fill-in-the-middle tokens, when it has all three. */
+export function fimTokens(host: ModelHost): { prefix: Token; suffix: Token; middle: Token } | undefined {
+  const { prefix, suffix, middle } = host.model.tokens.infill;
+  return prefix === null || suffix === null || middle === null ? undefined : { prefix, suffix, middle };
+}
+
+/** The prompt's tokens, before the length checks every prompt gets (prompt.ts). */
+export async function textPromptTokens(host: ModelHost, text: TextPrompt, tokenizers: Tokenizers): Promise<Token[]> {
+  const { bos, addBos } = host.specialTokens;
+  const withBos = (tokens: Token[]) => (addBos && bos !== null && tokens[0] !== bos ? [bos as Token, ...tokens] : tokens);
+  const encode = async (prompt: string | readonly number[], field: string): Promise<Token[]> => {
+    if (typeof prompt === "string") return tokenizeText(host, prompt, tokenizers, field);
+    checkTokenIds(prompt, host.vocabulary.size, field);
+    return [...prompt] as Token[];
+  };
+  const prefix = await encode(text.prompt, "prompt");
+  if (text.suffix === undefined) return typeof text.prompt === "string" ? withBos(prefix) : prefix;
+  const fim = fimTokens(host);
+  if (fim === undefined) {
+    throw invalidRequest("`suffix` needs a model with fill-in-the-middle tokens (FIM prefix, suffix and middle), and this model has none.", ["suffix"], "unsupported");
+  }
+  const suffix = await encode(text.suffix, "suffix");
+  return withBos([fim.prefix, ...prefix, fim.suffix, ...suffix, fim.middle]);
+}
+
+/** What `echo` repeats of a text prompt: its text (token ids: their text, special tokens included). */
+export function textPromptEcho(host: ModelHost, text: TextPrompt): string {
+  return typeof text.prompt === "string" ? text.prompt : host.model.detokenize([...text.prompt] as Token[], true);
 }

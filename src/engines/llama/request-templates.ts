@@ -13,11 +13,12 @@ import { TemplateSandbox, TemplateSandboxError } from "../../chat/template-sandb
 import { detectReasoningFormat, reasoningMarkers } from "../../chat/reasoning/detect.ts";
 import { detectToolFamily } from "../../chat/tools/detect.ts";
 import type { ToolFamilyDefinition } from "../../chat/tools/family.ts";
+import { genericFamily } from "../../chat/tools/families/generic.ts";
 import type { ReasoningFormat } from "../../domain/reasoning.ts";
 import { planReasoning, type ReasoningPlan } from "../../chat/reasoning/plan.ts";
 import type { ChatMessage, ChatRequest } from "../../domain/chat.ts";
 import { invalidRequest, ParleyError } from "../../domain/errors.ts";
-import { SHUTTING_DOWN } from "./sequence-pool.ts";
+import { SHUTTING_DOWN } from "../../config/defaults.ts";
 import type { ModelHost } from "./model-host.ts";
 import { isSingleToken } from "./model-templates.ts";
 import type { RequestTemplate } from "./prompt.ts";
@@ -64,6 +65,8 @@ export class RequestTemplates {
 
   resolve(request: ChatRequest, signal: AbortSignal): ResolvedTemplate {
     const host = this.#host;
+    // A text prompt renders nothing: no tool calls to read, no thoughts to split.
+    if (request.text !== undefined) return this.#withMarkers(request, host.templates.default.template, genericFamily, undefined);
     const source = request.prompt.chatTemplate;
     if (source === undefined) {
       const { templates } = host;

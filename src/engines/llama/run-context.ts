@@ -10,7 +10,8 @@ import type { CacheKeySlots } from "./cache-key-slots.ts";
 import type { CompiledGrammar } from "./grammar-cache.ts";
 import type { ModelHost } from "./model-host.ts";
 import type { ResolvedTemplate } from "./request-templates.ts";
-import type { Admission, SequencePool } from "./sequence-pool.ts";
+import type { SlotClaim, SequencePool } from "./sequence-pool.ts";
+import { textPromptEcho } from "./prompt.ts";
 
 export type Sequence = ReturnType<ModelHost["context"]["getSequence"]>;
 
@@ -25,7 +26,7 @@ export interface RunContext {
   /** Tokens each choice may generate (max_tokens, bounded by the room left in the context). */
   readonly maxTokens: number;
   readonly pool: SequencePool<Sequence>;
-  readonly admission: Admission;
+  readonly claim: SlotClaim;
   /** Which slot last served each `prompt_cache_key` of this pool. */
   readonly cacheKeys: CacheKeySlots<Sequence>;
   /** Aborts when the client leaves, the server shuts down, or a sibling choice failed. */
@@ -58,14 +59,15 @@ export function sharedPrefix(prompt: readonly Token[]): (sequence: Sequence) => 
 /** A slot for one of the request's choices: the one holding most of its prompt, the `prompt_cache_key`'s among equals. */
 export async function acquireSlot(ctx: RunContext): Promise<Sequence> {
   const key = ctx.request.scheduling.cacheKey;
-  const sequence = await ctx.pool.acquire(ctx.admission, ctx.signal, ctx.cacheKeys.prefer(key, sharedPrefix(ctx.prompt)));
+  const sequence = await ctx.pool.acquire(ctx.claim, ctx.signal, ctx.cacheKeys.prefer(key, sharedPrefix(ctx.prompt)));
   ctx.cacheKeys.served(key, sequence);
   return sequence;
 }
 
-/** vLLM `echo`: the final message's content, when the final message is the assistant's. */
-export function echoText(request: ChatRequest): string {
+/** vLLM `echo`: the final message's content, when the final message is the assistant's; a text prompt's text. */
+export function echoText({ request, host }: RunContext): string {
   if (!request.prompt.echo) return "";
+  if (request.text !== undefined) return textPromptEcho(host, request.text);
   const final = request.messages.at(-1);
   return final?.role === "assistant" ? final.content : "";
 }

@@ -64,21 +64,14 @@ interface SampledResult extends ChoiceResult {
 }
 
 /** `onPromptLogprobs`: called once the prompt's log-probabilities (if asked for) were emitted. */
-async function runChoice(
-  ctx: RunContext,
-  index: number,
-  emit: (event: ChatEvent) => void,
-  score: boolean,
-  onPromptLogprobs: () => void,
-  fork: ChoiceOptions["fork"],
-): Promise<SampledResult> {
+async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent) => void, score: boolean, onPromptLogprobs: () => void, fork: ChoiceOptions["fork"]): Promise<SampledResult> {
   const { host, request, template, grammar, pool } = ctx;
   const sequence = await acquireSlot(ctx);
   let work: GuardedWork<ChoiceResult> | undefined;
   try {
     // The prompt's log-probabilities, when this choice computes them, precede even the echo.
     const reportsPrompt = index === 0 && request.promptLogprobs !== undefined;
-    const echo = echoText(request);
+    const echo = echoText(ctx);
     const emitEcho = () => echo !== "" && emit({ type: "delta", choice: index, text: echo, logprobs: [] });
     if (!reportsPrompt) emitEcho();
     // With tool_choice "none" the grammar alone keeps calls out: there is nothing to parse, unless

@@ -10,12 +10,13 @@
  * and takes the best one; ties go to the slot free the longest. A slot given back while requests
  * wait goes to the oldest waiter, whatever its score: fairness comes first.
  *
- * Every lent slot is recorded under the request it was lent to, so none can be lost: `end(admission)`
+ * Every lent slot is recorded under the request it was lent to, so none can be lost: `end(claim)`
  * takes back whatever a finished request still holds (a bug elsewhere, counted in `reclaimed`). A
  * slot whose native work outlives its request (a step still running in llama.cpp after the request
  * was abandoned) is given back with `release(item, until)`: it stays out of use until that work
  * settles, and the watchdog reports it while it is held longer than `heldReportMs`.
  */
+import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_RETRY_AFTER_S, SHUTTING_DOWN } from "../../config/defaults.ts";
 import { ParleyError } from "../../domain/errors.ts";
 
 export interface SequencePoolOptions<T> {
@@ -49,13 +50,13 @@ export type QueueTier = "priority" | "default" | "flex";
 const TIER_RANK: Readonly<Record<QueueTier, number>> = { priority: 0, default: 1, flex: 2 };
 
 /** One admitted request; its choices acquire slots under it. */
-export interface Admission {
+export interface SlotClaim {
   readonly id: symbol;
   readonly tier: QueueTier;
 }
 
 interface Waiter<T> {
-  readonly admission: Admission;
+  readonly claim: SlotClaim;
   resolve(item: T): void;
 }
 
@@ -70,18 +71,16 @@ interface Ticket {
   readonly whenServed: Promise<void>;
 }
 
-export const SHUTTING_DOWN = "The server is shutting down.";
-
 export class SequencePool<T> {
   /** Free slots, the one free the longest first. */
   readonly #free: T[];
   readonly #size: number;
   readonly #waiters: Waiter<T>[] = [];
-  readonly #tickets = new WeakMap<Admission, Ticket>();
+  readonly #tickets = new WeakMap<SlotClaim, Ticket>();
   readonly #maxQueue: number;
   readonly #queueTimeoutMs: number;
   /** Each lent slot's request. */
-  readonly #lent = new Map<T, Admission>();
+  readonly #lent = new Map<T, SlotClaim>();
   /** Slots given back whose work has not settled yet. */
   #held = 0;
   #reclaimed = 0;
@@ -92,15 +91,15 @@ export class SequencePool<T> {
   constructor(options: SequencePoolOptions<T>) {
     this.#free = [...options.items];
     this.#size = options.items.length;
-    this.#maxQueue = options.maxQueue ?? 64;
-    this.#queueTimeoutMs = options.queueTimeoutMs ?? 60_000;
+    this.#maxQueue = options.maxQueue ?? DEFAULT_QUEUE_SIZE;
+    this.#queueTimeoutMs = options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS;
     this.#onHeld = options.onHeld;
     this.#heldReportMs = options.heldReportMs ?? 5000;
   }
 
   /** Requests with at least one choice waiting for a slot. */
   get waitingRequests(): number {
-    return new Set(this.#waiters.map((w) => w.admission)).size;
+    return new Set(this.#waiters.map((w) => w.claim)).size;
   }
 
   /** Slots lent out now (held ones included). */
@@ -127,39 +126,39 @@ export class SequencePool<T> {
    * Admits a request before it starts: 503 once closing, 429 when every slot is taken and the
    * queue already holds `maxQueue` requests. `tier`: where its choices wait (default `default`).
    */
-  admit(tier: QueueTier = "default"): Admission {
-    if (this.#closed) throw new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: 1 });
+  admit(tier: QueueTier = "default"): SlotClaim {
+    if (this.#closed) throw new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: DEFAULT_RETRY_AFTER_S });
     if (this.#free.length === 0 && this.waitingRequests >= this.#maxQueue) {
       throw new ParleyError("server_busy", "The server is busy: too many requests are waiting. Retry shortly.", { retryAfter: 1 });
     }
-    const admission: Admission = { id: Symbol("admission"), tier };
+    const claim: SlotClaim = { id: Symbol("slot-claim"), tier };
     const deadline = this.#queueTimeoutMs > 0 ? performance.now() + this.#queueTimeoutMs : Infinity;
     let onServed: () => void = () => undefined;
     const whenServed = new Promise<void>((resolve) => (onServed = resolve));
-    this.#tickets.set(admission, { deadline, served: false, onServed, whenServed });
-    return admission;
+    this.#tickets.set(claim, { deadline, served: false, onServed, whenServed });
+    return claim;
   }
 
   /**
-   * Resolves once one of `admission`'s choices got a slot; never rejects (a request that never
+   * Resolves once one of `claim`'s choices got a slot; never rejects (a request that never
    * gets one fails through `acquire`).
    */
-  whenServed(admission: Admission): Promise<void> {
-    return this.#tickets.get(admission)?.whenServed ?? Promise.resolve();
+  whenServed(claim: SlotClaim): Promise<void> {
+    return this.#tickets.get(claim)?.whenServed ?? Promise.resolve();
   }
 
   /**
-   * A slot for one of `admission`'s choices: the free one `prefer` scores highest (the one free
+   * A slot for one of `claim`'s choices: the free one `prefer` scores highest (the one free
    * the longest among equals; without `prefer`, that one), else the next one given back, in
    * arrival order. Rejects with the signal's reason if it aborts first, and with 429 if the
    * request has no slot yet when its queue timeout passes.
    */
-  acquire(admission: Admission, signal: AbortSignal, prefer?: (item: T) => number): Promise<T> {
+  acquire(claim: SlotClaim, signal: AbortSignal, prefer?: (item: T) => number): Promise<T> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    const ticket = this.#tickets.get(admission);
+    const ticket = this.#tickets.get(claim);
     const item = this.#takeFree(prefer);
     if (item !== undefined) {
-      this.#lent.set(item, admission);
+      this.#lent.set(item, claim);
       if (ticket !== undefined) served(ticket);
       return Promise.resolve(item);
     }
@@ -174,24 +173,25 @@ export class SequencePool<T> {
       };
       const onAbort = () => leave(signal.reason);
       const waiter: Waiter<T> = {
-        admission,
+        claim,
         resolve: (value) => {
           signal.removeEventListener("abort", onAbort);
           clearTimeout(timer);
-          this.#lent.set(value, admission);
+          this.#lent.set(value, claim);
           if (ticket !== undefined) served(ticket);
           resolve(value);
         },
       };
       signal.addEventListener("abort", onAbort, { once: true });
       // Behind every waiter of its tier or a higher one, ahead of lower tiers.
-      const rank = TIER_RANK[admission.tier];
-      const after = this.#waiters.findIndex((w) => TIER_RANK[w.admission.tier] > rank);
+      const rank = TIER_RANK[claim.tier];
+      const after = this.#waiters.findIndex((w) => TIER_RANK[w.claim.tier] > rank);
       this.#waiters.splice(after === -1 ? this.#waiters.length : after, 0, waiter);
       if (ticket !== undefined && !ticket.served && ticket.deadline !== Infinity) {
         // A sibling choice may have been served meanwhile: the request then waits without limit.
         const timedOut = () => {
-          if (!ticket.served) leave(new ParleyError("server_busy", `The server is busy: the request waited ${this.#queueTimeoutMs / 1000} s for a slot without getting one. Retry shortly.`, { retryAfter: 1 }));
+          if (!ticket.served)
+            leave(new ParleyError("server_busy", `The server is busy: the request waited ${this.#queueTimeoutMs / 1000} s for a slot without getting one. Retry shortly.`, { retryAfter: 1 }));
         };
         timer = setTimeout(timedOut, Math.max(0, ticket.deadline - performance.now()));
       }
@@ -199,9 +199,9 @@ export class SequencePool<T> {
   }
 
   /** A free slot right away, if there is one and nobody is waiting (never waits, never jumps the queue). */
-  tryAcquire(admission: Admission, prefer?: (item: T) => number): T | undefined {
+  tryAcquire(claim: SlotClaim, prefer?: (item: T) => number): T | undefined {
     const item = this.#waiters.length === 0 ? this.#takeFree(prefer) : undefined;
-    if (item !== undefined) this.#lent.set(item, admission);
+    if (item !== undefined) this.#lent.set(item, claim);
     return item;
   }
 
@@ -234,11 +234,11 @@ export class SequencePool<T> {
    * The request is over: forgets it, and takes back any slot still lent to it (which its code
    * should have released: counted in `reclaimed`). Returns how many were taken back.
    */
-  end(admission: Admission): number {
-    this.#tickets.delete(admission);
+  end(claim: SlotClaim): number {
+    this.#tickets.delete(claim);
     let taken = 0;
     for (const [item, owner] of this.#lent) {
-      if (owner !== admission) continue;
+      if (owner !== claim) continue;
       taken++;
       this.release(item);
     }

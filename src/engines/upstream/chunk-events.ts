@@ -21,7 +21,7 @@ export function chunkEvents(chunk: unknown): ChatEvent[] {
   if (!isObject(chunk)) throw malformed("a stream event is not a JSON object");
   if (isObject(chunk.error)) throw errorFromEnvelope(undefined, chunk);
   const events: ChatEvent[] = [];
-  if (Array.isArray(chunk.prompt_logprobs)) events.push({ type: "prompt_logprobs", entries: chunk.prompt_logprobs.map((e) => (e === null ? null : toLogprobs([e])[0] ?? null)) });
+  if (Array.isArray(chunk.prompt_logprobs)) events.push({ type: "prompt_logprobs", entries: chunk.prompt_logprobs.map((e) => (e === null ? null : (toLogprobs([e])[0] ?? null))) });
   if (!Array.isArray(chunk.choices)) throw malformed("a stream chunk has no `choices` list");
   for (const choice of chunk.choices) {
     if (!isObject(choice) || typeof choice.index !== "number") throw malformed("a stream choice has no `index`");
@@ -35,7 +35,14 @@ export function chunkEvents(chunk: unknown): ChatEvent[] {
       const callIndex = typeof call.index === "number" ? call.index : 0;
       const fn = isObject(call.function) ? call.function : {};
       if (typeof call.id === "string" || typeof fn.name === "string") {
-        events.push({ type: "tool_call", choice: index, index: callIndex, id: typeof call.id === "string" ? call.id : `call_${index}_${callIndex}`, name: typeof fn.name === "string" ? fn.name : "", logprobs: take() });
+        events.push({
+          type: "tool_call",
+          choice: index,
+          index: callIndex,
+          id: typeof call.id === "string" ? call.id : `call_${index}_${callIndex}`,
+          name: typeof fn.name === "string" ? fn.name : "",
+          logprobs: take(),
+        });
       }
       if (typeof fn.arguments === "string" && fn.arguments !== "") events.push({ type: "tool_arguments", choice: index, index: callIndex, text: fn.arguments, logprobs: take() });
     }
@@ -54,7 +61,7 @@ export function chunkEvents(chunk: unknown): ChatEvent[] {
 export function completionEvents(completion: unknown): ChatEvent[] {
   if (!isObject(completion) || !Array.isArray(completion.choices)) throw malformed("the completion has no `choices` list");
   const events: ChatEvent[] = [];
-  if (Array.isArray(completion.prompt_logprobs)) events.push({ type: "prompt_logprobs", entries: completion.prompt_logprobs.map((e) => (e === null ? null : toLogprobs([e])[0] ?? null)) });
+  if (Array.isArray(completion.prompt_logprobs)) events.push({ type: "prompt_logprobs", entries: completion.prompt_logprobs.map((e) => (e === null ? null : (toLogprobs([e])[0] ?? null))) });
   for (const choice of completion.choices) {
     if (!isObject(choice) || typeof choice.index !== "number" || !isObject(choice.message)) throw malformed("a choice has no `index` or `message`");
     const index = choice.index;
@@ -68,7 +75,14 @@ export function completionEvents(completion: unknown): ChatEvent[] {
     if (isObject(message.function_call)) calls.push({ id: `call_${index}_0`, function: message.function_call });
     calls.forEach((call, callIndex) => {
       const fn = isObject(call.function) ? call.function : {};
-      events.push({ type: "tool_call", choice: index, index: callIndex, id: typeof call.id === "string" ? call.id : `call_${index}_${callIndex}`, name: typeof fn.name === "string" ? fn.name : "", logprobs: [] });
+      events.push({
+        type: "tool_call",
+        choice: index,
+        index: callIndex,
+        id: typeof call.id === "string" ? call.id : `call_${index}_${callIndex}`,
+        name: typeof fn.name === "string" ? fn.name : "",
+        logprobs: [],
+      });
       if (typeof fn.arguments === "string" && fn.arguments !== "") events.push({ type: "tool_arguments", choice: index, index: callIndex, text: fn.arguments, logprobs: [] });
     });
     if (typeof choice.cumulative_logprob === "number") events.push(score(index, choice));

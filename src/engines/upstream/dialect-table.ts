@@ -8,6 +8,7 @@
  * Fields are keyed by the name Parley's own body uses (vLLM's names, which Parley accepts). Only
  * fields that differ from their defaults reach the table, so a default is never refused.
  */
+import type { ExtensionField } from "../../domain/capabilities.ts";
 import { invalidRequest, type ParleyError } from "../../domain/errors.ts";
 import { DIALECT_NAMES, type UpstreamDialect } from "./dialect.ts";
 
@@ -83,7 +84,12 @@ export const FIELD_TABLE: Readonly<Record<string, Row>> = {
     REJECT,
     as("lora_path"),
   ),
-  guided_whitespace_pattern: row(REJECT, map("`structured_outputs.whitespace_pattern`", (value) => ({ structured_outputs: { whitespace_pattern: value } })), REJECT, REJECT),
+  guided_whitespace_pattern: row(
+    REJECT,
+    map("`structured_outputs.whitespace_pattern`", (value) => ({ structured_outputs: { whitespace_pattern: value } })),
+    REJECT,
+    REJECT,
+  ),
   best_of: row(REJECT, vllmBeamWidth, REJECT, REJECT),
   use_beam_search: row(REJECT, SEND, REJECT, REJECT),
   length_penalty: row(REJECT, SEND, REJECT, REJECT),
@@ -100,6 +106,62 @@ export const FIELD_TABLE: Readonly<Record<string, Row>> = {
   prompt_cache_key: row(SEND, DROP, DROP, DROP),
   service_tier: row(SEND, DROP, DROP, DROP),
 };
+
+/**
+ * Other servers' fields (domain/capabilities.ts `EXTENSION_FIELDS`) each dialect reads, and how
+ * they are sent; a field a dialect has no rule for is refused (the capability check names it
+ * before the request is sent). Another Parley receives them all and answers for itself.
+ */
+export const DIALECT_EXTENSIONS: Readonly<Record<UpstreamDialect, Readonly<Partial<Record<ExtensionField, FieldRule>>>>> = {
+  openai: {},
+  vllm: {
+    allowed_token_ids: SEND,
+    bad_words: SEND,
+    truncate_prompt_tokens: SEND,
+    return_tokens_as_token_ids: SEND,
+    // vLLM ≥ 0.12 reads it inside `structured_outputs`, as a JSON string.
+    structural_tag: map("`structured_outputs.structural_tag`", (value) => ({ structured_outputs: { structural_tag: typeof value === "string" ? value : JSON.stringify(value) } })),
+  },
+  "llama-server": { typical_p: SEND, mirostat: SEND, repeat_penalty: SEND, dry_multiplier: SEND, xtc_probability: SEND, cache_prompt: SEND },
+  sglang: {},
+  parley: {
+    allowed_token_ids: SEND,
+    bad_words: SEND,
+    truncate_prompt_tokens: SEND,
+    structural_tag: SEND,
+    return_tokens_as_token_ids: SEND,
+    logits_processors: SEND,
+    typical_p: SEND,
+    tfs_z: SEND,
+    mirostat: SEND,
+    mirostat_mode: SEND,
+    cache_prompt: SEND,
+    repeat_penalty: SEND,
+    dry_multiplier: SEND,
+    xtc_probability: SEND,
+  },
+};
+
+/**
+ * The request's `extensions` in `dialect`'s form; a 400 naming the first the dialect does not
+ * read, or one whose name the translated `body` already holds (`repeat_penalty` next to
+ * `repetition_penalty` for llama.cpp's server).
+ */
+export function extensionFields(extensions: Readonly<Partial<Record<ExtensionField, unknown>>>, body: Readonly<WireBody>, dialect: UpstreamDialect, modelId: string): WireBody {
+  const out: WireBody = {};
+  for (const [field, value] of Object.entries(extensions) as [ExtensionField, unknown][]) {
+    const rule = DIALECT_EXTENSIONS[dialect][field];
+    if (rule === undefined || rule.kind === "reject") throw notInDialect(field, dialect, modelId);
+    if (rule.kind === "drop") continue;
+    const part = rule.kind === "send" ? { [rule.as ?? field]: value } : rule.map(value, body);
+    if (part === undefined) throw notInDialect(field, dialect, modelId, rule.kind === "map" ? `it is accepted ${rule.note}` : undefined);
+    for (const key of Object.keys(part)) {
+      if (key in body && !isPlainObject(body[key])) throw notInDialect(field, dialect, modelId, `the request already sets \`${key}\` through another field`);
+    }
+    mergeInto(out, part);
+  }
+  return out;
+}
 
 /** Puts `part` into `body`; an object field both already hold (`structured_outputs`) is merged. */
 export function mergeInto(body: WireBody, part: Readonly<WireBody>): void {

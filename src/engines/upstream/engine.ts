@@ -12,7 +12,11 @@
  * `generate` resolves once a replica answered 200; failures before then are real HTTP errors: an
  * upstream 4xx keeps its status and message, connection errors and 5xx eject the replica and retry
  * on another (also when the stream breaks before its first event). Later failures end the stream
- * with an error. Aliases are not listed by `listModels()`: the router reads `aliases`.
+ * with an error.
+ *
+ * Its capabilities are its dialect's (`upstreamCapabilities`): OpenAI's until the probe at start
+ * has answered (or the configured dialect's at once), and fields the config's `unsupported` lists
+ * with mode `reject` refused by the capability check.
  */
 import { createHash } from "node:crypto";
 import { Agent, request as undiciRequest, type Dispatcher } from "undici";
@@ -20,11 +24,14 @@ import type { ChatRequest } from "../../domain/chat.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import type { Logger } from "../../util/logger.ts";
-import type { ChatEngine, EngineStats, Generation, ModelInfo } from "../types.ts";
+import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_RETRY_AFTER_S, DEFAULT_UPSTREAM_TIMEOUT_MS, SHUTTING_DOWN } from "../../config/defaults.ts";
+import type { EngineCapabilities } from "../../domain/capabilities.ts";
+import type { ChatEngine, EngineDescription, EngineStats, Generation } from "../types.ts";
+import { upstreamCapabilities } from "./capabilities.ts";
 import { affinityKey, promptText, type AffinityKey } from "./affinity.ts";
 import { errorFromEnvelope } from "./chunk-events.ts";
 import type { UpstreamDialect } from "./dialect.ts";
-import { Limiter } from "./limiter.ts";
+import { UpstreamQueue } from "./upstream-queue.ts";
 import type { UpstreamModelOptions } from "./options.ts";
 import { DialectResolver, type ProbeResponse } from "./probe.ts";
 import { ReplicaSet, type Replica } from "./replicas.ts";
@@ -67,12 +74,10 @@ const MAX_PROBE_BYTES = 1024 * 1024;
 
 export class UpstreamEngine implements ChatEngine {
   readonly fingerprint: string;
-  /** Other ids that select this model (for the router; `listModels()` reports `id` only). */
-  readonly aliases: readonly string[];
   readonly #options: UpstreamModelOptions;
   readonly #agent: Agent;
   readonly #replicas: ReplicaSet;
-  readonly #limiter: Limiter;
+  readonly #queue: UpstreamQueue;
   readonly #created = Math.floor(Date.now() / 1000);
   /** Each running request's controller, for shutdown. */
   readonly #running = new Set<AbortController>();
@@ -81,11 +86,10 @@ export class UpstreamEngine implements ChatEngine {
 
   constructor(options: UpstreamModelOptions, tuning: UpstreamEngineTuning = {}) {
     this.#options = options;
-    this.aliases = options.aliases ?? [];
     this.fingerprint = `fp_${createHash("sha256").update(`parley-upstream:${options.id}:${options.model}`).digest("hex").slice(0, 10)}`;
-    const timeout = options.timeoutMs ?? 600_000;
+    const timeout = options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
     this.#agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });
-    this.#limiter = new Limiter({ limit: options.maxConcurrent ?? Infinity, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: options.queueTimeoutMs ?? 60_000 });
+    this.#queue = new UpstreamQueue({ limit: options.maxConcurrent ?? Infinity, maxQueue: options.maxQueue ?? DEFAULT_QUEUE_SIZE, queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS });
     const { ejectBaseMs, ejectMaxMs } = tuning;
     this.#replicas = new ReplicaSet({
       baseUrls: options.baseUrls,
@@ -119,8 +123,27 @@ export class UpstreamEngine implements ChatEngine {
     return { status: response.statusCode, json: text === undefined ? undefined : parseJson(text) };
   }
 
-  listModels(): readonly ModelInfo[] {
-    return [{ id: this.#options.id, created: this.#created, ownedBy: "parley" }];
+  /** What the dialect in use forwards (OpenAI's fields while the first probe runs), less the config's refusals. */
+  get capabilities(): EngineCapabilities {
+    return upstreamCapabilities(this.#dialect.known() ?? "openai", this.#options);
+  }
+
+  /**
+   * Nothing to load: health checks and the dialect probe started with the engine. Resolves once
+   * the dialect is known (the probe answered, or fell back to `openai` when no replica could be
+   * reached), so the banner can name it.
+   */
+  async load(): Promise<void> {
+    await this.#dialect.current();
+  }
+
+  describe(): EngineDescription {
+    const { id, model, baseUrls } = this.#options;
+    const dialect = this.#dialect.known();
+    return {
+      models: [{ id, created: this.#created, ownedBy: "parley" }],
+      banner: { message: `upstream model "${id}" configured`, fields: { upstream: model, replicas: baseUrls.length, dialect: dialect ?? "probing" } },
+    };
   }
 
   /** True while at least one replica takes traffic (not ejected, or not checked yet). */
@@ -130,7 +153,7 @@ export class UpstreamEngine implements ChatEngine {
 
   /** `slots`: `maxConcurrent` (0 when unbounded). */
   stats(): EngineStats {
-    return { queued: this.#limiter.waiting, active: this.#limiter.active, slots: this.#options.maxConcurrent ?? 0 };
+    return { queued: this.#queue.waiting, active: this.#queue.active, slots: this.#options.maxConcurrent ?? 0 };
   }
 
   /** Per replica: base URL, requests in flight, and whether it takes traffic (for diagnostics). */
@@ -139,7 +162,7 @@ export class UpstreamEngine implements ChatEngine {
   }
 
   async generate(request: ChatRequest, signal: AbortSignal): Promise<Generation> {
-    if (this.#closing) throw new ParleyError("unavailable", "The server is shutting down.", { retryAfter: 1 });
+    if (this.#closing) throw new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: DEFAULT_RETRY_AFTER_S });
     // best_of > n and beam search cannot be streamed: the best choices are known only at the end.
     const stream = request.search.kind === "sample" && request.search.bestOf === request.n;
     const dialect = await this.dialect();
@@ -150,19 +173,18 @@ export class UpstreamEngine implements ChatEngine {
       stream,
       dialect,
       ...(this.#options.unsupported === undefined ? {} : { unsupported: this.#options.unsupported }),
-      ...(cacheKey === undefined ? {} : { promptCacheKey: cacheKey }),
     });
     const payload = JSON.stringify(body);
     const affinity = this.#options.affinity;
     const key = affinity === false || this.#replicas.replicas.length < 2 ? undefined : affinityKey(promptText(request, affinity?.maxPrefixChars), cacheKey, affinity);
-    const release = await this.#limiter.acquire(signal, request.scheduling.tier);
+    const release = await this.#queue.acquire(signal, request.scheduling.tier);
 
     // Aborts the upstream request: the client left, the timeout passed, or the server is closing.
     const internal = new AbortController();
     const onAbort = () => internal.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     if (signal.aborted) onAbort();
-    const timeoutMs = this.#options.timeoutMs ?? 600_000;
+    const timeoutMs = this.#options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
     const timer = setTimeout(() => internal.abort(new ParleyError("unavailable", `The upstream serving \`${this.#options.id}\` took longer than ${timeoutMs} ms.`)), timeoutMs);
     timer.unref();
     this.#running.add(internal);
@@ -194,7 +216,7 @@ export class UpstreamEngine implements ChatEngine {
     for (;;) {
       const replica = this.#replicas.pick(tried, key);
       if (replica === undefined) {
-        throw new ParleyError("unavailable", `No replica of the upstream serving \`${this.#options.id}\` could take the request (last: ${lastProblem}).`, { retryAfter: 1 });
+        throw new ParleyError("unavailable", `No replica of the upstream serving \`${this.#options.id}\` could take the request (last: ${lastProblem}).`, { retryAfter: DEFAULT_RETRY_AFTER_S });
       }
       tried.add(replica);
       replica.outstanding++;
@@ -223,9 +245,7 @@ export class UpstreamEngine implements ChatEngine {
       }
       const error = errorFromEnvelope(response.statusCode, parseJson(text), this.#options.id);
       const retryAfter = Number(response.headers["retry-after"]);
-      throw Number.isFinite(retryAfter) && retryAfter > 0 && error.retryAfter === undefined
-        ? new ParleyError(error.kind, error.message, { param: error.param, code: error.code, retryAfter })
-        : error;
+      throw Number.isFinite(retryAfter) && retryAfter > 0 && error.retryAfter === undefined ? new ParleyError(error.kind, error.message, { param: error.param, code: error.code, retryAfter }) : error;
     }
   }
 
@@ -261,7 +281,9 @@ export class UpstreamEngine implements ChatEngine {
           }
           if (started || error instanceof ParleyError) {
             if (started && !usage.reported) yield usage.estimate();
-            throw error instanceof ParleyError ? error : new ParleyError("unavailable", `The upstream serving \`${this.#options.id}\` failed mid-stream (${describe(error)}).`, { code: "upstream_failed" });
+            throw error instanceof ParleyError
+              ? error
+              : new ParleyError("unavailable", `The upstream serving \`${this.#options.id}\` failed mid-stream (${describe(error)}).`, { code: "upstream_failed" });
           }
           current = await this.#open(attempt);
         }
@@ -295,8 +317,7 @@ export class UpstreamEngine implements ChatEngine {
     this.#replicas.close();
     const deadline = Date.now() + graceMs;
     while (this.#running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-    for (const controller of this.#running) controller.abort(new ParleyError("unavailable", "The server is shutting down.", { retryAfter: 1 }));
+    for (const controller of this.#running) controller.abort(new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: DEFAULT_RETRY_AFTER_S }));
     await this.#agent.destroy().catch(() => undefined);
   }
 }
-

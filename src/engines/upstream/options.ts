@@ -9,15 +9,13 @@ import type { UpstreamDialect } from "./dialect.ts";
 export interface UpstreamModelOptions {
   /** The id clients send in `model`. */
   readonly id: string;
-  /** Other ids that also select this model. */
-  readonly aliases?: readonly string[];
   /** Replicas' base URLs, each up to and including `/v1` (e.g. `http://10.0.0.5:8000/v1`). */
   readonly baseUrls: readonly string[];
   /** The model name the upstream expects. */
   readonly model: string;
   /** Bearer token for the upstream (the secret itself, resolved from an environment variable; never logged). */
   readonly apiKey?: string;
-  /** Longest a request may take upstream, in ms (default 600 000). */
+  /** Longest a request may take upstream, in ms (default 600 000: `DEFAULT_UPSTREAM_TIMEOUT_MS`). */
   readonly timeoutMs?: number;
   /** Requests in flight to this model across its replicas before new ones wait (default: no limit). */
   readonly maxConcurrent?: number;

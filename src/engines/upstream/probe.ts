@@ -146,11 +146,19 @@ interface DialectState {
 export class DialectResolver {
   readonly #options: DialectResolverOptions;
   #state: DialectState | Promise<DialectState>;
+  /** The latest settled state (what `known()` reports). */
+  #settled: DialectState | undefined;
 
   /** Starts the probe at once (unless configured), so the first request need not wait for all of it. */
   constructor(options: DialectResolverOptions) {
     this.#options = options;
-    this.#state = options.configured === undefined ? this.#probe() : { dialect: options.configured, retryAt: 0 };
+    if (options.configured === undefined) this.#state = this.#probe();
+    else this.#state = this.#settled = { dialect: options.configured, retryAt: 0 };
+  }
+
+  /** The dialect in use now, without waiting: undefined while the first probe runs. */
+  known(): UpstreamDialect | undefined {
+    return this.#settled?.dialect;
   }
 
   async current(): Promise<UpstreamDialect> {
@@ -163,6 +171,12 @@ export class DialectResolver {
   }
 
   async #probe(): Promise<DialectState> {
+    const state = await this.#probeReplicas();
+    this.#settled = state;
+    return state;
+  }
+
+  async #probeReplicas(): Promise<DialectState> {
     const { modelId, model } = this.#options;
     for (const baseUrl of this.#options.baseUrls) {
       const result = await probeDialect(baseUrl, model, this.#options.get).catch(() => undefined);
@@ -172,7 +186,10 @@ export class DialectResolver {
       if (result.warning !== undefined) log?.warn({ model: modelId }, result.warning);
       return { dialect: result.dialect, retryAt: 0 };
     }
-    this.#log()?.warn({ model: modelId }, `no replica of upstream model "${modelId}" answered the dialect probe: it gets the openai dialect (OpenAI's fields only) until one does; set \`dialect\` to choose`);
+    this.#log()?.warn(
+      { model: modelId },
+      `no replica of upstream model "${modelId}" answered the dialect probe: it gets the openai dialect (OpenAI's fields only) until one does; set \`dialect\` to choose`,
+    );
     return { dialect: "openai", retryAt: Date.now() + (this.#options.reprobeMs ?? 30_000) };
   }
 

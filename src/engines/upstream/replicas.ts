@@ -54,7 +54,11 @@ export class ReplicaSet {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.replicas = options.baseUrls.map((url) => new Replica(url));
-    if (options.affinity !== false && this.replicas.length > 1) this.#affinity = new PrefixAffinity(this.replicas.map((r) => r.baseUrl), options.affinity);
+    if (options.affinity !== false && this.replicas.length > 1)
+      this.#affinity = new PrefixAffinity(
+        this.replicas.map((r) => r.baseUrl),
+        options.affinity,
+      );
     const interval = options.healthIntervalMs ?? 5_000;
     if (interval > 0) {
       this.#timer = setInterval(() => this.checkAll(), interval);
@@ -120,7 +124,7 @@ export class ReplicaSet {
       if (this.#checking.has(replica) || this.#checks.signal.aborted) continue;
       this.#checking.add(replica);
       const timeout = AbortSignal.timeout(Math.min(this.#options.healthIntervalMs ?? 5_000, 10_000));
-      this.#options
+      void this.#options
         .check(replica.baseUrl, AbortSignal.any([timeout, this.#checks.signal]))
         .catch(() => false)
         .then((healthy) => {

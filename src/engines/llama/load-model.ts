@@ -1,0 +1,50 @@
+/**
+ * What a local model is loaded from, and the loading itself: the GGUF's path (resolved, and
+ * downloaded if needed, by the caller's `path`), its chat template override, and its context's
+ * settings. The llama engine's `load()` calls `loadLocalModel` once; the engine registry
+ * (engines/registry.ts) fills `LocalModelLoad` from a model spec and the server's flags.
+ */
+import type { LoraSpec } from "../../config/lora-spec.ts";
+import type { Logger } from "../../util/logger.ts";
+import { loadModelHost, readChatTemplateFile, type ModelHost } from "./model-host.ts";
+
+export interface LocalModelLoad {
+  /** Resolves the GGUF's local path (downloading it if needed); rejects with the signal's reason when aborted. */
+  readonly path: (signal?: AbortSignal) => Promise<string>;
+  /** A Jinja file overriding the GGUF's chat template (`--chat-template-file`; default: the GGUF's). */
+  readonly chatTemplateFile?: string | undefined;
+  /** Tokens of context per slot (default: the model's training context, at most 4096). */
+  readonly contextSize?: number | undefined;
+  /** Slots (default 4). */
+  readonly parallel?: number | undefined;
+  /** CPU threads (default: see threads.ts). */
+  readonly threads?: number | undefined;
+  /** Tokens per decode batch (default: node-llama-cpp's). */
+  readonly batchSize?: number | undefined;
+  /** LoRA adapters requests may select (default none). */
+  readonly adapters?: readonly LoraSpec[] | undefined;
+  /** Forward llama.cpp's informational messages too (default false). */
+  readonly verbose?: boolean | undefined;
+}
+
+/** Resolves the model file and loads it with its context (model-host.ts). */
+export async function loadLocalModel(model: LocalModelLoad, logger: Logger, signal?: AbortSignal): Promise<ModelHost> {
+  const modelPath = await model.path(signal);
+  const chatTemplate = model.chatTemplateFile === undefined ? undefined : await readChatTemplateFile(model.chatTemplateFile);
+  signal?.throwIfAborted();
+  const { contextSize, parallel, threads, batchSize, adapters, verbose } = model;
+  return loadModelHost({
+    modelPath,
+    logger,
+    ...(verbose === undefined ? {} : { verbose }),
+    ...(adapters === undefined ? {} : { adapters }),
+    ...(parallel === undefined ? {} : { parallel }),
+    ...(threads === undefined ? {} : { threads }),
+    ...(contextSize === undefined ? {} : { contextSize }),
+    ...(batchSize === undefined ? {} : { batchSize }),
+    ...(chatTemplate === undefined ? {} : { chatTemplate }),
+  });
+}
+
+/** A logger that drops everything (an engine built without one). */
+export const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error() {} };

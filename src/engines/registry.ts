@@ -1,0 +1,76 @@
+/**
+ * The kinds of engine a model spec can name (`kind` in config-file.ts's `ModelSpec`), each with
+ * the one function that builds its engine from a spec and the server's settings. The server
+ * (server-models.ts) builds every engine through `createEngine`, loads it with `load()` and prints
+ * its `describe()` banner, so a new kind is one folder implementing the contract (types.ts), its
+ * spec in the config file, and one entry here — with no edit to the server.
+ */
+import type { LocalModelSpec, ModelSpec, UpstreamModelSpec } from "../config/config-file.ts";
+import type { Config } from "../config/config.ts";
+import { TEST_MODEL_SOURCE } from "../config/defaults.ts";
+import { ensureTestModel } from "../testing/test-model.ts";
+import type { Logger } from "../util/logger.ts";
+import { LlamaEngine } from "./llama/engine.ts";
+import { resolveModelSource } from "./llama/model-source.ts";
+import type { ChatEngine } from "./types.ts";
+import { UpstreamEngine } from "./upstream/engine.ts";
+
+/** What an engine may use from the server beyond its spec and settings. */
+export interface EngineDeps {
+  /** The server's logger, once it exists (engines are built before the HTTP app). */
+  readonly logger: () => Logger | undefined;
+}
+
+/** One kind of engine: builds an engine for a spec of its kind (nothing is loaded yet). */
+export interface EngineKind<S extends ModelSpec> {
+  readonly kind: S["kind"];
+  create(spec: S, config: Config, deps: EngineDeps): ChatEngine;
+}
+
+/** A local GGUF run in-process by llama.cpp; the model's own settings win over the flags'. */
+const local: EngineKind<LocalModelSpec> = {
+  kind: "local",
+  create(spec, config, { logger }) {
+    const cache = config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir };
+    const path = async (signal?: AbortSignal) =>
+      spec.source === TEST_MODEL_SOURCE ? ensureTestModel(cache) : (await resolveModelSource(spec.source, { ...cache, showProgress: true, ...(signal === undefined ? {} : { signal }) })).path;
+    return new LlamaEngine({
+      modelId: spec.id,
+      model: {
+        path,
+        chatTemplateFile: spec.chatTemplateFile,
+        contextSize: spec.ctxSize ?? config.ctxSize,
+        parallel: spec.parallel ?? config.parallel,
+        threads: spec.threads ?? config.threads,
+        batchSize: spec.batchSize ?? config.batchSize,
+        adapters: spec.lora,
+        verbose: config.verbose,
+      },
+      maxQueue: config.queueSize,
+      queueTimeoutMs: config.queueTimeout * 1000,
+      requestTimeoutMs: config.requestTimeout * 1000,
+      stepTimeoutMs: config.stepTimeout * 1000,
+      limits: config.limit,
+      reasoning: { reasoningFormat: config.reasoningFormat, reasoningBudget: config.reasoningBudget },
+      logger,
+      ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
+    });
+  },
+};
+
+/** An OpenAI-compatible server Parley forwards to; the server's queue rules apply unless it sets its own. */
+const upstream: EngineKind<UpstreamModelSpec> = {
+  kind: "upstream",
+  create(spec, config, { logger }) {
+    return new UpstreamEngine({ maxQueue: config.queueSize, queueTimeoutMs: config.queueTimeout * 1000, ...spec.options }, { logger });
+  },
+};
+
+/** Every kind, by the `kind` its specs carry. */
+export const ENGINE_KINDS: { readonly [K in ModelSpec["kind"]]: EngineKind<Extract<ModelSpec, { kind: K }>> } = { local, upstream };
+
+/** The engine for `spec`, built by its kind's entry. */
+export function createEngine(spec: ModelSpec, config: Config, deps: EngineDeps): ChatEngine {
+  const kind = ENGINE_KINDS[spec.kind] as EngineKind<ModelSpec>;
+  return kind.create(spec, config, deps);
+}

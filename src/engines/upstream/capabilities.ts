@@ -1,0 +1,41 @@
+/**
+ * An upstream's capabilities, read off its dialect's translation table (dialect-table.ts,
+ * dialect-constraints.ts) so the two cannot disagree: what the dialect forwards is a capability,
+ * what it refuses for every value is not. Finer points (a field refused for one value, a
+ * constraint with tools on llama.cpp's server) stay with the translation, which refuses them up
+ * front with a 400 naming the field. The config's `unsupported` fields with mode `reject` are
+ * refused by the capability check, under the client's names.
+ */
+import { ALL_CONSTRAINTS, type EngineCapabilities, type ExtensionField } from "../../domain/capabilities.ts";
+import { DIALECT_EXTENSIONS, FIELD_TABLE } from "./dialect-table.ts";
+import type { UpstreamDialect } from "./dialect.ts";
+import type { UpstreamModelOptions } from "./options.ts";
+
+/** Whether the dialect forwards `field` in some form (sent, renamed or rewritten). */
+function forwards(field: string, dialect: UpstreamDialect): boolean {
+  const rule = FIELD_TABLE[field]?.[dialect];
+  return rule !== undefined && rule.kind !== "reject";
+}
+
+export function upstreamCapabilities(dialect: UpstreamDialect, options: Pick<UpstreamModelOptions, "id" | "unsupported">): EngineCapabilities {
+  const unsupported = options.unsupported;
+  return {
+    servedBy: `the upstream serving model \`${options.id}\` (dialect \`${dialect}\`)`,
+    // OpenAI enforces JSON Schemas only; every other dialect each kind (dialect-constraints.ts).
+    constraints: dialect === "openai" ? new Set(["json"]) : ALL_CONSTRAINTS,
+    tools: true,
+    logprobs: forwards("logprobs", dialect) ? { maxTop: 20 } : false,
+    promptLogprobs: forwards("prompt_logprobs", dialect),
+    // vLLM takes `best_of` with beams only (its beam width).
+    bestOf: FIELD_TABLE.best_of?.[dialect].kind === "send",
+    // Beams as Parley's own: combined with nothing that steers or cuts them (vLLM's beam search ignores those fields).
+    beamSearch: forwards("use_beam_search", dialect) ? { combinesWith: new Set() } : false,
+    adapters: forwards("peft", dialect),
+    reasoningControl: forwards("reasoning_effort", dialect) || forwards("thinking_token_budget", dialect),
+    textPrompts: false,
+    fillInTheMiddle: false,
+    embeddings: false,
+    extensions: new Set(Object.keys(DIALECT_EXTENSIONS[dialect]) as ExtensionField[]),
+    refusedFields: new Set(unsupported?.mode === "reject" ? unsupported.fields : []),
+  };
+}
