@@ -1,26 +1,28 @@
 /**
- * Builds the Fastify application: routes, the OpenAI error envelope for every failure (including
- * framework ones: bad JSON, wrong content type, body too large, unknown route; and HTTP-level ones:
- * parser errors, slow clients, compressed bodies, see http/connection-guard.ts), and the app's own
- * Prometheus metrics, CORS (`--cors-origins`, http/cors.ts), and the headers every response carries
- * (`x-request-id`, `openai-processing-ms`: http/response-head.ts). Does not listen.
+ * Builds the Fastify application (does not listen): the cross-cutting plugins and hooks of
+ * http/plugins/ (the headers every response carries, CORS, connection guards, keys, the one
+ * error handler, the generation routes' per-request context that counts and logs them), then
+ * the routes: one per dialect of http/dialects/ (chat completions, text completions), models,
+ * health, metrics, text tools and admin.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { ApiKeySpec } from "./config/api-keys.ts";
 import type { CorsOrigins } from "./config/cors-origins.ts";
-import { ParleyError } from "./domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "./domain/limits.ts";
-import { checkContentEncoding, clientErrorResponse, slowClientServer } from "./http/connection-guard.ts";
-import { registerCors } from "./http/cors.ts";
-import { requestIdFor } from "./http/request-id.ts";
-import { registerResponseHead } from "./http/response-head.ts";
-import { toHttpError, type ErrorMappingOptions } from "./http/errors.ts";
-import type { RequestLog } from "./http/request-log.ts";
 import { Auth } from "./http/auth/auth.ts";
+import { chatCompletions } from "./http/dialects/chat-completions/dialect.ts";
+import { completions } from "./http/dialects/completions/dialect.ts";
+import { registerDialect, type ServeDependencies } from "./http/dialects/serve.ts";
+import type { ReasoningField } from "./http/dialects/types.ts";
+import type { ErrorMappingOptions } from "./http/errors.ts";
 import { ParleyMetrics } from "./http/metrics.ts";
-import { ClientDisconnected } from "./http/sse.ts";
-import type { ReasoningField } from "./http/completion-format.ts";
-import { CHAT_COMPLETIONS_PATHS, registerChatCompletionsRoute } from "./http/routes/chat-completions.ts";
+import { checkContentEncoding, clientErrorResponse, slowClientServer } from "./http/plugins/connection-guard.ts";
+import { registerCors } from "./http/plugins/cors.ts";
+import { registerErrorHandler } from "./http/plugins/errors.ts";
+import { registerGenerationContext } from "./http/plugins/generation-context.ts";
+import { requestIdFor } from "./http/plugins/request-id.ts";
+import { registerResponseHead } from "./http/plugins/response-head.ts";
+import type { RequestLog } from "./http/request-log.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerHealthRoute } from "./http/routes/health.ts";
 import { registerMetricsRoute } from "./http/routes/metrics.ts";
@@ -34,7 +36,7 @@ export interface AppOptions extends ErrorMappingOptions {
   readonly bodyLimit?: number;
   /** Fastify logger option (default: off). */
   readonly logger?: FastifyServerOptions["logger"];
-  /** Where each chat-completions request's record is appended (default: none). The caller closes it. */
+  /** Where each generation request's record is appended (default: none). The caller closes it. */
   readonly requestLog?: RequestLog;
   /**
    * API keys (`--api-key`, the config file's `keys:`). Default none: the server is open (and warns
@@ -86,30 +88,20 @@ export function buildApp(options: AppOptions): FastifyInstance {
     app.addHook("onReady", async () => app.log.warn("no API keys configured: the server is OPEN to anyone who can reach it (pass --api-key or keys: in the config file)"));
   }
 
-  app.setErrorHandler((error, request, reply) => {
-    // Chat-completions requests whose handler never ran (e.g. malformed JSON) are counted here.
-    const early = (status: number) => {
-      if (CHAT_COMPLETIONS_PATHS.includes(request.routeOptions.url ?? "")) metrics.failedEarly(request.raw, status);
-    };
-    if (error instanceof ClientDisconnected) {
-      request.log.debug("client disconnected; generation stopped");
-      early(499);
-      return reply.code(499).send();
-    }
-    const mapped = toHttpError(error, errors);
-    early(mapped.status);
-    if (mapped.status === 503) request.log.warn(mapped.body.error.message);
-    else if (mapped.status >= 500) request.log.error({ err: error }, "request failed");
-    return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const mapped = toHttpError(new ParleyError("not_found", `Unknown route: ${request.method} ${request.url}`), errors);
-    return reply.code(mapped.status).send(mapped.body);
-  });
+  registerErrorHandler(app, errors);
+  registerGenerationContext(app, metrics);
 
   registerHealthRoute(app, options.router);
   registerModelRoutes(app, options.router, auth);
-  registerChatCompletionsRoute(app, options.router, errors, options.requestLog, metrics, auth, limits, options.reasoningField);
+  const serve: ServeDependencies = {
+    router: options.router,
+    settings: { limits, reasoningField: options.reasoningField ?? "reasoning_content" },
+    errors,
+    requestLog: options.requestLog,
+    auth,
+  };
+  registerDialect(app, chatCompletions, serve);
+  registerDialect(app, completions, serve);
   registerTextToolRoutes(app, options.router, auth, limits);
   registerAdminRoutes(app, auth);
   registerMetricsRoute(app, metrics);

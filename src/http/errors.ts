@@ -138,3 +138,8 @@ function frameworkMessage(error: StatusError, status: number): string {
   }
   return error.message ?? "Invalid request.";
 }
+
+/** What the request log keeps of a failure. */
+export function recordedError(mapped: HttpError): { type: string; code: string | number | null; param: string | null } {
+  return { type: mapped.body.error.type, code: mapped.body.error.code, param: mapped.body.error.param };
+}

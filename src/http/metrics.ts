@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics (`GET /metrics`, prom-client), in a Registry of their own per app, so that
  * several servers in one process (tests) never share counters. Two sources:
- * - per request, `RequestMetrics` observes what the chat-completions route already sees (the
+ * - per request, `RequestMetrics` observes what the generation routes (every dialect) already see (the
  *   status it answers, the engine's events): requests by status, tokens, latencies;
  * - at scrape time, the router's engine stats: queue length, active sequences, decode batches.
  * Engines know nothing of Prometheus.
@@ -23,8 +23,6 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export class ParleyMetrics {
   readonly registry = new Registry();
-  /** Requests whose handler ran; the others of the route (e.g. malformed JSON) are counted by the error handler. */
-  readonly #seen = new WeakSet<object>();
   readonly requests: Counter<"status">;
   /** Per key user: bounded by the configured keys (and `model` by the served models). */
   readonly userRequests: Counter<"user" | "model" | "status">;
@@ -38,19 +36,31 @@ export class ParleyMetrics {
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
     const { stats } = options;
-    this.requests = new Counter({ name: "parley_requests_total", help: "Chat-completion requests answered, by HTTP status (499: the client left first)", labelNames: ["status"], registers });
+    this.requests = new Counter({
+      name: "parley_requests_total",
+      help: "Generation requests (chat and text completions) answered, by HTTP status (499: the client left first)",
+      labelNames: ["status"],
+      registers,
+    });
     this.userRequests = new Counter({
       name: "parley_user_requests_total",
-      help: "Chat-completion requests answered, by API key user, model (\"other\": one the server does not serve) and HTTP status; only with API keys configured",
+      help: 'Generation requests answered, by API key user, model ("other": one the server does not serve) and HTTP status; only with API keys configured',
       labelNames: ["user", "model", "status"],
       registers,
     });
     this.promptTokens = new Counter({ name: "parley_prompt_tokens_total", help: "Prompt tokens of completed requests", registers });
     this.generatedTokens = new Counter({ name: "parley_generated_tokens_total", help: "Generated tokens (usage.completion_tokens) of completed requests", registers });
-    this.cachedTokens = new Counter({ name: "parley_prefix_cache_hit_tokens_total", help: "Prompt tokens reused from a sequence's cache rather than evaluated (usage.prompt_tokens_details.cached_tokens)", registers });
+    this.cachedTokens = new Counter({
+      name: "parley_prefix_cache_hit_tokens_total",
+      help: "Prompt tokens reused from a sequence's cache rather than evaluated (usage.prompt_tokens_details.cached_tokens)",
+      registers,
+    });
     const histogram = (name: string, help: string) => new Histogram({ name, help, buckets: LATENCY_BUCKETS, registers });
     this.timeToFirstToken = histogram("parley_time_to_first_token_seconds", "From the request's arrival to its first output");
-    this.interTokenLatency = histogram("parley_inter_token_latency_seconds", "Between successive outputs of one choice (one token each, unless text was held back, e.g. a possible stop string); streamed-as-generated requests only");
+    this.interTokenLatency = histogram(
+      "parley_inter_token_latency_seconds",
+      "Between successive outputs of one choice (one token each, unless text was held back, e.g. a possible stop string); streamed-as-generated requests only",
+    );
     this.e2eLatency = histogram("parley_e2e_request_latency_seconds", "From the request's arrival to its end, requests answered 200");
 
     const gauge = (name: string, help: string, read: (s: EngineStats) => number) =>
@@ -94,15 +104,9 @@ export class ParleyMetrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** The observer of one chat-completions request; `raw`: its Node request, to know it was counted. */
-  begin(raw: object): RequestMetrics {
-    this.#seen.add(raw);
+  /** The observer of one generation request, from its arrival. */
+  begin(): RequestMetrics {
     return new RequestMetrics(this);
-  }
-
-  /** Counts a request of the route that failed before its handler ran (bad JSON, wrong content type, too large). */
-  failedEarly(raw: object, status: number): void {
-    if (!this.#seen.has(raw)) this.requests.inc({ status: String(status) });
   }
 
   /** The exposition: Prometheus text format. */

@@ -54,8 +54,10 @@ export interface RequestLogRecord {
   readonly finish_reasons: readonly (string | null)[];
   /** Why the request failed (also set for an error sent mid-stream, where `status` stays 200). */
   readonly error?: { readonly type: string; readonly code: string | number | null; readonly param: string | null };
-  /** `log_prompt: true` only: the request's messages as sent. */
+  /** `log_prompt: true` only: the request's messages as sent (chat completions). */
   readonly messages?: unknown;
+  /** `log_prompt: true` only: the request's prompt as sent (text completions). */
+  readonly prompt?: unknown;
   /** `log_prompt: true` only: each choice's output (what was generated so far, if interrupted). */
   readonly choices?: readonly LoggedChoice[];
 }

@@ -1,11 +1,11 @@
 /**
- * Gathers one chat-completions request's request-log record while it runs: what the request was
+ * Gathers one generation request's request-log record (any dialect) while it runs: what the request was
  * (from the raw body until validation succeeds), what the engine produced (by observing the same
  * events the response is built from, streamed or not), and how it ended. Text is kept only when
  * the request set `log_prompt: true`; otherwise only counts and finish reasons are.
  */
 import type { ChatEvent, FinishReason } from "../domain/events.ts";
-import type { ParsedChatRequest } from "../schemas/normalize-chat.ts";
+import type { ParsedRequest } from "./dialects/types.ts";
 import type { Logger } from "../util/logger.ts";
 import type { LoggedChoice, RequestLog, RequestLogRecord } from "./request-log.ts";
 
@@ -31,8 +31,8 @@ export class RequestRecorder {
   #stream: boolean | null = null;
   #n: number | null = null;
   #legacyFunctions = false;
-  /** The messages as sent, kept only with `log_prompt: true`. */
-  #messages: unknown;
+  /** The input as sent (`messages`, or a text completion's `prompt`), kept only with `log_prompt: true`. */
+  #input: ParsedRequest["input"] | undefined;
   #logPrompt = false;
   #id: string | null = null;
   #choices: ChoiceTally[] = [];
@@ -58,9 +58,10 @@ export class RequestRecorder {
     this.#user = typeof raw.user === "string" ? raw.user.slice(0, 256) : null;
   }
 
-  /** The request passed validation. `messages` (the wire messages) are kept only when `logPrompt`. */
-  accepted(parsed: ParsedChatRequest, logPrompt: boolean, messages: unknown): void {
-    const { request } = parsed;
+  /** The request passed validation. Its input (messages or prompt) is kept only with `log_prompt`. */
+  accepted(parsed: ParsedRequest): void {
+    const [request] = parsed.requests;
+    if (request === undefined) return;
     this.#model = request.model;
     this.#user = request.user?.slice(0, 256) ?? null;
     this.#metadata = parsed.metadata ?? null;
@@ -71,11 +72,12 @@ export class RequestRecorder {
       ...(tier === "default" ? {} : { service_tier: tier }),
     };
     this.#stream = parsed.stream;
-    this.#n = request.n;
+    const n = request.n * parsed.requests.length;
+    this.#n = n;
     this.#legacyFunctions = request.tools?.legacy ?? false;
-    this.#logPrompt = logPrompt;
-    if (logPrompt) this.#messages = messages;
-    this.#choices = Array.from({ length: request.n }, () => ({ content: "", reasoning: "", calls: [], finish: null }));
+    this.#logPrompt = parsed.logPrompt;
+    if (parsed.logPrompt) this.#input = parsed.input;
+    this.#choices = Array.from({ length: n }, () => ({ content: "", reasoning: "", calls: [], finish: null }));
   }
 
   /** The completion id the response carries. */
@@ -115,7 +117,7 @@ export class RequestRecorder {
       latency_ms: Math.round(performance.now() - this.#start),
       finish_reasons: this.#choices.map((c) => (c.finish === "tool_calls" && this.#legacyFunctions ? "function_call" : c.finish)),
       ...(error === undefined ? {} : { error }),
-      ...(this.#logPrompt ? { messages: this.#messages, choices: this.#choices.map(toLoggedChoice) } : {}),
+      ...(this.#logPrompt && this.#input !== undefined ? { [this.#input.field]: this.#input.value, choices: this.#choices.map(toLoggedChoice) } : {}),
     };
     this.#log.append(record, this.#logger);
   }

@@ -1,10 +1,17 @@
 /**
- * Server-sent events on a raw Node response: `data: <json>\n\n` frames, `data: [DONE]`, and
+ * Server-sent events on a raw Node response: `data: <json>\n\n` frames (named ones with an
+ * `event:` line, as the Responses and Messages APIs use), `data: [DONE]`, and
  * respect for backpressure: the writer waits for `drain` before the next frame, so a slow client
  * is fed at its own pace (generation itself runs on; its events wait in the engine's queue, which
  * `max_tokens` × `n` bounds).
  */
 import type { ServerResponse } from "node:http";
+
+/** One event: its JSON `data` and, for named events, its `event` name; or the `[DONE]` sentinel. */
+export type SseFrame = { readonly event?: string; readonly data: unknown } | typeof DONE;
+
+/** OpenAI's end of stream: `data: [DONE]`. */
+export const DONE = "[DONE]";
 
 export class SseWriter {
   readonly #res: ServerResponse;
@@ -29,14 +36,15 @@ export class SseWriter {
     return this.#res.destroyed || this.#res.writableEnded;
   }
 
-  /** Writes one event; resolves once the socket can take more (or the client is gone). */
-  async send(data: unknown): Promise<void> {
-    await this.#write(`data: ${JSON.stringify(data)}\n\n`);
+  /** Writes one frame; resolves once the socket can take more (or the client is gone). */
+  async send(frame: SseFrame): Promise<void> {
+    if (frame === DONE) return this.#write(`data: ${DONE}\n\n`);
+    const name = frame.event === undefined ? "" : `event: ${frame.event}\n`;
+    await this.#write(`${name}data: ${JSON.stringify(frame.data)}\n\n`);
   }
 
-  /** Writes `data: [DONE]` and ends the response. */
-  async done(): Promise<void> {
-    await this.#write("data: [DONE]\n\n");
+  /** Ends the response. */
+  end(): void {
     this.#res.end();
   }
 

@@ -17,7 +17,10 @@ export const DECODING_BACKENDS = ["auto", "llama.cpp", "xgrammar", "outlines", "
 
 const jsonSchemaObject = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
 const openAiJsonSchema = z.object({
-  name: z.string().max(64).regex(/^[a-zA-Z0-9_-]+$/, "name may contain a-z, A-Z, 0-9, _ and -"),
+  name: z
+    .string()
+    .max(64)
+    .regex(/^[a-zA-Z0-9_-]+$/, "name may contain a-z, A-Z, 0-9, _ and -"),
   description: z.string().nullish(),
   schema: jsonSchemaObject.nullish(),
   strict: z.boolean().nullish(),

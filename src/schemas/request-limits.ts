@@ -60,7 +60,10 @@ export function shapeIssues(body: Record<string, unknown>, limits: RequestLimits
 
 /** The validated fields whose size the limits bound. */
 export interface SizedFields {
-  readonly messages: readonly { readonly content?: unknown; readonly tool_calls?: unknown; readonly function_call?: unknown }[];
+  readonly messages?: readonly { readonly content?: unknown; readonly tool_calls?: unknown; readonly function_call?: unknown }[];
+  /** Text completions' input: a prompt (text, token ids, or several of either) and a suffix. */
+  readonly prompt?: string | readonly (string | number | readonly number[])[];
+  readonly suffix?: string | null | undefined;
   readonly tools?: unknown;
   readonly functions?: unknown;
   readonly stop?: string | readonly string[] | null | undefined;
@@ -110,23 +113,35 @@ export function sizeIssues(wire: SizedFields, limits: RequestLimits): FieldIssue
   const stops = typeof wire.stop === "string" ? [wire.stop] : (wire.stop ?? []);
   stops.forEach((stop, i) => {
     if (stop.length > limits.stopChars) {
-      issues.push({ path: typeof wire.stop === "string" ? ["stop"] : ["stop", i], message: `${stop.length} characters, more than the ${limits.stopChars} allowed (limit stopChars).`, type: "too_big" });
+      issues.push({
+        path: typeof wire.stop === "string" ? ["stop"] : ["stop", i],
+        message: `${stop.length} characters, more than the ${limits.stopChars} allowed (limit stopChars).`,
+        type: "too_big",
+      });
     }
   });
 
-  // Everything the prompt is made of: message text (and earlier calls) and tool definitions.
+  // Everything the prompt is made of: message text (and earlier calls) and tool definitions, or
+  // a text prompt (a token id counts as one character) and its suffix.
   let input = 0;
   for (const field of ["tools", "functions"] as const) {
     const defs = wire[field];
     if (Array.isArray(defs)) defs.forEach((def, i) => (input += json(def, [field, i])));
   }
-  for (const message of wire.messages) {
+  const prompts = wire.prompt === undefined ? [] : typeof wire.prompt === "string" ? [wire.prompt] : wire.prompt;
+  for (const prompt of prompts) input += typeof prompt === "number" ? 1 : prompt.length;
+  input += wire.suffix?.length ?? 0;
+  for (const message of wire.messages ?? []) {
     input += typeof message.content === "string" ? message.content.length : message.content == null ? 0 : JSON.stringify(message.content).length;
     if (message.tool_calls != null) input += JSON.stringify(message.tool_calls).length;
     if (message.function_call != null) input += JSON.stringify(message.function_call).length;
   }
   if (input > limits.inputChars) {
-    issues.push({ path: ["messages"], message: `${input} characters with the tools' definitions, more than the ${limits.inputChars} allowed (limit inputChars).`, type: "too_big" });
+    issues.push({
+      path: [wire.messages === undefined ? "prompt" : "messages"],
+      message: `${input} characters${wire.messages === undefined ? "" : " with the tools' definitions"}, more than the ${limits.inputChars} allowed (limit inputChars).`,
+      type: "too_big",
+    });
   }
   return issues;
 }

@@ -12,7 +12,7 @@
 import { z } from "zod";
 import type { FieldIssue } from "../domain/errors.ts";
 import type { RequestLimits } from "../domain/limits.ts";
-import { validationError } from "./normalize-chat.ts";
+import { validationError } from "./validation.ts";
 
 const model = z.string().min(1).nullish();
 

@@ -21,10 +21,11 @@ const functionDefinition = z.object({
 const namedFunction = z.object({ name: z.string() });
 
 export const toolFields = z.object({
-  tools: z.array(z.object({ type: z.literal("function", "only tools of type `function` are supported"), function: functionDefinition })).max(MAX_TOOLS).nullish(),
-  tool_choice: z
-    .union([z.enum(["none", "auto", "required"]), z.object({ type: z.literal("function"), function: namedFunction })])
+  tools: z
+    .array(z.object({ type: z.literal("function", "only tools of type `function` are supported"), function: functionDefinition }))
+    .max(MAX_TOOLS)
     .nullish(),
+  tool_choice: z.union([z.enum(["none", "auto", "required"]), z.object({ type: z.literal("function"), function: namedFunction })]).nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   functions: z.array(functionDefinition).max(MAX_TOOLS).nullish(),
   function_call: z.union([z.enum(["none", "auto"]), namedFunction]).nullish(),

@@ -1,13 +1,18 @@
 /**
  * The policy for request fields outside the chat schema, so that none is silently ignored:
  *
- * - fields Parley knows but does not implement (FIELDS): a 400 naming it, unless set to `null` or
- *   to the value that matches what Parley already does (it then asks for nothing Parley fails to
- *   deliver);
+ * - other servers' fields (vLLM's, llama.cpp's server's: EXTENSIONS, names in
+ *   domain/capabilities.ts): kept in the domain request's `extensions` when their value asks for
+ *   something (`extensionFields`); the engine chosen for the request then forwards them, or the
+ *   capability check (router/capabilities.ts) refuses them with a 400 naming the field. Their
+ *   values are checked here, at the edge, for their type;
+ * - OpenAI features no engine offers (UNSUPPORTED): a 400 naming the field, unless set to `null`
+ *   or to the value that matches what Parley already does;
  * - fields accepted on purpose without effect (IGNORED_FIELDS, listed in README): caching hints
  *   that cannot change an answer;
  * - any other field, which no dialect Parley speaks defines: a 400 naming it.
  */
+import type { ExtensionField } from "../domain/capabilities.ts";
 import type { FieldIssue } from "../domain/errors.ts";
 
 type Noop = (value: unknown) => boolean;
@@ -16,24 +21,42 @@ const isFalse: Noop = (v) => v === false;
 const isEmptyArray: Noop = (v) => Array.isArray(v) && v.length === 0;
 const never: Noop = () => false;
 
-/** Field → which values are no-ops today, and why the field is not available otherwise. */
-const FIELDS = {
-  // Other servers' sampling and output controls, so that clients written for them are told
-  allowed_token_ids: { noop: never, reason: "allowed_token_ids is not available" },
-  bad_words: { noop: isEmptyArray, reason: "bad_words is not available" },
-  truncate_prompt_tokens: { noop: never, reason: "prompt truncation is not available (Parley never truncates)" },
-  structural_tag: { noop: never, reason: "structural tags are not available" },
-  return_tokens_as_token_ids: { noop: isFalse, reason: "token-id output is not available" },
-  logits_processors: { noop: isEmptyArray, reason: "logits processors are not available" },
-  typical_p: { noop: (v) => v === 1, reason: "typical_p sampling is not available" },
-  tfs_z: { noop: (v) => v === 1, reason: "tail-free sampling is not available" },
-  mirostat: { noop: (v) => v === 0, reason: "mirostat sampling is not available" },
-  mirostat_mode: { noop: (v) => v === 0, reason: "mirostat sampling is not available" },
-  cache_prompt: { noop: (v) => v === true, reason: "Parley always reuses the cached prefix of a prompt (the output does not depend on it)" },
-  repeat_penalty: { noop: (v) => v === 1, reason: "repeat_penalty is not available" },
-  dry_multiplier: { noop: (v) => v === 0, reason: "DRY sampling is not available" },
-  xtc_probability: { noop: (v) => v === 0, reason: "XTC sampling is not available" },
-  // OpenAI features outside a text-only local model
+/** A check of an extension's value: undefined when it is well-formed, else what it must be. */
+type Shape = (value: unknown) => string | undefined;
+const number: Shape = (v) => (typeof v === "number" && Number.isFinite(v) ? undefined : "a number");
+const integer: Shape = (v) => (Number.isInteger(v) ? undefined : "an integer");
+const boolean: Shape = (v) => (typeof v === "boolean" ? undefined : "a boolean");
+const tokenIds: Shape = (v) => (Array.isArray(v) && v.every((t) => Number.isInteger(t) && (t as number) >= 0) ? undefined : "an array of token ids");
+const strings: Shape = (v) => (Array.isArray(v) && v.every((s) => typeof s === "string") ? undefined : "an array of strings");
+const stringOrObject: Shape = (v) => (typeof v === "string" || (typeof v === "object" && v !== null && !Array.isArray(v)) ? undefined : "a string or an object");
+const array: Shape = (v) => (Array.isArray(v) ? undefined : "an array");
+
+/**
+ * Other servers' fields: which values change nothing (so they are not kept), and the shape a
+ * value must have. Which engines forward which: src/engines/upstream/dialect-table.ts.
+ */
+const EXTENSIONS: Readonly<Record<ExtensionField, { readonly noop: Noop; readonly shape: Shape }>> = {
+  // vLLM
+  allowed_token_ids: { noop: never, shape: tokenIds },
+  bad_words: { noop: isEmptyArray, shape: strings },
+  truncate_prompt_tokens: { noop: never, shape: integer },
+  structural_tag: { noop: never, shape: stringOrObject },
+  return_tokens_as_token_ids: { noop: isFalse, shape: boolean },
+  logits_processors: { noop: isEmptyArray, shape: array },
+  // llama.cpp's server
+  typical_p: { noop: (v) => v === 1, shape: number },
+  tfs_z: { noop: (v) => v === 1, shape: number },
+  mirostat: { noop: (v) => v === 0, shape: integer },
+  mirostat_mode: { noop: (v) => v === 0, shape: integer },
+  // Parley always reuses the cached prefix of a prompt: `false` asks for what llama.cpp's server does without
+  cache_prompt: { noop: (v) => v === true, shape: boolean },
+  repeat_penalty: { noop: (v) => v === 1, shape: number },
+  dry_multiplier: { noop: (v) => v === 0, shape: number },
+  xtc_probability: { noop: (v) => v === 0, shape: number },
+};
+
+/** OpenAI features no engine offers: which values are no-ops, and why the field is not available otherwise. */
+const UNSUPPORTED = {
   audio: { noop: never, reason: "audio output is not supported" },
   modalities: { noop: (v) => Array.isArray(v) && v.every((m) => m === "text"), reason: "only the text modality is supported" },
   prediction: { noop: never, reason: "predicted outputs are not supported" },
@@ -41,27 +64,54 @@ const FIELDS = {
   moderation: { noop: never, reason: "moderated completions are not supported" },
 } satisfies Record<string, { noop: Noop; reason: string }>;
 
-/** Fields Parley knows and does not implement (see FIELDS). */
-export type UnsupportedField = keyof typeof FIELDS;
+/** Fields Parley knows outside its schema: other servers' (see EXTENSIONS) and OpenAI features it does not offer. */
+export type UnsupportedField = keyof typeof UNSUPPORTED | ExtensionField;
 
 /** OpenAI's prompt-cache hints: Parley's prefix cache is implicit and in memory, and the answer never depends on it. */
 export const IGNORED_FIELDS = ["prompt_cache_retention", "prompt_cache_options"] as const;
 
-/** Issues for the body's fields that are neither `known` (the schema's), nor in FIELDS, nor ignored on purpose. */
-export function unknownFieldIssues(body: Readonly<Record<string, unknown>>, known: ReadonlySet<string>): FieldIssue[] {
+const placed = (field: string) => Object.hasOwn(UNSUPPORTED, field) || Object.hasOwn(EXTENSIONS, field);
+
+/**
+ * Issues for the body's fields that are neither `known` (the schema's), nor placed by this
+ * policy, nor ignored on purpose. `api`: the dialect, as the message names it (default `chat completions`).
+ */
+export function unknownFieldIssues(body: Readonly<Record<string, unknown>>, known: ReadonlySet<string>, api = "chat completions"): FieldIssue[] {
   const ignored = new Set<string>(IGNORED_FIELDS);
   return Object.keys(body)
-    .filter((field) => !known.has(field) && !Object.hasOwn(FIELDS, field) && !ignored.has(field))
-    .map((field) => ({ path: [field], message: `\`${field}\` is not a field of the chat completions API (OpenAI's, vLLM's or llama-server's) that Parley knows: remove it.`, type: "unknown_field" }));
+    .filter((field) => !known.has(field) && !placed(field) && !ignored.has(field))
+    .map((field) => ({ path: [field], message: `\`${field}\` is not a field of the ${api} API (OpenAI's, vLLM's or llama-server's) that Parley knows: remove it.`, type: "unknown_field" }));
 }
 
-/** Returns an issue for each field that asks for something Parley cannot do yet. */
+/**
+ * An issue for each OpenAI feature no engine offers, and for each other server's field whose
+ * value has the wrong type (whether an engine forwards it is the capability check's matter).
+ */
 export function unsupportedFieldIssues(body: Readonly<Record<string, unknown>>): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  for (const [field, rule] of Object.entries(FIELDS) as [string, { noop: Noop; reason: string }][]) {
+  for (const [field, rule] of Object.entries(UNSUPPORTED) as [string, { noop: Noop; reason: string }][]) {
     const value = body[field];
     if (value === undefined || value === null || rule.noop(value)) continue;
     issues.push({ path: [field], message: `\`${field}\` is not supported by Parley: ${rule.reason}.`, type: "unsupported" });
   }
+  for (const [field, rule] of Object.entries(EXTENSIONS)) {
+    const value = body[field];
+    if (value === undefined || value === null) continue;
+    const expected = rule.shape(value);
+    if (expected !== undefined) issues.push({ path: [field], message: `\`${field}\` must be ${expected}.`, type: "invalid_type" });
+  }
   return issues;
+}
+
+/**
+ * The other servers' fields the body sets to something that is not a no-op, verbatim, for the
+ * domain request's `extensions` (call after validation: values are as sent). Empty when none.
+ */
+export function extensionFields(body: Readonly<Record<string, unknown>>): Readonly<Partial<Record<ExtensionField, unknown>>> {
+  const out: Partial<Record<ExtensionField, unknown>> = {};
+  for (const [field, rule] of Object.entries(EXTENSIONS) as [ExtensionField, { noop: Noop; shape: Shape }][]) {
+    const value = body[field];
+    if (value !== undefined && value !== null && !rule.noop(value)) out[field] = value;
+  }
+  return out;
 }

@@ -16,8 +16,8 @@
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { ParleyError } from "../domain/errors.ts";
-import type { RequestLimits } from "../domain/limits.ts";
+import { ParleyError } from "../../domain/errors.ts";
+import type { RequestLimits } from "../../domain/limits.ts";
 
 /** Fastify's `serverFactory`: a plain HTTP server with the limits' timeouts. */
 export function slowClientServer(limits: Pick<RequestLimits, "headersSeconds" | "bodySeconds" | "idleSeconds">): (handler: RequestListener) => Server {

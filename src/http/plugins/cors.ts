@@ -15,7 +15,7 @@
  */
 import fastifyCors, { type FastifyCorsOptions } from "@fastify/cors";
 import type { FastifyInstance } from "fastify";
-import type { CorsOrigins } from "../config/cors-origins.ts";
+import type { CorsOrigins } from "../../config/cors-origins.ts";
 import { PROCESSING_MS_HEADER } from "./response-head.ts";
 import { REQUEST_ID_HEADER } from "./request-id.ts";
 

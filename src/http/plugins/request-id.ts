@@ -5,7 +5,7 @@
  * A client's (or a proxy's) own `x-request-id` is honoured when it is a safe token: 1–128
  * characters of `A-Z a-z 0-9 . _ : -` (UUIDs, OpenTelemetry trace ids, `req_…` ids all fit; nothing
  * that could break a log line or a header). Anything else is replaced by a new id: 16 random
- * base64url characters. A chat completion answered under a new id gets the id `chatcmpl-<id>`,
+ * base64url characters. A response answered under a new id gets the id `chatcmpl-<id>` (`cmpl-<id>`…),
  * so the header, the logs and the response body line up; under a client's id it gets its own
  * random one (a client may reuse its ids, a completion id must stay unique).
  */
@@ -33,8 +33,8 @@ export function requestIdFor(raw: IncomingMessage): string {
   return isSafeRequestId(given) ? given : newRequestId();
 }
 
-/** The chat completion id for `request`: `chatcmpl-<request id>` when Parley made the id, else a new random one. */
-export function chatCompletionId(request: FastifyRequest): string {
+/** The response id for `request`: `<prefix>-<request id>` when Parley made the id, else a new random one. */
+export function responseId(request: FastifyRequest, prefix: string): string {
   const madeHere = request.headers[REQUEST_ID_HEADER] !== request.id;
-  return `chatcmpl-${madeHere ? request.id : newRequestId()}`;
+  return `${prefix}-${madeHere ? request.id : newRequestId()}`;
 }

@@ -53,10 +53,7 @@ function toWire(model: ModelInfo): WireModel {
  * it saw when the server started, before the models loaded (and so before their formats were known).
  */
 function current(router: Router, name: string): ModelInfo {
-  const { engine, info } = router.model(name);
-  const id = router.canonical(name);
-  const now = engine.listModels().find((model) => model.id === id);
-  return now === undefined ? info : { ...now, id: name };
+  return router.model(name).info;
 }
 
 /** `auth`: with keys, only the models the request's key may use are listed (default: all). */
@@ -64,13 +61,17 @@ export function registerModelRoutes(app: FastifyInstance, router: Router, auth?:
   const allowed = (request: FastifyRequest, id: string) => auth === undefined || auth.allows(auth.principal(request), id);
   // Under `/v1` as OpenAI has them, and without it as llama-server and some clients ask.
   for (const prefix of ["/v1", ""]) {
-    app.get(`${prefix}/models`, async (request) => ({
-      object: "list",
-      data: router
-        .listModels()
-        .filter((m) => allowed(request, m.id))
-        .map((m) => toWire(current(router, m.id))),
-    }) satisfies Pick<ModelsPage, "data"> & { object: "list" });
+    app.get(
+      `${prefix}/models`,
+      async (request) =>
+        ({
+          object: "list",
+          data: router
+            .listModels()
+            .filter((m) => allowed(request, m.id))
+            .map((m) => toWire(current(router, m.id))),
+        }) satisfies Pick<ModelsPage, "data"> & { object: "list" },
+    );
 
     // A wildcard, since model ids may contain slashes ("org/model").
     app.get<{ Params: { "*": string } }>(`${prefix}/models/*`, async (request) => {

@@ -18,7 +18,7 @@ import type { ChatEngine } from "../../engines/types.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
 import type { Router } from "../../router/router.ts";
-import { parseChatRequest } from "../../schemas/normalize-chat.ts";
+import { parseChatRequest } from "../dialects/chat-completions/normalize.ts";
 import { parseDetokenizeBody, parseTokenizeBody, withDefaultModel } from "../../schemas/text-tools.ts";
 import type { Auth } from "../auth/auth.ts";
 import { disconnectSignal } from "../sse.ts";
@@ -107,10 +107,9 @@ class TextTools {
     this.#auth?.checkModel(request, model);
     const engine = this.#router.resolve(model);
     if (hasTextTools(engine)) return engine;
-    throw new ParleyError(
-      "invalid_request",
-      `\`${route}\` is not available for the model \`${model}\`: it is served by an upstream server, whose tokenizer and chat template Parley does not have.`,
-      { param: "model", code: "model_not_supported" },
-    );
+    throw new ParleyError("invalid_request", `\`${route}\` is not available for the model \`${model}\`: it is served by an upstream server, whose tokenizer and chat template Parley does not have.`, {
+      param: "model",
+      code: "model_not_supported",
+    });
   }
 }

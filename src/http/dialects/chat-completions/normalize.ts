@@ -1,143 +1,73 @@
 /**
  * Validates a chat-completions body once, at the edge, and turns it into the domain
  * `ChatRequest`: every field resolved to its documented default, content parts flattened, the
- * seed drawn when absent. Everything invalid is reported together.
+ * seed drawn when absent (the fields every dialect shares: schemas/generation.ts). Everything
+ * invalid is reported together.
  */
-import { randomInt } from "node:crypto";
 import type { z } from "zod";
-import type { ChatMessage, ChatRequest, PromptControl, Scheduling } from "../domain/chat.ts";
-import { formatParam, ParleyError, type FieldIssue } from "../domain/errors.ts";
-import { DEFAULT_LIMITS, type RequestLimits } from "../domain/limits.ts";
-import { chatRequestSchema, type messageSchema } from "./chat-request.ts";
-import { toConstraint } from "./constraints.ts";
-import { shapeIssues, sizeIssues } from "./request-limits.ts";
-import { toPromptControl } from "./prompt-control.ts";
-import { toReasoningRequest } from "./reasoning.ts";
-import { toPromptLogprobs, toSearch } from "./search.ts";
-import { toToolsRequest } from "./tools.ts";
-import { unknownFieldIssues, unsupportedFieldIssues } from "./unsupported-fields.ts";
+import type { ChatMessage, ChatRequest, PromptControl } from "../../../domain/chat.ts";
+import type { FieldIssue } from "../../../domain/errors.ts";
+import { DEFAULT_LIMITS, type RequestLimits } from "../../../domain/limits.ts";
+import { toConstraint } from "../../../schemas/constraints.ts";
+import { generationIssues, toBookkeeping, toGeneration } from "../../../schemas/generation.ts";
+import { toPromptControl } from "../../../schemas/prompt-control.ts";
+import { toReasoningRequest } from "../../../schemas/reasoning.ts";
+import { toPromptLogprobs, toSearch } from "../../../schemas/search.ts";
+import { extensionFields } from "../../../schemas/unsupported-fields.ts";
+import { toToolsRequest } from "../../../schemas/tools.ts";
+import { parseBody, validationError } from "../../../schemas/validation.ts";
+import type { ParsedRequest } from "../types.ts";
+import { chatRequestSchema, type messageSchema } from "./request-schema.ts";
 
-export interface ParsedChatRequest {
+export interface ParsedChatRequest extends ParsedRequest {
+  /** The one domain request (`requests` holds it too). */
   readonly request: ChatRequest;
-  readonly stream: boolean;
-  readonly includeUsage: boolean;
-  /** OpenAI `metadata` tags: recorded in the request log, nothing else. */
-  readonly metadata: Readonly<Record<string, string>> | undefined;
-  /** OctoAI `log_prompt`: this request's text goes into the request log. */
-  readonly logPrompt: boolean;
-  /** OpenAI `store` and `safety_identifier`: recorded in the request log, nothing else (Parley keeps no completions). */
-  readonly store: boolean | undefined;
-  readonly safetyIdentifier: string | undefined;
 }
 
 type WireMessage = z.infer<typeof messageSchema>;
 
-/** The fields the chat schema defines. */
-const KNOWN_FIELDS: ReadonlySet<string> = new Set(Object.keys(chatRequestSchema.shape));
-
 /** `limits`: what the request may hold (default DEFAULT_LIMITS); checked before anything costly. */
 export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_LIMITS): ParsedChatRequest {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw validationError([{ path: [], message: "The request body must be a JSON object.", type: "invalid_type" }]);
-  }
-  const shape = shapeIssues(body as Record<string, unknown>, limits);
-  if (shape.length > 0) throw validationError(shape);
-  const parsed = chatRequestSchema.safeParse(body);
-  const issues: FieldIssue[] = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => ({
-        path: issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
-        message: issue.message,
-        type: issue.code,
-      }));
-  issues.push(...unsupportedFieldIssues(body as Record<string, unknown>), ...unknownFieldIssues(body as Record<string, unknown>, KNOWN_FIELDS));
-  if (!parsed.success || issues.length > 0) throw validationError(issues);
-  const wire = parsed.data;
-  const sizes = sizeIssues(wire, limits);
-  if (sizes.length > 0) throw validationError(sizes);
-
+  const wire = parseBody(chatRequestSchema, body, limits, "chat completions");
+  const issues: FieldIssue[] = [];
   const legacyCalls = new Map<string, string>();
   const messages = wire.messages.map((m, i) => toMessage(m, i, issues, legacyCalls));
   const constraint = toConstraint(wire, issues, limits.jsonDepth);
   const tools = toToolsRequest(wire, issues);
   const prompt = withVerbosity(toPromptControl(wire, messages, issues), wire.verbosity);
-  const constrainedBy = constraint?.field ?? (tools !== undefined && tools.definitions.length > 0 ? "tools" : undefined);
-  const search = toSearch(wire, constrainedBy, issues);
+  const search = toSearch(wire, issues);
   if (constraint !== undefined && wire.stop != null && wire.stop.length > 0) {
     // A stop string would cut the structure short and break the validity guarantee.
     issues.push({ path: ["stop"], message: `\`stop\` cannot be combined with an output constraint (\`${constraint.field}\`): it could cut the structure short.`, type: "conflict" });
-  }
-  if (wire.stream_options != null && wire.stream !== true) {
-    issues.push({ path: ["stream_options"], message: "`stream_options` is only allowed when `stream` is true.", type: "invalid_value" });
   }
   if (wire.top_logprobs != null && wire.top_logprobs > 0 && wire.logprobs !== true) {
     issues.push({ path: ["top_logprobs"], message: "`logprobs` must be true when `top_logprobs` is set.", type: "invalid_value" });
   }
   // llama-server's `n_predict` (-1: no limit) stands in for `max_tokens`.
   const maxTokens = wire.max_completion_tokens ?? wire.max_tokens ?? (wire.n_predict != null && wire.n_predict >= 0 ? wire.n_predict : undefined);
-  if (wire.min_tokens != null && maxTokens != null && wire.min_tokens > maxTokens) {
-    issues.push({ path: ["min_tokens"], message: `\`min_tokens\` (${wire.min_tokens}) cannot exceed \`max_tokens\` (${maxTokens}).`, type: "invalid_value" });
-  }
+  generationIssues(wire, maxTokens, issues);
   if (issues.length > 0) throw validationError(issues);
 
-  const seed = wire.seed ?? null;
   const request: ChatRequest = {
-    model: wire.model,
+    ...toGeneration(wire),
     messages,
     prompt,
     maxTokens: maxTokens ?? undefined,
-    n: wire.n ?? 1,
     search,
     promptLogprobs: toPromptLogprobs(wire),
-    stop: typeof wire.stop === "string" ? [wire.stop] : (wire.stop ?? []).filter((s) => s !== ""),
-    includeStopString: wire.include_stop_str_in_output ?? false,
-    stopTokenIds: new Set(wire.stop_token_ids ?? []),
-    ignoreEos: wire.ignore_eos ?? false,
-    skipSpecialTokens: wire.skip_special_tokens ?? true,
-    spacesBetweenSpecialTokens: wire.spaces_between_special_tokens ?? true,
-    minTokens: wire.min_tokens ?? 0,
-    sampling: {
-      // As vLLM: a temperature this close to 0 is greedy (dividing logits by it would overflow).
-      temperature: (wire.temperature ?? 1) < GREEDY_BELOW ? 0 : (wire.temperature ?? 1),
-      topP: wire.top_p ?? 1,
-      topK: Math.max(0, wire.top_k ?? 0),
-      minP: wire.min_p ?? 0,
-      repetitionPenalty: wire.repetition_penalty ?? 1,
-      seed: seed === null ? randomInt(0, 2 ** 32) : toUint32(seed),
-      seedFromClient: seed !== null,
-      frequencyPenalty: wire.frequency_penalty ?? 0,
-      presencePenalty: wire.presence_penalty ?? 0,
-      logitBias: new Map(Object.entries(wire.logit_bias ?? {}).map(([k, v]) => [Number(k), v])),
-    },
     logprobs: wire.logprobs ?? false,
     topLogprobs: wire.top_logprobs ?? 0,
-    user: wire.user ?? wire.safety_identifier ?? undefined,
-    scheduling: { tier: tierOf(wire.service_tier), cacheKey: wire.prompt_cache_key ?? undefined },
     constraint,
-    whitespacePattern: wire.guided_whitespace_pattern ?? undefined,
     tools,
-    adapter: wire.peft ?? undefined,
     reasoning: toReasoningRequest(wire),
+    extensions: extensionFields(body as Record<string, unknown>),
   };
-  return {
-    request,
-    stream: wire.stream ?? false,
-    includeUsage: wire.stream_options?.include_usage ?? false,
-    metadata: wire.metadata ?? undefined,
-    logPrompt: wire.log_prompt ?? false,
-    store: wire.store ?? undefined,
-    safetyIdentifier: wire.safety_identifier ?? undefined,
-  };
+  return { request, requests: [request], input: { field: "messages", value: (body as { messages: unknown }).messages }, ...toBookkeeping(wire) };
 }
 
 /** OpenAI's `verbosity` reaches templates that read it as `verbosity` (`chat_template_kwargs` win). */
 function withVerbosity(prompt: PromptControl, verbosity: string | null | undefined): PromptControl {
   return verbosity == null ? prompt : { ...prompt, chatTemplateKwargs: { verbosity, ...prompt.chatTemplateKwargs } };
-}
-
-/** OpenAI's tiers as Parley's queue sees them: `scale` and `auto` are the default. */
-function tierOf(tier: string | null | undefined): Scheduling["tier"] {
-  return tier === "priority" || tier === "flex" ? tier : "default";
 }
 
 /**
@@ -195,23 +125,4 @@ function flatten(content: string | readonly { type: string; text?: unknown }[], 
     else issues.push({ path: [...path, "content", i, "type"], message: `Content parts of type \`${part.type}\` are not supported: this is a text-only model.`, type: "unsupported" });
   });
   return texts.join("\n");
-}
-
-/** Any integer seed (OpenAI allows 64-bit, negative too) mapped onto the sampler's uint32. */
-function toUint32(seed: number): number {
-  return Number(BigInt.asUintN(32, BigInt(seed)));
-}
-
-/** Temperatures below this are greedy. */
-const GREEDY_BELOW = 1e-5;
-
-/** Issues named in an error's message; the rest are counted ("and K more"). `detail` lists them all (capped in http/errors.ts). */
-const ISSUES_IN_MESSAGE = 10;
-
-export function validationError(issues: readonly FieldIssue[]): ParleyError {
-  const first = issues[0];
-  const param = first === undefined ? null : formatParam(first.path) || null;
-  const named = issues.slice(0, ISSUES_IN_MESSAGE).map((i) => (i.path.length > 0 ? `${formatParam(i.path)}: ${i.message}` : i.message));
-  if (issues.length > ISSUES_IN_MESSAGE) named.push(`and ${issues.length - ISSUES_IN_MESSAGE} more`);
-  return new ParleyError("invalid_request", named.join("; ") || "Invalid request.", { param, issues });
 }
