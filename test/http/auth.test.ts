@@ -7,6 +7,7 @@ import OpenAI from "openai";
 import { buildApp } from "../../src/app.ts";
 import type { ApiKeySpec } from "../../src/config/api-keys.ts";
 import type { ChatEvent } from "../../src/domain/events.ts";
+import { OPENAI_CAPABILITIES } from "../../src/domain/capabilities.ts";
 import type { ChatEngine } from "../../src/engines/types.ts";
 import { Router } from "../../src/router/router.ts";
 import { MODEL, startTestServer, type TestServer } from "../support/server.ts";
@@ -163,7 +164,9 @@ describe("API keys on a real server (--api-key flags)", () => {
 function fakeEngine(gate: () => Promise<void>): ChatEngine {
   const models = ["m1", "m2"].map((id) => ({ id, created: 0, ownedBy: "test" }));
   return {
-    listModels: () => models,
+    describe: () => ({ models, banner: undefined }),
+    capabilities: OPENAI_CAPABILITIES,
+    load: async () => undefined,
     isReady: () => true,
     fingerprint: "fp_test",
     async generate() {
@@ -206,11 +209,17 @@ describe("per-key models and limits (config-file keys)", () => {
     assert.equal((JSON.parse(denied.body) as { error: { code: string } }).error.code, "model_not_allowed");
     assert.equal((await chat("k-m1", "no-such-model")).status, 403, "existence is not revealed");
     const list = JSON.parse((await raw(url, "GET", "/v1/models", { authorization: "Bearer k-m1" })).body) as { data: { id: string }[] };
-    assert.deepEqual(list.data.map((m) => m.id), ["m1"]);
+    assert.deepEqual(
+      list.data.map((m) => m.id),
+      ["m1"],
+    );
     assert.equal((await raw(url, "GET", "/v1/models/m2", { authorization: "Bearer k-m1" })).status, 404);
     assert.equal((await raw(url, "GET", "/v1/models/m1", { authorization: "Bearer k-m1" })).status, 200);
     const all = JSON.parse((await raw(url, "GET", "/v1/models", { authorization: "Bearer k-rpm" })).body) as { data: { id: string }[] };
-    assert.deepEqual(all.data.map((m) => m.id), ["m1", "m2"]);
+    assert.deepEqual(
+      all.data.map((m) => m.id),
+      ["m1", "m2"],
+    );
   });
 
   const assert429 = (res: RawResponse, what: string) => {

@@ -35,8 +35,7 @@ describe("non-streaming chat completions", () => {
   });
 
   it("counts prompt tokens exactly: one more word, one more token", async () => {
-    const usage = async (content: string) =>
-      (await t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 1 })).usage;
+    const usage = async (content: string) => (await t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 1 })).usage;
     const a = await usage("Tell me a story about");
     const b = await usage("Tell me a story about the");
     assert.ok(a && b);
@@ -72,7 +71,14 @@ describe("non-streaming chat completions", () => {
       model: MODEL,
       messages: [
         { role: "developer", content: "Be brief." },
-        { role: "system", content: [{ type: "text", text: "You are " }, { type: "text", text: "helpful." }], name: "sys" },
+        {
+          role: "system",
+          content: [
+            { type: "text", text: "You are " },
+            { type: "text", text: "helpful." },
+          ],
+          name: "sys",
+        },
         { role: "user", content: [{ type: "text", text: "Hi" }], name: "alice" },
         { role: "assistant", content: "Hello" },
         { role: "tool", content: "42", tool_call_id: "call_1" },
@@ -98,7 +104,10 @@ describe("non-streaming chat completions", () => {
 
   it("lists models and health", async () => {
     const models = await t.client.models.list();
-    assert.deepEqual(models.data.map((m) => m.id), [MODEL]);
+    assert.deepEqual(
+      models.data.map((m) => m.id),
+      [MODEL],
+    );
     const model = await t.client.models.retrieve(MODEL);
     assert.equal(model.id, MODEL);
     assert.equal(model.object, "model");

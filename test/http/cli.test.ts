@@ -42,7 +42,10 @@ describe("the parley command", () => {
       const child = run(["make-test-model", out]);
       const code = await new Promise((resolve) => child.on("exit", resolve));
       assert.equal(code, 0);
-      const hash = async (p: string) => createHash("sha256").update(await readFile(p)).digest("hex");
+      const hash = async (p: string) =>
+        createHash("sha256")
+          .update(await readFile(p))
+          .digest("hex");
       assert.equal(await hash(out), await hash(await ensureTestModel()));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -55,7 +58,10 @@ describe("the parley command", () => {
       const out = join(dir, "m.gguf");
       const exit = (child: ChildProcess) => new Promise((resolve) => child.on("exit", resolve));
       assert.equal(await exit(run(["make-test-model", out, "--size", "tiny"])), 0);
-      const hash = async (p: string) => createHash("sha256").update(await readFile(p)).digest("hex");
+      const hash = async (p: string) =>
+        createHash("sha256")
+          .update(await readFile(p))
+          .digest("hex");
       assert.equal(await hash(out), await hash(await ensureTestModel()));
       assert.equal(await exit(run(["make-test-model", out, "--size", "7b"])), 2);
     } finally {

@@ -38,7 +38,10 @@ describe("fields and routes of other servers' clients", () => {
   it("serves /chat/completions and /models without the /v1 prefix", async () => {
     assert.equal((await chat({}, "/chat/completions")).status, 200);
     const list = (await (await fetch(`${t.url}/models`)).json()) as { data: { id: string }[] };
-    assert.deepEqual(list.data.map((m) => m.id), [MODEL]);
+    assert.deepEqual(
+      list.data.map((m) => m.id),
+      [MODEL],
+    );
     assert.equal((await fetch(`${t.url}/models/${MODEL}`)).status, 200);
   });
 
@@ -95,7 +98,10 @@ describe("fields and routes of other servers' clients", () => {
     assert.equal(res.status, 200);
     await res.json();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const records = (await readFile(logPath, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = (await readFile(logPath, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const record = records.find((r) => r.safety_identifier === "user-hash-1");
     assert.ok(record !== undefined, JSON.stringify(records.at(-1)));
     assert.deepEqual([record.store, record.service_tier, record.metadata], [true, "priority", { app: "test" }]);

@@ -91,11 +91,24 @@ interface Report {
   userAgent: string;
   origin: string;
   plain: { error?: string; id: string; object: string; content: string; finish: string; requestId: string | null; sdkRequestId: string | null; processingMs: string | null };
-  stream: { error?: string; ids: string[]; content: string; chunks: number; usage: { completion_tokens: number } | null; finish: string | null; contentType: string | null; requestId: string | null; processingMs: string | null };
+  stream: {
+    error?: string;
+    ids: string[];
+    content: string;
+    chunks: number;
+    usage: { completion_tokens: number } | null;
+    finish: string | null;
+    contentType: string | null;
+    requestId: string | null;
+    processingMs: string | null;
+  };
   denied: { error?: string; name: string; status: number | null; requestId: string | null; code: string | null };
 }
 
-describe("the openai SDK in headless Chromium, from another origin", { skip: chromium === undefined ? "no chromium binary found (apt-get install chromium, or set PARLEY_CHROMIUM)" : false, timeout: 180_000 }, () => {
+describe("the openai SDK in headless Chromium, from another origin", {
+  skip: chromium === undefined ? "no chromium binary found (apt-get install chromium, or set PARLEY_CHROMIUM)" : false,
+  timeout: 180_000,
+}, () => {
   let parley: TestServer;
   let browser: HeadlessChromium;
   let allowed: { server: Server; origin: string };

@@ -17,6 +17,7 @@ import { buildApp, type AppOptions } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { serverSettingsSchema } from "../../src/config/config-file-schema.ts";
 import type { ChatEvent } from "../../src/domain/events.ts";
+import { OPENAI_CAPABILITIES } from "../../src/domain/capabilities.ts";
 import type { ChatEngine } from "../../src/engines/types.ts";
 import { RequestLog, type RequestLogRecord } from "../../src/http/request-log.ts";
 import { Router } from "../../src/router/router.ts";
@@ -53,7 +54,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 function fakeEngine(timing: { startMs: number; gapMs: number } = { startMs: 0, gapMs: 0 }): ChatEngine {
   return {
-    listModels: () => [{ id: "m1", created: 0, ownedBy: "test" }],
+    describe: () => ({ models: [{ id: "m1", created: 0, ownedBy: "test" }], banner: undefined }),
+    capabilities: OPENAI_CAPABILITIES,
+    load: async () => undefined,
     isReady: () => true,
     fingerprint: "fp_test",
     async generate() {
@@ -86,7 +89,11 @@ const header = (reply: Reply, name: string) => {
   const value = reply.headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
 };
-const list = (value: string | undefined) => (value ?? "").split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+const list = (value: string | undefined) =>
+  (value ?? "")
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== "");
 
 /** The headers every cross-origin response from an allowed origin carries. */
 function assertCorsHeaders(reply: Reply, origin: string, what: string): void {
@@ -132,7 +139,8 @@ describe("CORS with a list of origins and an API key", () => {
   after(() => app.close());
 
   it("answers a preflight before auth, for any route, reflecting the headers the openai SDK asks for", async () => {
-    const asked = "authorization, content-type, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout";
+    const asked =
+      "authorization, content-type, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout";
     for (const path of ["/v1/chat/completions", "/v1/models", "/v1/models/m1", "/tokenize", "/no/such/route"]) {
       const reply = await send(url, "OPTIONS", path, { origin: ALLOWED, "access-control-request-method": "POST", "access-control-request-headers": asked });
       assert.equal(reply.status, 204, `${path}: ${reply.body}`);
@@ -233,7 +241,10 @@ describe("without --cors-origins", () => {
     const reply = await send(url, "POST", "/v1/chat/completions", { ...json, origin: ALLOWED, authorization: `Bearer ${KEY}` }, chatBody());
     assert.equal(reply.status, 200);
     for (const r of [preflight, reply]) {
-      assert.equal(Object.keys(r.headers).some((name) => name.startsWith("access-control-")), false);
+      assert.equal(
+        Object.keys(r.headers).some((name) => name.startsWith("access-control-")),
+        false,
+      );
       assertTraced(r, "no CORS");
     }
   });
@@ -250,7 +261,12 @@ describe("x-request-id", () => {
     requestLog = new RequestLog({ path: join(dir, "requests.jsonl") });
     const stream = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString("utf8").split("\n").filter((line) => line !== ""));
+        lines.push(
+          ...chunk
+            .toString("utf8")
+            .split("\n")
+            .filter((line) => line !== ""),
+        );
         done();
       },
     });
@@ -265,7 +281,14 @@ describe("x-request-id", () => {
   const chat = (headers: Record<string, string> = {}, extra: object = {}) => send(url, "POST", "/v1/chat/completions", { ...json, ...headers }, chatBody(extra));
   const completionIds = (reply: Reply): string[] =>
     reply.body.startsWith("data: ")
-      ? [...new Set(reply.body.split("\n\n").filter((f) => f.startsWith("data: {")).map((f) => (JSON.parse(f.slice(6)) as { id: string }).id))]
+      ? [
+          ...new Set(
+            reply.body
+              .split("\n\n")
+              .filter((f) => f.startsWith("data: {"))
+              .map((f) => (JSON.parse(f.slice(6)) as { id: string }).id),
+          ),
+        ]
       : [(JSON.parse(reply.body) as { id: string }).id];
 
   it("honours a safe incoming id, on answers, streams and errors", async () => {
@@ -301,13 +324,22 @@ describe("x-request-id", () => {
     const made = await chat();
     const madeId = header(made, "x-request-id") ?? "";
     await requestLog.flush();
-    const records = (await readFile(requestLog.path, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as RequestLogRecord);
+    const records = (await readFile(requestLog.path, "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as RequestLogRecord);
     const byRequest = new Map(records.map((r) => [r.request_id, r]));
     assert.equal(byRequest.get("log-me-1")?.id, completionIds(own)[0]);
     assert.equal(byRequest.get(madeId)?.id, `chatcmpl-${madeId}`);
     const logged = lines.map((line) => JSON.parse(line) as { reqId?: string; msg?: string });
-    assert.ok(logged.some((l) => l.reqId === "log-me-1" && l.msg === "chat completion"), "the chat completion line carries the client's id");
-    assert.ok(logged.some((l) => l.reqId === madeId && l.msg === "chat completion"), "and a made one");
+    assert.ok(
+      logged.some((l) => l.reqId === "log-me-1" && l.msg === "chat completion"),
+      "the chat completion line carries the client's id",
+    );
+    assert.ok(
+      logged.some((l) => l.reqId === madeId && l.msg === "chat completion"),
+      "and a made one",
+    );
   });
 });
 

@@ -109,7 +109,18 @@ describe("errors", () => {
 
   it("non-text content parts are rejected naming the part", async () => {
     const body = await expectError(
-      await postChat(t.url, { ...ok, messages: [{ role: "user", content: [{ type: "text", text: "look" }, { type: "image_url", image_url: { url: "data:," } }] }] }),
+      await postChat(t.url, {
+        ...ok,
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "look" },
+              { type: "image_url", image_url: { url: "data:," } },
+            ],
+          },
+        ],
+      }),
       400,
     );
     assert.equal(body.error.param, "messages[0].content[1].type");
@@ -168,11 +179,28 @@ describe("errors", () => {
 
   it("survives a barrage of hostile bodies with no 5xx", async () => {
     const bodies: unknown[] = [
-      null, 0, "str", [], {}, { model: 1 }, { model: MODEL }, { model: MODEL, messages: "x" }, { model: MODEL, messages: [null] },
-      { model: MODEL, messages: [{}] }, { model: MODEL, messages: [{ role: "wizard", content: "x" }] },
-      { ...ok, max_tokens: -1 }, { ...ok, max_tokens: 1.5 }, { ...ok, n: 129 }, { ...ok, seed: 1e300 }, { ...ok, stop: [1] },
-      { ...ok, temperature: "hot" }, { ...ok, logit_bias: [] }, { ...ok, stream: "yes" }, { ...ok, messages: [{ role: "tool", content: "x" }] },
-      { ...ok, messages: [{ role: "user", content: [{ type: "text" }] }] }, { ...ok, user: {} },
+      null,
+      0,
+      "str",
+      [],
+      {},
+      { model: 1 },
+      { model: MODEL },
+      { model: MODEL, messages: "x" },
+      { model: MODEL, messages: [null] },
+      { model: MODEL, messages: [{}] },
+      { model: MODEL, messages: [{ role: "wizard", content: "x" }] },
+      { ...ok, max_tokens: -1 },
+      { ...ok, max_tokens: 1.5 },
+      { ...ok, n: 129 },
+      { ...ok, seed: 1e300 },
+      { ...ok, stop: [1] },
+      { ...ok, temperature: "hot" },
+      { ...ok, logit_bias: [] },
+      { ...ok, stream: "yes" },
+      { ...ok, messages: [{ role: "tool", content: "x" }] },
+      { ...ok, messages: [{ role: "user", content: [{ type: "text" }] }] },
+      { ...ok, user: {} },
     ];
     for (const body of bodies) {
       const res = await postChat(t.url, JSON.stringify(body));

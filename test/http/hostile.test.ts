@@ -52,7 +52,9 @@ function nested(depth: number): string {
 /** The base request with `fields` (JSON texts) added, as raw JSON. */
 function withRaw(fields: Record<string, string>): string {
   const head = JSON.stringify(base).slice(0, -1);
-  return `${head},${Object.entries(fields).map(([name, json]) => `${JSON.stringify(name)}:${json}`).join(",")}}`;
+  return `${head},${Object.entries(fields)
+    .map(([name, json]) => `${JSON.stringify(name)}:${json}`)
+    .join(",")}}`;
 }
 
 describe("hostile requests", () => {
@@ -70,7 +72,10 @@ describe("hostile requests", () => {
     assert.deepEqual(await engineLoad(t.url), { active: 0, queued: 0, held: 0 });
     // All four slots serve at once again.
     const all = await Promise.all(Array.from({ length: 4 }, () => postChat(t.url, { ...base, max_tokens: 8, logit_bias: NO_EOS })));
-    assert.deepEqual(all.map((r) => r.status), [200, 200, 200, 200]);
+    assert.deepEqual(
+      all.map((r) => r.status),
+      [200, 200, 200, 200],
+    );
   });
 
   it("constraints the sampler could never satisfy are 400s before admission (finding 2)", async () => {
@@ -94,10 +99,7 @@ describe("hostile requests", () => {
   it("an ambiguous regex is refused at once, and nobody waits for it (finding 3)", async () => {
     const { result, slowestHealthMs } = await healthDuring(t.url, async () => {
       const start = performance.now();
-      const [refused, plain] = await Promise.all([
-        postChat(t.url, { ...base, guided_regex: "(a|b)*".repeat(100) }),
-        postChat(t.url, { ...base, max_tokens: 4 }),
-      ]);
+      const [refused, plain] = await Promise.all([postChat(t.url, { ...base, guided_regex: "(a|b)*".repeat(100) }), postChat(t.url, { ...base, max_tokens: 4 })]);
       return { refused, plain, ms: performance.now() - start };
     });
     await expect400(result.refused, "guided_regex", /ambiguous/);
@@ -157,7 +159,10 @@ describe("hostile requests", () => {
       }
       return statuses;
     });
-    assert.deepEqual(result, cases.map(([, param]) => [400, param]));
+    assert.deepEqual(
+      result,
+      cases.map(([, param]) => [400, param]),
+    );
     assert.ok(slowestHealthMs < 1000, `/health took ${slowestHealthMs} ms`);
   });
 

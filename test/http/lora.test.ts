@@ -1,11 +1,11 @@
 /**
  * OctoAI's `peft`: LoRA adapters registered with `--lora <id>=<path>[:scale]`, applied per request.
- * The adapter is the project's own tiny LoRA for the test model (src/testing/test-lora.ts).
+ * The adapter is the project's own tiny LoRA for the test model (test/support/test-lora.ts).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { ChatCompletion } from "openai/resources/chat/completions";
-import { ensureTestLora } from "../../src/testing/test-lora.ts";
+import { ensureTestLora } from "../support/test-lora.ts";
 import { MODEL, NO_EOS, postChat, startTestServer, type TestServer } from "../support/server.ts";
 
 describe("LoRA adapters (peft)", () => {

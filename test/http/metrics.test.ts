@@ -50,7 +50,9 @@ describe("GET /metrics", () => {
     const before = await scrape();
     const plain = await t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hi" }], max_tokens: 5, logit_bias: NO_EOS });
     const res = await postChat(t.url, { model: MODEL, messages: [{ role: "user", content: "Hi again" }], max_tokens: 7, logit_bias: NO_EOS, stream: true, stream_options: { include_usage: true } });
-    const chunks = parseSse(await res.text()).slice(0, -1).map((frame) => JSON.parse(frame) as ChatCompletionChunk);
+    const chunks = parseSse(await res.text())
+      .slice(0, -1)
+      .map((frame) => JSON.parse(frame) as ChatCompletionChunk);
     const streamed = chunks.at(-1)?.usage;
     assert.ok(plain.usage !== undefined && streamed !== undefined && streamed !== null);
     const invalid = await postChat(t.url, { model: MODEL, max_tokens: 1 });

@@ -23,8 +23,7 @@ import type { Logger } from "../../src/util/logger.ts";
 import { MODEL, startTestServer, type TestServer } from "../support/server.ts";
 
 /** A ChatML-like template that writes no tool-call or reasoning markup of any family. */
-const PLAIN_CHATML =
-  "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}" + "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+const PLAIN_CHATML = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}" + "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
 interface Entry {
   id: string;
@@ -68,7 +67,12 @@ describe("formats report in /v1/models", () => {
 
     it("reports Hermes tool calls written by hand, no reasoning, the GGUF's template", async () => {
       const { parley } = await entry(t.url, MODEL);
-      assert.deepEqual(parley, { tool_calls: { format: "hermes", source: "hand-written", reason: "its markers are in the template" }, reasoning: { format: "none" }, chat_template: "gguf", tool_use_template: false });
+      assert.deepEqual(parley, {
+        tool_calls: { format: "hermes", source: "hand-written", reason: "its markers are in the template" },
+        reasoning: { format: "none" },
+        chat_template: "gguf",
+        tool_use_template: false,
+      });
       // An alias reports its model's formats, though the router met it before the model loaded.
       assert.deepEqual((await entry(t.url, "alias-of-test")).parley, parley);
     });

@@ -13,13 +13,7 @@ import { Template } from "@huggingface/jinja";
 import { getLlama, LlamaLogLevel, type Llama, type Token } from "node-llama-cpp";
 import type OpenAI from "openai";
 import { DEFAULT_CHAT_TEMPLATE } from "../../src/chat/template.ts";
-import {
-  TEST_MODEL_SPECIAL_TOKENS,
-  TEST_MODEL_SPM_SPECIAL_TOKENS,
-  testModelVocabulary,
-  writeTestModel,
-  type TestModelOptions,
-} from "../../src/testing/test-model.ts";
+import { TEST_MODEL_SPECIAL_TOKENS, TEST_MODEL_SPM_SPECIAL_TOKENS, testModelVocabulary, writeTestModel, type TestModelOptions } from "../../src/testing/test-model.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 interface Variant {
@@ -95,9 +89,7 @@ for (const variant of VARIANTS) {
     const vocab = testModelVocabulary(variant.options);
     const noEog = Object.fromEntries(vocab.eogTokens.map((id) => [String(id), -100]));
     // Texts of every token that is not content: specials typed control/unknown, and those named BOS/EOS/EOT.
-    const specialTexts = [...new Set([...Object.values(variant.options.tokenizer === "spm" ? SPM : BPE).map((s) => s.text)])].filter(
-      (text) => !text.startsWith("<tool"),
-    );
+    const specialTexts = [...new Set([...Object.values(variant.options.tokenizer === "spm" ? SPM : BPE).map((s) => s.text)])].filter((text) => !text.startsWith("<tool"));
     let path: string;
     let t: TestServer;
 
@@ -167,7 +159,10 @@ for (const variant of VARIANTS) {
       assert.equal(usage?.prompt_tokens, full.usage?.prompt_tokens);
     });
 
-    for (const [label, id] of [["EOS", vocab.eos], ["EOT (<|im_end|>)", vocab.eot]] as const) {
+    for (const [label, id] of [
+      ["EOS", vocab.eos],
+      ["EOT (<|im_end|>)", vocab.eot],
+    ] as const) {
       it(`+100 on ${label} stops at once with empty content`, async () => {
         const res = await t.client.chat.completions.create({ model: variant.name, messages: MESSAGES, max_tokens: 5, logit_bias: { [id]: 100 } });
         assert.equal(res.choices[0]?.finish_reason, "stop");

@@ -65,7 +65,10 @@ models:
 
   it("lists ids, then aliases, in /v1/models; each resolves at /v1/models/{id}", async () => {
     const list = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: { id: string }[] };
-    assert.deepEqual(list.data.map((m) => m.id), ["alpha", "beta", "default"]);
+    assert.deepEqual(
+      list.data.map((m) => m.id),
+      ["alpha", "beta", "default"],
+    );
     const one = (await (await fetch(`${server.url}/v1/models/default`)).json()) as { id: string };
     assert.equal(one.id, "default");
     assert.equal((await fetch(`${server.url}/v1/models/gamma`)).status, 404);

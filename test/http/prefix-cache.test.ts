@@ -14,8 +14,7 @@ describe("prefix-aware placement", () => {
   after(() => t.close());
 
   const words = (seed: string) => Array.from({ length: 120 }, (_, i) => `${seed}${i}`).join(" ");
-  const ask = (content: string, maxTokens: number) =>
-    t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: maxTokens, logit_bias: NO_EOS });
+  const ask = (content: string, maxTokens: number) => t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: maxTokens, logit_bias: NO_EOS });
 
   it("a repeated prompt goes to the sequence that cached it, even when another one has been free longer", async () => {
     const p1 = words("alpha");

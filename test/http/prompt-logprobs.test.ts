@@ -75,7 +75,10 @@ describe("prompt log-probabilities", () => {
     const at = chunks.findIndex((c) => c.prompt_logprobs !== undefined);
     assert.ok(at !== -1);
     assert.equal(chunks[at]?.choices.length, 0);
-    assert.ok(chunks.slice(0, at).every((c) => (c.choices[0]?.delta.content ?? "") === ""), "before any text");
+    assert.ok(
+      chunks.slice(0, at).every((c) => (c.choices[0]?.delta.content ?? "") === ""),
+      "before any text",
+    );
   });
 
   it("come before any text with n > 1, even when the other choices hit the cache", async () => {

@@ -41,12 +41,10 @@ describe("slots run side by side", () => {
 
   it("a short request is not held behind a long one when a slot is free", async () => {
     let longDone = false;
-    const long = t.client.chat.completions
-      .create({ model: MODEL, messages: [{ role: "user", content: "Long" }], max_tokens: 3000, logit_bias: NO_EOS })
-      .then((res) => {
-        longDone = true;
-        return res;
-      });
+    const long = t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Long" }], max_tokens: 3000, logit_bias: NO_EOS }).then((res) => {
+      longDone = true;
+      return res;
+    });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const short = await t.client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Short" }], max_tokens: 5, logit_bias: NO_EOS });
     assert.equal(short.usage?.completion_tokens, 5);

@@ -16,10 +16,9 @@ import { validatorFor } from "../support/validate-json.ts";
 const MODEL = "qwen3-test";
 
 /** A client template that opens the think block in the generation prompt, as DeepSeek-R1's does. */
-const OPENS_THOUGHTS = [
-  "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}",
-  "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}",
-].join("");
+const OPENS_THOUGHTS = ["{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}", "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"].join(
+  "",
+);
 
 interface Thoughtful {
   readonly reasoning_content?: string;
@@ -79,7 +78,8 @@ describe("reasoning models (Qwen3 tokenizer and template)", () => {
   before(async () => {
     const model = await ensureRealTokenizerTestModel("qwen3");
     t = await startTestServer(["--model", model, "--model-alias", MODEL, "--ctx-size", "1024"]);
-    const ids = async (content: string) => ((await (await fetch(`${t.url}/tokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ content }) })).json()) as { tokens: number[] }).tokens;
+    const ids = async (content: string) =>
+      ((await (await fetch(`${t.url}/tokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ content }) })).json()) as { tokens: number[] }).tokens;
     endTokens = Object.fromEntries([...(await ids("<|im_end|><|endoftext|>"))].map((id) => [String(id), -100]));
     closeTokens = (await ids("\n</think>\n\n")).length;
     tokenId = async (text) => (await ids(text))[0] ?? -1;
@@ -171,7 +171,9 @@ describe("reasoning models (Qwen3 tokenizer and template)", () => {
     }
     const res = await postChat(t.url, { model: MODEL, messages: user, reasoning_effort: "none", max_tokens: 8, seed: 1 });
     const completion = (await res.json()) as ChatCompletion;
-    assert.equal((completion.choices[0]?.message as unknown as Thoughtful).reasoning_content, undefined);
+    const message = completion.choices[0]?.message;
+    assert.ok(message);
+    assert.equal((message as unknown as Thoughtful).reasoning_content, undefined);
     assert.equal(completion.usage?.completion_tokens_details?.reasoning_tokens, 0);
   });
 
@@ -192,7 +194,11 @@ describe("reasoning models (Qwen3 tokenizer and template)", () => {
   it("renders the same prompt for /apply-template as for generation", async () => {
     const body = { messages: [...user, { role: "assistant", content: "4", reasoning_content: "easy" }, { role: "user", content: "And 3 + 3?" }], reasoning_effort: "none" };
     const prompt = await applyTemplate(body);
-    const tokens = ((await (await fetch(`${t.url}/tokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ content: prompt, add_special: true }) })).json()) as { tokens: number[] }).tokens;
+    const tokens = (
+      (await (await fetch(`${t.url}/tokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ content: prompt, add_special: true }) })).json()) as {
+        tokens: number[];
+      }
+    ).tokens;
     const completion = (await (await postChat(t.url, { model: MODEL, ...body, max_tokens: 1 })).json()) as ChatCompletion;
     assert.equal(tokens.length, completion.usage?.prompt_tokens);
   });
@@ -216,7 +222,7 @@ describe("reasoning server options", () => {
       assert.equal(raw.reasoning_content, undefined);
       assert.ok((raw.content ?? "").includes("</think>"), "thoughts stay in content, markers included");
       // The thoughts are still recognised: efforts and budgets work.
-      const bounded = ((await (await postChat(none.url, { ...body, reasoning_effort: "low", thinking_token_budget: 2 })).json()) as ChatCompletion);
+      const bounded = (await (await postChat(none.url, { ...body, reasoning_effort: "low", thinking_token_budget: 2 })).json()) as ChatCompletion;
       assert.ok((bounded.usage?.completion_tokens_details?.reasoning_tokens ?? 0) > 0);
     } finally {
       await none.close();

@@ -60,7 +60,13 @@ describe("request log (--request-log)", () => {
     await t.server.requestLog?.flush();
     const raw = await readFile(path, "utf8");
     assert.ok(raw.endsWith("\n"));
-    return { raw, records: raw.trimEnd().split("\n").map((line) => JSON.parse(line) as RequestLogRecord) };
+    return {
+      raw,
+      records: raw
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line) as RequestLogRecord),
+    };
   }
 
   async function recordFor(id: string): Promise<{ raw: string; record: RequestLogRecord }> {
@@ -99,7 +105,13 @@ describe("request log (--request-log)", () => {
   it("with log_prompt: the messages as sent and each choice's content, exactly", async () => {
     const messages = [
       { role: "system", content: "You are terse." },
-      { role: "user", content: [{ type: "text", text: "Logged prompt: " }, { type: "text", text: "green door" }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Logged prompt: " },
+          { type: "text", text: "green door" },
+        ],
+      },
     ];
     const res = await postChat(t.url, { ...base, messages, n: 2, log_prompt: true });
     assert.equal(res.status, 200);

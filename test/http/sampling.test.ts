@@ -12,7 +12,11 @@ describe("sampling controls", () => {
   const messages = [{ role: "user" as const, content: "Once upon a time" }];
   const complete = (extra: Record<string, unknown>) =>
     t.client.chat.completions.create({ model: MODEL, messages, max_tokens: 16, logit_bias: NO_EOS, ...extra } as never) as Promise<{
-      choices: { message: { content: string }; finish_reason: string; logprobs: { content: { token: string; logprob: number; bytes: number[]; top_logprobs: { token: string; logprob: number }[] }[] } | null }[];
+      choices: {
+        message: { content: string };
+        finish_reason: string;
+        logprobs: { content: { token: string; logprob: number; bytes: number[]; top_logprobs: { token: string; logprob: number }[] }[] } | null;
+      }[];
       usage: { completion_tokens: number };
     }>;
 
@@ -39,7 +43,10 @@ describe("sampling controls", () => {
   it("n choices are independent samples", async () => {
     const res = await complete({ n: 4, temperature: 1.5, seed: 3 });
     assert.equal(res.choices.length, 4);
-    assert.deepEqual(res.choices.map((c) => (c as unknown as { index: number }).index), [0, 1, 2, 3]);
+    assert.deepEqual(
+      res.choices.map((c) => (c as unknown as { index: number }).index),
+      [0, 1, 2, 3],
+    );
     assert.ok(new Set(res.choices.map((c) => c.message.content)).size > 1);
     assert.equal(res.usage.completion_tokens, 4 * 16);
   });
@@ -57,7 +64,10 @@ describe("sampling controls", () => {
     const banned = await complete({ temperature: 0, logprobs: true, top_logprobs: 5, max_tokens: 1, logit_bias: { ...NO_EOS, [await tokenId(top)]: -100 } });
     const entry = banned.choices[0]?.logprobs?.content[0];
     assert.notEqual(entry?.token, top);
-    assert.equal(entry?.top_logprobs.some((alt) => alt.token === top), false);
+    assert.equal(
+      entry?.top_logprobs.some((alt) => alt.token === top),
+      false,
+    );
   });
 
   it("logprobs are consistent: ≤ 0, sorted alternatives, greedy picks the top one", async () => {
@@ -87,7 +97,10 @@ describe("sampling controls", () => {
     const cold = await at(0);
     const others = [await at(0.02), await at(0.3), await at(0.7), await at(1.8)];
     for (const other of others) {
-      assert.deepEqual(other.map((a) => a.token), cold.map((a) => a.token));
+      assert.deepEqual(
+        other.map((a) => a.token),
+        cold.map((a) => a.token),
+      );
       other.forEach((alt, i) => assert.ok(Math.abs(alt.logprob - (cold[i]?.logprob ?? 0)) < 1e-3));
     }
   });
@@ -99,7 +112,10 @@ describe("sampling controls", () => {
     };
     const full = await first(1);
     const nucleus = await first(0.3);
-    assert.deepEqual(nucleus?.top_logprobs.map((a) => a.token), full?.top_logprobs.map((a) => a.token));
+    assert.deepEqual(
+      nucleus?.top_logprobs.map((a) => a.token),
+      full?.top_logprobs.map((a) => a.token),
+    );
     nucleus?.top_logprobs.forEach((alt, i) => assert.ok(Math.abs(alt.logprob - (full?.top_logprobs[i]?.logprob ?? 0)) < 1e-6));
 
     // A tiny nucleus keeps only the most likely token: sampling becomes greedy, yet its logprob is

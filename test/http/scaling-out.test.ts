@@ -70,7 +70,11 @@ keys:
   });
 
   const chat = (key: string | undefined, body: Record<string, unknown>) =>
-    postChat(front.url, { messages: [{ role: "user", content: "Tell me about the weather." }], max_tokens: 8, temperature: 0, logit_bias: NO_EOS, ...body }, key === undefined ? {} : { authorization: `Bearer ${key}` });
+    postChat(
+      front.url,
+      { messages: [{ role: "user", content: "Tell me about the weather." }], max_tokens: 8, temperature: 0, logit_bias: NO_EOS, ...body },
+      key === undefined ? {} : { authorization: `Bearer ${key}` },
+    );
 
   it("a key limited to an alias may use the model by id or alias, and nothing else", async () => {
     assert.equal((await chat(ALICE, { model: "default" })).status, 200);
@@ -96,7 +100,10 @@ keys:
       .map((d) => JSON.parse(d) as { id: string; model: string; choices: { delta: { content?: string } }[] });
     assert.equal(frames.map((f) => f.choices[0]?.delta.content ?? "").join(""), expected);
     assert.equal(new Set(frames.map((f) => f.id)).size, 1);
-    assert.ok(frames.every((f) => f.model === "remote"), "the front's model name, not the upstream's");
+    assert.ok(
+      frames.every((f) => f.model === "remote"),
+      "the front's model name, not the upstream's",
+    );
   });
 
   it("a streamed request the client abandons is still charged to its key's token limit", async () => {

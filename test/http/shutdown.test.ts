@@ -15,7 +15,10 @@ describe("graceful shutdown", () => {
     const frames = parseSse(await body);
     assert.equal(frames.at(-1), "[DONE]");
     const chunks = frames.slice(0, -1).map((f) => JSON.parse(f) as ChatCompletionChunk);
-    assert.equal(chunks.some((c) => "error" in c), false);
+    assert.equal(
+      chunks.some((c) => "error" in c),
+      false,
+    );
     const finished = chunks.filter((c) => c.choices[0]?.finish_reason === "length").map((c) => c.choices[0]?.index);
     assert.deepEqual(finished.sort(), [0, 1, 2]);
   });

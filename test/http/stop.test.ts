@@ -34,7 +34,9 @@ describe("stop strings", () => {
   it("never leaks any part of the stop string into a stream", async () => {
     const { stop, expected } = pieceAt(0.4, 6);
     const res = await postChat(t.url, { ...base, stream: true, stop: ["§never§", stop] });
-    const chunks = parseSse(await res.text()).slice(0, -1).map((f) => JSON.parse(f) as ChatCompletionChunk);
+    const chunks = parseSse(await res.text())
+      .slice(0, -1)
+      .map((f) => JSON.parse(f) as ChatCompletionChunk);
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
     assert.equal(text, expected);
     assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, "stop");

@@ -62,7 +62,9 @@ describe("streaming chat completions", () => {
 
   it("n > 1 streams every choice with its own index, role and finish", async () => {
     const res = await postChat(t.url, { ...request, stream: true, n: 3, temperature: 1, seed: 5 });
-    const chunks = parseSse(await res.text()).slice(0, -1).map((f) => JSON.parse(f) as ChatCompletionChunk);
+    const chunks = parseSse(await res.text())
+      .slice(0, -1)
+      .map((f) => JSON.parse(f) as ChatCompletionChunk);
     for (const index of [0, 1, 2]) {
       const mine = chunks.filter((c) => c.choices[0]?.index === index);
       assert.equal(mine[0]?.choices[0]?.delta.role, "assistant");
@@ -84,14 +86,19 @@ describe("streaming chat completions", () => {
       max_tokens: 300,
       messages: [{ role: "user", content: "日本語のテキスト — émigré naïve 😀" }],
     });
-    const chunks = parseSse(await res.text()).slice(0, -1).map((f) => JSON.parse(f) as ChatCompletionChunk);
+    const chunks = parseSse(await res.text())
+      .slice(0, -1)
+      .map((f) => JSON.parse(f) as ChatCompletionChunk);
     let text = "";
     const bytes: number[] = [];
     for (const chunk of chunks) {
       text += chunk.choices[0]?.delta.content ?? "";
       for (const entry of chunk.choices[0]?.logprobs?.content ?? []) bytes.push(...(entry.bytes ?? []));
     }
-    assert.ok(bytes.some((b) => b >= 0x80), "the sample should contain non-ASCII bytes");
+    assert.ok(
+      bytes.some((b) => b >= 0x80),
+      "the sample should contain non-ASCII bytes",
+    );
     assert.equal(text, new TextDecoder().decode(Uint8Array.from(bytes)));
   });
 

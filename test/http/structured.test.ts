@@ -57,7 +57,10 @@ describe("structured outputs", () => {
   it("guided_regex and structured_outputs.regex: outputs match the whole pattern", async () => {
     const patterns = ["[A-Z]{3}-\\d{4}", "(yes|no|maybe)", "\\d{4}-\\d{2}-\\d{2}", "#[0-9a-f]{6}", "[a-z]{1,8}( [a-z]{1,8}){0,3}\\.", "(0|[1-9]\\d{0,5})(\\.\\d{1,2})?"];
     for (const pattern of patterns) {
-      for (const [field, value] of [["guided_regex", pattern], ["structured_outputs", { regex: pattern }]] as const) {
+      for (const [field, value] of [
+        ["guided_regex", pattern],
+        ["structured_outputs", { regex: pattern }],
+      ] as const) {
         const { status, body } = await ask({ [field]: value }, pattern.length);
         assert.equal(status, 200);
         const text = body.choices[0]?.message.content ?? "";

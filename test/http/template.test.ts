@@ -12,11 +12,7 @@ describe("--chat-template-file", () => {
     dir = await mkdtemp(join(tmpdir(), "parley-template-"));
     const file = join(dir, "template.jinja");
     // Renders only the last message, and refuses system messages the way real templates do.
-    await writeFile(
-      file,
-      "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% endfor %}" +
-        "{{ bos_token }}{{ messages[-1].content }}",
-    );
+    await writeFile(file, "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% endfor %}" + "{{ bos_token }}{{ messages[-1].content }}");
     t = await startTestServer(["--chat-template-file", file]);
   });
   after(async () => {
@@ -33,11 +29,25 @@ describe("--chat-template-file", () => {
   it("renders prompts with the override, adding BOS only once", async () => {
     // BOS (written by the template and wanted by the model: still one) + " the" (one token).
     assert.equal(await usage([{ role: "user", content: " the" }]), 2);
-    assert.equal(await usage([{ role: "user", content: "ignored" }, { role: "assistant", content: "x" }, { role: "user", content: " the" }]), 2);
+    assert.equal(
+      await usage([
+        { role: "user", content: "ignored" },
+        { role: "assistant", content: "x" },
+        { role: "user", content: " the" },
+      ]),
+      2,
+    );
   });
 
   it("a template's raise_exception becomes a 400 naming messages", async () => {
-    const res = await postChat(t.url, { model: MODEL, messages: [{ role: "system", content: "s" }, { role: "user", content: "u" }], max_tokens: 1 });
+    const res = await postChat(t.url, {
+      model: MODEL,
+      messages: [
+        { role: "system", content: "s" },
+        { role: "user", content: "u" },
+      ],
+      max_tokens: 1,
+    });
     assert.equal(res.status, 400);
     const body = (await res.json()) as { error: { param: string; message: string } };
     assert.equal(body.error.param, "messages");

@@ -82,7 +82,10 @@ describe("/apply-template, /tokenize, /detokenize", () => {
     const text = "ab 🙂<|im_end|>";
     const plain = await ids(text);
     const pieces = (await tokenize(text, { with_pieces: true })) as { id: number; piece: Piece }[];
-    assert.deepEqual(pieces.map((p) => p.id), plain);
+    assert.deepEqual(
+      pieces.map((p) => p.id),
+      plain,
+    );
     const bytes: number[] = [];
     for (const { piece } of pieces) {
       if (typeof piece === "string") bytes.push(...new TextEncoder().encode(piece));
@@ -93,7 +96,10 @@ describe("/apply-template, /tokenize, /detokenize", () => {
       }
     }
     assert.deepEqual(bytes, [...new TextEncoder().encode(text)], "the pieces' bytes are the text's");
-    assert.ok(pieces.some((p) => Array.isArray(p.piece)), `the emoji's 4 bytes are split across tokens: ${JSON.stringify(pieces)}`);
+    assert.ok(
+      pieces.some((p) => Array.isArray(p.piece)),
+      `the emoji's 4 bytes are split across tokens: ${JSON.stringify(pieces)}`,
+    );
     assert.deepEqual(pieces.at(-1), { id: SPECIAL.imEnd.id, piece: SPECIAL.imEnd.text });
     // The same split on the way back: one token alone is half a character, all of them the whole.
     const partial = pieces.find((p) => Array.isArray(p.piece));
@@ -125,13 +131,15 @@ describe("/apply-template, /tokenize, /detokenize", () => {
       { role: "system", content: "You are terse." },
       { role: "user", content: "What is the weather in Paris?" },
     ];
-    const tools = [{ type: "function", function: { name: "get_weather", description: "Weather of a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
+    const tools = [
+      { type: "function", function: { name: "get_weather", description: "Weather of a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
+    ];
     const filler = Array.from({ length: 300 }, (_, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content: `turn ${i}` }));
     const cases: Record<string, Record<string, unknown>> = {
       "the model's template (which writes BOS)": { messages },
       "a client's template without BOS": { messages, chat_template: "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}" },
       "tools and tool_choice": { messages, tools, tool_choice: "required" },
-      "continue_final_message": { messages: [...messages, { role: "assistant", content: "It is" }], add_generation_prompt: false, continue_final_message: true },
+      continue_final_message: { messages: [...messages, { role: "assistant", content: "It is" }], add_generation_prompt: false, continue_final_message: true },
       "add_special_tokens (BOS doubled, as vLLM)": { messages, add_special_tokens: true },
       "a long conversation (rendered in the sandbox)": { messages: [...filler, ...messages] },
     };
@@ -296,8 +304,14 @@ describe("text tools on a SentencePiece model", () => {
     const plain = (await post(t.url, "/tokenize", { content: text }, {})).body as { tokens: number[] };
     assert.deepEqual((await post(t.url, "/tokenize", { content: text, add_special: true }, {})).body, { tokens: [SPM.bos.id, ...plain.tokens] });
     const pieces = ((await post(t.url, "/tokenize", { content: text, with_pieces: true }, {})).body as { tokens: { id: number; piece: Piece }[] }).tokens;
-    assert.deepEqual(pieces.map((p) => p.id), plain.tokens);
-    assert.ok(pieces.some((p) => Array.isArray(p.piece)), JSON.stringify(pieces));
+    assert.deepEqual(
+      pieces.map((p) => p.id),
+      plain.tokens,
+    );
+    assert.ok(
+      pieces.some((p) => Array.isArray(p.piece)),
+      JSON.stringify(pieces),
+    );
     const bytes = pieces.flatMap((p) => (typeof p.piece === "string" ? [...new TextEncoder().encode(p.piece)] : p.piece));
     const content = ((await post(t.url, "/detokenize", { tokens: plain.tokens }, {})).body as { content: string }).content;
     assert.equal(content, new TextDecoder().decode(Uint8Array.from(bytes)));

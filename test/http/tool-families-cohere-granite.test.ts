@@ -28,7 +28,12 @@ const COMMAND_R7B_STYLE = [
 
 const FAMILIES = [
   { name: "granite", template: GRANITE_STYLE, marker: "<|tool_call|>", history: '<|tool_call|>[{"name": "get_weather", "arguments": {"city": "Oslo"}}]' },
-  { name: "command-r7b", template: COMMAND_R7B_STYLE, marker: "<|START_ACTION|>", history: '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "get_weather", "parameters": {"city": "Oslo"}}]<|END_ACTION|>' },
+  {
+    name: "command-r7b",
+    template: COMMAND_R7B_STYLE,
+    marker: "<|START_ACTION|>",
+    history: '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "get_weather", "parameters": {"city": "Oslo"}}]<|END_ACTION|>',
+  },
 ];
 
 describe("tool calling: families of client templates", () => {
@@ -69,7 +74,10 @@ describe("tool calling: families of client templates", () => {
 
     it(`${family.name}: a named call, none never calls, and history renders in the family's format`, async () => {
       const named = (await (await post({ tool_choice: { type: "function", function: { name: "get_weather" } }, temperature: 1, seed: 9 })).json()) as ChatCompletion;
-      assert.deepEqual(named.choices[0]?.message.tool_calls?.map((c) => (c.type === "function" ? c.function.name : "")), ["get_weather"]);
+      assert.deepEqual(
+        named.choices[0]?.message.tool_calls?.map((c) => (c.type === "function" ? c.function.name : "")),
+        ["get_weather"],
+      );
       const none = (await (await post({ tool_choice: "none", temperature: 1, seed: 9, max_tokens: 30 })).json()) as ChatCompletion;
       assert.equal(none.choices[0]?.message.tool_calls, undefined);
       const history = [
@@ -77,7 +85,11 @@ describe("tool calling: families of client templates", () => {
         { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city": "Oslo"}' } }] },
         { role: "tool", tool_call_id: "call_1", content: "3 C" },
       ];
-      const res = await fetch(`${t.url}/apply-template`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, messages: history, tools: TEST_TOOLS, chat_template: family.template }) });
+      const res = await fetch(`${t.url}/apply-template`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: MODEL, messages: history, tools: TEST_TOOLS, chat_template: family.template }),
+      });
       const { prompt } = (await res.json()) as { prompt: string };
       assert.ok(prompt.includes(family.history), prompt);
     });

@@ -76,7 +76,10 @@ describe("tool calling: Harmony (gpt-oss)", () => {
 
   it("a named call; without thoughts the call comes at once; none and auto answer on the final channel or call", async () => {
     const named = (await (await post({ tool_choice: { type: "function", function: { name: "create_event" } }, temperature: 1, seed: 9 })).json()) as ChatCompletion;
-    assert.deepEqual((named.choices[0]?.message.tool_calls ?? []).map((c) => (c.type === "function" ? c.function.name : "")), ["create_event"]);
+    assert.deepEqual(
+      (named.choices[0]?.message.tool_calls ?? []).map((c) => (c.type === "function" ? c.function.name : "")),
+      ["create_event"],
+    );
 
     const quick = (await (await post({ tool_choice: "required", reasoning_effort: "none", temperature: 1, seed: 4, logprobs: true })).json()) as ChatCompletion;
     const written = (quick.choices[0]?.logprobs?.content ?? []).map((l) => l.token).join("");
@@ -100,7 +103,11 @@ describe("tool calling: Harmony (gpt-oss)", () => {
       { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city": "Oslo"}' } }] },
       { role: "tool", tool_call_id: "call_1", content: "3 C" },
     ];
-    const res = await fetch(`${t.url}/apply-template`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, messages: history, tools: TEST_TOOLS, chat_template: HARMONY_STYLE }) });
+    const res = await fetch(`${t.url}/apply-template`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, messages: history, tools: TEST_TOOLS, chat_template: HARMONY_STYLE }),
+    });
     assert.equal(res.status, 200, await res.clone().text());
     const { prompt } = (await res.json()) as { prompt: string };
     assert.ok(prompt.includes('<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>{"city": "Oslo"}<|call|><|start|>functions.get_weather to=assistant'), prompt);

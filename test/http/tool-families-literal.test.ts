@@ -82,11 +82,23 @@ describe("keyword-argument families: every tool's schema, in the family's litera
     it(`${family.name}: named calls of every tool are valid (nested objects, arrays, formats, patterns)`, async () => {
       for (const tool of TEST_TOOLS) {
         for (const seed of [1, 2]) {
-          const res = await postChat(t.url, { model: MODEL, messages: [{ role: "user", content: "Go" }], tools: TEST_TOOLS, chat_template: family.template, max_tokens: 400, temperature: 1, seed, tool_choice: { type: "function", function: { name: tool.function.name } } });
+          const res = await postChat(t.url, {
+            model: MODEL,
+            messages: [{ role: "user", content: "Go" }],
+            tools: TEST_TOOLS,
+            chat_template: family.template,
+            max_tokens: 400,
+            temperature: 1,
+            seed,
+            tool_choice: { type: "function", function: { name: tool.function.name } },
+          });
           assert.equal(res.status, 200, await res.clone().text());
           const choice = ((await res.json()) as ChatCompletion).choices[0];
           const calls = choice?.message.tool_calls ?? [];
-          assert.deepEqual(calls.map((c) => (c.type === "function" ? c.function.name : "")), [tool.function.name]);
+          assert.deepEqual(
+            calls.map((c) => (c.type === "function" ? c.function.name : "")),
+            [tool.function.name],
+          );
           if (choice?.finish_reason !== "length") for (const c of calls) if (c.type === "function") assertValidCall(c.function, `(seed ${seed})`);
         }
       }

@@ -81,8 +81,20 @@ const FUNCTIONARY_V32_STYLE = [
 ].join("");
 
 const FAMILIES: FamilyCase[] = [
-  { name: "mistral-v11", template: MISTRAL_V11_STYLE, marker: "[TOOL_CALLS]", layout: /^\[TOOL_CALLS\]\w+\[ARGS\]\{/, history: `[TOOL_CALLS]get_weather[CALL_ID]${mistralCallId("call_1")}[ARGS]{"city": "Oslo"}` },
-  { name: "deepseek-v3.1", template: DEEPSEEK_V31_STYLE, marker: "<｜tool▁call", layout: /^<\W+tool\W+calls\W+begin\W+><\W+tool\W+call\W+begin\W+>\w+<\W+tool\W+sep\W+>\{/, history: '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>' },
+  {
+    name: "mistral-v11",
+    template: MISTRAL_V11_STYLE,
+    marker: "[TOOL_CALLS]",
+    layout: /^\[TOOL_CALLS\]\w+\[ARGS\]\{/,
+    history: `[TOOL_CALLS]get_weather[CALL_ID]${mistralCallId("call_1")}[ARGS]{"city": "Oslo"}`,
+  },
+  {
+    name: "deepseek-v3.1",
+    template: DEEPSEEK_V31_STYLE,
+    marker: "<｜tool▁call",
+    layout: /^<\W+tool\W+calls\W+begin\W+><\W+tool\W+call\W+begin\W+>\w+<\W+tool\W+sep\W+>\{/,
+    history: '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>',
+  },
   {
     name: "deepseek-v3",
     template: DEEPSEEK_V3_STYLE,

@@ -107,36 +107,38 @@ const FAMILIES: FamilyCase[] = [
     name: "qwen3-coder",
     template: QWEN_CODER_STYLE,
     marker: "<tool_call>",
-    layout: /^<tool_call>\n<function=\w+>\n(<parameter=\w+>\n[^]*?\n<\/parameter>\n)*<\/function>\n<\/tool_call>/,
+    layout: /^<tool_call>\n<function=\w+>\n(<parameter=\w+>\n[\s\S]*?\n<\/parameter>\n)*<\/function>\n<\/tool_call>/,
     history: "<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo\n</parameter>\n<parameter=days>\n3\n</parameter>\n<parameter=unit>\ncelsius\n</parameter>\n</function>\n</tool_call>",
   },
   {
     name: "seed-oss",
     template: SEED_STYLE,
     marker: "<seed:tool_call>",
-    layout: /^<seed:tool_call>\n<function=\w+>\n(<parameter=\w+>[^]*?<\/parameter>\n)*<\/function>\n<\/seed:tool_call>/,
+    layout: /^<seed:tool_call>\n<function=\w+>\n(<parameter=\w+>[\s\S]*?<\/parameter>\n)*<\/function>\n<\/seed:tool_call>/,
     history: "<seed:tool_call>\n<function=get_weather>\n<parameter=city>Oslo</parameter>\n<parameter=days>3</parameter>\n<parameter=unit>celsius</parameter>\n</function>\n</seed:tool_call>",
   },
   {
     name: "glm-4.5",
     template: GLM45_STYLE,
     marker: "<tool_call>",
-    layout: /^<tool_call>\w+\n(<arg_key>\w+<\/arg_key>\n<arg_value>[^]*?<\/arg_value>\n)*<\/tool_call>/,
-    history: "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Oslo</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n<arg_key>unit</arg_key>\n<arg_value>celsius</arg_value>\n</tool_call>",
+    layout: /^<tool_call>\w+\n(<arg_key>\w+<\/arg_key>\n<arg_value>[\s\S]*?<\/arg_value>\n)*<\/tool_call>/,
+    history:
+      "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Oslo</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n<arg_key>unit</arg_key>\n<arg_value>celsius</arg_value>\n</tool_call>",
   },
   {
     name: "glm-4.7",
     template: GLM47_STYLE,
     marker: "<tool_call>",
-    layout: /^<tool_call>\w+(<arg_key>\w+<\/arg_key><arg_value>[^]*?<\/arg_value>)*<\/tool_call>/,
+    layout: /^<tool_call>\w+(<arg_key>\w+<\/arg_key><arg_value>[\s\S]*?<\/arg_value>)*<\/tool_call>/,
     history: "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Oslo</arg_value><arg_key>days</arg_key><arg_value>3</arg_value><arg_key>unit</arg_key><arg_value>celsius</arg_value></tool_call>",
   },
   {
     name: "minimax-m2",
     template: MINIMAX_STYLE,
     marker: "<minimax:tool_call>",
-    layout: /^<minimax:tool_call>\n(<invoke name="\w+">\n(<parameter name="\w+">[^]*?<\/parameter>\n)*<\/invoke>\n)+/,
-    history: '<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">Oslo</parameter>\n<parameter name="days">3</parameter>\n<parameter name="unit">celsius</parameter>\n</invoke>\n</minimax:tool_call>',
+    layout: /^<minimax:tool_call>\n(<invoke name="\w+">\n(<parameter name="\w+">[\s\S]*?<\/parameter>\n)*<\/invoke>\n)+/,
+    history:
+      '<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">Oslo</parameter>\n<parameter name="days">3</parameter>\n<parameter name="unit">celsius</parameter>\n</invoke>\n</minimax:tool_call>',
   },
 ];
 

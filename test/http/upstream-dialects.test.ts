@@ -98,7 +98,11 @@ describe("upstream dialects: probed, then translated (fake upstreams)", () => {
   const cases: { owner: string; dialect: string; expected: Record<string, unknown> }[] = [
     { owner: "vllm", dialect: "vllm", expected: { ...BASE, max_tokens: 5, temperature: 0, seed: 11, top_k: 3, repetition_penalty: 1.1, structured_outputs: { regex: "[ab]+" } } },
     { owner: "sglang", dialect: "sglang", expected: { ...BASE, max_tokens: 5, temperature: 0, seed: 11, top_k: 3, repetition_penalty: 1.1, regex: "[ab]+" } },
-    { owner: "llamacpp", dialect: "llama-server", expected: { ...BASE, max_tokens: 5, temperature: 0, seed: 11, top_k: 3, repeat_penalty: 1.1, repeat_last_n: 65_536, grammar: regexGrammar("[ab]+") } },
+    {
+      owner: "llamacpp",
+      dialect: "llama-server",
+      expected: { ...BASE, max_tokens: 5, temperature: 0, seed: 11, top_k: 3, repeat_penalty: 1.1, repeat_last_n: 65_536, grammar: regexGrammar("[ab]+") },
+    },
   ];
   for (const { owner, dialect, expected } of cases) {
     it(`${dialect}: owned_by "${owner}" is probed, and the upstream receives exactly its own fields`, async () => {
@@ -123,7 +127,10 @@ describe("upstream dialects: probed, then translated (fake upstreams)", () => {
     try {
       assert.equal(await front.engine.dialect(), "openai");
       // (`/v1/models` is also the health check.)
-      assert.deepEqual(fake.gets.filter((g) => g !== "/v1/models"), ["/props", "/get_server_info", "/version"]);
+      assert.deepEqual(
+        fake.gets.filter((g) => g !== "/v1/models"),
+        ["/props", "/get_server_info", "/version"],
+      );
       const plain = { model: FRONT, messages: [{ role: "user", content: "Hi" }], max_tokens: 5 };
       for (const [extra, param] of [
         [{ guided_regex: "[ab]+" }, "guided_regex"],
@@ -203,7 +210,13 @@ describe("upstream: prefix affinity across replicas", () => {
       { model: FRONT, messages: [{ role: "user", content: "one" }], prompt_cache_key: "conversation-7", service_tier: "priority" },
       { model: FRONT, messages: [{ role: "user", content: "two" }], prompt_cache_key: "conversation-7" },
     ];
-    const prefixed = [1, 2].map((i) => ({ model: FRONT, messages: [{ role: "system", content: system }, { role: "user", content: `Question ${i}` }] }));
+    const prefixed = [1, 2].map((i) => ({
+      model: FRONT,
+      messages: [
+        { role: "system", content: system },
+        { role: "user", content: `Question ${i}` },
+      ],
+    }));
     const twoAtOnce = async (front: Front, pair: object[]) => {
       const before = held.length;
       const pending = pair.map((body) => postChat(front.url, body));
@@ -295,7 +308,10 @@ describe("upstream: abandoned streams are charged, and the queue is bounded", ()
           assert.ok(Date.now() - started >= 140, "waited for the queue timeout");
           assert.match(message, /waited 0\.15 s/);
         } else assert.match(message, /too many requests are waiting/);
-        held.shift()?.writeHead(200, { "content-type": "text/event-stream" }).end(chunk("ok", "stop") + USAGE + "data: [DONE]\n\n");
+        held
+          .shift()
+          ?.writeHead(200, { "content-type": "text/event-stream" })
+          .end(chunk("ok", "stop") + USAGE + "data: [DONE]\n\n");
         assert.equal((await first).status, 200);
       }
       assert.equal(fake.bodies.length, 2, "refused requests never reached the upstream");

@@ -45,6 +45,8 @@ async function streamed(res: Response): Promise<unknown[]> {
   return frames.slice(0, -1).map((f) => JSON.parse(f) as unknown);
 }
 
+/** The fields of a chat completion these tests compare. */
+type Completion = { id: string; model: string; system_fingerprint: string; choices: unknown[]; usage: { prompt_tokens_details: { cached_tokens: number } } & Record<string, unknown> };
 type Chunk = { id: string; model: string; choices: { delta: { content?: string }; finish_reason: string | null }[]; usage?: unknown; error?: { message: string; code: string | null } };
 
 describe("upstream: another Parley", () => {
@@ -62,10 +64,10 @@ describe("upstream: another Parley", () => {
   });
 
   it("non-streaming: identical content, logprobs, finish and usage; the front's model id", async () => {
-    const direct = (await (await postChat(upstream.url, { ...body, model: MODEL })).json()) as Record<string, any>;
+    const direct = (await (await postChat(upstream.url, { ...body, model: MODEL })).json()) as Completion;
     const res = await postChat(front.url, { ...body, model: FRONT });
     assert.equal(res.status, 200);
-    const via = (await res.json()) as Record<string, any>;
+    const via = (await res.json()) as Completion;
     assert.equal(via.model, FRONT);
     assert.notEqual(via.id, direct.id);
     assert.equal(via.system_fingerprint, front.engine.fingerprint);
@@ -88,7 +90,10 @@ describe("upstream: another Parley", () => {
     // `cached_tokens` depends on the upstream's prefix cache, which the first request warmed.
     const strip = (chunks: Chunk[]) => chunks.map(({ choices, usage }) => ({ choices, usage: usage == null ? usage : { ...usage, prompt_tokens_details: undefined } }));
     assert.deepEqual(strip(via), strip(direct));
-    assert.ok(direct.some((c) => (c.choices[0]?.delta.content ?? "") !== ""), "the upstream produced text");
+    assert.ok(
+      direct.some((c) => (c.choices[0]?.delta.content ?? "") !== ""),
+      "the upstream produced text",
+    );
   });
 
   it("validation errors are Parley's own, before forwarding", async () => {
@@ -133,7 +138,8 @@ class Fake {
   }
 }
 
-const chunk = (content: string, finish: string | null = null) => `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: finish }] })}\n\n`;
+const chunk = (content: string, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: finish }] })}\n\n`;
 const usage = `data: ${JSON.stringify({ id: "up", choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } })}\n\n`;
 
 function ok(_req: IncomingMessage, res: ServerResponse): void {
@@ -177,7 +183,10 @@ describe("upstream: fault injection with scripted fakes", () => {
       const last = chunks.at(-1);
       assert.match(last?.error?.message ?? "", /failed mid-stream/);
       assert.equal(a.hits, 1);
-      assert.deepEqual(front.engine.replicaStates().map((r) => r.available), [false, true]);
+      assert.deepEqual(
+        front.engine.replicaStates().map((r) => r.available),
+        [false, true],
+      );
       const res = (await (await postChat(front.url, req)).json()) as { choices: { message: { content: string } }[] };
       assert.equal(res.choices[0]?.message.content, "Hello there");
       assert.equal(a.hits, 1);
@@ -310,7 +319,9 @@ describe("upstream: fault injection with scripted fakes", () => {
   it("400 from the upstream: 400 to the client with the upstream's message; not retried", async () => {
     reset();
     a.behaviour = b.behaviour = (_req, res) =>
-      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "This model's maximum is 7 tokens", type: "invalid_request_error", param: "max_tokens", code: null } }));
+      res
+        .writeHead(400, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { message: "This model's maximum is 7 tokens", type: "invalid_request_error", param: "max_tokens", code: null } }));
     const front = await startFront({ baseUrls: urls, healthIntervalMs: 60_000 });
     try {
       const res = await postChat(front.url, { ...req, stream: true });
@@ -333,7 +344,14 @@ describe("upstream: fault injection with scripted fakes", () => {
       ok(r, res);
       void body;
     };
-    const drop = await startFront({ baseUrls: [urls[0] ?? ""], model: "org/big-model", apiKey: "sk-up", headers: { "x-team": "t1" }, unsupported: { fields: ["top_k"], mode: "drop" }, healthIntervalMs: 60_000 });
+    const drop = await startFront({
+      baseUrls: [urls[0] ?? ""],
+      model: "org/big-model",
+      apiKey: "sk-up",
+      headers: { "x-team": "t1" },
+      unsupported: { fields: ["top_k"], mode: "drop" },
+      healthIntervalMs: 60_000,
+    });
     try {
       const res = await postChat(drop.url, { ...req, top_k: 5, top_p: 0.5, seed: 3 });
       assert.equal(res.status, 200);

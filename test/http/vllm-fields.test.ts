@@ -31,7 +31,10 @@ describe("vLLM sampling and stopping fields", () => {
       assert.equal(content(await ask({ temperature: 1.8, min_p: 1, seed, logprobs: true })), greedy);
     }
     const sampled = await Promise.all([1, 2, 3].map(async (seed) => content(await ask({ temperature: 1.8, seed }))));
-    assert.ok(sampled.some((s) => s !== greedy), "without top_k the samples differ from greedy");
+    assert.ok(
+      sampled.some((s) => s !== greedy),
+      "without top_k the samples differ from greedy",
+    );
   });
 
   it("ignore_eos: a forced EOS does not end the choice before max_tokens", async () => {

@@ -17,7 +17,10 @@ const Contact = z.object({
   email: z.email().max(32),
   born: z.iso.date(),
   seen: z.iso.datetime(),
-  handle: z.string().regex(/^@[a-z0-9_]+$/).max(12),
+  handle: z
+    .string()
+    .regex(/^@[a-z0-9_]+$/)
+    .max(12),
   friends: z.array(z.uuidv4()).max(2),
 });
 
@@ -58,18 +61,20 @@ describe("zod schemas through the openai SDK's helpers", () => {
     const tool = zodFunction({ name: "save_contact", parameters: Contact });
     let complete = 0;
     for (const seed of SEEDS) {
-      const completion = await t.client.chat.completions.parse({
-        model: MODEL,
-        messages,
-        max_tokens: 400,
-        temperature: 1,
-        seed,
-        tools: [tool],
-        tool_choice: { type: "function", function: { name: "save_contact" } },
-      }).catch((error: unknown) => {
-        if (error instanceof Error && error.constructor.name === "LengthFinishReasonError") return undefined;
-        throw error;
-      });
+      const completion = await t.client.chat.completions
+        .parse({
+          model: MODEL,
+          messages,
+          max_tokens: 400,
+          temperature: 1,
+          seed,
+          tools: [tool],
+          tool_choice: { type: "function", function: { name: "save_contact" } },
+        })
+        .catch((error: unknown) => {
+          if (error instanceof Error && error.constructor.name === "LengthFinishReasonError") return undefined;
+          throw error;
+        });
       if (completion === undefined) continue;
       const call = completion.choices[0]?.message.tool_calls?.[0];
       assert.ok(call?.type === "function" && call.function.name === "save_contact", `seed ${seed}: no call`);

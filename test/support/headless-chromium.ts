@@ -70,7 +70,21 @@ export class HeadlessChromium {
   /** Starts `binary` headless (flags for a closed network, as root), within `timeoutMs`. */
   static async launch(binary: string, timeoutMs = 20_000): Promise<HeadlessChromium> {
     const profile = await mkdtemp(join(tmpdir(), "parley-chromium-"));
-    const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`, "--remote-debugging-port=0", "about:blank"];
+    const flags = [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-extensions",
+      `--user-data-dir=${profile}`,
+      "--remote-debugging-port=0",
+      "about:blank",
+    ];
     const child = spawn(binary, flags, { stdio: ["ignore", "ignore", "pipe"] });
     try {
       const endpoint = await new Promise<string>((resolve, reject) => {

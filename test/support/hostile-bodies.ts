@@ -31,7 +31,7 @@ const strings: fc.Arbitrary<Json> = fc.oneof(
 );
 
 const oddValues: fc.Arbitrary<Json> = fc.oneof(
-  fc.constantFrom("null", "true", "false", "[]", "{}", '[null]', '{"":null}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":1}}'),
+  fc.constantFrom("null", "true", "false", "[]", "{}", "[null]", '{"":null}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":1}}'),
   fc.integer({ min: 10, max: 20_000 }).map((d) => deep(d)),
   fc.integer({ min: 10, max: 5_000 }).map((d) => deep(d, '{"a":', "}")),
 );
@@ -40,12 +40,23 @@ const anyValue: fc.Arbitrary<Json> = fc.oneof(numbers, strings, oddValues);
 
 const regexes: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom("\\x00", "[z-a]", "(a|b)*", ".*", "(?=x)a", "a{2000}", "a{0,100000}", "(a*)*", "(a|aa)*b", "\\", "[", "(", "x{2,1}", "^a$b", "\\p{L}+", "[^\\x00-\\u{10FFFF}]"),
-  fc.array(fc.constantFrom("(a|b)*", "a", "[ab]", ".?", "(x|xy)*", "\\d+", "[^\"]*"), { minLength: 1, maxLength: 150 }).map((parts) => parts.join("")),
+  fc.array(fc.constantFrom("(a|b)*", "a", "[ab]", ".?", "(x|xy)*", "\\d+", '[^"]*'), { minLength: 1, maxLength: 150 }).map((parts) => parts.join("")),
   fc.integer({ min: 1, max: 100_000 }).map((n) => "a".repeat(n)),
 );
 
 const grammars: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom("root ::= [z-a]", 'root ::= "\\x00"', "root ::= root", 'root ::= root "a" | "b"', "root ::= (", "root ::= x", 'root ::= "a"{3000}', "root ::= [^\\x00-\\U0010FFFF]", 'root ::= <[0]>', 'root ::= ("a" | "aa")*'),
+  fc.constantFrom(
+    "root ::= [z-a]",
+    'root ::= "\\x00"',
+    "root ::= root",
+    'root ::= root "a" | "b"',
+    "root ::= (",
+    "root ::= x",
+    'root ::= "a"{3000}',
+    "root ::= [^\\x00-\\U0010FFFF]",
+    "root ::= <[0]>",
+    'root ::= ("a" | "aa")*',
+  ),
   fc.integer({ min: 2, max: 300 }).map((n) => `root ::= ${"[ab]* ".repeat(n)}`),
   fc.integer({ min: 200, max: 60_000 }).map((n) => `root ::= ${"(".repeat(n)}"a"${")".repeat(n)}`),
 );
@@ -71,12 +82,34 @@ const fields: [string, fc.Arbitrary<Json>][] = (
     ["max_tokens", int(1, 64), numbers],
     ["min_tokens", int(0, 8), numbers],
     ["seed", int(-(2 ** 31), 2 ** 31), anyValue],
-    ["stop", fc.array(fc.string({ maxLength: 3 }), { maxLength: 4 }).map((a) => JSON.stringify(a)), fc.oneof(strings, fc.array(strings, { maxLength: 6 }).map((a) => `[${a.join(",")}]`))],
-    ["stop_token_ids", fc.array(int(0, 2047), { maxLength: 8 }).map((a) => `[${a.join(",")}]`), fc.oneof(anyValue, fc.array(numbers, { maxLength: 70 }).map((a) => `[${a.join(",")}]`))],
+    [
+      "stop",
+      fc.array(fc.string({ maxLength: 3 }), { maxLength: 4 }).map((a) => JSON.stringify(a)),
+      fc.oneof(
+        strings,
+        fc.array(strings, { maxLength: 6 }).map((a) => `[${a.join(",")}]`),
+      ),
+    ],
+    [
+      "stop_token_ids",
+      fc.array(int(0, 2047), { maxLength: 8 }).map((a) => `[${a.join(",")}]`),
+      fc.oneof(
+        anyValue,
+        fc.array(numbers, { maxLength: 70 }).map((a) => `[${a.join(",")}]`),
+      ),
+    ],
     [
       "logit_bias",
       fc.dictionary(int(0, 2047), real(-100, 100), { maxKeys: 20 }).map((d) => JSON.stringify(d)),
-      fc.oneof(anyValue, fc.dictionary(fc.oneof(fc.integer({ min: -5, max: 5000 }).map(String), fc.string({ maxLength: 4 })), numbers, { maxKeys: 20 }).map((d) => `{${Object.entries(d).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(",")}}`)),
+      fc.oneof(
+        anyValue,
+        fc.dictionary(fc.oneof(fc.integer({ min: -5, max: 5000 }).map(String), fc.string({ maxLength: 4 })), numbers, { maxKeys: 20 }).map(
+          (d) =>
+            `{${Object.entries(d)
+              .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
+              .join(",")}}`,
+        ),
+      ),
     ],
     ["logprobs", bool, anyValue],
     ["top_logprobs", int(0, 20), numbers],
@@ -89,25 +122,74 @@ const fields: [string, fc.Arbitrary<Json>][] = (
     [
       "response_format",
       fc.constantFrom('{"type":"json_object"}', '{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"a":{"type":"string","maxLength":3}}}}}'),
-      fc.oneof(anyValue, fc.constantFrom('{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"a":{"type":"string","pattern":"(a|b)*(a|b)*(a|b)*(a|b)*(a|b)*"}}}}}', `{"type":"json_schema","json_schema":{"name":"x","schema":${deep(3000, '{"items":', "}")}}}`)),
+      fc.oneof(
+        anyValue,
+        fc.constantFrom(
+          '{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"a":{"type":"string","pattern":"(a|b)*(a|b)*(a|b)*(a|b)*(a|b)*"}}}}}',
+          `{"type":"json_schema","json_schema":{"name":"x","schema":${deep(3000, '{"items":', "}")}}}`,
+        ),
+      ),
     ],
-    ["guided_json", fc.constantFrom('{"type":"integer"}', '{"type":"array","items":{"type":"boolean"},"maxItems":3}'), fc.oneof(anyValue, fc.constantFrom('{"type":"string","enum":["\u0000"]}', '{"$ref":"#"}', '{"type":"array","minItems":100000}'), fc.integer({ min: 100, max: 12_000 }).map((d) => JSON.stringify(deep(d))))],
+    [
+      "guided_json",
+      fc.constantFrom('{"type":"integer"}', '{"type":"array","items":{"type":"boolean"},"maxItems":3}'),
+      fc.oneof(
+        anyValue,
+        fc.constantFrom('{"type":"string","enum":["\u0000"]}', '{"$ref":"#"}', '{"type":"array","minItems":100000}'),
+        fc.integer({ min: 100, max: 12_000 }).map((d) => JSON.stringify(deep(d))),
+      ),
+    ],
     ["guided_regex", fc.constantFrom('"[a-z]{1,5}"', '"(yes|no)"', '"\\d+"'), regexes.map((r) => JSON.stringify(r))],
-    ["guided_choice", fc.array(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 6 }).map((a) => JSON.stringify(a)), fc.oneof(anyValue, fc.array(strings, { minLength: 1, maxLength: 30 }).map((a) => `[${a.join(",")}]`), fc.integer({ min: 100, max: 5000 }).map((n) => JSON.stringify(Array.from({ length: n }, (_, i) => `option_${i}`))))],
-    ["guided_grammar", fc.constantFrom('"root ::= [a-c]+"', '"root ::= \"x\" | \"y\""'), grammars.map((g) => JSON.stringify(g))],
+    [
+      "guided_choice",
+      fc.array(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 6 }).map((a) => JSON.stringify(a)),
+      fc.oneof(
+        anyValue,
+        fc.array(strings, { minLength: 1, maxLength: 30 }).map((a) => `[${a.join(",")}]`),
+        fc.integer({ min: 100, max: 5000 }).map((n) => JSON.stringify(Array.from({ length: n }, (_, i) => `option_${i}`))),
+      ),
+    ],
+    ["guided_grammar", fc.constantFrom('"root ::= [a-c]+"', '"root ::= \\"x\\" | \\"y\\""'), grammars.map((g) => JSON.stringify(g))],
     ["guided_whitespace_pattern", fc.constantFrom('" ?"', '"[ \\n]*"'), regexes.map((r) => JSON.stringify(r))],
-    ["chat_template", fc.constant('"{% for m in messages %}{{ m.content }}{% endfor %}"'), fc.oneof(strings, fc.constantFrom('"{% for i in range(100000000) %}x{% endfor %}"', '"{{ raise_exception(\"no\") }}"'))],
-    ["chat_template_kwargs", fc.constant('{"enable_thinking":false}'), fc.oneof(anyValue, fc.integer({ min: 10, max: 8000 }).map((d) => `{"a":${deep(d)}}`))],
+    [
+      "chat_template",
+      fc.constant('"{% for m in messages %}{{ m.content }}{% endfor %}"'),
+      fc.oneof(strings, fc.constantFrom('"{% for i in range(100000000) %}x{% endfor %}"', '"{{ raise_exception(\\"no\\") }}"')),
+    ],
+    [
+      "chat_template_kwargs",
+      fc.constant('{"enable_thinking":false}'),
+      fc.oneof(
+        anyValue,
+        fc.integer({ min: 10, max: 8000 }).map((d) => `{"a":${deep(d)}}`),
+      ),
+    ],
     [
       "tools",
       fc.constant('[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"x":{"type":"integer"}}}}}]'),
-      fc.oneof(anyValue, fc.constantFrom('[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"x":{"enum":[1,2]}}}}}]', '[{"type":"function","function":{"name":"f"}}]', '[{"type":"function","function":{"name":"bad name!"}}]')),
+      fc.oneof(
+        anyValue,
+        fc.constantFrom(
+          '[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"x":{"enum":[1,2]}}}}}]',
+          '[{"type":"function","function":{"name":"f"}}]',
+          '[{"type":"function","function":{"name":"bad name!"}}]',
+        ),
+      ),
     ],
     ["tool_choice", fc.constantFrom('"auto"', '"none"'), fc.oneof(anyValue, fc.constantFrom('"required"', '{"type":"function","function":{"name":"nope"}}'))],
     [
       "messages",
       fc.array(fc.record({ role: fc.constantFrom("user", "assistant", "system"), content: fc.string({ maxLength: 30 }) }), { minLength: 1, maxLength: 6 }).map((m) => JSON.stringify(m)),
-      fc.oneof(anyValue, fc.constantFrom('[{"role":"x"}]', '[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url"}]}]', '[{"role":"tool","content":"r"}]', '[{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{"}}]}]'), fc.integer({ min: 1, max: 60_000 }).map((n) => JSON.stringify(Array.from({ length: n }, () => ({ role: "user", content: "" }))))),
+      fc.oneof(
+        anyValue,
+        fc.constantFrom(
+          '[{"role":"x"}]',
+          '[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url"}]}]',
+          '[{"role":"tool","content":"r"}]',
+          '[{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{"}}]}]',
+        ),
+        fc.integer({ min: 1, max: 60_000 }).map((n) => JSON.stringify(Array.from({ length: n }, () => ({ role: "user", content: "" })))),
+      ),
     ],
     ["continue_final_message", bool, anyValue],
     ["add_generation_prompt", bool, anyValue],
@@ -130,13 +212,17 @@ export const hostileBody: fc.Arbitrary<string> = fc
   .chain((picked) => fc.tuple(...picked.map((i) => fields[i]![1].map((value) => [fields[i]![0], value] as const))))
   .map((replaced) => {
     const body = { ...base, ...Object.fromEntries(replaced) };
-    return `{${Object.entries(body).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(",")}}`;
+    return `{${Object.entries(body)
+      .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
+      .join(",")}}`;
   });
 
 /** Bodies that are not quite JSON: truncated, with bytes flipped, or of another type. */
 export const brokenBody: fc.Arbitrary<string> = fc.oneof(
   hostileBody.chain((text) => fc.integer({ min: 0, max: Math.max(0, text.length - 1) }).map((at) => text.slice(0, at))),
-  hostileBody.chain((text) => fc.tuple(fc.integer({ min: 0, max: Math.max(0, text.length - 1) }), fc.constantFrom("\u0000", "}", "{", '"', "\\", "\uffff", ",,")).map(([at, c]) => text.slice(0, at) + c + text.slice(at + 1))),
+  hostileBody.chain((text) =>
+    fc.tuple(fc.integer({ min: 0, max: Math.max(0, text.length - 1) }), fc.constantFrom("\u0000", "}", "{", '"', "\\", "\uffff", ",,")).map(([at, c]) => text.slice(0, at) + c + text.slice(at + 1)),
+  ),
   fc.constantFrom("", "null", "[]", "1", '"x"', "{", deep(100_000)),
 );
 

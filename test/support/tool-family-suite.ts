@@ -50,7 +50,14 @@ export function describeToolFamilies(options: FamilySuiteOptions): void {
 
     for (const family of options.families) {
       const post = async (body: Record<string, unknown>) => {
-        const res = await postChat(t.url, { model: MODEL, messages: [{ role: "user", content: "Weather in Oslo?" }], tools, chat_template: family.template, max_tokens: options.maxTokens ?? 300, ...body });
+        const res = await postChat(t.url, {
+          model: MODEL,
+          messages: [{ role: "user", content: "Weather in Oslo?" }],
+          tools,
+          chat_template: family.template,
+          max_tokens: options.maxTokens ?? 300,
+          ...body,
+        });
         assert.equal(res.status, 200, await res.clone().text());
         return res;
       };
@@ -86,7 +93,10 @@ export function describeToolFamilies(options: FamilySuiteOptions): void {
       it(`${family.name}: a named call, one call without parallel calls, none never calls, history in the family's format`, async () => {
         const named = (await (await post({ tool_choice: { type: "function", function: { name: "get_weather" } }, temperature: 1, seed: 9 })).json()) as ChatCompletion;
         const namedCalls = named.choices[0]?.message.tool_calls ?? [];
-        assert.deepEqual(namedCalls.map((c) => (c.type === "function" ? c.function.name : "")), ["get_weather"]);
+        assert.deepEqual(
+          namedCalls.map((c) => (c.type === "function" ? c.function.name : "")),
+          ["get_weather"],
+        );
         if (named.choices[0]?.finish_reason !== "length") {
           for (const c of namedCalls) {
             if (c.type !== "function") continue;
@@ -103,7 +113,11 @@ export function describeToolFamilies(options: FamilySuiteOptions): void {
           { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: options.historyArguments ?? '{"city": "Oslo"}' } }] },
           { role: "tool", tool_call_id: "call_1", content: "3 C" },
         ];
-        const res = await fetch(`${t.url}/apply-template`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, messages: history, tools, chat_template: family.template }) });
+        const res = await fetch(`${t.url}/apply-template`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: MODEL, messages: history, tools, chat_template: family.template }),
+        });
         assert.equal(res.status, 200, await res.clone().text());
         const { prompt } = (await res.json()) as { prompt: string };
         assert.ok(prompt.includes(family.history), prompt);

@@ -40,7 +40,10 @@ describe("BatchScheduler", () => {
     assert.deepEqual(resumed, [0, 1, 2, 3]);
     // and again, whoever arrives last
     const again: number[] = [];
-    await stepAll([members[1], members[3], members[0], members[2]].flatMap((m) => (m === undefined ? [] : [m])), again);
+    await stepAll(
+      [members[1], members[3], members[0], members[2]].flatMap((m) => (m === undefined ? [] : [m])),
+      again,
+    );
     assert.deepEqual(again, [0, 1, 2, 3]);
   });
 

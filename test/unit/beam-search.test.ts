@@ -88,7 +88,7 @@ function bruteForce(model: Model, vocab: number, maxTokens: number, lp: number):
  * candidates, take the top 2*width, end candidates ranked below width finish, the first width others
  * run on. `exhaust` never stops early.
  */
-function reference(setup: Setup, vocab: number, mode: EarlyStopping | "exhaust"): BeamHypothesis[] {
+function reference(setup: Setup, mode: EarlyStopping | "exhaust"): BeamHypothesis[] {
   const { model, width, maxTokens, lengthPenalty: lp } = setup;
   const ends = setup.ends ?? [END];
   type H = BeamHypothesis & { order: number };
@@ -129,7 +129,12 @@ const SEEDS = [1, 2, 3, 4, 5, 6];
 
 describe("beamSearch", () => {
   it("equals brute force when width never prunes (early stopping 'never')", async () => {
-    for (const [vocab, maxTokens] of [[3, 4], [4, 3], [3, 2], [4, 1]] as const) {
+    for (const [vocab, maxTokens] of [
+      [3, 4],
+      [4, 3],
+      [3, 2],
+      [4, 1],
+    ] as const) {
       for (const lengthPenalty of PENALTIES) {
         for (const seed of SEEDS) {
           const model = fakeModel(vocab, seed);
@@ -154,7 +159,7 @@ describe("beamSearch", () => {
             for (const seed of SEEDS) {
               const setup = { model: fakeModel(vocab, seed), width, n: width, maxTokens: 7, lengthPenalty, earlyStopping };
               const label = `V=${vocab} w=${width} es=${earlyStopping} lp=${lengthPenalty} seed=${seed}`;
-              assert.deepEqual(view(await run(setup)), view(reference(setup, vocab, earlyStopping)), label);
+              assert.deepEqual(view(await run(setup)), view(reference(setup, earlyStopping)), label);
               cases++;
             }
           }
@@ -172,7 +177,7 @@ describe("beamSearch", () => {
           const setup = { model: fakeModel(4, seed, 4), width, n: width, maxTokens: 10, lengthPenalty, earlyStopping: "never" as const };
           const calls = { count: 0 };
           const got = await run(setup, { expand: expandWith(setup.model, undefined, calls) });
-          assert.deepEqual(view(got), view(reference(setup, 4, "exhaust")), `w=${width} lp=${lengthPenalty} seed=${seed}`);
+          assert.deepEqual(view(got), view(reference(setup, "exhaust")), `w=${width} lp=${lengthPenalty} seed=${seed}`);
           if (calls.count < setup.maxTokens) stoppedEarly++;
         }
       }
@@ -197,7 +202,7 @@ describe("beamSearch", () => {
     for (const earlyStopping of [true, false, "never"] as const) {
       for (const seed of SEEDS) {
         const setup = { model: fakeModel(5, seed), width: 3, n: 2, maxTokens: 6, lengthPenalty: 1, earlyStopping, ends: [0, 3] };
-        assert.deepEqual(view(await run(setup)), view(reference(setup, 5, earlyStopping)));
+        assert.deepEqual(view(await run(setup)), view(reference(setup, earlyStopping)));
       }
     }
   });
@@ -211,9 +216,12 @@ describe("beamSearch", () => {
     assert.equal(calls.count, 1);
     assert.deepEqual(
       got.map((h) => [h.tokens, h.cumulativeLogprob, h.finishReason]),
-      [[[], -0.5, "stop"], [[], -1, "stop"]],
+      [
+        [[], -0.5, "stop"],
+        [[], -1, "stop"],
+      ],
     );
-    assert.deepEqual(view(got), view(reference(setup, 6, "never")));
+    assert.deepEqual(view(got), view(reference(setup, "never")));
   });
 
   it("is deterministic and returns n hypotheses, best score first", async () => {
@@ -235,7 +243,14 @@ describe("beamSearch", () => {
     // Uniform model: every sequence of the same length has the same score.
     const uniform: Model = () => [Math.log(0.25), Math.log(0.25), Math.log(0.25), Math.log(0.25)];
     const got = await run({ model: uniform, width: 3, n: 3, maxTokens: 2, lengthPenalty: 0, earlyStopping: "never", ends: [] });
-    assert.deepEqual(got.map((h) => h.tokens), [[0, 0], [0, 1], [0, 2]]);
+    assert.deepEqual(
+      got.map((h) => h.tokens),
+      [
+        [0, 0],
+        [0, 1],
+        [0, 2],
+      ],
+    );
     assert.ok(got.every((h) => h.finishReason === "length"));
   });
 

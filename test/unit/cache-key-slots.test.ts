@@ -3,7 +3,11 @@ import { describe, it } from "node:test";
 import { CacheKeySlots } from "../../src/engines/llama/cache-key-slots.ts";
 
 describe("CacheKeySlots (prompt_cache_key placement)", () => {
-  const prefix = new Map([["a", 10], ["b", 10], ["c", 12]]);
+  const prefix = new Map([
+    ["a", 10],
+    ["b", 10],
+    ["c", 12],
+  ]);
   const score = (slot: string) => prefix.get(slot) ?? 0;
 
   it("breaks ties toward the slot that last served the key; a longer cached prefix still wins", () => {

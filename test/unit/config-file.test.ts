@@ -76,13 +76,17 @@ describe("config file", () => {
   });
 
   it("reads JSON the same way", () => {
-    const json = JSON.stringify({
-      models: [
-        { id: "a", local: { hf: "owner/repo/file-Q4_K_M.gguf" } },
-        { id: "b", upstream: { baseUrl: "https://api.example.com/v1", model: "m", headers: { "X-Team": "x" } } },
-      ],
-      adminKey: "sha256:" + SHA,
-    }, null, 2);
+    const json = JSON.stringify(
+      {
+        models: [
+          { id: "a", local: { hf: "owner/repo/file-Q4_K_M.gguf" } },
+          { id: "b", upstream: { baseUrl: "https://api.example.com/v1", model: "m", headers: { "X-Team": "x" } } },
+        ],
+        adminKey: "sha256:" + SHA,
+      },
+      null,
+      2,
+    );
     const file = parseConfigFile(json, "/srv/parley.json", {});
     assert.equal(file.models[0]?.kind === "local" && file.models[0].source, "hf:owner/repo/file-Q4_K_M.gguf");
     assert.deepEqual(file.models[1]?.kind === "upstream" && file.models[1].options.baseUrls, ["https://api.example.com/v1"]);
@@ -162,7 +166,16 @@ describe("serve arguments with --config", () => {
 describe("examples/parley.yaml", () => {
   it("is a valid config", () => {
     const file = loadConfigFile(new URL("../../examples/parley.yaml", import.meta.url).pathname, { VLLM_API_KEY: "k", PARLEY_ADMIN_KEY: "admin-secret-123" });
-    assert.deepEqual(file.models.map((m) => [m.kind, m.id, ...m.aliases]), [["local", "qwen2.5-7b", "default"], ["upstream", "llama-3.3-70b", "big"]]);
-    assert.deepEqual(file.keys.map((k) => k.user), ["alice", "batch-jobs"]);
+    assert.deepEqual(
+      file.models.map((m) => [m.kind, m.id, ...m.aliases]),
+      [
+        ["local", "qwen2.5-7b", "default"],
+        ["upstream", "llama-3.3-70b", "big"],
+      ],
+    );
+    assert.deepEqual(
+      file.keys.map((k) => k.user),
+      ["alice", "batch-jobs"],
+    );
   });
 });

@@ -7,10 +7,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("guardWork", () => {
   it("passes the work's result through, settled", async () => {
-    const work = guardWork(async (beat) => {
-      beat();
-      return 42;
-    }, { signal: new AbortController().signal, fail: () => undefined, stepTimeoutMs: 1000 });
+    const work = guardWork(
+      async (beat) => {
+        beat();
+        return 42;
+      },
+      { signal: new AbortController().signal, fail: () => undefined, stepTimeoutMs: 1000 },
+    );
     assert.equal(await work.result, 42);
     assert.equal(work.isSettled(), true);
   });
@@ -35,22 +38,28 @@ describe("guardWork", () => {
   });
 
   it("beats keep a long generation alive", async () => {
-    const work = guardWork(async (beat) => {
-      for (let i = 0; i < 6; i++) {
-        await sleep(20);
-        beat();
-      }
-      return "done";
-    }, { signal: new AbortController().signal, fail: () => undefined, stepTimeoutMs: 60 });
+    const work = guardWork(
+      async (beat) => {
+        for (let i = 0; i < 6; i++) {
+          await sleep(20);
+          beat();
+        }
+        return "done";
+      },
+      { signal: new AbortController().signal, fail: () => undefined, stepTimeoutMs: 60 },
+    );
     assert.equal(await work.result, "done");
   });
 
   it("aborted work that stops within the grace still reports; stuck work is given up on", async () => {
     const controller = new AbortController();
-    const polite = guardWork(async () => {
-      while (!controller.signal.aborted) await sleep(5);
-      return "stopped with usage";
-    }, { signal: controller.signal, fail: () => undefined, stepTimeoutMs: 0, abortGraceMs: 500 });
+    const polite = guardWork(
+      async () => {
+        while (!controller.signal.aborted) await sleep(5);
+        return "stopped with usage";
+      },
+      { signal: controller.signal, fail: () => undefined, stepTimeoutMs: 0, abortGraceMs: 500 },
+    );
     controller.abort(new Error("client left"));
     assert.equal(await polite.result, "stopped with usage");
 

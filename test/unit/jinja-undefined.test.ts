@@ -43,7 +43,11 @@ describe("jinja undefined and errors", () => {
   for (const [name, source, context, expected] of CASES) {
     test(name, () => {
       if (typeof expected === "string") assert.equal(new JinjaTemplate(source).render(context), expected);
-      else assert.throws(() => new JinjaTemplate(source).render(context), (error: Error) => expected.error.test(`${error.name}: ${error.message}`));
+      else
+        assert.throws(
+          () => new JinjaTemplate(source).render(context),
+          (error: Error) => expected.error.test(`${error.name}: ${error.message}`),
+        );
     });
   }
 });

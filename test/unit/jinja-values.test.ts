@@ -14,7 +14,12 @@ export const CASES: readonly JinjaCase[] = [
   ["floats keep .0", "{{ 1.0 }} {{ 2.5 }} {{ 1e16 }} {{ 1.5e-5 }} {{ 0.1 + 0.2 }}", {}, "1.0 2.5 1e+16 1.5e-05 0.30000000000000004"],
   ["true division is a float, floor division an int", "{{ 4 / 2 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7.0 // 2 }} {{ 2 ** 10 }} {{ 2 ** -1 }}", {}, "2.0 3 -4 2 3.0 1024 0.5"],
   ["booleans and None print as Python", "{{ true }} {{ False }} {{ none }} {{ x }}", { x: null }, "True False None None"],
-  ["lists, dicts and tuples print as repr", `{{ [1, 'a', none, true, 1.5] }} {{ {'k': "it's", 'n': [1]} }} {{ (1,) }} {{ (1, 2) }} {{ () }}`, {}, `[1, 'a', None, True, 1.5] {'k': "it's", 'n': [1]} (1,) (1, 2) ()`],
+  [
+    "lists, dicts and tuples print as repr",
+    `{{ [1, 'a', none, true, 1.5] }} {{ {'k': "it's", 'n': [1]} }} {{ (1,) }} {{ (1, 2) }} {{ () }}`,
+    {},
+    `[1, 'a', None, True, 1.5] {'k': "it's", 'n': [1]} (1,) (1, 2) ()`,
+  ],
   ["repr escapes control characters", "{{ ['a\\nb', 'tab\\t', 'back\\\\slash'] }}", {}, "['a\\nb', 'tab\\t', 'back\\\\slash']"],
   ["context data prints as repr too", "{{ messages[0] }}", { messages: [{ role: "user", content: "hi", n: 2.5 }] }, "{'role': 'user', 'content': 'hi', 'n': 2.5}"],
   ["integer dict keys", "{% set d = {1: 'one', 2: 'two'} %}{{ d[1] }} {{ d }} {{ d[3] is defined }}", {}, "one {1: 'one', 2: 'two'} False"],

@@ -25,7 +25,17 @@ export const CASES: readonly JinjaCase[] = [
   ["raw keeps tags verbatim", "{% raw %}{{ x }}{% if %}{% endraw %}", {}, "{{ x }}{% if %}"],
   ["variable tags do not trim the newline", "{{ 'a' }}\nb", {}, "a\nb"],
   ["a dict literal inside {{ }} (closing braces)", "{{ {'a': {'b': 1}} }}", {}, "{'a': {'b': 1}}"],
-  ["ChatML-style loop", "{% for m in messages %}\n<|{{ m.role }}|>\n{{ m.content }}\n{% endfor %}\n", { messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "yo" }] }, "<|user|>\nhi\n<|assistant|>\nyo\n"],
+  [
+    "ChatML-style loop",
+    "{% for m in messages %}\n<|{{ m.role }}|>\n{{ m.content }}\n{% endfor %}\n",
+    {
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: "yo" },
+      ],
+    },
+    "<|user|>\nhi\n<|assistant|>\nyo\n",
+  ],
 ];
 
 export function runCases(cases: readonly JinjaCase[]): void {

@@ -1,23 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import {
-  getLlama,
-  LlamaGrammarEvaluationState,
-  LlamaLogLevel,
-  TokenBias,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaModel,
-  type Token,
-} from "node-llama-cpp";
+import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, TokenBias, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { GrammarConversionError } from "../../src/chat/grammar/gbnf.ts";
 import { jsonSchemaToGbnf } from "../../src/chat/grammar/json-schema-to-gbnf.ts";
 import { ensureTestModel, TEST_MODEL_VOCAB_SIZE } from "../../src/testing/test-model.ts";
 import { JSON_SCHEMA_CORPUS } from "./json-schema-corpus.ts";
 import { validatorFor } from "../support/validate-json.ts";
-
 
 const MAX_TOKENS = 400;
 
@@ -115,7 +104,7 @@ describe("jsonSchemaToGbnf grammar text", () => {
   test("a bounded string array and an enum", () => {
     assert.equal(
       jsonSchemaToGbnf({ type: "array", items: { enum: ["x", 1] }, maxItems: 2 }).grammar,
-      ['root ::= value', 'value-item ::= "\\"x\\"" | "1"', 'value-next ::= "," value-item', 'value ::= "[" (value-item value-next?)? "]"', ""].join("\n"),
+      ["root ::= value", 'value-item ::= "\\"x\\"" | "1"', 'value-next ::= "," value-item', 'value ::= "[" (value-item value-next?)? "]"', ""].join("\n"),
     );
     assert.match(jsonSchemaToGbnf({ type: "string", maxLength: 3 }).grammar, /^value ::= "\\"" char\{0,3\} "\\""$/m);
   });
@@ -180,14 +169,29 @@ describe("jsonSchemaToGbnf language (grammar matcher)", () => {
   test("strings: escapes, control characters, lengths", async () => {
     const matches = await matcher(jsonSchemaToGbnf({ type: "string", minLength: 2, maxLength: 3 }).grammar);
     for (const [text, ok] of [
-      ['"ab"', true], ['"abc"', true], ['"a"', false], ['"abcd"', false], ['"a\\"b"', true], ['"\\u00e9\\n"', true],
-      ['"a"b"', false], ['"a\nb"', false], ['"\\ud800x"', false], ['"\\x41b"', false], ['"éü"', true],
-    ] as const) assert.equal(matches(text), ok, text);
+      ['"ab"', true],
+      ['"abc"', true],
+      ['"a"', false],
+      ['"abcd"', false],
+      ['"a\\"b"', true],
+      ['"\\u00e9\\n"', true],
+      ['"a"b"', false],
+      ['"a\nb"', false],
+      ['"\\ud800x"', false],
+      ['"\\x41b"', false],
+      ['"éü"', true],
+    ] as const)
+      assert.equal(matches(text), ok, text);
   });
 
   test("patterns are escaped inside the JSON string", async () => {
     const matches = await matcher(jsonSchemaToGbnf({ type: "string", pattern: '^a"\\\\[^x]$' }).grammar);
-    for (const [text, ok] of [['"a\\"\\\\b"', true], ['"a\\"\\\\\\u0001"', true], ['"a"\\b"', false], ['"a\\"\\\\x"', false]] as const) {
+    for (const [text, ok] of [
+      ['"a\\"\\\\b"', true],
+      ['"a\\"\\\\\\u0001"', true],
+      ['"a"\\b"', false],
+      ['"a\\"\\\\x"', false],
+    ] as const) {
       assert.equal(matches(text), ok, text);
     }
   });
@@ -195,16 +199,28 @@ describe("jsonSchemaToGbnf language (grammar matcher)", () => {
   test("formats: dates check days per month and leap years", async () => {
     const matches = await matcher(jsonSchemaToGbnf({ type: "string", format: "date" }).grammar);
     for (const [text, ok] of [
-      ["2024-02-29", true], ["2023-02-29", false], ["2000-02-29", true], ["1900-02-29", false], ["2023-04-31", false],
-      ["2023-12-31", true], ["2023-13-01", false], ["2023-00-10", false],
-    ] as const) assert.equal(matches(`"${text}"`), ok, text);
+      ["2024-02-29", true],
+      ["2023-02-29", false],
+      ["2000-02-29", true],
+      ["1900-02-29", false],
+      ["2023-04-31", false],
+      ["2023-12-31", true],
+      ["2023-13-01", false],
+      ["2023-00-10", false],
+    ] as const)
+      assert.equal(matches(`"${text}"`), ok, text);
   });
 
   test("extra property names never reuse declared ones", async () => {
-    const matches = await matcher(
-      jsonSchemaToGbnf({ type: "object", properties: { ab: { type: "null" } }, additionalProperties: { type: "boolean" } }).grammar,
-    );
-    for (const [text, ok] of [['{"ab":null}', true], ['{"ab":true}', false], ['{"a":true}', true], ['{"abc":true}', true], ['{"ab":null,"ab":true}', false], ['{"x":true,"ab":null}', false]] as const) {
+    const matches = await matcher(jsonSchemaToGbnf({ type: "object", properties: { ab: { type: "null" } }, additionalProperties: { type: "boolean" } }).grammar);
+    for (const [text, ok] of [
+      ['{"ab":null}', true],
+      ['{"ab":true}', false],
+      ['{"a":true}', true],
+      ['{"abc":true}', true],
+      ['{"ab":null,"ab":true}', false],
+      ['{"x":true,"ab":null}', false],
+    ] as const) {
       assert.equal(matches(text), ok, text);
     }
   });
@@ -215,13 +231,22 @@ describe("jsonSchemaToGbnf errors and warnings", () => {
     for (const keyword of ["uniqueItems", "multipleOf", "patternProperties", "not", "if", "minProperties", "contains"]) {
       const schema = { type: "array", [keyword]: keyword === "uniqueItems" ? true : keyword === "multipleOf" || keyword === "minProperties" ? 2 : {} };
       const { warnings } = jsonSchemaToGbnf(schema);
-      assert.ok(warnings.some((w) => w.includes(keyword)), `${keyword}: ${warnings.join("; ")}`);
-      assert.throws(() => jsonSchemaToGbnf(schema, { strict: true }), (e: unknown) => e instanceof GrammarConversionError && e.construct === keyword);
+      assert.ok(
+        warnings.some((w) => w.includes(keyword)),
+        `${keyword}: ${warnings.join("; ")}`,
+      );
+      assert.throws(
+        () => jsonSchemaToGbnf(schema, { strict: true }),
+        (e: unknown) => e instanceof GrammarConversionError && e.construct === keyword,
+      );
     }
   });
 
   test("annotations are fine", () => {
-    const { warnings } = jsonSchemaToGbnf({ $schema: "x", $id: "y", title: "t", description: "d", default: 1, examples: [1], $comment: "c", deprecated: false, readOnly: true, writeOnly: false, type: "integer" }, { strict: true });
+    const { warnings } = jsonSchemaToGbnf(
+      { $schema: "x", $id: "y", title: "t", description: "d", default: 1, examples: [1], $comment: "c", deprecated: false, readOnly: true, writeOnly: false, type: "integer" },
+      { strict: true },
+    );
     assert.deepEqual(warnings, []);
   });
 
@@ -237,7 +262,11 @@ describe("jsonSchemaToGbnf errors and warnings", () => {
       [{ type: "string", pattern: "(?<=a)b" }, undefined],
       [{ allOf: [{ type: "string" }, { type: "integer" }] }, "allOf"],
     ] as const) {
-      assert.throws(() => jsonSchemaToGbnf(schema), (e: unknown) => e instanceof GrammarConversionError && (construct === undefined || e.construct === construct), JSON.stringify(schema));
+      assert.throws(
+        () => jsonSchemaToGbnf(schema),
+        (e: unknown) => e instanceof GrammarConversionError && (construct === undefined || e.construct === construct),
+        JSON.stringify(schema),
+      );
     }
   });
 });
@@ -280,7 +309,9 @@ describe("generated JSON validates against the schema", () => {
       fc.constant({ type: "boolean" }),
       fc.constant({ type: "null" }),
       fc.tuple(fc.integer({ min: -300, max: 300 }), fc.nat(500)).map(([min, span]) => ({ type: "integer", minimum: min, maximum: min + span })),
-      fc.tuple(fc.integer({ min: -100, max: 100 }), fc.nat(100), fc.boolean()).map(([min, span, ex]) => ({ type: "number", [ex ? "exclusiveMinimum" : "minimum"]: min / 4, maximum: min / 4 + span / 8 + 1 })),
+      fc
+        .tuple(fc.integer({ min: -100, max: 100 }), fc.nat(100), fc.boolean())
+        .map(([min, span, ex]) => ({ type: "number", [ex ? "exclusiveMinimum" : "minimum"]: min / 4, maximum: min / 4 + span / 8 + 1 })),
       fc.tuple(fc.nat(3), fc.nat(4)).map(([min, extra]) => ({ type: "string", minLength: min, maxLength: min + extra })),
       fc.constantFrom("date", "time", "date-time", "uuid", "email", "ipv4", "hostname", "uri").map((format) => ({ type: "string", format })),
       fc.constantFrom("^[a-z]{1,3}$", "^\\d{2}-\\d{2}$", "^(yes|no)$", '^["\\\\]{0,2}$').map((pattern) => ({ type: "string", pattern })),

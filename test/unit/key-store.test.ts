@@ -23,8 +23,14 @@ test("--api-key formats: [user=]<secret> and [user=]sha256:<hex>", () => {
 });
 
 test("keys come from repeated --api-key or comma-separated PARLEY_API_KEYS; errors never echo the key", () => {
-  assert.deepEqual(loadConfig(["--api-key", "a=1", "--api-key", "b=2"], {}).apiKey.map((k) => k.user), ["a", "b"]);
-  assert.deepEqual(loadConfig([], { PARLEY_API_KEYS: "a=1,b=2" }).apiKey.map((k) => k.user), ["a", "b"]);
+  assert.deepEqual(
+    loadConfig(["--api-key", "a=1", "--api-key", "b=2"], {}).apiKey.map((k) => k.user),
+    ["a", "b"],
+  );
+  assert.deepEqual(
+    loadConfig([], { PARLEY_API_KEYS: "a=1,b=2" }).apiKey.map((k) => k.user),
+    ["a", "b"],
+  );
   assert.deepEqual(loadConfig([], {}).apiKey, []);
   assert.deepEqual(loadConfig([], { PARLEY_ADMIN_KEY: "adm" }).adminKey, { key: "adm" });
   assert.throws(
@@ -46,7 +52,14 @@ test("KeyStore: plain and sha256 keys, unknown tokens, duplicates", () => {
   assert.equal(store.authenticate(""), undefined);
   assert.equal(store.authenticate(sha("sk-bob")), undefined, "the hash itself is not a key");
   assert.equal(new KeyStore([]).enabled, false);
-  assert.throws(() => new KeyStore([{ user: "a", key: "k" }, { user: "b", sha256: sha("k") }]), (e: Error) => /twice/.test(e.message) && !e.message.includes('"k"'));
+  assert.throws(
+    () =>
+      new KeyStore([
+        { user: "a", key: "k" },
+        { user: "b", sha256: sha("k") },
+      ]),
+    (e: Error) => /twice/.test(e.message) && !e.message.includes('"k"'),
+  );
   assert.throws(() => new KeyStore([{ user: "a" }]), /exactly one/);
   assert.throws(() => new KeyStore([{ user: "a", key: "k", sha256: sha("k") }]), /exactly one/);
   assert.equal(new SingleKey({ sha256: sha("adm") }).matches("adm"), true);
@@ -80,13 +93,19 @@ test("Limiter: requests/min, max concurrent and tokens/min, each with Retry-Afte
   limiter.admit(rpm).release();
   now += 10_000;
   limiter.admit(rpm).release();
-  assert.equal(retryAfter(() => limiter.admit(rpm)), 50);
+  assert.equal(
+    retryAfter(() => limiter.admit(rpm)),
+    50,
+  );
   now += 50_000;
   limiter.admit(rpm).release(); // the first left the window
 
   const conc = { user: "u", models: undefined, index: 1, limits: { maxConcurrent: 1 } };
   const held = limiter.admit(conc);
-  assert.equal(retryAfter(() => limiter.admit(conc)), 1);
+  assert.equal(
+    retryAfter(() => limiter.admit(conc)),
+    1,
+  );
   held.release();
   held.release(); // idempotent
   limiter.admit(conc);
@@ -99,7 +118,10 @@ test("Limiter: requests/min, max concurrent and tokens/min, each with Retry-Afte
   const b = limiter.admit(tpm); // 60 < 100: admitted, then overshoots
   b.charge(60);
   b.release();
-  assert.equal(retryAfter(() => limiter.admit(tpm)), 40); // 120 until the first charge leaves
+  assert.equal(
+    retryAfter(() => limiter.admit(tpm)),
+    40,
+  ); // 120 until the first charge leaves
   now += 40_000;
   limiter.admit(tpm);
 });

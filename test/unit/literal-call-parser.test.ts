@@ -45,7 +45,10 @@ describe("LiteralCallParser: lfm2", () => {
     const text = 'Let me check.<|tool_call_start|>[get_weather(city="Oslo", days=3), get_time()]<|tool_call_end|>\nDone.';
     const parts = assertSplitInvariant(lfm2, text, typed);
     assert.deepEqual(collectParts(parts), { content: "Let me check.Done.", calls: [call("get_weather", '{"city": "Oslo", "days": 3}'), call("get_time", "{}")] });
-    assert.deepEqual(parts.filter((p) => p.kind === "call").map((p) => p.index), [0, 1]);
+    assert.deepEqual(
+      parts.filter((p) => p.kind === "call").map((p) => p.index),
+      [0, 1],
+    );
   });
 
   test("Python literals: both quotes and their escapes, True/False/None, nesting, JSON's spellings too", () => {
@@ -81,8 +84,9 @@ b")]<|tool_call_end|>`;
 });
 
 describe("LiteralCallParser: gemma-4", () => {
-  test("one block per call, raw strings between <|\"|>, bare keys, text after is content", () => {
-    const text = 'Sure.<|tool_call>call:get_weather{city:<|"|>Oslo "centre" <b>\\n<|"|>,days:3,options:{hourly:true,tags:[<|"|>a<|"|>,None],<|"|>odd key<|"|>:1.5}}<tool_call|><|tool_call>call:get_time{}<tool_call|>\nThanks';
+  test('one block per call, raw strings between <|"|>, bare keys, text after is content', () => {
+    const text =
+      'Sure.<|tool_call>call:get_weather{city:<|"|>Oslo "centre" <b>\\n<|"|>,days:3,options:{hourly:true,tags:[<|"|>a<|"|>,None],<|"|>odd key<|"|>:1.5}}<tool_call|><|tool_call>call:get_time{}<tool_call|>\nThanks';
     const parts = assertSplitInvariant(gemma, text, typed);
     assert.deepEqual(collectParts(parts), {
       content: "Sure.Thanks",
@@ -119,7 +123,7 @@ describe("LiteralCallParser: malformed and truncated", () => {
       [lfm2, "<|tool_call_start|>[f(a=[1 2])]", '{"a": [1]}', "2])]"],
       [lfm2, "<|tool_call_start|>[f(a=1 b=2)]", '{"a": 1}', "b=2)]"],
       [gemma, "<|tool_call>call:f{a:{b:1)}}<tool_call|>", '{"a": {"b": 1}}', ")}}<tool_call|>"],
-      [gemma, '<|tool_call>call:f{a:<|x|>}', "{}", "a:<|x|>}"],
+      [gemma, "<|tool_call>call:f{a:<|x|>}", "{}", "a:<|x|>}"],
     ];
     for (const [syntax, text, argsText, content] of cases) {
       assertSplitInvariant(syntax, text);
@@ -167,7 +171,14 @@ describe("family detection and history", () => {
   test("LFM2: earlier calls become the assistant's content, in the model's own syntax", () => {
     const messages: ChatMessage[] = [
       { role: "user", content: "Weather?" },
-      { role: "assistant", content: "", toolCalls: [{ id: "1", name: "get_weather", arguments: '{"city": "Oslo \\"x\\" \'y\'", "days": 3, "o": {"a": [true, null]}}' }, { id: "2", name: "get_time", arguments: "" }] },
+      {
+        role: "assistant",
+        content: "",
+        toolCalls: [
+          { id: "1", name: "get_weather", arguments: '{"city": "Oslo \\"x\\" \'y\'", "days": 3, "o": {"a": [true, null]}}' },
+          { id: "2", name: "get_time", arguments: "" },
+        ],
+      },
       { role: "tool", toolCallId: "1", content: "3 C" },
     ];
     const prepared = lfm2Family.prepareMessages?.(messages, []) ?? [];
@@ -200,10 +211,12 @@ const PIECES = ["a", " ", "\n", "<", "|", ">", "[", "(", "{", '"', "'", "tool", 
 const CONTENT = fc.array(fc.constantFrom(...PIECES), { maxLength: 10 }).map((a) => a.join(""));
 
 /** Sections written by literal-text.ts (as in history), between content. */
-const wellFormed = fc.record({ family: fc.constantFrom(...FAMILIES), before: CONTENT, calls: genCalls, after: CONTENT }).filter(
-  ({ family, before, calls, after }) =>
-    !JSON.stringify(calls).includes('<|\\"|>') && !family.triggers.some((t) => `${before}${t.slice(0, -1)}`.includes(t) || after.includes(t)) && before.trim() !== "",
-);
+const wellFormed = fc
+  .record({ family: fc.constantFrom(...FAMILIES), before: CONTENT, calls: genCalls, after: CONTENT })
+  .filter(
+    ({ family, before, calls, after }) =>
+      !JSON.stringify(calls).includes('<|\\"|>') && !family.triggers.some((t) => `${before}${t.slice(0, -1)}`.includes(t) || after.includes(t)) && before.trim() !== "",
+  );
 
 const FRAGMENTS = [...new Set(FAMILIES.flatMap((s) => [s.sectionOpen, s.sectionClose, s.callOpen, s.callClose, s.argumentsOpen, s.argumentsClose, ...s.stringDelimiters]).filter((m) => m !== ""))];
 const NOISE = [
@@ -213,17 +226,23 @@ const NOISE = [
 ];
 const noise = fc.array(fc.constantFrom(...NOISE), { maxLength: 30 }).map((a) => a.join(""));
 
-
 describe("LiteralCallParser: properties", () => {
   test("calls written in the family's syntax read back as their JSON, however the text is cut", () => {
     fc.assert(
       fc.property(wellFormed, fc.array(fc.nat(), { maxLength: 8 }), ({ family, before, calls, after }, points) => {
-        const section = literalCallsText(family, calls.map((c, i) => ({ id: String(i), name: c.name, arguments: JSON.stringify(c.args) })));
+        const section = literalCallsText(
+          family,
+          calls.map((c, i) => ({ id: String(i), name: c.name, arguments: JSON.stringify(c.args) })),
+        );
         const blocks = family.sectionOpen === "" ? section : section; // Gemma: blocks back to back
         const text = `${before}${blocks}${after}`;
         const message = collectParts(partsOf(family, cut(text, points)));
         assert.equal(message.content, before + after.trimStart(), JSON.stringify(text));
-        assert.deepEqual(message.calls.map((c) => [c.name, JSON.parse(c.arguments)]), calls.map((c) => [c.name, JSON.parse(JSON.stringify(c.args))]), JSON.stringify(text));
+        assert.deepEqual(
+          message.calls.map((c) => [c.name, JSON.parse(c.arguments)]),
+          calls.map((c) => [c.name, JSON.parse(JSON.stringify(c.args))]),
+          JSON.stringify(text),
+        );
         assert.deepEqual(merge(partsOf(family, [...text])), merge(partsOf(family, [text])));
       }),
       { numRuns: 400 },
@@ -241,7 +260,12 @@ describe("LiteralCallParser: properties", () => {
 
   test("well-formed calls cut short or edited still give the same parts however cut", () => {
     const edited = fc.tuple(wellFormed, fc.nat(), fc.nat(6), fc.constantFrom("", ...NOISE)).map(([{ family, before, calls }, at, remove, insert]) => {
-      const text = before + literalCallsText(family, calls.map((c, i) => ({ id: String(i), name: c.name, arguments: JSON.stringify(c.args) })));
+      const text =
+        before +
+        literalCallsText(
+          family,
+          calls.map((c, i) => ({ id: String(i), name: c.name, arguments: JSON.stringify(c.args) })),
+        );
       const i = at % (text.length + 1);
       return { family, text: text.slice(0, i) + insert + text.slice(i + remove) };
     });
@@ -258,15 +282,18 @@ describe("LiteralCallParser: properties", () => {
 describe("LiteralCallParser: efficiency", () => {
   test("long content full of marker prefixes and long values stay linear", () => {
     const content = "a <|tool_call <|tool_ca ".repeat(20_000);
-    const value = "x \\\" <|tool_call_start| \\n ".repeat(20_000);
+    const value = 'x \\" <|tool_call_start| \\n '.repeat(20_000);
     const list = `[${Array.from({ length: 5_000 }, (_, i) => `{"i": ${i}}`).join(", ")}]`;
     const text = `${content}<|tool_call_start|>[get_weather(city="${value}", options=${list})]<|tool_call_end|>`;
     const started = performance.now();
-    const chunks = cut(text, Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => i * 3));
+    const chunks = cut(
+      text,
+      Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => i * 3),
+    );
     const message = collectParts(partsOf(lfm2, chunks, typed));
     assert.ok(message.content === content, "the content is kept");
     const parsed = JSON.parse(message.calls[0]!.arguments) as { city: string; options: unknown[] };
-    assert.ok(parsed.city === "x \" <|tool_call_start| \n ".repeat(20_000), "the string is decoded");
+    assert.ok(parsed.city === 'x " <|tool_call_start| \n '.repeat(20_000), "the string is decoded");
     assert.equal(parsed.options.length, 5_000);
     assert.ok(performance.now() - started < 5_000, `took ${Math.round(performance.now() - started)} ms`);
   });

@@ -80,7 +80,7 @@ const CASES: readonly Case[] = [
   {
     syntax: gemma4Family.syntax,
     section: (calls) => calls.map(([n, a]) => `<|tool_call>call:${n}{${a.join(",")}}<tool_call|>`).join(""),
-    weather: ['city:<|"|>São Paulo "centre" <b><|"|>', "days:3", "options:{hourly:true,tags:[<|\"|>a<|\"|>]}", 'unit:<|"|>c<|"|>'],
+    weather: ['city:<|"|>São Paulo "centre" <b><|"|>', "days:3", 'options:{hourly:true,tags:[<|"|>a<|"|>]}', 'unit:<|"|>c<|"|>'],
     rejected: [
       ["missing required city", ["days:3"]],
       ["a string not delimited", ["city:Oslo"]],
@@ -105,7 +105,10 @@ for (const { syntax, section, weather, rejected } of CASES) {
   describe(`toolGrammar: ${syntax.family}`, () => {
     test("required: the family's own layout, which the parser reads back as JSON", async () => {
       const grammar = await grammarFor(syntax, { kind: "required" });
-      const text = section([["now", []], ["get_weather", weather]]);
+      const text = section([
+        ["now", []],
+        ["get_weather", weather],
+      ]);
       assert.equal(accepts(grammar, text), true, text);
       const back = readBack(syntax, text);
       assert.equal(back.content, "");
@@ -125,10 +128,28 @@ for (const { syntax, section, weather, rejected } of CASES) {
       const named = await grammarFor(syntax, { kind: "function", name: "get_weather" });
       assert.equal(accepts(named, section([["get_weather", [weather[0]!]]])), true);
       assert.equal(accepts(named, section([["now", []]])), false);
-      assert.equal(accepts(named, section([["get_weather", [weather[0]!]], ["get_weather", [weather[0]!]]])), false);
+      assert.equal(
+        accepts(
+          named,
+          section([
+            ["get_weather", [weather[0]!]],
+            ["get_weather", [weather[0]!]],
+          ]),
+        ),
+        false,
+      );
       const single = await grammarFor(syntax, { kind: "required" }, false);
       assert.equal(accepts(single, section([["now", []]])), true);
-      assert.equal(accepts(single, section([["now", []], ["now", []]])), false);
+      assert.equal(
+        accepts(
+          single,
+          section([
+            ["now", []],
+            ["now", []],
+          ]),
+        ),
+        false,
+      );
     });
 
     test("auto: free content, or content then a section; none: no marker token", async () => {
@@ -148,7 +169,8 @@ describe("toolGrammar: Gemma 4's literal values", () => {
   const one = (properties: Record<string, unknown>, extra: Record<string, unknown> = {}, strict = false): ToolDefinition[] => [
     { name: "f", description: undefined, parameters: { type: "object", properties, required: Object.keys(properties), ...extra }, strict },
   ];
-  const check = async (definitions: ToolDefinition[], args: string): Promise<boolean> => accepts(await grammarFor(gemma, { kind: "required" }, true, definitions), `<|tool_call>call:f{${args}}<tool_call|>`);
+  const check = async (definitions: ToolDefinition[], args: string): Promise<boolean> =>
+    accepts(await grammarFor(gemma, { kind: "required" }, true, definitions), `<|tool_call>call:f{${args}}<tool_call|>`);
 
   test("string constraints: pattern, format, lengths, const; numbers; null and booleans in Gemma's words", async () => {
     const pattern = one({ s: { type: "string", pattern: "^[A-Z]{3}$" } });
@@ -169,7 +191,10 @@ describe("toolGrammar: Gemma 4's literal values", () => {
   });
 
   test("$refs (recursive too), anyOf, nullable, open objects whose extra keys never reuse a declared name", async () => {
-    const tree = one({ t: { $ref: "#/$defs/node" } }, { $defs: { node: { type: "object", properties: { name: { type: "string" }, kids: { type: "array", items: { $ref: "#/$defs/node" } } }, required: ["name"] } } });
+    const tree = one(
+      { t: { $ref: "#/$defs/node" } },
+      { $defs: { node: { type: "object", properties: { name: { type: "string" }, kids: { type: "array", items: { $ref: "#/$defs/node" } } }, required: ["name"] } } },
+    );
     const text = 't:{kids:[{name:<|"|>b<|"|>},{kids:[],name:<|"|>c<|"|>}],name:<|"|>a<|"|>}';
     assert.equal(await check(tree, text), true);
     assert.deepEqual(readBack(gemma, `<|tool_call>call:f{${text}}<tool_call|>`, tree).calls, [["f", { t: { kids: [{ name: "b" }, { kids: [], name: "c" }], name: "a" } }]]);
@@ -184,8 +209,12 @@ describe("toolGrammar: Gemma 4's literal values", () => {
   });
 
   test("what cannot be enforced is reported, and is an error for strict tools", () => {
-    const warnings = (properties: Record<string, unknown>, strict = false): readonly string[] => toolGrammar({ syntax: gemma, tools: tools({ kind: "required" }, true, one(properties, {}, strict)) }).warnings;
-    assert.ok(warnings({ s: { type: "string", pattern: "^<.*>$" } }).some((w) => w.includes("pattern")), "a pattern that may write the delimiter's `<`");
+    const warnings = (properties: Record<string, unknown>, strict = false): readonly string[] =>
+      toolGrammar({ syntax: gemma, tools: tools({ kind: "required" }, true, one(properties, {}, strict)) }).warnings;
+    assert.ok(
+      warnings({ s: { type: "string", pattern: "^<.*>$" } }).some((w) => w.includes("pattern")),
+      "a pattern that may write the delimiter's `<`",
+    );
     assert.ok(warnings({ s: { type: "string", format: "color" } }).some((w) => w.includes("format")));
     assert.ok(warnings({ s: { type: "integer", multipleOf: 5 } }).some((w) => w.includes("multipleOf")));
     assert.ok(warnings({ s: { type: "array", prefixItems: [{ type: "integer" }] } }).some((w) => w.includes("prefixItems")));

@@ -17,7 +17,10 @@ describe("computeLogprobs", () => {
   it("gives the chosen token's log-probability and the top alternatives, sorted", () => {
     const result = computeLogprobs(probs, 3, 3);
     assert.ok(Math.abs(result.chosen - (expected[3] ?? 0)) < 1e-12);
-    assert.deepEqual(result.top.map((t) => t.token), [1, 3, 0]);
+    assert.deepEqual(
+      result.top.map((t) => t.token),
+      [1, 3, 0],
+    );
     result.top.forEach((alt) => assert.ok(Math.abs(alt.logprob - (expected[alt.token] ?? 0)) < 1e-12));
   });
 

@@ -12,8 +12,14 @@ test("--lora <id>=<path>[:scale]", () => {
 });
 
 test("--lora is repeatable, comes from PARLEY_LORA (comma-separated), and ids are unique", () => {
-  assert.deepEqual(loadConfig(["--lora", "a=a.gguf", "--lora", "b=b.gguf:0.3"], {}).lora.map((l) => l.id), ["a", "b"]);
-  assert.deepEqual(loadConfig([], { PARLEY_LORA: "a=a.gguf,b=b.gguf" }).lora.map((l) => l.path), ["a.gguf", "b.gguf"]);
+  assert.deepEqual(
+    loadConfig(["--lora", "a=a.gguf", "--lora", "b=b.gguf:0.3"], {}).lora.map((l) => l.id),
+    ["a", "b"],
+  );
+  assert.deepEqual(
+    loadConfig([], { PARLEY_LORA: "a=a.gguf,b=b.gguf" }).lora.map((l) => l.path),
+    ["a.gguf", "b.gguf"],
+  );
   assert.deepEqual(loadConfig([], {}).lora, []);
   assert.throws(() => loadConfig(["--lora", "a=a.gguf", "--lora", "a=b.gguf"], {}), /registered twice/);
 });

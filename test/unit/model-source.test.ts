@@ -8,14 +8,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createProgressReporter, formatBytes } from "../../src/engines/llama/download-progress.ts";
 import { ensureTestModel } from "../../src/testing/test-model.ts";
-import {
-  DEFAULT_HF_ENDPOINT,
-  defaultCacheDir,
-  ModelSourceError,
-  resolveModelSource,
-  type DownloadProgress,
-  type ResolveModelOptions,
-} from "../../src/engines/llama/model-source.ts";
+import { DEFAULT_HF_ENDPOINT, defaultCacheDir, ModelSourceError, resolveModelSource, type DownloadProgress, type ResolveModelOptions } from "../../src/engines/llama/model-source.ts";
 
 const MiB = 1024 * 1024;
 
@@ -37,7 +30,7 @@ function makeFixture(size = 12 * MiB): Buffer {
   return bytes;
 }
 
-type Logged = { method: string; path: string; query: string; range?: string; auth?: string; userAgent?: string };
+type Logged = { method: string; path: string; query: string; range: string | undefined; auth: string | undefined; userAgent: string | undefined };
 
 /** A local stand-in for an HTTP file host / Hugging Face endpoint: HEAD, Range (206), 401, 404, JSON routes. */
 class FixtureServer {
@@ -190,7 +183,10 @@ describe("resolveModelSource: URLs", () => {
       return true;
     });
     const left = await readdir(path.join(cacheDir, "models")).catch(() => []);
-    assert.deepEqual(left.filter((f) => f.endsWith(".gguf")), []);
+    assert.deepEqual(
+      left.filter((f) => f.endsWith(".gguf")),
+      [],
+    );
   });
 
   it("rejects a file that is not GGUF (e.g. an HTML page) and deletes it", async () => {
@@ -202,10 +198,7 @@ describe("resolveModelSource: URLs", () => {
 
   it("in offline mode fails without a request when the file is not cached", async () => {
     const before = server.requests.length;
-    await assert.rejects(
-      resolveModelSource(`${server.base}/files/a/Tiny-Model-Q8_0.gguf`, options(await freshCacheDir(), { offline: true })),
-      /Offline mode/,
-    );
+    await assert.rejects(resolveModelSource(`${server.base}/files/a/Tiny-Model-Q8_0.gguf`, options(await freshCacheDir(), { offline: true })), /Offline mode/);
     assert.equal(server.requests.length, before);
   });
 });
@@ -233,8 +226,7 @@ describe("resolveModelSource: interrupted downloads", () => {
     // The last chunk keeps failing; once ipull has saved progress for the others (JSON metadata is appended
     // after the data in `<name>.ipull`), the "process" is stopped.
     const models = path.join(cacheDir, "models");
-    const savedProgress = (): boolean =>
-      readdirSync(models, { withFileTypes: true }).some((f) => f.name.endsWith(".ipull") && statSync(path.join(models, f.name)).size > fixture.length);
+    const savedProgress = (): boolean => readdirSync(models, { withFileTypes: true }).some((f) => f.name.endsWith(".ipull") && statSync(path.join(models, f.name)).size > fixture.length);
     server.cut = { at: 11 * MiB, remaining: Infinity, count: 0, onCut: () => void (savedProgress() && controller.abort(new Error("stopped"))) };
     try {
       await assert.rejects(resolveModelSource(url, options(cacheDir, { signal: controller.signal })), /stopped/);

@@ -37,7 +37,10 @@ describe("NamedCallParser: mistral-v11", () => {
     const text = 'Let me look. [TOOL_CALLS]get_weather[ARGS]{"city": "Oslo [ARGS]}"}[TOOL_CALLS]now[ARGS]{}\nDone.';
     const parts = assertSplitInvariant(mistral, text);
     assert.deepEqual(collectParts(parts), { content: "Let me look. Done.", calls: [call("get_weather", '{"city": "Oslo [ARGS]}"}'), call("now", "{}")] });
-    assert.deepEqual(parts.filter((p) => p.kind === "call").map((p) => p.index), [0, 1]);
+    assert.deepEqual(
+      parts.filter((p) => p.kind === "call").map((p) => p.index),
+      [0, 1],
+    );
   });
 
   test("a [CALL_ID] the model writes is skipped; whitespace around the pieces is tolerated", () => {
@@ -69,7 +72,8 @@ describe("NamedCallParser: mistral-v11", () => {
 
 describe("NamedCallParser: deepseek-v3.1", () => {
   test("several calls in one section", () => {
-    const text = 'Checking.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>';
+    const text =
+      'Checking.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>';
     const parts = assertSplitInvariant(v31, text);
     assert.deepEqual(collectParts(parts), { content: "Checking.", calls: [call("get_weather", '{"city": "Oslo"}'), call("now", "{}")] });
   });
@@ -194,7 +198,10 @@ const wellFormed: fc.Arbitrary<Sample> = fc
     family: fc.constantFrom(...FAMILIES),
     before: CONTENT,
     calls: fc.array(genCall, { minLength: 1, maxLength: 3 }),
-    after: fc.oneof(fc.constant(""), CONTENT.map((s) => ` x${s}`)),
+    after: fc.oneof(
+      fc.constant(""),
+      CONTENT.map((s) => ` x${s}`),
+    ),
     wsSeed: fc.array(fc.nat(4), { minLength: 1, maxLength: 20 }),
   })
   .map(({ family, before, calls, after, wsSeed }): Sample | undefined => {
@@ -240,8 +247,6 @@ const mutated = fc.tuple(wellFormed, fc.array(edit, { minLength: 1, maxLength: 3
   return { family: sample.family, text: end === null ? text : text.slice(0, end % (text.length + 1)) };
 });
 
-
-
 describe("NamedCallParser: properties", () => {
   test("well-formed messages parse to their content and calls, however they are cut", () => {
     fc.assert(
@@ -286,10 +291,13 @@ describe("NamedCallParser: properties", () => {
 describe("NamedCallParser: efficiency", () => {
   test("long content full of marker prefixes and long arguments stay linear", () => {
     const content = "a <function [TOOL <｜tool▁ <|tool_calls ".repeat(20_000);
-    const args = JSON.stringify({ text: "x [ARGS] </function> \\ \"q\" ".repeat(20_000), list: Array.from({ length: 5_000 }, (_, i) => ({ i })) });
+    const args = JSON.stringify({ text: 'x [ARGS] </function> \\ "q" '.repeat(20_000), list: Array.from({ length: 5_000 }, (_, i) => ({ i })) });
     const started = performance.now();
     const text = `${content}<function=f>${args}</function>`;
-    const chunks = cut(text, Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => i * 3));
+    const chunks = cut(
+      text,
+      Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => i * 3),
+    );
     assert.deepEqual(collectParts(partsOf(functionary, chunks)), { content, calls: [call("f", args)] });
     assert.ok(performance.now() - started < 5_000, `took ${Math.round(performance.now() - started)} ms`);
   });

@@ -87,7 +87,16 @@ for (const { syntax, section } of CASES) {
       const named = await grammarFor(syntax, { kind: "function", name: "get_weather" });
       assert.equal(accepts(named, section([["get_weather", '{"city": "Oslo"}']])), true);
       assert.equal(accepts(named, section([["now", "{}"]])), false);
-      assert.equal(accepts(named, section([["get_weather", '{"city": "Oslo"}'], ["get_weather", '{"city": "Rome"}']])), false);
+      assert.equal(
+        accepts(
+          named,
+          section([
+            ["get_weather", '{"city": "Oslo"}'],
+            ["get_weather", '{"city": "Rome"}'],
+          ]),
+        ),
+        false,
+      );
       const single = await grammarFor(syntax, { kind: "required" }, false);
       assert.equal(accepts(single, section([["now", "{}"]])), true);
       assert.equal(accepts(single, section(TWO)), false);

@@ -28,73 +28,111 @@ const model = (title: string, properties: Record<string, unknown>, required: str
 export const PYDANTIC_CORPUS: Record<string, PydanticCase> = {
   // class User(BaseModel): id: UUID; email: EmailStr; created_at: datetime; nickname: str | None = Field(None, max_length=12)
   user: {
-    schema: model("User", {
-      id: str("Id", { format: "uuid" }),
-      email: str("Email", { format: "email" }),
-      created_at: str("Created At", { format: "date-time" }),
-      nickname: optional("Nickname", { maxLength: 12, type: "string" }),
-    }, ["id", "email", "created_at"]),
+    schema: model(
+      "User",
+      {
+        id: str("Id", { format: "uuid" }),
+        email: str("Email", { format: "email" }),
+        created_at: str("Created At", { format: "date-time" }),
+        nickname: optional("Nickname", { maxLength: 12, type: "string" }),
+      },
+      ["id", "email", "created_at"],
+    ),
   },
   // sku: constr(pattern=r"^[A-Z]{3}-\d{4,8}$", max_length=10); quantity: conint(gt=0, le=1000); price: confloat(ge=0)
   product: {
-    schema: model("Product", {
-      sku: str("Sku", { maxLength: 10, pattern: "^[A-Z]{3}-\\d{4,8}$" }),
-      quantity: { exclusiveMinimum: 0, maximum: 1000, title: "Quantity", type: "integer" },
-      price: { minimum: 0, title: "Price", type: "number" },
-    }, ["sku", "quantity", "price"]),
+    schema: model(
+      "Product",
+      {
+        sku: str("Sku", { maxLength: 10, pattern: "^[A-Z]{3}-\\d{4,8}$" }),
+        quantity: { exclusiveMinimum: 0, maximum: 1000, title: "Quantity", type: "integer" },
+        price: { minimum: 0, title: "Price", type: "number" },
+      },
+      ["sku", "quantity", "price"],
+    ),
   },
   // kind: Literal["book"]; status: Literal["draft", "published"]; color: Color (an Enum)
   literals: {
-    schema: model("Item", {
-      kind: { const: "book", title: "Kind", type: "string" },
-      status: { enum: ["draft", "published"], title: "Status", type: "string" },
-      color: { $ref: "#/$defs/Color" },
-    }, ["kind", "status", "color"], { $defs: { Color: { enum: ["red", "green", "blue"], title: "Color", type: "string" } } }),
+    schema: model(
+      "Item",
+      {
+        kind: { const: "book", title: "Kind", type: "string" },
+        status: { enum: ["draft", "published"], title: "Status", type: "string" },
+        color: { $ref: "#/$defs/Color" },
+      },
+      ["kind", "status", "color"],
+      { $defs: { Color: { enum: ["red", "green", "blue"], title: "Color", type: "string" } } },
+    ),
   },
   // class Order: customer: Customer; lines: list[Line] = Field(min_length=1, max_length=3); note: str | None = None
   nested: {
-    schema: model("Order", {
-      customer: { $ref: "#/$defs/Customer" },
-      lines: { items: { $ref: "#/$defs/Line" }, maxItems: 3, minItems: 1, title: "Lines", type: "array" },
-      note: optional("Note", { type: "string", maxLength: 20 }),
-    }, ["customer", "lines"], {
-      $defs: {
-        Customer: model("Customer", { name: str("Name", { maxLength: 20, minLength: 1 }), email: str("Email", { format: "email" }), since: str("Since", { format: "date" }) }, ["name", "email", "since"]),
-        Line: model("Line", { sku: str("Sku", { pattern: "^[A-Z0-9]{6}$" }), qty: { maximum: 99, minimum: 1, title: "Qty", type: "integer" } }, ["sku", "qty"]),
+    schema: model(
+      "Order",
+      {
+        customer: { $ref: "#/$defs/Customer" },
+        lines: { items: { $ref: "#/$defs/Line" }, maxItems: 3, minItems: 1, title: "Lines", type: "array" },
+        note: optional("Note", { type: "string", maxLength: 20 }),
       },
-    }),
+      ["customer", "lines"],
+      {
+        $defs: {
+          Customer: model("Customer", { name: str("Name", { maxLength: 20, minLength: 1 }), email: str("Email", { format: "email" }), since: str("Since", { format: "date" }) }, [
+            "name",
+            "email",
+            "since",
+          ]),
+          Line: model("Line", { sku: str("Sku", { pattern: "^[A-Z0-9]{6}$" }), qty: { maximum: 99, minimum: 1, title: "Qty", type: "integer" } }, ["sku", "qty"]),
+        },
+      },
+    ),
   },
   // counts: dict[str, int]; scores: list[int] = Field(min_length=2, max_length=4)
   containers: {
-    schema: model("Stats", {
-      counts: { additionalProperties: { type: "integer" }, title: "Counts", type: "object" },
-      scores: { items: { type: "integer" }, maxItems: 4, minItems: 2, title: "Scores", type: "array" },
-    }, ["counts", "scores"]),
+    schema: model(
+      "Stats",
+      {
+        counts: { additionalProperties: { type: "integer" }, title: "Counts", type: "object" },
+        scores: { items: { type: "integer" }, maxItems: 4, minItems: 2, title: "Scores", type: "array" },
+      },
+      ["counts", "scores"],
+    ),
   },
   // contact: Annotated[EmailStr, Field(max_length=40)]; key: UUID4; homepage: HttpUrl
   conjunctions: {
-    schema: model("Profile", {
-      contact: str("Contact", { format: "email", maxLength: 40 }),
-      key: str("Key", { format: "uuid4" }),
-      homepage: str("Homepage", { format: "uri", maxLength: 2083, minLength: 1 }),
-    }, ["contact", "key", "homepage"]),
+    schema: model(
+      "Profile",
+      {
+        contact: str("Contact", { format: "email", maxLength: 40 }),
+        key: str("Key", { format: "uuid4" }),
+        homepage: str("Homepage", { format: "uri", maxLength: 2083, minLength: 1 }),
+      },
+      ["contact", "key", "homepage"],
+    ),
     check: (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(String(v.key)),
   },
   // day: date; at: time; when: datetime | None = None; code: constr(min_length=2, max_length=8, pattern=r"^[a-z_]+$")
   dates: {
-    schema: model("Slot", {
-      day: str("Day", { format: "date" }),
-      at: str("At", { format: "time" }),
-      when: optional("When", { format: "date-time", type: "string" }),
-      code: str("Code", { maxLength: 8, minLength: 2, pattern: "^[a-z_]+$" }),
-    }, ["day", "at", "code"]),
+    schema: model(
+      "Slot",
+      {
+        day: str("Day", { format: "date" }),
+        at: str("At", { format: "time" }),
+        when: optional("When", { format: "date-time", type: "string" }),
+        code: str("Code", { maxLength: 8, minLength: 2, pattern: "^[a-z_]+$" }),
+      },
+      ["day", "at", "code"],
+    ),
   },
   // point: tuple[float, float]; ip: IPv4Address
   tuple: {
-    schema: model("Place", {
-      point: { maxItems: 2, minItems: 2, prefixItems: [{ type: "number" }, { type: "number" }], title: "Point", type: "array" },
-      ip: str("Ip", { format: "ipv4" }),
-    }, ["point", "ip"]),
+    schema: model(
+      "Place",
+      {
+        point: { maxItems: 2, minItems: 2, prefixItems: [{ type: "number" }, { type: "number" }], title: "Point", type: "array" },
+        ip: str("Ip", { format: "ipv4" }),
+      },
+      ["point", "ip"],
+    ),
   },
   // extra="forbid"; parent: "Node | None" (recursive)
   recursive: {

@@ -46,7 +46,10 @@ describe("pydantic v2 schemas: enforced, or refused naming the keyword", () => {
       });
     } else {
       test(`${name}: refused, naming ${refused}`, () => {
-        assert.throws(() => jsonSchemaToGbnf(schema, { strict: true }), (e: unknown) => e instanceof GrammarConversionError && e.construct === refused);
+        assert.throws(
+          () => jsonSchemaToGbnf(schema, { strict: true }),
+          (e: unknown) => e instanceof GrammarConversionError && e.construct === refused,
+        );
         let warnings: string[] = [];
         try {
           warnings = jsonSchemaToGbnf(schema).warnings;
@@ -54,7 +57,10 @@ describe("pydantic v2 schemas: enforced, or refused naming the keyword", () => {
           assert.ok(error instanceof GrammarConversionError && error.construct === refused);
           return;
         }
-        assert.ok(warnings.some((w) => w.includes(refused)), warnings.join("; "));
+        assert.ok(
+          warnings.some((w) => w.includes(refused)),
+          warnings.join("; "),
+        );
       });
     }
   }

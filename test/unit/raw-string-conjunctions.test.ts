@@ -34,7 +34,11 @@ const Contact = z.object({
   key: z.uuidv7(),
   email: z.email().max(32),
   day: z.iso.date(),
-  handle: z.string().regex(/^@[a-z0-9_<"\\]+$/).min(3).max(12),
+  handle: z
+    .string()
+    .regex(/^@[a-z0-9_<"\\]+$/)
+    .min(3)
+    .max(12),
   site: z.url().max(40),
   code: z.string().startsWith("X").endsWith("9").max(6),
 });

@@ -9,18 +9,13 @@ import { Template } from "@huggingface/jinja";
 import { TokenizerLoader } from "@lenml/tokenizers";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
 import { hfTokenizerToGguf, type HfTokenizerConfig, type HfTokenizerJson } from "../../src/testing/hf-tokenizer-vocab.ts";
-import {
-  ensureRealTokenizerTestModel,
-  readRealTokenizer,
-  REAL_TOKENIZER_FAMILIES,
-  type RealTokenizerFamily,
-} from "../../src/testing/real-tokenizer-model.ts";
+import { ensureRealTokenizerTestModel, readRealTokenizer, REAL_TOKENIZER_FAMILIES, type RealTokenizerFamily } from "../../src/testing/real-tokenizer-model.ts";
 import { GGUF_TOKEN_TYPE } from "../../src/testing/test-model.ts";
 import { at } from "../support/gguf.ts";
 
 describe("hfTokenizerToGguf on a hand-written tokenizer", () => {
   const json: HfTokenizerJson = {
-    model: { type: "BPE", vocab: { a: 0, b: 1, ab: 2, "Ġ": 3, "a b": 4 }, merges: [["a", "b"], "Ġ a", ["a b", "c"]] },
+    model: { type: "BPE", vocab: { a: 0, b: 1, ab: 2, Ġ: 3, "a b": 4 }, merges: [["a", "b"], "Ġ a", ["a b", "c"]] },
     added_tokens: [
       { id: 5, content: "<s>", special: true },
       { id: 6, content: "<|end|>", special: false },
@@ -70,7 +65,7 @@ const TEXTS = [
   "def square(x):\n    return x ** 2  # comment\n\nprint({'a': [1, 2]})",
   "<think>\nreasoning\n</think>\n\nanswer",
   "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
-  "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>",
+  '<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>',
   "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>",
 ];
 

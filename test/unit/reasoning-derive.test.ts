@@ -18,7 +18,10 @@ describe("reasoning format derivation", () => {
 
   test("an opening marker of the turn itself: the thought follows the header", () => {
     const template = new ChatTemplate("{% for m in messages %}<|{{ m.role }}|>\n{% if m.reasoning_content %}{{ m.reasoning_content }}\n[FINAL]\n{% endif %}{{ m.content }}\n{% endfor %}");
-    assert.deepEqual(deriveReasoningFormat((messages) => template.render(messages, { addGenerationPrompt: false })), { kind: "tags", open: "<|assistant|>", close: "[FINAL]" });
+    assert.deepEqual(
+      deriveReasoningFormat((messages) => template.render(messages, { addGenerationPrompt: false })),
+      { kind: "tags", open: "<|assistant|>", close: "[FINAL]" },
+    );
   });
 
   test("nothing for templates that drop thoughts, write them without markup, or put several markers after them", () => {

@@ -47,6 +47,9 @@ describe("reasoning plan", () => {
 
   it("lets a model that does not reason accept none and refuse the other levels", () => {
     assert.equal(planReasoning(undefined, request({ effort: "none" })).thinking, false);
-    assert.throws(() => planReasoning(undefined, request({ effort: "low" })), (error: unknown) => error instanceof ParleyError && error.param === "reasoning_effort");
+    assert.throws(
+      () => planReasoning(undefined, request({ effort: "low" })),
+      (error: unknown) => error instanceof ParleyError && error.param === "reasoning_effort",
+    );
   });
 });

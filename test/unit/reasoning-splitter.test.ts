@@ -17,7 +17,11 @@ function reasoningSplitter(format: ReasoningFormat, prompt: string): ReasoningSp
 /** Feeds `chunks` and joins what comes out by kind. */
 function split(splitter: ReasoningSplitter, chunks: readonly string[]): { reasoning: string; content: string; parts: ReasoningPart[] } {
   const parts = [...chunks.flatMap((c) => splitter.push(c)), ...splitter.finish()];
-  const join = (kind: ReasoningPart["kind"]) => parts.filter((p) => p.kind === kind).map((p) => p.text).join("");
+  const join = (kind: ReasoningPart["kind"]) =>
+    parts
+      .filter((p) => p.kind === kind)
+      .map((p) => p.text)
+      .join("");
   return { reasoning: join("reasoning"), content: join("content"), parts };
 }
 
@@ -150,7 +154,10 @@ describe("reasoning format detection", () => {
   });
 
   it("uses the vocabulary when the template says nothing, and finds nothing in a plain template", () => {
-    assert.deepEqual(detectReasoningFormat("{{ messages }}", (t) => t === "<think>" || t === "</think>"), THINK);
+    assert.deepEqual(
+      detectReasoningFormat("{{ messages }}", (t) => t === "<think>" || t === "</think>"),
+      THINK,
+    );
     assert.equal(detectReasoningFormat("{{ messages }}", noTokens), undefined);
   });
 });

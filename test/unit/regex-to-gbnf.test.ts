@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import {
-  getLlama,
-  LlamaGrammarEvaluationState,
-  LlamaLogLevel,
-  type Llama,
-  type LlamaContext,
-  type LlamaModel,
-  type Token,
-} from "node-llama-cpp";
+import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
 import { GrammarBuilder, GrammarConversionError, gbnfCharClassChar, gbnfLiteral } from "../../src/chat/grammar/gbnf.ts";
 import { regexGrammar, regexToGbnf } from "../../src/chat/grammar/regex-to-gbnf.ts";
 import { Vocabulary } from "../../src/engines/llama/vocabulary.ts";
@@ -48,7 +40,7 @@ describe("gbnf helpers", () => {
 
   test("gbnfCharClassChar escapes class syntax", () => {
     assert.deepEqual(
-      [..."[]-^\\\"a"].map((ch) => gbnfCharClassChar(ch.codePointAt(0)!)),
+      [...'[]-^\\"a'].map((ch) => gbnfCharClassChar(ch.codePointAt(0)!)),
       ["\\[", "\\]", "\\-", "\\x5E", "\\\\", '"', "a"],
     );
   });
@@ -61,10 +53,7 @@ describe("gbnf helpers", () => {
     assert.equal(builder.addRule("root", '"c"'), "root-2");
     const name = builder.reserve("rec");
     builder.define(name, `"(" ${name}? ")"`);
-    assert.equal(
-      builder.toString("my-rule rec"),
-      'root ::= my-rule rec\nmy-rule ::= "a"\nmy-rule-2 ::= "b"\nroot-2 ::= "c"\nrec ::= "(" rec? ")"\n',
-    );
+    assert.equal(builder.toString("my-rule rec"), 'root ::= my-rule rec\nmy-rule ::= "a"\nmy-rule-2 ::= "b"\nroot-2 ::= "c"\nrec ::= "(" rec? ")"\n');
   });
 });
 
@@ -77,7 +66,7 @@ describe("regexGrammar text", () => {
     [".{3,8}", "root ::= [^\\n\\r\\u2028\\u2029\\uD800-\\uDFFF\\U00110000-\\U003FFFFF]{3,8}\n"],
     ["[\\w-]+@x\\.(?:com|org)", 'root ::= [\\-0-9A-Z_a-z]+ "@x." ("com" | "org")\n'],
     ["(ab)+?c*?d??", 'root ::= "ab"+ "c"* "d"?\n'],
-    ["(a|bc)*", "root ::= regex-part*\nregex-part ::= \"a\" | \"bc\"\n"],
+    ["(a|bc)*", 'root ::= regex-part*\nregex-part ::= "a" | "bc"\n'],
     ["(a*)*b", 'root ::= regex-part* "b"\nregex-part ::= "a"+\n'],
     ["[^\\d]", "root ::= [^0-9\\uD800-\\uDFFF\\U00110000-\\U003FFFFF]\n"],
     ["[^]|\\u{1F600}", "root ::= [^\\uD800-\\uDFFF\\U00110000-\\U003FFFFF]\n"],
@@ -238,9 +227,7 @@ describe("generation under regex grammars", () => {
         }
       }
     }
-    console.log(
-      `regex corpus: ${complete} complete outputs checked (${overlong} with overlong UTF-8), ${capped} hit the ${maxTokens}-token cap`,
-    );
+    console.log(`regex corpus: ${complete} complete outputs checked (${overlong} with overlong UTF-8), ${capped} hit the ${maxTokens}-token cap`);
     assert.deepEqual(failures, []);
     assert.ok(complete >= CORPUS.length * 2, `too few complete outputs: ${complete}`);
   });

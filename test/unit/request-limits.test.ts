@@ -19,7 +19,10 @@ describe("request limits", () => {
 
   it("shape issues name the top-level field, and the item of messages and tools", () => {
     const issues = shapeIssues({ guided_json: deep(100), messages: Array.from({ length: 5 }, () => ({})) }, { ...DEFAULT_LIMITS, messages: 4 });
-    assert.deepEqual(issues.map((i) => i.path), [["guided_json"], ["messages"]]);
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      [["guided_json"], ["messages"]],
+    );
     assert.deepEqual(shapeIssues({ tools: [{}, { function: deep(100) }] }, DEFAULT_LIMITS)[0]?.path, ["tools", 1]);
   });
 

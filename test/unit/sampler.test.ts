@@ -23,7 +23,10 @@ describe("JS sampler (logprobs requests)", () => {
     const a = seededRandom(42);
     const b = seededRandom(42);
     const values = Array.from({ length: 1000 }, () => a());
-    assert.deepEqual(values.slice(0, 5), Array.from({ length: 5 }, () => b()));
+    assert.deepEqual(
+      values.slice(0, 5),
+      Array.from({ length: 5 }, () => b()),
+    );
     assert.ok(values.every((v) => v >= 0 && v < 1));
     assert.ok(Math.abs(values.reduce((s, v) => s + v, 0) / 1000 - 0.5) < 0.05);
   });
@@ -56,7 +59,12 @@ describe("JS sampler (logprobs requests)", () => {
 });
 
 describe("sampleToken: top-k and min-p", () => {
-  const probs = new Map([[7, 0.5], [3, 0.3], [9, 0.15], [1, 0.05]]);
+  const probs = new Map([
+    [7, 0.5],
+    [3, 0.3],
+    [9, 0.15],
+    [1, 0.05],
+  ]);
   it("top_k 1 is greedy at any temperature", () => {
     const random = seededRandom(5);
     for (let i = 0; i < 200; i++) assert.equal(sampleToken(probs, { temperature: 2, topP: 1, topK: 1 }, random), 7);

@@ -125,16 +125,29 @@ const STRINGS: Record<string, z.ZodType> = {
   "iso.time": z.iso.time(),
   url: z.url(),
   ipv4: z.ipv4(),
-  "regex + max 64": z.string().regex(/^[a-z]+$/).max(64),
-  "regex + min + max": z.string().regex(/^[A-Z][a-z "\\]*$/).min(3).max(20),
-  "regex + length": z.string().regex(/^[0-9a-f]+$/).length(8),
+  "regex + max 64": z
+    .string()
+    .regex(/^[a-z]+$/)
+    .max(64),
+  "regex + min + max": z
+    .string()
+    .regex(/^[A-Z][a-z "\\]*$/)
+    .min(3)
+    .max(20),
+  "regex + length": z
+    .string()
+    .regex(/^[0-9a-f]+$/)
+    .length(8),
   "email + max 40": z.email().max(40),
   "email + min 30": z.email().min(30),
   "uuid + max 36": z.uuid().max(36),
   "iso.date + min": z.iso.date().min(10),
   "url + max 30": z.url().max(30),
   "startsWith + endsWith + max": z.string().startsWith("ab").endsWith("z").max(10),
-  "two regexes": z.string().regex(/^[a-z]+$/).regex(/^.{2,5}$/),
+  "two regexes": z
+    .string()
+    .regex(/^[a-z]+$/)
+    .regex(/^.{2,5}$/),
 };
 
 describe("zod 4 string schemas: format, pattern and length enforced together", () => {
@@ -153,9 +166,21 @@ const Person = z.object({
   born: z.iso.date(),
   updated: z.iso.datetime({ offset: true }),
   homepage: z.url().nullable(),
-  handle: z.string().regex(/^@[a-z0-9_]+$/).min(2).max(16),
+  handle: z
+    .string()
+    .regex(/^@[a-z0-9_]+$/)
+    .min(2)
+    .max(16),
   friends: z.array(z.object({ id: z.uuidv4(), since: z.iso.datetime() })).max(3),
-  tags: z.array(z.string().regex(/^#[a-z]+$/).max(8)).min(1).max(4),
+  tags: z
+    .array(
+      z
+        .string()
+        .regex(/^#[a-z]+$/)
+        .max(8),
+    )
+    .min(1)
+    .max(4),
 });
 
 describe("nested objects and arrays, through each library's JSON Schema", () => {
@@ -213,7 +238,10 @@ describe("what cannot be enforced is refused, naming the keywords", () => {
 
 describe("long bounds", () => {
   test("a maxLength too long to count beside a pattern is lowered, with a warning, never dropped", async () => {
-    const schema = z.string().regex(/^[a-z ]+$/).max(5000);
+    const schema = z
+      .string()
+      .regex(/^[a-z ]+$/)
+      .max(5000);
     const { grammar, warnings } = jsonSchemaToGbnf(z.toJSONSchema(schema), { strict: true });
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /maxLength 5000 beside pattern is enforced as \d+/);

@@ -6,7 +6,10 @@ import type { GrammarTask } from "../../src/chat/grammar/grammar-task.ts";
 import type { GrammarSource } from "../../src/chat/grammar/grammar-source.ts";
 
 const module = new URL("../../src/chat/grammar/grammar-task.ts", import.meta.url);
-const regex = (pattern: string): GrammarTask => ({ spec: { kind: "constraint", constraint: { kind: "regex", pattern, field: "guided_regex" }, whitespacePattern: undefined }, budget: { maxRules: 100_000 } });
+const regex = (pattern: string): GrammarTask => ({
+  spec: { kind: "constraint", constraint: { kind: "regex", pattern, field: "guided_regex" }, whitespacePattern: undefined },
+  budget: { maxRules: 100_000 },
+});
 
 describe("TaskWorker", () => {
   it("runs a TypeScript task in a thread; a ParleyError comes back as one", async () => {

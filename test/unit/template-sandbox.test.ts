@@ -73,10 +73,7 @@ describe("TemplateSandbox", () => {
       // range() builds a real array: a large allocation near the heap limit.
       await rejectsWith(small.render("{% for i in range(10**9) %}{% endfor %}", {}), ["resources", "timeout"]);
       // List doubling.
-      await rejectsWith(small.render("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}", {}), [
-        "resources",
-        "timeout",
-      ]);
+      await rejectsWith(small.render("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}", {}), ["resources", "timeout"]);
       // String doubling hits V8's string length limit.
       await rejectsWith(small.render("{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}", {}), "resources");
       assert.equal(await small.render("{{ a }}", { a: "alive" }), "alive");

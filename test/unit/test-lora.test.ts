@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
-import { ensureTestLora, testLoraFileName, writeTestLora } from "../../src/testing/test-lora.ts";
+import { ensureTestLora, testLoraFileName, writeTestLora } from "../support/test-lora.ts";
 import { ensureTestModel } from "../../src/testing/test-model.ts";
 import { at, sha256 } from "../support/gguf.ts";
 
@@ -79,7 +79,7 @@ describe("test LoRA in node-llama-cpp", () => {
       assert.ok(probs);
       return probs;
     } finally {
-      seq.dispose();
+      await seq.dispose();
     }
   }
   async function greedy(ctx: LlamaContext, count = 8): Promise<Token[]> {
@@ -89,7 +89,7 @@ describe("test LoRA in node-llama-cpp", () => {
       for await (const token of seq.evaluate(prompt, { temperature: 0 })) if (out.push(token) >= count) break;
       return out;
     } finally {
-      seq.dispose();
+      await seq.dispose();
     }
   }
   /** Total variation distance between two next-token distributions. */

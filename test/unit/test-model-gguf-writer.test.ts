@@ -90,10 +90,7 @@ test("writes typed metadata, arrays and aligned F32/F16 tensors that node-llama-
 });
 
 test("rejects inconsistent tensors", () => {
-  assert.throws(
-    () => encodeGguf({ metadata: {}, tensors: [{ name: "x", dims: [2, 2], type: "F32", data: new Float32Array(3) }] }),
-    /values/,
-  );
+  assert.throws(() => encodeGguf({ metadata: {}, tensors: [{ name: "x", dims: [2, 2], type: "F32", data: new Float32Array(3) }] }), /values/);
   const t = { name: "x", dims: [1], type: "F32", data: new Float32Array(1) } as const;
   assert.throws(() => encodeGguf({ metadata: {}, tensors: [t, t] }), /duplicate/);
 });

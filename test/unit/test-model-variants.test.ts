@@ -40,12 +40,7 @@ const VARIANTS: readonly Variant[] = [
   { name: "spm-special-as-text", options: { tokenizer: "spm", specialTokensAsText: true }, expectedWarnings: [retyped("<|im_end|>")] },
 ];
 
-const ROUND_TRIP_TEXTS = [
-  "Hello world",
-  "The price is 5€, naïve café, 日本語 🙂",
-  "  two leading spaces\n\nand\ttabs ",
-  '{"key": [1, 2.5, null]}',
-];
+const ROUND_TRIP_TEXTS = ["Hello world", "The price is 5€, naïve café, 日本語 🙂", "  two leading spaces\n\nand\ttabs ", '{"key": [1, 2.5, null]}'];
 
 let dir: string;
 let llama: Llama;
@@ -96,7 +91,11 @@ for (const variant of VARIANTS) {
       const expected = variant.expectedWarnings ?? [];
       const unexpected = loadLogs.filter((log) => !expected.some((re) => re.test(log.message)));
       assert.deepEqual(unexpected, []);
-      for (const re of expected) assert.ok(loadLogs.some((log) => re.test(log.message)), `expected a warning matching ${re}`);
+      for (const re of expected)
+        assert.ok(
+          loadLogs.some((log) => re.test(log.message)),
+          `expected a warning matching ${re}`,
+        );
     });
 
     test("llama.cpp sees the vocabulary's special and end-of-generation tokens", () => {
@@ -163,12 +162,21 @@ describe("test model variants: files", () => {
     assert.deepEqual(tokens.slice(0, 3), ["<unk>", "<s>", "</s>"]);
     assert.deepEqual(types.slice(0, 3), [GGUF_TOKEN_TYPE.unknown, GGUF_TOKEN_TYPE.control, GGUF_TOKEN_TYPE.control]);
     const bytes = tokens.flatMap((t, i) => (types[i] === GGUF_TOKEN_TYPE.byte ? [t] : []));
-    assert.deepEqual(bytes, Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`));
+    assert.deepEqual(
+      bytes,
+      Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`),
+    );
     const pieces = tokens.filter((_, i) => types[i] === GGUF_TOKEN_TYPE.normal);
     assert.ok(pieces.includes("\u2581the") && pieces.includes("\u2581"), "expected ▁the and ▁ pieces");
-    assert.ok(pieces.every((p) => !p.includes(" ")), "spaces are stored as ▁");
+    assert.ok(
+      pieces.every((p) => !p.includes(" ")),
+      "spaces are stored as ▁",
+    );
     const pieceScores = scores.filter((_, i) => types[i] === GGUF_TOKEN_TYPE.normal);
-    assert.ok(pieceScores.every((s, i) => i === 0 || s < (pieceScores[i - 1] ?? 0)), "piece scores decrease with priority");
+    assert.ok(
+      pieceScores.every((s, i) => i === 0 || s < (pieceScores[i - 1] ?? 0)),
+      "piece scores decrease with priority",
+    );
   });
 
   test("spm: llama.cpp's SentencePiece tokenizer gives sensible tokens, with byte fallback for what no piece covers", async () => {

@@ -7,13 +7,7 @@ import { Template } from "@huggingface/jinja";
 import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
 import { bpeEncode, fromByteLevel, trainBpeVocab } from "../../src/testing/bpe-vocab.ts";
 import { TEST_MODEL_CHAT_TEMPLATE } from "../../src/testing/chat-template.ts";
-import {
-  ensureTestModel,
-  testModelTokenizer,
-  TEST_MODEL_SPECIAL_TOKENS,
-  TEST_MODEL_VOCAB_SIZE,
-  writeTestModel,
-} from "../../src/testing/test-model.ts";
+import { ensureTestModel, testModelTokenizer, TEST_MODEL_SPECIAL_TOKENS, TEST_MODEL_VOCAB_SIZE, writeTestModel } from "../../src/testing/test-model.ts";
 import { at, sha256 } from "../support/gguf.ts";
 
 const S = TEST_MODEL_SPECIAL_TOKENS;
@@ -164,10 +158,7 @@ describe("chat template (@huggingface/jinja)", () => {
     assert.ok(text.startsWith("<|im_start|>system\nBe brief.\n\n# Tools\n"), text);
     assert.ok(text.includes(`\n<tools>\n{"type": "function", "function": {"name": "get_weather"`), text);
     assert.ok(
-      text.includes(
-        '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>\n' +
-          '<tool_call>{"name": "get_weather", "arguments": {"city": "Lyon"}}</tool_call><|im_end|>\n',
-      ),
+      text.includes('<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>\n' + '<tool_call>{"name": "get_weather", "arguments": {"city": "Lyon"}}</tool_call><|im_end|>\n'),
       text,
     );
     assert.ok(text.endsWith("<|im_start|>tool\n<tool_response>sunny</tool_response><|im_end|>\n"), text);
@@ -191,8 +182,7 @@ describe("node-llama-cpp", () => {
         gpu: false,
         logLevel: LlamaLogLevel.warn,
         logger(level, message) {
-          if (level === LlamaLogLevel.warn || level === LlamaLogLevel.error || level === LlamaLogLevel.fatal)
-            problems.push(`${level}: ${message}`);
+          if (level === LlamaLogLevel.warn || level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) problems.push(`${level}: ${message}`);
         },
       });
       model = await llama.loadModel({ modelPath });
@@ -272,7 +262,7 @@ describe("node-llama-cpp", () => {
         }
         return out;
       } finally {
-        sequence.dispose();
+        await sequence.dispose();
       }
     };
     const a = await generate("<|im_start|>user\nHello there!<|im_end|>\n<|im_start|>assistant\n");

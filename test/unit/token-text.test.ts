@@ -44,14 +44,20 @@ describe("TokenTextStream", () => {
     text.push(2, entry("2"));
     const done = text.push(3, entry("3"));
     assert.equal(done.text, "€");
-    assert.deepEqual(done.logprobs.map((e) => e.token), ["1", "2", "3"]);
+    assert.deepEqual(
+      done.logprobs.map((e) => e.token),
+      ["1", "2", "3"],
+    );
   });
 
   it("skips control tokens in content but keeps their entries", () => {
     const text = new TokenTextStream(vocab, []);
     const step = text.push(4, entry("</s>"));
     assert.equal(step.text, "");
-    assert.deepEqual(text.finish().logprobs.map((e) => e.token), ["</s>"]);
+    assert.deepEqual(
+      text.finish().logprobs.map((e) => e.token),
+      ["</s>"],
+    );
   });
 
   it("drops the entries of tokens that only produced the stop string", () => {

@@ -20,16 +20,16 @@ const granite = graniteFamily.syntax;
 const commandR7b = commandR7bFamily.syntax;
 const FAMILIES: readonly ToolCallSyntax[] = [hermes, llama3, mistral, granite, commandR7b, generic];
 
-
 describe("ToolCallParser: hermes", () => {
   test("content only, with < and { that are not triggers", () => {
-    const text = "a < b, x<tool y</tool_call> {\"name\": 1} <tool_cal";
+    const text = 'a < b, x<tool y</tool_call> {"name": 1} <tool_cal';
     assertSplitInvariant(hermes, text);
     assert.deepEqual(parse(hermes, text), { content: text, calls: [] });
   });
 
   test("text before a call, then several calls; markers inside argument strings", () => {
-    const text = 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris </tool_call> <tool_call>", "q": "a\\"}{"}}\n</tool_call>\n<tool_call>\n{"name": "now", "arguments": {}}\n</tool_call>';
+    const text =
+      'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris </tool_call> <tool_call>", "q": "a\\"}{"}}\n</tool_call>\n<tool_call>\n{"name": "now", "arguments": {}}\n</tool_call>';
     const parts = assertSplitInvariant(hermes, text);
     assert.deepEqual(parts, [
       { kind: "content", text: "Let me check.\n" },
@@ -41,7 +41,8 @@ describe("ToolCallParser: hermes", () => {
   });
 
   test("keys reversed, extra keys, compact whitespace, double-encoded and scalar arguments", () => {
-    const text = '<tool_call>{"arguments":{"a":[1,{"b":null}]},"id":"x","name":"f"}</tool_call><tool_call>{"name":"g","arguments":"{\\"q\\": \\"}\\"}"}</tool_call>  <tool_call> { "name" : "h" , "arguments" : 42 } </tool_call>';
+    const text =
+      '<tool_call>{"arguments":{"a":[1,{"b":null}]},"id":"x","name":"f"}</tool_call><tool_call>{"name":"g","arguments":"{\\"q\\": \\"}\\"}"}</tool_call>  <tool_call> { "name" : "h" , "arguments" : 42 } </tool_call>';
     assertSplitInvariant(hermes, text);
     assert.deepEqual(parse(hermes, text), { content: "", calls: [call("f", '{"a":[1,{"b":null}]}'), call("g", '{"q": "}"}'), call("h", "42")] });
   });
@@ -110,8 +111,12 @@ describe("ToolCallParser: llama3", () => {
     assert.deepEqual(parse(llama3, 'A schema: {"type": "object"}'), { content: 'A schema: {"type": "object"}', calls: [] });
   });
 
-  test("a call, with or without <|python_tag|>, \"parameters\" or \"arguments\"", () => {
-    for (const text of ['{"name": "f", "parameters": {"x": "{\\"name\\""}}', '<|python_tag|>{"name": "f", "parameters": {"x": "{\\"name\\""}}', ' <|python_tag|> {"parameters": {"x": "{\\"name\\""}, "name": "f"}']) {
+  test('a call, with or without <|python_tag|>, "parameters" or "arguments"', () => {
+    for (const text of [
+      '{"name": "f", "parameters": {"x": "{\\"name\\""}}',
+      '<|python_tag|>{"name": "f", "parameters": {"x": "{\\"name\\""}}',
+      ' <|python_tag|> {"parameters": {"x": "{\\"name\\""}, "name": "f"}',
+    ]) {
       assertSplitInvariant(llama3, text);
       assert.deepEqual(parse(llama3, text), { content: "", calls: [call("f", '{"x": "{\\"name\\""}')] });
     }
@@ -138,7 +143,10 @@ describe("ToolCallParser: mistral", () => {
     const text = 'Ok. [TOOL_CALLS] [{"name": "a", "arguments": {"q": "]}, [TOOL_CALLS]"}},{"arguments": {}, "name": "b"} , {"name": "c", "arguments": [[]]}]\nDone';
     const parts = assertSplitInvariant(mistral, text);
     assert.deepEqual(collectParts(parts), { content: "Ok. Done", calls: [call("a", '{"q": "]}, [TOOL_CALLS]"}'), call("b", "{}"), call("c", "[[]]")] });
-    assert.deepEqual(parts.filter((p) => p.kind === "call").map((p) => p.index), [0, 1, 2]);
+    assert.deepEqual(
+      parts.filter((p) => p.kind === "call").map((p) => p.index),
+      [0, 1, 2],
+    );
   });
 
   test("content only, with brackets", () => {
@@ -205,7 +213,11 @@ interface GenCall {
 
 const genCall: fc.Arbitrary<GenCall> = fc.record({
   name: fc.oneof(fc.stringMatching(/^[a-z_][a-z0-9_]{0,12}$/), fc.string({ minLength: 1, maxLength: 6, unit: "binary" })),
-  value: fc.oneof({ weight: 3, arbitrary: fc.object() }, fc.jsonValue(), fc.jsonValue().map((v) => JSON.stringify(v))),
+  value: fc.oneof(
+    { weight: 3, arbitrary: fc.object() },
+    fc.jsonValue(),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+  ),
   indent: fc.constantFrom(0, 0, 2),
   argsFirst: fc.boolean(),
   key: fc.constantFrom("arguments" as const, "parameters" as const, undefined),
@@ -230,7 +242,7 @@ function renderCall(c: GenCall, ws: () => string, exactStart = false): string {
 /** A section in the family's syntax; the opening (which holds the trigger) is written exactly. */
 function renderSection(syntax: ToolCallSyntax, calls: readonly GenCall[], ws: () => string, alternative: boolean): string {
   const loose = (marker: string): string => markerPieces(marker).join(ws());
-  let text = (alternative ? syntax.alternativeTriggers[0] ?? "" : "") + (syntax.sectionOpen + syntax.callOpen).trim();
+  let text = (alternative ? (syntax.alternativeTriggers[0] ?? "") : "") + (syntax.sectionOpen + syntax.callOpen).trim();
   calls.forEach((c, i) => {
     if (i > 0) text += ws() + loose(syntax.callClose) + ws() + loose(syntax.separator) + ws() + loose(syntax.callOpen);
     const exactStart = i === 0 && !alternative && syntax.triggers.includes('{"name"');
@@ -254,7 +266,10 @@ const wellFormed: fc.Arbitrary<Sample> = fc
     family: fc.constantFrom(...FAMILIES),
     before: CONTENT,
     calls: fc.array(genCall, { minLength: 1, maxLength: 3 }),
-    after: fc.oneof(fc.constant(""), CONTENT.map((s) => ` x${s}`)),
+    after: fc.oneof(
+      fc.constant(""),
+      CONTENT.map((s) => ` x${s}`),
+    ),
     wsSeed: fc.array(fc.nat(5), { minLength: 1, maxLength: 20 }),
     alternative: fc.boolean(),
   })
@@ -277,7 +292,34 @@ const wellFormed: fc.Arbitrary<Sample> = fc
   })
   .filter((sample): sample is Sample => sample !== undefined);
 
-const FRAGMENTS = ["<", "tool_call>", "</", "<tool_call>", "</tool_call>", '{"name"', "[TOOL_CALLS]", "<|python_tag|>", '{"tool_calls"', '"arguments"', '"parameters"', '"', "{", "}", "[", "]", ",", ":", " ", "\n", "\\", "a", "1", "x", '"f"', "\\u00"];
+const FRAGMENTS = [
+  "<",
+  "tool_call>",
+  "</",
+  "<tool_call>",
+  "</tool_call>",
+  '{"name"',
+  "[TOOL_CALLS]",
+  "<|python_tag|>",
+  '{"tool_calls"',
+  '"arguments"',
+  '"parameters"',
+  '"',
+  "{",
+  "}",
+  "[",
+  "]",
+  ",",
+  ":",
+  " ",
+  "\n",
+  "\\",
+  "a",
+  "1",
+  "x",
+  '"f"',
+  "\\u00",
+];
 const noise = fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 40 }).map((a) => a.join(""));
 const edit = fc.record({ at: fc.nat(), remove: fc.nat(4), insert: fc.oneof(fc.constant(""), fc.constantFrom(...FRAGMENTS)) });
 
@@ -313,7 +355,6 @@ describe("ToolCallParser: properties", () => {
     );
   });
 
-
   test("any text, however cut, gives the same parts (malformed markup fuzzed)", () => {
     fc.assert(
       fc.property(fc.constantFrom(...FAMILIES), noise, fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), (family, text, anchored, points) => {
@@ -336,17 +377,18 @@ describe("ToolCallParser: properties", () => {
 
 describe("ToolCallParser: efficiency", () => {
   test("long content full of < and { and long arguments stay linear", () => {
-    const content = "a < b {x} <tool [TOOL {\"nam ".repeat(20_000);
-    const args = JSON.stringify({ text: "x < y </tool_call> \\ \"q\" ".repeat(20_000), list: Array.from({ length: 5_000 }, (_, i) => ({ i })) });
+    const content = 'a < b {x} <tool [TOOL {"nam '.repeat(20_000);
+    const args = JSON.stringify({ text: 'x < y </tool_call> \\ "q" '.repeat(20_000), list: Array.from({ length: 5_000 }, (_, i) => ({ i })) });
     const text = `${content}<tool_call>{"name": "f", "arguments": ${args}}</tool_call>`;
     const started = performance.now();
     for (const family of [hermes, llama3]) {
-      const chunks = cut(text, Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => i * 3));
+      const chunks = cut(
+        text,
+        Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => i * 3),
+      );
       const result = collectParts(partsOf(family, chunks));
       if (family === hermes) assert.deepEqual(result, { content, calls: [call("f", args)] });
     }
     assert.ok(performance.now() - started < 5_000, `took ${Math.round(performance.now() - started)} ms`);
   });
 });
-
-

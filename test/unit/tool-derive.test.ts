@@ -8,12 +8,7 @@ import { call, parse } from "../support/parsed-parts.ts";
 
 /** Templates written here in the styles derivation must read. */
 const turns = (call: string, between = "") =>
-  [
-    "{%- for m in messages %}<|turn|>{{ m.role }}\n",
-    "{%- if m.tool_calls %}",
-    call.replace("BETWEEN", between),
-    "{%- else %}{{ m.content }}{% endif %}<|end|>\n{% endfor %}",
-  ].join("");
+  ["{%- for m in messages %}<|turn|>{{ m.role }}\n", "{%- if m.tool_calls %}", call.replace("BETWEEN", between), "{%- else %}{{ m.content }}{% endif %}<|end|>\n{% endfor %}"].join("");
 
 const LISTED = turns('<calls>[{% for c in m.tool_calls %}{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}{% if not loop.last %}, {% endif %}{% endfor %}]</calls>');
 const WRAPPED = turns('{% for c in m.tool_calls %}<fn>\n{{ {"arguments": c.function.arguments, "name": c.function.name} | tojson }}\n</fn>{% if not loop.last %}{{ "\\n" }}{% endif %}{% endfor %}');
@@ -26,7 +21,9 @@ const NAME_THEN_ARGS = turns("{% for c in m.tool_calls %}<call>{{ c.function.nam
 const PER_PARAMETER = turns(
   '<calls>{% for c in m.tool_calls %}{{ "\\n" }}<fn name="{{ c.function.name }}">{% for k, v in c.function.arguments.items() %}{{ "\\n" }}<arg name="{{ k }}">{{ v if v is string else v | tojson }}</arg>{% endfor %}{{ "\\n" }}</fn>{% endfor %}{{ "\\n" }}</calls>',
 );
-const TYPED_VALUES = turns('{% for c in m.tool_calls %}<fn name="{{ c.function.name }}">{% for k, v in c.function.arguments.items() %}<arg name="{{ k }}" text="{{ v is string }}">{{ v }}</arg>{% endfor %}</fn>{% endfor %}');
+const TYPED_VALUES = turns(
+  '{% for c in m.tool_calls %}<fn name="{{ c.function.name }}">{% for k, v in c.function.arguments.items() %}<arg name="{{ k }}" text="{{ v is string }}">{{ v }}</arg>{% endfor %}</fn>{% endfor %}',
+);
 const IDS_INSIDE = turns("{% for c in m.tool_calls %}<call>{{ c.id }}<name>{{ c.function.name }}<args>{{ c.function.arguments | tojson }}</call>{% endfor %}");
 
 const probe = (source: string): ProbeRender => {
@@ -48,7 +45,11 @@ describe("tool-call format derivation", () => {
     assert.deepEqual([syntax.sectionOpen, syntax.callOpen, syntax.callClose, syntax.separator, syntax.sectionClose], ["", "<fn>\n", "\n</fn>", "\n", ""]);
     const parser = new ToolCallParser(syntax);
     const parts = [...parser.push('Sure. <fn>\n{"name": "a", "arguments": {"x": 1}}\n</fn>'), ...parser.finish()];
-    assert.deepEqual(parts, [{ kind: "content", text: "Sure. " }, { kind: "call", index: 0, name: "a" }, { kind: "arguments", index: 0, text: '{"x": 1}' }]);
+    assert.deepEqual(parts, [
+      { kind: "content", text: "Sure. " },
+      { kind: "call", index: 0, name: "a" },
+      { kind: "arguments", index: 0, text: '{"x": 1}' },
+    ]);
   });
 
   test("a name outside its JSON arguments: as a key, or between markers", () => {

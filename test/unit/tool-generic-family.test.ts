@@ -16,7 +16,10 @@ describe("generic tool family: conversations for templates that know no tools", 
       { role: "user", content: "hi" },
     ]);
     assert.ok(genericToolInstructions(tools).includes('{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}'));
-    const appended = prepare([{ role: "developer", content: "Be brief." }, { role: "user", content: "hi" }]);
+    const appended = prepare([
+      { role: "developer", content: "Be brief." },
+      { role: "user", content: "hi" },
+    ]);
     assert.equal(appended[0]?.role, "developer");
     assert.equal(appended[0]?.content, `Be brief.\n\n${genericToolInstructions(tools)}`);
     assert.deepEqual(prepare([{ role: "user", content: "hi" }], []), [{ role: "user", content: "hi" }]);
@@ -42,7 +45,11 @@ describe("generic tool family: conversations for templates that know no tools", 
       { role: "assistant", content: 'Checking.\n{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}, {"name": "get_weather", "arguments": "not json"}]}' },
       { role: "user", content: "Function results:\n[call_1] get_weather: 3 C\n[call_2] get_weather: 18 C\n\nThanks. And Paris?" },
     ]);
-    const trailing = prepare([{ role: "user", content: "q" }, { role: "assistant", content: "", toolCalls: [{ id: "c", name: "get_weather", arguments: "{}" }] }, { role: "tool", content: "r", toolCallId: "c" }]);
+    const trailing = prepare([
+      { role: "user", content: "q" },
+      { role: "assistant", content: "", toolCalls: [{ id: "c", name: "get_weather", arguments: "{}" }] },
+      { role: "tool", content: "r", toolCallId: "c" },
+    ]);
     assert.deepEqual(trailing.at(-1), { role: "user", content: "Function results:\n[c] get_weather: r" });
   });
 
@@ -59,7 +66,12 @@ describe("renderConversation", () => {
     const noSystem = new ChatTemplate(
       "{%- for m in messages -%}{%- if m.role == 'system' -%}{{ raise_exception('System role not supported') }}{%- endif -%}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{%- endfor -%}",
     );
-    const text = await renderConversation(noSystem, genericFamily, { messages: [{ role: "user", content: "hi" }], tools: { definitions: tools, choice: { kind: "auto" }, parallel: false, legacy: false } }, {});
+    const text = await renderConversation(
+      noSystem,
+      genericFamily,
+      { messages: [{ role: "user", content: "hi" }], tools: { definitions: tools, choice: { kind: "auto" }, parallel: false, legacy: false } },
+      {},
+    );
     assert.equal(text, `<user>${genericToolInstructions(tools, false)}\n\nhi</user>`);
     assert.ok(text.includes("Make one call at a time."));
   });
@@ -86,9 +98,15 @@ describe("renderConversation", () => {
 describe("generic tool family: templates that read tools themselves", () => {
   test("get `tools` too (a Command R+-style tool-use template fails without them)", async () => {
     const { renderConversation } = await import("../../src/chat/tools/render-conversation.ts");
-    const source = "{% if tools is not defined or tools is none %}{{ raise_exception('tools needed') }}{% endif %}{% for t in tools %}[{{ t.function.name }}]{% endfor %}{% for m in messages %}{{ m.role }}:{{ m.content }};{% endfor %}";
+    const source =
+      "{% if tools is not defined or tools is none %}{{ raise_exception('tools needed') }}{% endif %}{% for t in tools %}[{{ t.function.name }}]{% endfor %}{% for m in messages %}{{ m.role }}:{{ m.content }};{% endfor %}";
     const template = new ChatTemplate(source);
-    const out = await renderConversation(template, genericFamily, { messages: [{ role: "user", content: "hi" }], tools: { definitions: tools, choice: { kind: "auto" }, parallel: true, legacy: false } as never }, {});
+    const out = await renderConversation(
+      template,
+      genericFamily,
+      { messages: [{ role: "user", content: "hi" }], tools: { definitions: tools, choice: { kind: "auto" }, parallel: true, legacy: false } as never },
+      {},
+    );
     assert.ok(out.startsWith("[get_weather]system:"), out);
     assert.ok(out.endsWith("user:hi;"));
   });

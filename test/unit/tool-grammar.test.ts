@@ -23,7 +23,6 @@ after(async () => {
   await llama.dispose();
 });
 
-
 const TOOLS: ToolsRequest["definitions"] = [
   {
     name: "get_weather",
@@ -108,7 +107,10 @@ describe("toolGrammar", () => {
       { syntax: mistralFamily.syntax, text: '[TOOL_CALLS][{"name": "now", "arguments": {}}, {"name": "get_weather", "arguments": {"city": "Lima"}}]' },
       { syntax: genericFamily.syntax, text: '{"tool_calls": [{"name": "now", "arguments": {}}]}' },
       { syntax: graniteFamily.syntax, text: '<|tool_call|>[{"name": "now", "arguments": {}}, {"name": "get_weather", "arguments": {"city": "Lima"}}]' },
-      { syntax: commandR7bFamily.syntax, text: '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "now", "parameters": {}}, {"tool_call_id": "1", "tool_name": "get_weather", "parameters": {"city": "Lima"}}]<|END_ACTION|>' },
+      {
+        syntax: commandR7bFamily.syntax,
+        text: '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "now", "parameters": {}}, {"tool_call_id": "1", "tool_name": "get_weather", "parameters": {"city": "Lima"}}]<|END_ACTION|>',
+      },
     ];
     for (const { syntax, text } of cases) {
       const grammar = await llama.createGrammar({ grammar: toolGrammar({ syntax, tools: tools({ kind: "required" }) }).gbnf });
@@ -182,11 +184,14 @@ describe("ToolCallStream", () => {
 
 describe("tools request: arguments schemas", () => {
   test("parameters are always an object schema", async () => {
-    const { parseChatRequest } = await import("../../src/schemas/normalize-chat.ts");
+    const { parseChatRequest } = await import("../../src/http/dialects/chat-completions/normalize.ts");
     const base = { model: "m", messages: [{ role: "user", content: "hi" }] };
     const fn = (parameters: unknown) => ({ ...base, tools: [{ type: "function", function: { name: "f", parameters } }] });
     assert.deepEqual(parseChatRequest(fn({})).request.tools?.definitions[0]?.parameters, { type: "object" });
     assert.deepEqual(parseChatRequest(fn({ properties: { a: { type: "string" } } })).request.tools?.definitions[0]?.parameters, { type: "object", properties: { a: { type: "string" } } });
-    assert.throws(() => parseChatRequest(fn({ type: "string" })), (e: unknown) => e instanceof ParleyError && e.param === "tools[0].function.parameters.type");
+    assert.throws(
+      () => parseChatRequest(fn({ type: "string" })),
+      (e: unknown) => e instanceof ParleyError && e.param === "tools[0].function.parameters.type",
+    );
   });
 });

@@ -18,13 +18,7 @@ import type { ChatMessage } from "../../src/domain/chat.ts";
 import { ParleyError } from "../../src/domain/errors.ts";
 import type { ToolDefinition } from "../../src/domain/tools.ts";
 import { TEST_MODEL_CHAT_TEMPLATE } from "../../src/testing/chat-template.ts";
-import {
-  familyTestModelOptions,
-  LLAMA3_STYLE_TEMPLATE,
-  MISTRAL_STYLE_TEMPLATE,
-  QWEN_STYLE_TEMPLATE,
-  type TestModelFamily,
-} from "../../src/testing/family-templates.ts";
+import { familyTestModelOptions, LLAMA3_STYLE_TEMPLATE, MISTRAL_STYLE_TEMPLATE, QWEN_STYLE_TEMPLATE, type TestModelFamily } from "../../src/testing/family-templates.ts";
 import {
   ensureTestModel,
   TEST_MODEL_LLAMA3_SPECIAL_TOKENS as L,
@@ -79,8 +73,7 @@ const LLAMA3_AFTER_FIRST_USER =
   llama3Turn("user", "And Rome?") +
   "<|start_header_id|>assistant<|end_header_id|>\n\n";
 
-const LLAMA3_EXPECTED =
-  `${LLAMA3_SYSTEM_HEAD}You are a travel assistant.<|eot_id|>` + llama3Turn("user", `${LLAMA3_TOOLS}Weather in Paris?`) + LLAMA3_AFTER_FIRST_USER;
+const LLAMA3_EXPECTED = `${LLAMA3_SYSTEM_HEAD}You are a travel assistant.<|eot_id|>` + llama3Turn("user", `${LLAMA3_TOOLS}Weather in Paris?`) + LLAMA3_AFTER_FIRST_USER;
 
 const MISTRAL_EXPECTED =
   "<s>[INST] Weather in Paris and time in Tokyo?[/INST]" +
@@ -245,15 +238,17 @@ describe("Llama 3-style template details", () => {
   test("two calls in one assistant message are a 400 about messages", () => {
     assert.throws(
       () => llama3.render(conversation(2), options),
-      (error: unknown) =>
-        error instanceof ParleyError && error.kind === "invalid_request" && error.param === "messages" && /one tool call per assistant message/.test(error.message),
+      (error: unknown) => error instanceof ParleyError && error.kind === "invalid_request" && error.param === "messages" && /one tool call per assistant message/.test(error.message),
     );
   });
 
   test("tools with no user message to carry them are an error; without tools a bare system turn renders", () => {
     const system: ChatMessage[] = [{ role: "system", content: "Be brief." }];
     assert.throws(() => llama3.render(system, options), ParleyError);
-    assert.equal(llama3.render(system, { date: DATE, addGenerationPrompt: false }), "<|start_header_id|>system<|end_header_id|>\n\nKnowledge cutoff: December 2023\nCurrent date: 15 Jan 2026\n\nBe brief.<|eot_id|>");
+    assert.equal(
+      llama3.render(system, { date: DATE, addGenerationPrompt: false }),
+      "<|start_header_id|>system<|end_header_id|>\n\nKnowledge cutoff: December 2023\nCurrent date: 15 Jan 2026\n\nBe brief.<|eot_id|>",
+    );
   });
 
   test("date_string has a default when the caller does not set it", () => {
@@ -308,10 +303,19 @@ describe("family test models: files", () => {
       assert.equal(vocab.tokens.length, 2048);
       assert.deepEqual(vocab.tokens.slice(9), chatml.tokens.slice(9));
       assert.deepEqual(vocab.merges, chatml.merges);
-      assert.ok(vocab.tokenTypes.slice(0, 9).every((type) => type === 3), "all special tokens are control tokens");
+      assert.ok(
+        vocab.tokenTypes.slice(0, 9).every((type) => type === 3),
+        "all special tokens are control tokens",
+      );
     }
-    assert.deepEqual(llama3?.tokens.slice(0, 9), Object.values(L).map((s) => s.text));
-    assert.deepEqual(mistral?.tokens.slice(0, 9), Object.values(M).map((s) => s.text));
+    assert.deepEqual(
+      llama3?.tokens.slice(0, 9),
+      Object.values(L).map((s) => s.text),
+    );
+    assert.deepEqual(
+      mistral?.tokens.slice(0, 9),
+      Object.values(M).map((s) => s.text),
+    );
     assert.throws(() => testModelVocabulary({ tokenizer: "spm", specialTokenSet: "llama3" }), /BPE/);
   });
 });

@@ -64,13 +64,20 @@ function qwenCall(name: string, params: readonly (readonly [string, string])[]):
 
 describe("XmlCallParser: qwen3-coder", () => {
   test("calls with typed values, text before kept, one block per call", () => {
-    const text = `Let me check.\n${qwenCall("get_weather", [["city", "Oslo"], ["days", "3"], ["options", '{"hourly": true}']])}\n${qwenCall("now", [])}`;
+    const text = `Let me check.\n${qwenCall("get_weather", [
+      ["city", "Oslo"],
+      ["days", "3"],
+      ["options", '{"hourly": true}'],
+    ])}\n${qwenCall("now", [])}`;
     const parts = assertSplitInvariant(qwen, text, typed);
     assert.deepEqual(collectParts(parts), {
       content: "Let me check.\n",
       calls: [call("get_weather", '{"city": "Oslo", "days": 3, "options": {"hourly": true}}'), call("now", "{}")],
     });
-    assert.deepEqual(parts.filter((p) => p.kind === "call").map((p) => p.index), [0, 1]);
+    assert.deepEqual(
+      parts.filter((p) => p.kind === "call").map((p) => p.index),
+      [0, 1],
+    );
   });
 
   test("a string value is the raw text, escaped, over several lines, markup-looking text included", () => {
@@ -135,7 +142,8 @@ describe("XmlCallParser: values typed by the schema", () => {
 
 describe("XmlCallParser: the other families", () => {
   test("seed-oss: values right inside their element", () => {
-    const text = 'ok<seed:tool_call>\n<function=get_weather>\n<parameter=city>Oslo\nnorth</parameter>\n<parameter=days>2</parameter>\n</function>\n</seed:tool_call>\n<seed:tool_call>\n<function=now>\n</function>\n</seed:tool_call>';
+    const text =
+      "ok<seed:tool_call>\n<function=get_weather>\n<parameter=city>Oslo\nnorth</parameter>\n<parameter=days>2</parameter>\n</function>\n</seed:tool_call>\n<seed:tool_call>\n<function=now>\n</function>\n</seed:tool_call>";
     const parts = assertSplitInvariant(seed, text, typed);
     assert.deepEqual(collectParts(parts), { content: "ok", calls: [call("get_weather", '{"city": "Oslo\\nnorth", "days": 2}'), call("now", "{}")] });
   });
@@ -153,7 +161,8 @@ describe("XmlCallParser: the other families", () => {
   });
 
   test("minimax-m2: several invokes in one section", () => {
-    const text = 'Sure.\n<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">Oslo</parameter>\n<parameter name="unit">c</parameter>\n</invoke>\n<invoke name="now">\n</invoke>\n</minimax:tool_call>\nThanks';
+    const text =
+      'Sure.\n<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">Oslo</parameter>\n<parameter name="unit">c</parameter>\n</invoke>\n<invoke name="now">\n</invoke>\n</minimax:tool_call>\nThanks';
     const parts = assertSplitInvariant(minimax, text, typed);
     assert.deepEqual(collectParts(parts), { content: "Sure.\nThanks", calls: [call("get_weather", '{"city": "Oslo", "unit": "c"}'), call("now", "{}")] });
   });
@@ -216,7 +225,10 @@ describe("family detection", () => {
 describe("ToolCallStream with an xml-params family", () => {
   test("the parameter types reach the parser; arguments stream as JSON", () => {
     const stream = new ToolCallStream({ syntax: qwen, choice: 0, parameterTypes });
-    const text = `Hi\n${qwenCall("get_weather", [["city", "42"], ["days", "2"]])}`;
+    const text = `Hi\n${qwenCall("get_weather", [
+      ["city", "42"],
+      ["days", "2"],
+    ])}`;
     const events = [...[...text].flatMap((c) => stream.push(c, []).events), ...stream.finish()];
     assert.equal(events.filter((e) => e.type === "tool_call").length, 1);
     assert.equal(events.map((e) => (e.type === "tool_arguments" ? e.text : "")).join(""), '{"city": "42", "days": 2}');
@@ -241,13 +253,18 @@ interface GenParam {
 const VALUE_PIECES = ["a", "B", " ", "\n", "<", ">", "/", "=", '"', "\\", "{", "}", "param", "eter", "arg_", "value", "</", "invoke", "tool_call", "é", "🙂", "\t"];
 const rawText = fc.array(fc.constantFrom(...VALUE_PIECES), { maxLength: 10 }).map((a) => a.join(""));
 const word = fc.stringMatching(/^[a-zA-Z][a-zA-Z ]{0,8}[a-zA-Z]$/).filter((w) => !["true", "false", "null"].includes(w));
-const jsonText = fc.tuple(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(0, 0, 2)).map(([v, indent]) => JSON.stringify(v, null, indent)).filter((t) => t !== undefined);
+const jsonText = fc
+  .tuple(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(0, 0, 2))
+  .map(([v, indent]) => JSON.stringify(v, null, indent))
+  .filter((t) => t !== undefined);
 const genKey = fc.stringMatching(/^[a-z][a-z0-9_]{0,6}$/);
 
 const genParam: fc.Arbitrary<GenParam> = fc.oneof(
   fc.record({ k: genKey, raw: rawText }).map(({ k, raw }) => ({ key: `s_${k}`, raw, json: JSON.stringify(raw) })),
   fc.record({ k: genKey, raw: jsonText }).map(({ k, raw }) => ({ key: `j_${k}`, raw, json: raw })),
-  fc.record({ k: genKey, raw: fc.oneof(jsonText, word) }).map(({ k, raw }) => ({ key: `u_${k}`, raw, json: /^[a-zA-Z ]+$/.test(raw) && !["true", "false", "null"].includes(raw) ? JSON.stringify(raw) : raw })),
+  fc
+    .record({ k: genKey, raw: fc.oneof(jsonText, word) })
+    .map(({ k, raw }) => ({ key: `u_${k}`, raw, json: /^[a-zA-Z ]+$/.test(raw) && !["true", "false", "null"].includes(raw) ? JSON.stringify(raw) : raw })),
 );
 
 interface GenCall {
@@ -283,7 +300,10 @@ const wellFormed: fc.Arbitrary<Sample> = fc
     family: fc.constantFrom(...FAMILIES),
     before: CONTENT,
     calls: fc.array(genCall, { minLength: 1, maxLength: 3 }),
-    after: fc.oneof(fc.constant(""), CONTENT.map((s) => ` x${s}`)),
+    after: fc.oneof(
+      fc.constant(""),
+      CONTENT.map((s) => ` x${s}`),
+    ),
     wsSeed: fc.array(fc.nat(4), { minLength: 1, maxLength: 20 }),
   })
   .map(({ family, before, calls, after, wsSeed }): Sample | undefined => {
@@ -332,8 +352,6 @@ const mutated = fc.tuple(wellFormed, fc.array(edit, { minLength: 1, maxLength: 3
   return { family: sample.family, text: end === null ? text : text.slice(0, end % (text.length + 1)) };
 });
 
-
-
 describe("XmlCallParser: properties", () => {
   test("well-formed messages parse to their content and calls, however they are cut", () => {
     fc.assert(
@@ -379,11 +397,17 @@ describe("XmlCallParser: properties", () => {
 describe("XmlCallParser: efficiency", () => {
   test("long content full of marker prefixes and long values stay linear", () => {
     const content = "a <tool <tool_ca <function ".repeat(20_000);
-    const value = "x </param <b> \\ \"q\" \n".repeat(20_000);
+    const value = 'x </param <b> \\ "q" \n'.repeat(20_000);
     const json = JSON.stringify(Array.from({ length: 5_000 }, (_, i) => ({ i })));
     const started = performance.now();
-    const text = `${content}${qwenCall("get_weather", [["city", value], ["options", json]])}`;
-    const chunks = cut(text, Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => i * 3));
+    const text = `${content}${qwenCall("get_weather", [
+      ["city", value],
+      ["options", json],
+    ])}`;
+    const chunks = cut(
+      text,
+      Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => i * 3),
+    );
     assert.deepEqual(collectParts(partsOf(qwen, chunks, typed)), { content, calls: [call("get_weather", `{"city": ${JSON.stringify(value)}, "options": ${json}}`)] });
     assert.ok(performance.now() - started < 5_000, `took ${Math.round(performance.now() - started)} ms`);
   });

@@ -68,7 +68,8 @@ const CASES: readonly Case[] = [
   },
   {
     syntax: minimaxM2Family.syntax,
-    section: (calls) => `<minimax:tool_call>\n${calls.map(([n, ps]) => `<invoke name="${n}">\n${ps.map(([k, v]) => `<parameter name="${k}">${v}</parameter>\n`).join("")}</invoke>\n`).join("")}</minimax:tool_call>`,
+    section: (calls) =>
+      `<minimax:tool_call>\n${calls.map(([n, ps]) => `<invoke name="${n}">\n${ps.map(([k, v]) => `<parameter name="${k}">${v}</parameter>\n`).join("")}</invoke>\n`).join("")}</minimax:tool_call>`,
   },
 ];
 
@@ -102,19 +103,79 @@ for (const { syntax, section } of CASES) {
       const grammar = await grammarFor(syntax, { kind: "required" });
       const text = section(TWO);
       assert.equal(accepts(grammar, text), true, text);
-      assert.deepEqual(readBack(syntax, text), { content: "", calls: [["now", {}], ["get_weather", { city: "São Paulo <centre>", days: 3, unit: "c", options: { hourly: true } }]] });
+      assert.deepEqual(readBack(syntax, text), {
+        content: "",
+        calls: [
+          ["now", {}],
+          ["get_weather", { city: "São Paulo <centre>", days: 3, unit: "c", options: { hourly: true } }],
+        ],
+      });
       assert.equal(accepts(grammar, section([["get_weather", [["city", "3"]]]])), true, "a string may look like a number");
       assert.equal(accepts(grammar, section([["get_weather", [["city", ""]]]])), true, "or be empty");
       assert.equal(accepts(grammar, ""), false);
       assert.equal(accepts(grammar, "Sure"), false);
       const rejected: [string, Call][] = [
         ["missing required city", ["get_weather", [["days", "3"]]]],
-        ["integer as words", ["get_weather", [["city", "Oslo"], ["days", "three"]]]],
-        ["integer out of range", ["get_weather", [["city", "Oslo"], ["days", "15"]]]],
-        ["not in the enum", ["get_weather", [["city", "Oslo"], ["unit", "k"]]]],
-        ["object without its required key", ["get_weather", [["city", "Oslo"], ["options", "{}"]]]],
-        ["undeclared parameter", ["get_weather", [["city", "Oslo"], ["country", "NO"]]]],
-        ["declared order", ["get_weather", [["days", "3"], ["city", "Oslo"]]]],
+        [
+          "integer as words",
+          [
+            "get_weather",
+            [
+              ["city", "Oslo"],
+              ["days", "three"],
+            ],
+          ],
+        ],
+        [
+          "integer out of range",
+          [
+            "get_weather",
+            [
+              ["city", "Oslo"],
+              ["days", "15"],
+            ],
+          ],
+        ],
+        [
+          "not in the enum",
+          [
+            "get_weather",
+            [
+              ["city", "Oslo"],
+              ["unit", "k"],
+            ],
+          ],
+        ],
+        [
+          "object without its required key",
+          [
+            "get_weather",
+            [
+              ["city", "Oslo"],
+              ["options", "{}"],
+            ],
+          ],
+        ],
+        [
+          "undeclared parameter",
+          [
+            "get_weather",
+            [
+              ["city", "Oslo"],
+              ["country", "NO"],
+            ],
+          ],
+        ],
+        [
+          "declared order",
+          [
+            "get_weather",
+            [
+              ["days", "3"],
+              ["city", "Oslo"],
+            ],
+          ],
+        ],
         ["the closing tag inside a string", ["get_weather", [["city", `a${syntax.family.startsWith("glm") ? "</arg_value>" : "</parameter>"}b`]]]],
         ["unknown tool", ["unknown", []]],
       ];
@@ -126,7 +187,16 @@ for (const { syntax, section } of CASES) {
       const named = await grammarFor(syntax, { kind: "function", name: "get_weather" });
       assert.equal(accepts(named, section([["get_weather", [["city", "Oslo"]]]])), true);
       assert.equal(accepts(named, section([["now", []]])), false);
-      assert.equal(accepts(named, section([["get_weather", [["city", "Oslo"]]], ["get_weather", [["city", "Rome"]]]])), false);
+      assert.equal(
+        accepts(
+          named,
+          section([
+            ["get_weather", [["city", "Oslo"]]],
+            ["get_weather", [["city", "Rome"]]],
+          ]),
+        ),
+        false,
+      );
       const single = await grammarFor(syntax, { kind: "required" }, false);
       assert.equal(accepts(single, section([["now", []]])), true);
       assert.equal(accepts(single, section(TWO)), false);
@@ -150,8 +220,11 @@ for (const { syntax, section } of CASES) {
 
 describe("toolGrammar: string constraints on raw values", () => {
   const qwen = CASES[0]!;
-  const tool = (properties: Record<string, unknown>, strict = false): ToolDefinition[] => [{ name: "f", description: undefined, parameters: { type: "object", properties, required: Object.keys(properties) }, strict }];
-  const check = async (definitions: ToolDefinition[], value: string): Promise<boolean> => accepts(await grammarFor(qwen.syntax, { kind: "required" }, true, definitions), qwen.section([["f", [["s", value]]]]));
+  const tool = (properties: Record<string, unknown>, strict = false): ToolDefinition[] => [
+    { name: "f", description: undefined, parameters: { type: "object", properties, required: Object.keys(properties) }, strict },
+  ];
+  const check = async (definitions: ToolDefinition[], value: string): Promise<boolean> =>
+    accepts(await grammarFor(qwen.syntax, { kind: "required" }, true, definitions), qwen.section([["f", [["s", value]]]]));
 
   test("pattern, format, maxLength and const are enforced", async () => {
     const pattern = tool({ s: { type: "string", pattern: "^[A-Z]{3}$" } });
@@ -173,11 +246,17 @@ describe("toolGrammar: string constraints on raw values", () => {
 
   test("what a raw value cannot enforce is reported, and is an error for strict tools", () => {
     const warnings = (properties: Record<string, unknown>): readonly string[] => toolGrammar({ syntax: qwen.syntax, tools: tools({ kind: "required" }, true, tool(properties)) }).warnings;
-    assert.ok(warnings({ s: { type: "string", pattern: "^<.*>$" } }).some((w) => w.includes("pattern")), "a pattern that may write the closing tag's `<`");
+    assert.ok(
+      warnings({ s: { type: "string", pattern: "^<.*>$" } }).some((w) => w.includes("pattern")),
+      "a pattern that may write the closing tag's `<`",
+    );
     assert.deepEqual(warnings({ s: { type: "string", format: "date", pattern: "^2.*", maxLength: 10 } }), [], "a format, a pattern and a length are enforced together");
     assert.throws(() => warnings({ s: { type: "string", format: "date", maxLength: 3 } }), /format \+ maxLength/, "and a contradiction is a 400");
     assert.ok(warnings({ s: { type: "string", format: "color" } }).some((w) => w.includes("format")));
-    assert.ok(warnings({ s: { type: "integer", multipleOf: 5 } }).some((w) => w.includes("multipleOf")), "JSON values warn as the converter does");
+    assert.ok(
+      warnings({ s: { type: "integer", multipleOf: 5 } }).some((w) => w.includes("multipleOf")),
+      "JSON values warn as the converter does",
+    );
     assert.throws(() => toolGrammar({ syntax: qwen.syntax, tools: tools({ kind: "required" }, true, tool({ s: { type: "string", pattern: "^<.*>$" } }, true)) }), /pattern/);
   });
 
@@ -187,14 +266,76 @@ describe("toolGrammar: string constraints on raw values", () => {
   });
 
   test("$refs to the schema's $defs resolve; a schema without properties takes any parameters", async () => {
-    const refs: ToolDefinition[] = [{ name: "f", description: undefined, parameters: { type: "object", properties: { s: { $ref: "#/$defs/code" }, n: { $ref: "#/$defs/n" } }, required: ["s", "n"], $defs: { code: { type: "string", enum: ["a", "b"] }, n: { type: "integer" } } }, strict: false }];
+    const refs: ToolDefinition[] = [
+      {
+        name: "f",
+        description: undefined,
+        parameters: {
+          type: "object",
+          properties: { s: { $ref: "#/$defs/code" }, n: { $ref: "#/$defs/n" } },
+          required: ["s", "n"],
+          $defs: { code: { type: "string", enum: ["a", "b"] }, n: { type: "integer" } },
+        },
+        strict: false,
+      },
+    ];
     const grammar = await grammarFor(qwen.syntax, { kind: "required" }, true, refs);
-    assert.equal(accepts(grammar, qwen.section([["f", [["s", "a"], ["n", "7"]]]])), true);
-    assert.equal(accepts(grammar, qwen.section([["f", [["s", "c"], ["n", "7"]]]])), false);
-    assert.equal(accepts(grammar, qwen.section([["f", [["s", "a"], ["n", "x"]]]])), false);
+    assert.equal(
+      accepts(
+        grammar,
+        qwen.section([
+          [
+            "f",
+            [
+              ["s", "a"],
+              ["n", "7"],
+            ],
+          ],
+        ]),
+      ),
+      true,
+    );
+    assert.equal(
+      accepts(
+        grammar,
+        qwen.section([
+          [
+            "f",
+            [
+              ["s", "c"],
+              ["n", "7"],
+            ],
+          ],
+        ]),
+      ),
+      false,
+    );
+    assert.equal(
+      accepts(
+        grammar,
+        qwen.section([
+          [
+            "f",
+            [
+              ["s", "a"],
+              ["n", "x"],
+            ],
+          ],
+        ]),
+      ),
+      false,
+    );
     const open: ToolDefinition[] = [{ name: "f", description: undefined, parameters: { type: "object" }, strict: false }];
     const any = await grammarFor(qwen.syntax, { kind: "required" }, true, open);
-    const text = qwen.section([["f", [["x", '"text"'], ["y", "[1, 2]"]]]]);
+    const text = qwen.section([
+      [
+        "f",
+        [
+          ["x", '"text"'],
+          ["y", "[1, 2]"],
+        ],
+      ],
+    ]);
     assert.equal(accepts(any, text), true);
     assert.deepEqual(readBack(qwen.syntax, text, open).calls, [["f", { x: "text", y: [1, 2] }]]);
   });
