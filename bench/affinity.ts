@@ -78,7 +78,14 @@ async function runMode(affinity: boolean, o: Options, model: string): Promise<Mo
     for (let i = 0; i < 2; i++) replicas.push(await startParleyProcess({ model, flags }));
     // The replicas' model id is their file's base name: ask them.
     const listed = (await (await fetch(`${replicas[0]?.url}/v1/models`)).json()) as { data: { id: string }[] };
-    const upstream = new UpstreamEngine({ id: "front", model: listed.data[0]?.id ?? "", baseUrls: replicas.map((r) => `${r.url}/v1`), dialect: "parley", healthIntervalMs: 60_000, ...(affinity ? {} : { affinity: false }) });
+    const upstream = new UpstreamEngine({
+      id: "front",
+      model: listed.data[0]?.id ?? "",
+      baseUrls: replicas.map((r) => `${r.url}/v1`),
+      dialect: "parley",
+      healthIntervalMs: 60_000,
+      ...(affinity ? {} : { affinity: false }),
+    });
     const app = buildApp({ router: new Router([upstream]) });
     const url = await app.listen({ host: "127.0.0.1", port: 0 });
     const requests = workload(o);
@@ -93,7 +100,15 @@ async function runMode(affinity: boolean, o: Options, model: string): Promise<Mo
         const pending = fetch(`${url}/v1/chat/completions`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ model: "front", messages: [{ role: "system", content: r.system }, { role: "user", content: r.question }], max_tokens: 8, temperature: 0 }),
+          body: JSON.stringify({
+            model: "front",
+            messages: [
+              { role: "system", content: r.system },
+              { role: "user", content: r.question },
+            ],
+            max_tokens: 8,
+            temperature: 0,
+          }),
         });
         const res = await pending;
         const body = (await res.json()) as { usage?: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } }; error?: { message: string } };
@@ -130,7 +145,9 @@ async function main(): Promise<void> {
   console.log("\n| mode | prompt tokens | cached tokens | cached share | requests per replica | wall |");
   console.log("|---|---|---|---|---|---|");
   for (const r of results) {
-    console.log(`| ${r.mode} | ${r.promptTokens} | ${r.cachedTokens} | ${((100 * r.cachedTokens) / Math.max(1, r.promptTokens)).toFixed(1)}% | ${r.perReplica.join(" / ")} | ${(r.wallMs / 1000).toFixed(1)} s |`);
+    console.log(
+      `| ${r.mode} | ${r.promptTokens} | ${r.cachedTokens} | ${((100 * r.cachedTokens) / Math.max(1, r.promptTokens)).toFixed(1)}% | ${r.perReplica.join(" / ")} | ${(r.wallMs / 1000).toFixed(1)} s |`,
+    );
   }
 }
 

@@ -170,7 +170,10 @@ export function serverWatch(url: string): { lap(): Promise<{ healthMs: number; s
   const loop = (async () => {
     while (running) {
       const start = performance.now();
-      await fetch(`${url}/health`, { signal: AbortSignal.timeout(60_000) }).then((r) => r.text(), () => undefined);
+      await fetch(`${url}/health`, { signal: AbortSignal.timeout(60_000) }).then(
+        (r) => r.text(),
+        () => undefined,
+      );
       slowest = Math.max(slowest, performance.now() - start);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

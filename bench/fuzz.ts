@@ -75,7 +75,11 @@ async function main(): Promise<number> {
     const laps = [bodiesLap, abuseLap, droppedLap, crowdLap, soakLap];
     const stalls = Math.max(...laps.map((l) => l.stallMs), ...windows.map((w) => w.lagMaxMs));
 
-    const statuses = (m: ReadonlyMap<number, number>) => [...m].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(" ");
+    const statuses = (m: ReadonlyMap<number, number>) =>
+      [...m]
+        .sort(([a], [b]) => a - b)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(" ");
     const held = final.get("parley_held_sequences") ?? NaN;
     const active = final.get("parley_active_sequences") ?? NaN;
     const queued = final.get("parley_queue_length") ?? NaN;
@@ -85,7 +89,10 @@ async function main(): Promise<number> {
     console.log(`## Reliability run (${new Date().toISOString().slice(0, 10)})\n`);
     console.log(
       renderTable(
-        [{ header: "check", align: "left" }, { header: "result", align: "left" }],
+        [
+          { header: "check", align: "left" },
+          { header: "result", align: "left" },
+        ],
         [
           ["hostile bodies", `${bodies.sent}: ${statuses(bodies.byStatus)}; ${lapCell(bodiesLap)}`],
           ["5xx answers", String(bodies.serverErrors.length)],
@@ -101,7 +108,12 @@ async function main(): Promise<number> {
       ),
     );
     console.log(`\n### HTTP-level abuse\n`);
-    console.log(renderTable([{ header: "case", align: "left" }, { header: "status" }, { header: "OpenAI envelope", align: "left" }, { header: "closed after ms" }], abuse.map((a) => [a.name, String(a.status), a.envelope ? "yes" : "no", num(a.closedAfterMs, 0)])));
+    console.log(
+      renderTable(
+        [{ header: "case", align: "left" }, { header: "status" }, { header: "OpenAI envelope", align: "left" }, { header: "closed after ms" }],
+        abuse.map((a) => [a.name, String(a.status), a.envelope ? "yes" : "no", num(a.closedAfterMs, 0)]),
+      ),
+    );
     if (windows.length > 0) {
       console.log(`\n### Soak windows\n`);
       console.log(

@@ -49,7 +49,12 @@ export async function startParleyProcess(options: ParleyProcessOptions): Promise
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const log: string[] = [];
   const keep = (data: Buffer) => {
-    log.push(...data.toString("utf8").split("\n").filter((line) => line.trim() !== ""));
+    log.push(
+      ...data
+        .toString("utf8")
+        .split("\n")
+        .filter((line) => line.trim() !== ""),
+    );
     log.splice(0, Math.max(0, log.length - LOG_LINES));
   };
   child.stdout?.on("data", keep);

@@ -3,7 +3,20 @@
  * prompt), and a long, deterministic system prompt for the shared-prefix workload.
  */
 
-const TOPICS = ["the sea", "a lighthouse", "winter bread", "an old clock", "the mountain road", "city rain", "a red kite", "the library", "morning trains", "a quiet garden", "copper wire", "the harbour"];
+const TOPICS = [
+  "the sea",
+  "a lighthouse",
+  "winter bread",
+  "an old clock",
+  "the mountain road",
+  "city rain",
+  "a red kite",
+  "the library",
+  "morning trains",
+  "a quiet garden",
+  "copper wire",
+  "the harbour",
+];
 
 const SYSTEM = "You are a helpful assistant.";
 
@@ -17,10 +30,7 @@ export function shortChat(i: number): Message[] {
   ];
 }
 
-const WORDS =
-  "policy customer order refund shipping warehouse invoice account support ticket priority escalate review contract renewal discount region service quality delivery schedule".split(
-    " ",
-  );
+const WORDS = "policy customer order refund shipping warehouse invoice account support ticket priority escalate review contract renewal discount region service quality delivery schedule".split(" ");
 
 /**
  * A long system prompt of about `words` words (numbered rules built from a fixed word list, so

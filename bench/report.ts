@@ -102,7 +102,14 @@ export function renderReport(results: BenchResults): string {
     out.push("", `Raw engine — node-llama-cpp without HTTP, min(conc, parallel ${results.parallel}) sequences × ${results.maxTokens} tokens, generation phase only`);
     out.push(
       renderTable(
-        [{ header: "conc" }, { header: "raw seqs" }, { header: "raw tok/s" }, { header: "parley tok/s" }, { header: "parley/raw" }, ...(hasPeer ? [{ header: "peer tok/s" }, { header: "peer/raw" }] : [])],
+        [
+          { header: "conc" },
+          { header: "raw seqs" },
+          { header: "raw tok/s" },
+          { header: "parley tok/s" },
+          { header: "parley/raw" },
+          ...(hasPeer ? [{ header: "peer tok/s" }, { header: "peer/raw" }] : []),
+        ],
         levels.flatMap((c) => {
           const raw = results.raw.find((r) => r.sequences === Math.min(c, results.parallel));
           if (raw === undefined) return [];

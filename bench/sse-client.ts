@@ -81,7 +81,19 @@ interface ChunkShape {
 const nonEmpty = (value: unknown) => typeof value === "string" && value.length > 0;
 
 function failed(sentAt: number, error: string): RequestResult {
-  return { ok: false, error, sentAt, ttftMs: undefined, e2eMs: performance.now() - sentAt, gapsMs: [], contentChunks: 0, completionTokens: 0, tokensFromUsage: false, promptTokens: undefined, cachedTokens: undefined };
+  return {
+    ok: false,
+    error,
+    sentAt,
+    ttftMs: undefined,
+    e2eMs: performance.now() - sentAt,
+    gapsMs: [],
+    contentChunks: 0,
+    completionTokens: 0,
+    tokensFromUsage: false,
+    promptTokens: undefined,
+    cachedTokens: undefined,
+  };
 }
 
 async function post(target: Target, body: Record<string, unknown>, signal?: AbortSignal) {

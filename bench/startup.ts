@@ -110,7 +110,13 @@ async function main(): Promise<void> {
   }
   const header = ["run", "listening", ...phaseNames, "loaded", "healthy (ms)"];
   const rows = results.map((r, i) => [`${i + 1}`, ms(r.listening), ...phaseNames.map((p) => ms(r.phases[p])), ms(r.loaded), ms(r.healthy)]);
-  const med = (pick: (r: Run) => number | undefined) => ms(percentile(results.map(pick).filter((v): v is number => v !== undefined), 50));
+  const med = (pick: (r: Run) => number | undefined) =>
+    ms(
+      percentile(
+        results.map(pick).filter((v): v is number => v !== undefined),
+        50,
+      ),
+    );
   rows.push(["median", med((r) => r.listening), ...phaseNames.map((p) => med((r) => r.phases[p])), med((r) => r.loaded), med((r) => r.healthy)]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]?.length ?? 0)));
   for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, c) => cell.padStart(widths[c] ?? 0)).join("  ")}\n`);

@@ -86,24 +86,16 @@ export const PARITY_CONTEXTS: readonly ParityContext[] = [
   { name: "tool-calls-no-tools", context: base(TOOL_CALL_TURNS) },
   {
     name: "reasoning",
-    context: base([
-      SYSTEM,
-      TURNS[0],
-      { role: "assistant", content: "I am a helpful assistant.", reasoning_content: "The user asks who I am.\nI answer." },
-      TURNS[2],
-    ]),
+    context: base([SYSTEM, TURNS[0], { role: "assistant", content: "I am a helpful assistant.", reasoning_content: "The user asks who I am.\nI answer." }, TURNS[2]]),
   },
   { name: "thinking-off", context: base([SYSTEM, ...TURNS], { enable_thinking: false }) },
   { name: "thinking-on", context: base([SYSTEM, ...TURNS], { enable_thinking: true }) },
   {
     name: "reasoning-tool-calls-off",
-    context: base(
-      [
-        TOOL_CALL_TURNS[0],
-        { ...TOOL_CALL_TURNS[1], reasoning_content: "I should call both tools." },
-        ...TOOL_CALL_TURNS.slice(2),
-      ],
-      { tools: TOOLS, enable_thinking: false, add_generation_prompt: false },
-    ),
+    context: base([TOOL_CALL_TURNS[0], { ...TOOL_CALL_TURNS[1], reasoning_content: "I should call both tools." }, ...TOOL_CALL_TURNS.slice(2)], {
+      tools: TOOLS,
+      enable_thinking: false,
+      add_generation_prompt: false,
+    }),
   },
 ];

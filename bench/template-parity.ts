@@ -41,8 +41,16 @@ async function engine(name: string, modulePath: string | undefined): Promise<Ren
     const mod = (await import(pathToFileURL(resolve(modulePath)).href)) as { render: Render };
     return mod.render;
   }
-  if (name === "hf") return cached((s) => new HfTemplate(s), (t, c) => t.render(c));
-  if (name === "parley") return cached((s) => new JinjaTemplate(s), (t, c) => t.render(c));
+  if (name === "hf")
+    return cached(
+      (s) => new HfTemplate(s),
+      (t, c) => t.render(c),
+    );
+  if (name === "parley")
+    return cached(
+      (s) => new JinjaTemplate(s),
+      (t, c) => t.render(c),
+    );
   throw new Error(`unknown engine ${name}`);
 }
 
@@ -108,11 +116,7 @@ async function main(): Promise<void> {
         identical++;
         continue;
       }
-      const detail = !want.ok
-        ? `python raised (${want.error.slice(0, 120)}), ours rendered`
-        : !got.ok
-          ? `ours raised: ${got.error.slice(0, 200)}`
-          : firstDifference(want.output, got.output);
+      const detail = !want.ok ? `python raised (${want.error.slice(0, 120)}), ours rendered` : !got.ok ? `ours raised: ${got.error.slice(0, 200)}` : firstDifference(want.output, got.output);
       differences.push(`${template.name} × ${name}: ${detail}`);
     }
     perTemplate.push(`${same === PARITY_CONTEXTS.length ? "  ok " : "DIFF "} ${same}/${PARITY_CONTEXTS.length}  ${template.name}`);

@@ -54,7 +54,17 @@ async function measure(file: string): Promise<Row> {
     let passed = 0;
     let note = "";
     for (let seed = 1; seed <= seeds; seed++) {
-      const body = { model: "parley-test-model", messages: [{ role: "user", content: "What is the weather in Oslo?" }], tools: TEST_TOOLS, tool_choice: "required", parallel_tool_calls: false, max_tokens: 600, temperature: 1, seed, thinking_token_budget: 32 };
+      const body = {
+        model: "parley-test-model",
+        messages: [{ role: "user", content: "What is the weather in Oslo?" }],
+        tools: TEST_TOOLS,
+        tool_choice: "required",
+        parallel_tool_calls: false,
+        max_tokens: 600,
+        temperature: 1,
+        seed,
+        thinking_token_budget: 32,
+      };
       const post = (extra: object) => fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...body, ...extra }) });
       const res = await post({});
       if (res.status !== 200) {
@@ -85,7 +95,9 @@ function parsed(text: string): unknown {
   }
 }
 
-const files = readdirSync(dir).filter((f) => f.endsWith(".jinja") && (values.only === undefined || f.includes(values.only))).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".jinja") && (values.only === undefined || f.includes(values.only)))
+  .sort();
 const rows: Row[] = [];
 for (const file of files) {
   const row = await measure(file);
@@ -93,4 +105,6 @@ for (const file of files) {
   console.log(`${row.passed === row.tried ? "ok " : "!! "} ${row.name.padEnd(52)} ${row.source.padEnd(12)} ${row.format.padEnd(12)} ${row.passed}/${row.tried} ${row.note}`);
 }
 const by = (source: string) => rows.filter((r) => r.source === source).length;
-console.log(`\n${rows.length} templates: ${by("hand-written")} hand-written family, ${by("derived")} derived, ${by("generic")} generic envelope; required calls parsed, schema-valid and stream = non-stream for ${rows.filter((r) => r.tried > 0 && r.passed === r.tried).length} (every seed).`);
+console.log(
+  `\n${rows.length} templates: ${by("hand-written")} hand-written family, ${by("derived")} derived, ${by("generic")} generic envelope; required calls parsed, schema-valid and stream = non-stream for ${rows.filter((r) => r.tried > 0 && r.passed === r.tried).length} (every seed).`,
+);

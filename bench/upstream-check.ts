@@ -31,7 +31,18 @@ const CHECKS: readonly Check[] = [
   { name: "guided_grammar", body: { messages: user("Yes or no?"), guided_grammar: 'root ::= ("yes" | "no") "!"', max_tokens: 8 }, verify: matches(/^(yes|no)!$/) },
   {
     name: "response_format json_schema",
-    body: { messages: user("A person as JSON."), max_tokens: 128, response_format: { type: "json_schema", json_schema: { name: "p", strict: true, schema: { type: "object", properties: { name: { type: "string", maxLength: 12 }, age: { type: "integer" } }, required: ["name", "age"], additionalProperties: false } } } },
+    body: {
+      messages: user("A person as JSON."),
+      max_tokens: 128,
+      response_format: {
+        type: "json_schema",
+        json_schema: {
+          name: "p",
+          strict: true,
+          schema: { type: "object", properties: { name: { type: "string", maxLength: 12 }, age: { type: "integer" } }, required: ["name", "age"], additionalProperties: false },
+        },
+      },
+    },
     verify: (status, content) => {
       if (status !== 200) return `HTTP ${status}`;
       try {
@@ -42,8 +53,16 @@ const CHECKS: readonly Check[] = [
       }
     },
   },
-  { name: "top_k, min_p, repetition_penalty", body: { messages: user("Hello"), top_k: 5, min_p: 0.05, repetition_penalty: 1.1, max_tokens: 8 }, verify: (status) => (status === 200 ? undefined : `HTTP ${status}`) },
-  { name: "stop_token_ids (refused for llama-server)", body: { messages: user("Hello"), stop_token_ids: [2], max_tokens: 4 }, verify: (status, _c, param) => (status === 400 && param === "stop_token_ids" ? undefined : `expected a 400 naming stop_token_ids, got HTTP ${status}`) },
+  {
+    name: "top_k, min_p, repetition_penalty",
+    body: { messages: user("Hello"), top_k: 5, min_p: 0.05, repetition_penalty: 1.1, max_tokens: 8 },
+    verify: (status) => (status === 200 ? undefined : `HTTP ${status}`),
+  },
+  {
+    name: "stop_token_ids (refused for llama-server)",
+    body: { messages: user("Hello"), stop_token_ids: [2], max_tokens: 4 },
+    verify: (status, _c, param) => (status === 400 && param === "stop_token_ids" ? undefined : `expected a 400 naming stop_token_ids, got HTTP ${status}`),
+  },
 ];
 
 /** The probe's log lines, as plain text. */
@@ -76,7 +95,11 @@ async function main(): Promise<number> {
     for (const check of CHECKS) {
       if (check.name.includes("refused for llama-server") && dialect !== "llama-server") continue;
       for (const stream of [false, true]) {
-        const res = await fetch(`${front}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "checked", temperature: 0.8, seed: 3, ...check.body, stream }) });
+        const res = await fetch(`${front}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "checked", temperature: 0.8, seed: 3, ...check.body, stream }),
+        });
         const { content, param } = await answer(res, stream);
         const why = check.verify(res.status, content, param);
         if (why !== undefined) failed++;
@@ -84,7 +107,11 @@ async function main(): Promise<number> {
       }
     }
     if (args.includes("--direct")) {
-      const res = await fetch(`${base}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, messages: user("Give me a code."), guided_regex: "[0-9]{3}-[a-z]{2}", max_tokens: 16, seed: 3 }) });
+      const res = await fetch(`${base}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model, messages: user("Give me a code."), guided_regex: "[0-9]{3}-[a-z]{2}", max_tokens: 16, seed: 3 }),
+      });
       const { content } = await answer(res, false);
       console.log(`INFO guided_regex sent straight to the server: HTTP ${res.status}, ${/^[0-9]{3}-[a-z]{2}$/.test(content) ? "matches" : "does NOT match"}: ${JSON.stringify(content.slice(0, 60))}`);
     }

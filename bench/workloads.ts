@@ -96,11 +96,26 @@ export async function runThroughput(target: Target, options: ThroughputOptions):
     wallSeconds: loop.wallMs / 1000,
     tokensPerSecond: tokens / (loop.wallMs / 1000),
     requestsPerSecond: ok.length / (loop.wallMs / 1000),
-    ttftP50: percentile(ok.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs])), 50),
-    ttftP95: percentile(ok.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs])), 95),
-    itlP50: percentile(ok.flatMap((r) => r.gapsMs), 50),
-    itlP95: percentile(ok.flatMap((r) => r.gapsMs), 95),
-    e2eP50: percentile(ok.map((r) => r.e2eMs), 50),
+    ttftP50: percentile(
+      ok.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs])),
+      50,
+    ),
+    ttftP95: percentile(
+      ok.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs])),
+      95,
+    ),
+    itlP50: percentile(
+      ok.flatMap((r) => r.gapsMs),
+      50,
+    ),
+    itlP95: percentile(
+      ok.flatMap((r) => r.gapsMs),
+      95,
+    ),
+    e2eP50: percentile(
+      ok.map((r) => r.e2eMs),
+      50,
+    ),
     tokensFromUsage: ok.every((r) => r.tokensFromUsage),
     tokensPerChunk: chunks > 0 ? tokens / chunks : NaN,
   };
@@ -128,8 +143,14 @@ export async function runShort(target: Target, concurrency: number, length: RunL
     errors: loop.results.length - ok.length,
     firstError: loop.results.find((r) => !r.ok)?.error,
     requestsPerSecond: ok.length / (loop.wallMs / 1000),
-    latencyP50: percentile(ok.map((r) => r.e2eMs), 50),
-    latencyP95: percentile(ok.map((r) => r.e2eMs), 95),
+    latencyP50: percentile(
+      ok.map((r) => r.e2eMs),
+      50,
+    ),
+    latencyP95: percentile(
+      ok.map((r) => r.e2eMs),
+      95,
+    ),
   };
 }
 
@@ -182,8 +203,14 @@ export async function runPrefix(target: Target, options: PrefixOptions): Promise
       firstError: loop.results.find((r) => !r.ok)?.error,
       promptTokens,
       coldTtft,
-      ttftP50: percentile(ok.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs])), 50),
-      ttftP95: percentile(ok.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs])), 95),
+      ttftP50: percentile(
+        ok.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs])),
+        50,
+      ),
+      ttftP95: percentile(
+        ok.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs])),
+        95,
+      ),
       cachedMean: mean(cached),
       cachedShare: mean(cached) / promptTokens,
     };

@@ -60,10 +60,7 @@ export interface BeamSearchOptions {
    * Next-token log-probabilities for each beam (same order as `beams`); may return only the top
    * entries (at least 2 * width of them for results identical to full distributions).
    */
-  readonly expand: (
-    beams: readonly (readonly number[])[],
-    signal: AbortSignal,
-  ) => Promise<readonly ReadonlyMap<number, number>[]>;
+  readonly expand: (beams: readonly (readonly number[])[], signal: AbortSignal) => Promise<readonly ReadonlyMap<number, number>[]>;
   readonly signal: AbortSignal;
   /** Ends the search early, with what it has (e.g. a time limit); default: never. */
   readonly deadline?: AbortSignal;

@@ -17,11 +17,11 @@ export interface ChoiceOutputOptions {
   /** The choice index the events are for. */
   readonly choice: number;
   /** Splits thoughts from the answer (default: all text is the answer). */
-  readonly reasoning?: ReasoningSplitter;
+  readonly reasoning?: ReasoningSplitter | undefined;
   /** Thoughts stay in the answer's text, markers included; the splitter only tracks the phase (default false). */
   readonly thoughtsAsContent?: boolean;
   /** Parses the answer's tool calls in this syntax (default: none). */
-  readonly tools?: { readonly syntax: ToolCallSyntax; readonly anchored: boolean; readonly parameterTypes?: ParameterTypes | undefined };
+  readonly tools?: { readonly syntax: ToolCallSyntax; readonly anchored: boolean; readonly parameterTypes?: ParameterTypes | undefined } | undefined;
   /** Stop strings, matched on the answer (default none). */
   readonly stop?: readonly string[];
   /** Emit the stop string that ended the answer (default false). */

@@ -181,9 +181,12 @@ export class TemplateSandbox {
     });
     this.#child = child;
     this.#ready = false;
-    this.#startupTimer = setTimeout(() => {
-      if (this.#child === child && !this.#ready) this.#childFailed(child, "internal", "The template sandbox process did not start");
-    }, Math.max(STARTUP_TIMEOUT_MS, this.#timeoutMs));
+    this.#startupTimer = setTimeout(
+      () => {
+        if (this.#child === child && !this.#ready) this.#childFailed(child, "internal", "The template sandbox process did not start");
+      },
+      Math.max(STARTUP_TIMEOUT_MS, this.#timeoutMs),
+    );
     this.#startupTimer.unref();
     // A template still running when this process exits would otherwise outlive it.
     this.#killOnExit = () => child.kill("SIGKILL");

@@ -31,10 +31,7 @@ function parsed(source) {
 
 /** V8's own limits (string/array length, stack depth) surface as RangeErrors: "resources". */
 function isResourceError(error) {
-  return (
-    error instanceof RangeError &&
-    /Invalid (string|array|typed array) length|Maximum call stack size exceeded|Array buffer allocation failed/i.test(error.message)
-  );
+  return error instanceof RangeError && /Invalid (string|array|typed array) length|Maximum call stack size exceeded|Array buffer allocation failed/i.test(error.message);
 }
 
 function describe(error) {

@@ -28,8 +28,18 @@ function classAtom(ranges: readonly Range[]): string {
   return negated.length < ranges.length ? gbnfCharClass(negated, true) : gbnfCharClass(ranges);
 }
 
-const JSON_SPECIAL: readonly Range[] = [[0x00, 0x1f], [0x22, 0x22], [0x5c, 0x5c]];
-const HEX_DIGIT = (d: number): Range[] => (d < 10 ? [[0x30 + d, 0x30 + d]] : [[0x41 + d - 10, 0x41 + d - 10], [0x61 + d - 10, 0x61 + d - 10]]);
+const JSON_SPECIAL: readonly Range[] = [
+  [0x00, 0x1f],
+  [0x22, 0x22],
+  [0x5c, 0x5c],
+];
+const HEX_DIGIT = (d: number): Range[] =>
+  d < 10
+    ? [[0x30 + d, 0x30 + d]]
+    : [
+        [0x41 + d - 10, 0x41 + d - 10],
+        [0x61 + d - 10, 0x61 + d - 10],
+      ];
 
 /** The GBNF atoms writing the code points of `ranges` inside a JSON string. */
 function jsonAtoms(ranges: readonly Range[]): string[] {

@@ -230,19 +230,21 @@ export function compressAlphabet(dfas: readonly Dfa[]): { dfas: Dfa[]; classes: 
     classes[id]!.push(interval);
     return id;
   });
-  const remapped = dfas.map((d): Dfa => ({
-    ...d,
-    edges: d.edges.map((edges) => {
-      const byClass = new Map<number, number>();
-      let e = 0;
-      intervals.forEach(([lo], k) => {
-        while (e < edges.length && edges[e]![1] < lo) e++;
-        const edge = edges[e];
-        if (edge !== undefined && edge[0] <= lo && classOf[k]! >= 0) byClass.set(classOf[k]!, edge[2]);
-      });
-      return mergeEdges([...byClass].map(([c, to]) => [c, c, to] as const));
+  const remapped = dfas.map(
+    (d): Dfa => ({
+      ...d,
+      edges: d.edges.map((edges) => {
+        const byClass = new Map<number, number>();
+        let e = 0;
+        intervals.forEach(([lo], k) => {
+          while (e < edges.length && edges[e]![1] < lo) e++;
+          const edge = edges[e];
+          if (edge !== undefined && edge[0] <= lo && classOf[k]! >= 0) byClass.set(classOf[k]!, edge[2]);
+        });
+        return mergeEdges([...byClass].map(([c, to]) => [c, c, to] as const));
+      }),
     }),
-  }));
+  );
   return { dfas: remapped, classes: classes.map((ranges) => normalize(ranges)) };
 }
 

@@ -32,7 +32,12 @@ export function avoidingText(builder: GrammarBuilder, forbidden: readonly string
       if (next === undefined) continue; // this character would complete a forbidden word
       alternatives.push(`${gbnfLiteral(String.fromCodePoint(c))} ${nameOf(next)}`);
     }
-    alternatives.push(`${gbnfCharClass(alphabet.map((c) => [c, c] as const), true)} ${nameOf("")}`);
+    alternatives.push(
+      `${gbnfCharClass(
+        alphabet.map((c) => [c, c] as const),
+        true,
+      )} ${nameOf("")}`,
+    );
     builder.define(nameOf(state), `( ${alternatives.join(" | ")} )?`);
   }
   return nameOf("");

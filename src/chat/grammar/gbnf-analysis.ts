@@ -101,7 +101,10 @@ function checkSatisfiable({ rules, names, root }: GbnfRules): void {
       for (const element of alt) {
         if (!elementProductive(element)) {
           const what = element.kind === "ref" ? `rule \`${visibleName(names, element.rule)}\`` : "a character class";
-          throw new GrammarRejected(`${what} in rule \`${visibleName(names, id)}\` matches no text a model can write (an empty class, or only U+0000), yet generation could reach it`, "unsatisfiable grammar");
+          throw new GrammarRejected(
+            `${what} in rule \`${visibleName(names, id)}\` matches no text a model can write (an empty class, or only U+0000), yet generation could reach it`,
+            "unsatisfiable grammar",
+          );
         }
         if (element.kind === "ref" && !seen.has(element.rule)) {
           seen.add(element.rule);
@@ -111,4 +114,3 @@ function checkSatisfiable({ rules, names, root }: GbnfRules): void {
     }
   }
 }
-

@@ -111,9 +111,7 @@ export function gbnfCharClassChar(codePoint: number): string {
  */
 export function gbnfCharClass(ranges: readonly (readonly [number, number])[], negated = false): string {
   let out = negated ? "[^" : "[";
-  const all = negated
-    ? [...ranges, ...GBNF_NON_UTF8_RANGES.filter(([lo, hi]) => !ranges.some(([a, b]) => a <= lo && hi <= b))]
-    : ranges;
+  const all = negated ? [...ranges, ...GBNF_NON_UTF8_RANGES.filter(([lo, hi]) => !ranges.some(([a, b]) => a <= lo && hi <= b))] : ranges;
   for (const [lo, hi] of all) {
     out += gbnfCharClassChar(lo);
     if (hi > lo + 1) out += "-" + gbnfCharClassChar(hi);

@@ -12,10 +12,7 @@ import { regexToGbnf } from "./regex-to-gbnf.ts";
  * counts for minLength / maxLength).
  */
 export function jsonCharRule(builder: GrammarBuilder): string {
-  return builder.addRule(
-    "char",
-    '[^"\\\\\\x00-\\x1F] | "\\\\" (["\\\\/bfnrt] | "u" ([0-9a-cA-CeEfF] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2}))',
-  );
+  return builder.addRule("char", '[^"\\\\\\x00-\\x1F] | "\\\\" (["\\\\/bfnrt] | "u" ([0-9a-cA-CeEfF] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2}))');
 }
 
 // Each format as an ECMAScript pattern (anchors implied): a subset of the format's strings, with
@@ -181,7 +178,7 @@ function rewriteClass(body: string): string {
   }
   const alts = ranges.length > 0 || negated ? [gbnfCharClass(ranges, negated)] : [];
   alts.push(...escapes);
-  if (alts.length === 0) return '[^\\x00-\\U0010FFFF]';
+  if (alts.length === 0) return "[^\\x00-\\U0010FFFF]";
   return alts.length === 1 ? alts[0]! : `(${alts.join(" | ")})`;
 }
 

@@ -6,13 +6,45 @@ import { GrammarConversionError } from "./gbnf.ts";
 import { EXTRA_PATTERNS, type SchemaObject } from "./json-schema-merge.ts";
 
 export const ANNOTATION_KEYWORDS: readonly string[] = [
-  "title", "description", "default", "examples", "example", "$schema", "$id", "$anchor", "$comment",
-  "deprecated", "readOnly", "writeOnly", "contentMediaType", "contentEncoding", "discriminator", "$defs", "definitions",
+  "title",
+  "description",
+  "default",
+  "examples",
+  "example",
+  "$schema",
+  "$id",
+  "$anchor",
+  "$comment",
+  "deprecated",
+  "readOnly",
+  "writeOnly",
+  "contentMediaType",
+  "contentEncoding",
+  "discriminator",
+  "$defs",
+  "definitions",
 ];
 export const UNSUPPORTED_KEYWORDS: readonly string[] = [
-  "uniqueItems", "multipleOf", "patternProperties", "propertyNames", "if", "then", "else", "not",
-  "dependentRequired", "dependentSchemas", "dependencies", "contains", "minContains", "maxContains",
-  "minProperties", "maxProperties", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
+  "uniqueItems",
+  "multipleOf",
+  "patternProperties",
+  "propertyNames",
+  "if",
+  "then",
+  "else",
+  "not",
+  "dependentRequired",
+  "dependentSchemas",
+  "dependencies",
+  "contains",
+  "minContains",
+  "maxContains",
+  "minProperties",
+  "maxProperties",
+  "unevaluatedProperties",
+  "unevaluatedItems",
+  "$dynamicRef",
+  "$recursiveRef",
 ];
 export const TYPED_KEYWORDS: Record<string, readonly string[]> = {
   object: ["properties", "required", "additionalProperties"],
@@ -20,9 +52,7 @@ export const TYPED_KEYWORDS: Record<string, readonly string[]> = {
   string: ["minLength", "maxLength", "pattern", "format"],
   number: ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"],
 };
-const SUPPORTED = new Set([
-  ...Object.values(TYPED_KEYWORDS).flat(), "type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "nullable",
-]);
+const SUPPORTED = new Set([...Object.values(TYPED_KEYWORDS).flat(), "type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "nullable"]);
 const ANNOTATIONS = new Set(ANNOTATION_KEYWORDS);
 const UNSUPPORTED = new Set(UNSUPPORTED_KEYWORDS);
 export const TYPES = new Set(["string", "number", "integer", "boolean", "null", "object", "array"]);

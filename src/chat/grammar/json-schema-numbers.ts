@@ -188,8 +188,7 @@ function fractionDigits(lo: FracBound | null, hi: FracBound | null, allowEmpty: 
 
 /** The optional `.digits` part of a number whose fraction must satisfy lo / hi. */
 function fractionPart(lo: FracBound | null, hi: FracBound | null): string | undefined {
-  const zeroOk =
-    (lo === null || (lo.digits === "" && !lo.strict)) && !(hi !== null && hi.digits === "" && hi.strict);
+  const zeroOk = (lo === null || (lo.digits === "" && !lo.strict)) && !(hi !== null && hi.digits === "" && hi.strict);
   const digits = fractionDigits(lo, hi, false);
   if (digits === undefined) return zeroOk ? "" : undefined;
   const dotted = seq(lit("."), digits);

@@ -20,12 +20,22 @@ export function objectGbnf(ctx: SchemaVisitor, s: SchemaObject, hint: string): s
     if (extra === false) fail(`required property "${name}" is not allowed by additionalProperties: false`, "required");
     entries.push([name, extra]);
   }
-  const kv = entries.map(([name, sub]) =>
-    ctx.builder.addRule(`${hint}-${name}-kv`, seq(gbnfLiteral(JSON.stringify(name)), ctx.json.sep(":"), ctx.visit(sub, name))),
-  );
+  const kv = entries.map(([name, sub]) => ctx.builder.addRule(`${hint}-${name}-kv`, seq(gbnfLiteral(JSON.stringify(name)), ctx.json.sep(":"), ctx.visit(sub, name))));
   const sep = ctx.json.sep(",");
   const extraKv =
-    extra === false ? undefined : ctx.builder.addRule(`${hint}-extra-kv`, seq(keyNotIn(ctx.builder, entries.map(([n]) => n)), ctx.json.sep(":"), ctx.visit(extra, `${hint}-extra`)));
+    extra === false
+      ? undefined
+      : ctx.builder.addRule(
+          `${hint}-extra-kv`,
+          seq(
+            keyNotIn(
+              ctx.builder,
+              entries.map(([n]) => n),
+            ),
+            ctx.json.sep(":"),
+            ctx.visit(extra, `${hint}-extra`),
+          ),
+        );
   // tail[i]: the properties from i on, after at least one was written (each after a comma).
   const tail: string[] = new Array<string>(entries.length + 1);
   tail[entries.length] = extraKv === undefined ? "" : `(${seq(sep, extraKv)})*`;

@@ -153,7 +153,9 @@ class Converter implements MergeContext, SchemaVisitor {
       return this.builder.addRule(hint, [...new Set(ok.map((v) => gbnfLiteral(JSON.stringify(v))))].join(" | "));
     }
     if (types === undefined) {
-      types = Object.entries(TYPED_KEYWORDS).filter(([, keys]) => keys.some((k) => k in s)).map(([t]) => t);
+      types = Object.entries(TYPED_KEYWORDS)
+        .filter(([, keys]) => keys.some((k) => k in s))
+        .map(([t]) => t);
       if (types.length === 0) return this.#any();
     }
     const alts = [...new Set(types)].map((t) => this.#typed(t, s, hint));
@@ -200,8 +202,7 @@ class Converter implements MergeContext, SchemaVisitor {
       const cands: NumberBound[] = [];
       if (inclusive !== undefined) cands.push({ value: inclusive, exclusive: legacy === true });
       if (exclusive !== undefined) cands.push({ value: exclusive, exclusive: true });
-      const tighter = (a: NumberBound, b: NumberBound): NumberBound =>
-        a.value === b.value ? (a.exclusive ? a : b) : (a.value > b.value) === lower ? a : b;
+      const tighter = (a: NumberBound, b: NumberBound): NumberBound => (a.value === b.value ? (a.exclusive ? a : b) : a.value > b.value === lower ? a : b);
       return cands.length === 0 ? null : cands.reduce(tighter);
     };
     const lo = bound(num("minimum"), num("exclusiveMinimum"), s.exclusiveMinimum, true);

@@ -3,17 +3,7 @@
  * unsupported constructs rejected by a GrammarConversionError naming them.
  */
 import { GBNF_MAX_REPETITION, GrammarConversionError } from "./gbnf.ts";
-import {
-  DIGIT,
-  LINE_TERMINATORS,
-  MAX_CODE_POINT,
-  SURROGATES,
-  WORD,
-  complement,
-  scanClass,
-  withoutSurrogates,
-  type Range,
-} from "./regex-ranges.ts";
+import { DIGIT, LINE_TERMINATORS, MAX_CODE_POINT, SURROGATES, WORD, complement, scanClass, withoutSurrogates, type Range } from "./regex-ranges.ts";
 import { isNever, simplify } from "./regex-simplify.ts";
 
 export type Node =

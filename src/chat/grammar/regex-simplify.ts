@@ -25,10 +25,7 @@ export function simplify(node: Node, atStart: boolean, atEnd: boolean, pattern: 
     case "end": {
       if (node.t === "start" ? atStart : atEnd) return EMPTY;
       const anchor = node.t === "start" ? "^" : "$";
-      throw new GrammarConversionError(
-        `regex /${pattern}/ uses ${anchor} away from the ${node.t} of the pattern, which grammars cannot express`,
-        `${anchor} anchor`,
-      );
+      throw new GrammarConversionError(`regex /${pattern}/ uses ${anchor} away from the ${node.t} of the pattern, which grammars cannot express`, `${anchor} anchor`);
     }
     case "seq": {
       const items: Node[] = [];

@@ -9,12 +9,7 @@
  * lookahead / lookbehind, `\b` / `\B`, inline modifiers, anchors elsewhere than the ends, lone
  * surrogates and patterns that can match nothing.
  */
-import {
-  GBNF_MAX_REPETITION,
-  GrammarBuilder,
-  gbnfCharClass,
-  gbnfLiteral,
-} from "./gbnf.ts";
+import { GBNF_MAX_REPETITION, GrammarBuilder, gbnfCharClass, gbnfLiteral } from "./gbnf.ts";
 import { type Node, parsePattern } from "./regex-parser.ts";
 import { complement, withoutSurrogates, type Range } from "./regex-ranges.ts";
 

@@ -94,7 +94,8 @@ export function stringContents(k: StringKeywords, builder: GrammarBuilder, optio
   for (const variant of variants) {
     try {
       const result = productDfa(variant, forbidden, min, max, names, options);
-      const better = best === undefined || result.warnings.length < best.warnings.length || (result.warnings.length === best.warnings.length && result.dfa.accepting.length < best.dfa.accepting.length);
+      const better =
+        best === undefined || result.warnings.length < best.warnings.length || (result.warnings.length === best.warnings.length && result.dfa.accepting.length < best.dfa.accepting.length);
       if (better) best = result;
     } catch (error) {
       if (!(error instanceof GrammarConversionError)) throw error;
@@ -178,7 +179,10 @@ function productDfa(nodes: readonly Node[], forbidden: readonly Range[], min: nu
     if (bounded === undefined) return hi === max || hi === Infinity ? nothing() : tooLarge();
     if (bounded !== "too large" && bounded.accepting.length <= maxStates) {
       const rest = names.replace(/ \+ maxLength \d+/, "");
-      return { dfa: expandAlphabet(bounded, classes), warnings: hi === max || hi === Infinity ? [] : [`maxLength ${max} beside ${rest} is enforced as ${hi}: a longer bound would need too large a grammar`] };
+      return {
+        dfa: expandAlphabet(bounded, classes),
+        warnings: hi === max || hi === Infinity ? [] : [`maxLength ${max} beside ${rest} is enforced as ${hi}: a longer bound would need too large a grammar`],
+      };
     }
     // Aim for the state limit, assuming states grow with the bound (at least halving when unknown).
     const aim = bounded === "too large" ? hi / 2 : (hi * maxStates) / bounded.accepting.length - 1;
@@ -230,7 +234,13 @@ export function readStringKeywords(s: Readonly<Record<string, unknown>>, pattern
  * `forbidden` in it; undefined when only values holding a forbidden character would satisfy the
  * patterns — reported as unsupported (the caller then writes free text, as before).
  */
-export function rawStringContents(k: StringKeywords, builder: GrammarBuilder, forbidden: readonly Range[], hint: string, reporter: UnsupportedReporter & { readonly warnings: Set<string> }): string | undefined {
+export function rawStringContents(
+  k: StringKeywords,
+  builder: GrammarBuilder,
+  forbidden: readonly Range[],
+  hint: string,
+  reporter: UnsupportedReporter & { readonly warnings: Set<string> },
+): string | undefined {
   try {
     const { rule, warnings } = stringContents(k, builder, { escape: "raw", forbidden, hint });
     for (const warning of warnings) reporter.warnings.add(warning);

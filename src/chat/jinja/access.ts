@@ -7,24 +7,7 @@
  */
 import { TemplateError, TemplateTypeError } from "./errors.ts";
 import { strFormat } from "./pyformat.ts";
-import {
-  dictKey,
-  equals,
-  HAS_SURROGATE,
-  iterate,
-  Loop,
-  orElse,
-  Namespace,
-  PyCallable,
-  PyDict,
-  PyTuple,
-  str,
-  typeName,
-  Undefined,
-  type CallArgs,
-  type Value,
-  ownEntry,
-} from "./values.ts";
+import { dictKey, equals, HAS_SURROGATE, iterate, Loop, orElse, Namespace, PyCallable, PyDict, PyTuple, str, typeName, Undefined, type CallArgs, type Value, ownEntry } from "./values.ts";
 import { loopAttribute } from "./loop.ts";
 import { STRING_METHODS } from "./string-methods.ts";
 
@@ -93,7 +76,7 @@ export function getitem(obj: Value, key: Value): Value {
     if (value !== undefined) return value;
   } else if (Array.isArray(obj) || obj instanceof PyTuple || typeof obj === "string") {
     if (typeof key === "number" || typeof key === "boolean") {
-      const items: readonly Value[] = typeof obj === "string" ? (HAS_SURROGATE.test(obj) ? Array.from(obj) : obj) as readonly Value[] & ArrayLike<Value> : Array.isArray(obj) ? obj : obj.items;
+      const items: readonly Value[] = typeof obj === "string" ? ((HAS_SURROGATE.test(obj) ? Array.from(obj) : obj) as readonly Value[] & ArrayLike<Value>) : Array.isArray(obj) ? obj : obj.items;
       const i = Number(key);
       const value = items[i < 0 ? items.length + i : i];
       if (value !== undefined) return value;

@@ -8,24 +8,7 @@
 import { getitem } from "./access.ts";
 import { TemplateTypeError } from "./errors.ts";
 import { order } from "./operators.ts";
-import {
-  equals,
-  isNumber,
-  iterate,
-  num,
-  orElse,
-  PyDict,
-  PyFloat,
-  PyIterator,
-  PyTuple,
-  str,
-  stringChars,
-  toList,
-  truthy,
-  Undefined,
-  type CallArgs,
-  type Value,
-} from "./values.ts";
+import { equals, isNumber, iterate, num, orElse, PyDict, PyFloat, PyIterator, PyTuple, str, stringChars, toList, truthy, Undefined, type CallArgs, type Value } from "./values.ts";
 
 /** What filters need from the environment: other filters and tests by name (for map/select). */
 export interface FilterEnv {

@@ -10,22 +10,7 @@ import { arg, SEQUENCE_FILTERS, type FilterFn } from "./filters-sequence.ts";
 import { dumps } from "./json.ts";
 import { percentFormat } from "./pyformat.ts";
 import { pyCapitalize, pySplit, STRING_METHODS } from "./string-methods.ts";
-import {
-  isNumber,
-  length,
-  num,
-  PyDict,
-  PyFloat,
-  PyTuple,
-  repr,
-  str,
-  stringChars,
-  toList,
-  truthy,
-  Undefined,
-  type CallArgs,
-  type Value,
-} from "./values.ts";
+import { isNumber, length, num, PyDict, PyFloat, PyTuple, repr, str, stringChars, toList, truthy, Undefined, type CallArgs, type Value } from "./values.ts";
 
 export type { FilterEnv, FilterFn } from "./filters-sequence.ts";
 
@@ -83,7 +68,15 @@ function indent(value: Value, call: CallArgs): Value {
   const lines = pySplitLines(`${value}\n`);
   let out: string;
   if (truthy(arg(call, 2, "blank", false))) out = lines.join(`\n${pad}`);
-  else out = (lines[0] ?? "") + (lines.length > 1 ? `\n${lines.slice(1).map((l) => (l === "" ? l : pad + l)).join("\n")}` : "");
+  else
+    out =
+      (lines[0] ?? "") +
+      (lines.length > 1
+        ? `\n${lines
+            .slice(1)
+            .map((l) => (l === "" ? l : pad + l))
+            .join("\n")}`
+        : "");
   return truthy(arg(call, 1, "first", false)) ? pad + out : out;
 }
 

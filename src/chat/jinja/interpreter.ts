@@ -10,25 +10,7 @@ import { TemplateError, TemplateSyntaxError, TemplateTypeError } from "./errors.
 import { FILTERS, type FilterEnv } from "./filters.ts";
 import { binary, compare, unary } from "./operators.ts";
 import { TESTS } from "./tests.ts";
-import {
-  dictKey,
-  iterate,
-  Loop,
-  Namespace,
-  orElse,
-  PyCallable,
-  PyDict,
-  PyTuple,
-  str,
-  toList,
-  truthy,
-  typeName,
-  Undefined,
-  type CallArgs,
-  type LoopState,
-  type Value,
-  ownEntry,
-} from "./values.ts";
+import { dictKey, iterate, Loop, Namespace, orElse, PyCallable, PyDict, PyTuple, str, toList, truthy, typeName, Undefined, type CallArgs, type LoopState, type Value, ownEntry } from "./values.ts";
 
 export class Scope {
   readonly vars = new Map<string, Value>();
@@ -185,7 +167,9 @@ export class Interpreter implements FilterEnv {
     } else {
       const items = toList(value);
       if (items.length !== target.items.length) {
-        throw new TemplateTypeError(items.length > target.items.length ? `too many values to unpack (expected ${target.items.length})` : `not enough values to unpack (expected ${target.items.length}, got ${items.length})`);
+        throw new TemplateTypeError(
+          items.length > target.items.length ? `too many values to unpack (expected ${target.items.length})` : `not enough values to unpack (expected ${target.items.length}, got ${items.length})`,
+        );
       }
       target.items.forEach((t, i) => this.#assign(t, items[i] as Value, scope));
     }

@@ -50,11 +50,20 @@ export function dumps(value: Value, options: DumpsOptions = {}): string {
       const inner = `\n${indent.repeat(level + 1)}`;
       return l + inner + items.join(itemSep + inner) + `\n${indent.repeat(level)}` + r;
     };
-    if (Array.isArray(v) || v instanceof PyTuple) return open((Array.isArray(v) ? v : v.items).map((x) => write(x, level + 1)), "[", "]");
+    if (Array.isArray(v) || v instanceof PyTuple)
+      return open(
+        (Array.isArray(v) ? v : v.items).map((x) => write(x, level + 1)),
+        "[",
+        "]",
+      );
     if (v instanceof PyDict) {
       let entries = [...v.map];
       if (options.sortKeys === true) entries = entries.sort(([a], [b]) => compareKeys(a, b));
-      return open(entries.map(([k, x]) => jsonString(keyText(k)) + keySep + write(x, level + 1)), "{", "}");
+      return open(
+        entries.map(([k, x]) => jsonString(keyText(k)) + keySep + write(x, level + 1)),
+        "{",
+        "}",
+      );
     }
     throw new TemplateTypeError(`Object of type ${typeName(v)} is not JSON serializable`);
   };

@@ -3,7 +3,7 @@
  * first/last, length, depth/depth0, previtem/nextitem (Undefined at the ends), cycle(...),
  * changed(...), and calling `loop(items)` in a `recursive` loop.
  */
-import { equals, Loop, PyCallable, Undefined, type Value } from "./values.ts";
+import { equals, type Loop, PyCallable, Undefined, type Value } from "./values.ts";
 
 export function loopAttribute(loop: Loop, name: string): Value | undefined {
   const s = loop.state;

@@ -112,7 +112,13 @@ function general(a: number, precision: number): string {
 }
 
 /** `template.format(*args, **kwargs)`. */
-export function strFormat(template: string, args: readonly Value[], kwargs: ReadonlyMap<string, Value>, getattr: (obj: Value, name: string) => Value, getitem: (obj: Value, key: Value) => Value): string {
+export function strFormat(
+  template: string,
+  args: readonly Value[],
+  kwargs: ReadonlyMap<string, Value>,
+  getattr: (obj: Value, name: string) => Value,
+  getitem: (obj: Value, key: Value) => Value,
+): string {
   let auto = 0;
   return template.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (whole, field: string | undefined) => {
     if (whole === "{{") return "{";
@@ -155,35 +161,38 @@ export function percentFormat(template: string, values: Value): string {
   const positional = values instanceof PyTuple ? values.items : [values];
   const mapping = values instanceof PyDict ? values : undefined;
   let index = 0;
-  const out = template.replace(/%(?:\(([^)]*)\))?([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?([diouxXeEfFgGcrsa%])/g, (whole, key: string | undefined, flags: string, width: string | undefined, precision: string | undefined, type: string) => {
-    if (type === "%") return "%";
-    const next = (): Value => {
-      if (index >= positional.length) throw new TemplateTypeError("not enough arguments for format string");
-      return positional[index++] as Value;
-    };
-    const w = width === "*" ? num(next() as number) : width === undefined ? undefined : Number(width);
-    const p = precision === "*" ? num(next() as number) : precision === undefined ? undefined : Number(precision);
-    const value = key !== undefined ? need(mapping?.get(key), `'${key}'`) : next();
-    let align = flags.includes("-") ? "<" : ">";
-    const zero = flags.includes("0") && !flags.includes("-");
-    if (zero) align = "=";
-    const sign = flags.includes("+") ? "+" : flags.includes(" ") ? " " : "";
-    let spec: string;
-    let target = value;
-    if (type === "s" || type === "r" || type === "a") {
-      target = type === "s" ? str(value) : repr(value);
-      spec = `${align}${w ?? ""}${p === undefined ? "" : `.${p}`}`;
-    } else {
-      if (!isNumber(value)) throw new TemplateTypeError(`%${type} format: a real number is required, not ${typeof value}`);
-      const t = type === "i" || type === "u" ? "d" : type;
-      if (t === "d") target = Math.trunc(num(value));
-      else if (!(value instanceof PyFloat) && "eEfFgG".includes(t)) target = new PyFloat(num(value));
-      spec = `${zero ? "0" : ""}${align}${sign}${w ?? ""}${p === undefined || t === "d" ? "" : `.${p}`}${t}`;
-      if (t === "c") spec = `${align}${w ?? ""}c`;
-    }
-    void whole;
-    return formatSpec(target, spec);
-  });
+  const out = template.replace(
+    /%(?:\(([^)]*)\))?([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?([diouxXeEfFgGcrsa%])/g,
+    (whole, key: string | undefined, flags: string, width: string | undefined, precision: string | undefined, type: string) => {
+      if (type === "%") return "%";
+      const next = (): Value => {
+        if (index >= positional.length) throw new TemplateTypeError("not enough arguments for format string");
+        return positional[index++] as Value;
+      };
+      const w = width === "*" ? num(next() as number) : width === undefined ? undefined : Number(width);
+      const p = precision === "*" ? num(next() as number) : precision === undefined ? undefined : Number(precision);
+      const value = key !== undefined ? need(mapping?.get(key), `'${key}'`) : next();
+      let align = flags.includes("-") ? "<" : ">";
+      const zero = flags.includes("0") && !flags.includes("-");
+      if (zero) align = "=";
+      const sign = flags.includes("+") ? "+" : flags.includes(" ") ? " " : "";
+      let spec: string;
+      let target = value;
+      if (type === "s" || type === "r" || type === "a") {
+        target = type === "s" ? str(value) : repr(value);
+        spec = `${align}${w ?? ""}${p === undefined ? "" : `.${p}`}`;
+      } else {
+        if (!isNumber(value)) throw new TemplateTypeError(`%${type} format: a real number is required, not ${typeof value}`);
+        const t = type === "i" || type === "u" ? "d" : type;
+        if (t === "d") target = Math.trunc(num(value));
+        else if (!(value instanceof PyFloat) && "eEfFgG".includes(t)) target = new PyFloat(num(value));
+        spec = `${zero ? "0" : ""}${align}${sign}${w ?? ""}${p === undefined || t === "d" ? "" : `.${p}`}${t}`;
+        if (t === "c") spec = `${align}${w ?? ""}c`;
+      }
+      void whole;
+      return formatSpec(target, spec);
+    },
+  );
   if (!(values instanceof PyDict) && index < positional.length) throw new TemplateTypeError("not all arguments converted during string formatting");
   return out;
 }

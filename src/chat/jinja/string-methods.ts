@@ -150,7 +150,10 @@ export const STRING_METHODS: Readonly<Record<string, StringMethod>> = {
   splitlines: (s, { args }) => {
     const keep = args[0] === true;
     const parts = s.match(/[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]|$)/g) ?? [];
-    return parts.filter((p, i) => p !== "" || i < parts.length - 1).filter((p) => p !== "").map((p) => (keep ? p : p.replace(/(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])$/, "")));
+    return parts
+      .filter((p, i) => p !== "" || i < parts.length - 1)
+      .filter((p) => p !== "")
+      .map((p) => (keep ? p : p.replace(/(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])$/, "")));
   },
   replace: (s, { args }) => pyReplace(s, asString(args[0] ?? "", "replace arg"), asString(args[1] ?? "", "replace arg"), intArg(args[2], -1)),
   startswith: (s, { args }) => affixes(args[0] ?? null).some((p) => s.slice(intArg(args[1], 0)).startsWith(p)),

@@ -66,4 +66,3 @@ for (const [alias, name] of [
 ] as const) {
   (TESTS as Record<string, TestFn>)[alias] = TESTS[name] as TestFn;
 }
-

@@ -79,20 +79,7 @@ export class Loop {
   constructor(readonly state: LoopState) {}
 }
 
-export type Value =
-  | string
-  | number
-  | boolean
-  | null
-  | PyFloat
-  | PyTuple
-  | PyDict
-  | Value[]
-  | Undefined
-  | PyIterator
-  | Namespace
-  | PyCallable
-  | Loop;
+export type Value = string | number | boolean | null | PyFloat | PyTuple | PyDict | Value[] | Undefined | PyIterator | Namespace | PyCallable | Loop;
 
 export const UNDEFINED = new Undefined("value is undefined");
 

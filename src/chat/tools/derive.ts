@@ -100,7 +100,7 @@ function syntaxFrom(first: CallCore, section: string, pair: string | undefined, 
   let callClose = "";
   let separator = "";
   let maxCalls = 1;
-  if (pair !== undefined && pair.startsWith(before) && pair.endsWith(after)) {
+  if (pair?.startsWith(before) && pair.endsWith(after)) {
     const inner = pair.slice(before.length, pair.length - after.length);
     const firstText = section.slice(first.start, first.end);
     const second = inner.startsWith(firstText) ? locate(inner.slice(firstText.length), PROBES[1]!) : undefined;
@@ -155,7 +155,13 @@ export function readsBack(syntax: ToolCallSyntax, rendered: RenderedCalls, withA
   const parser = createToolCallParser(syntax);
   const parts: ParsedPart[] = [...parser.push(rendered.text), ...parser.finish()];
   const names = parts.flatMap((p) => (p.kind === "call" ? [p.name] : []));
-  if (names.join(",") !== PROBES.slice(0, rendered.count).map((c) => c.name).join(",")) return false;
+  if (
+    names.join(",") !==
+    PROBES.slice(0, rendered.count)
+      .map((c) => c.name)
+      .join(",")
+  )
+    return false;
   if (!withArguments) return true;
   const args = names.map((_, i) => parts.flatMap((p) => (p.kind === "arguments" && p.index === i ? [p.text] : [])).join(""));
   return args.every((text, i) => {

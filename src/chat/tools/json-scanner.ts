@@ -33,7 +33,7 @@ export function trimJsonWhitespaceStart(text: string): string {
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
 const HEX = /^[0-9a-fA-F]$/;
 /** Characters that end a number or literal (or can not start a value). */
-const STRUCTURAL = ",:{}[]\"";
+const STRUCTURAL = ',:{}[]"';
 
 /** Scans the body of a JSON string, after its opening quote, up to and including the closing quote. */
 export class JsonStringScanner {
@@ -100,7 +100,7 @@ export class JsonValueScanner {
 
   /** True inside a string with no escape under way: only `"` and `\` change the state. */
   get inPlainString(): boolean {
-    return this.#string !== undefined && this.#string.plain;
+    return this.#string?.plain === true;
   }
 }
 

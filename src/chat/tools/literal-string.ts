@@ -9,7 +9,18 @@
 import { TriggerMatcher } from "./markup-matcher.ts";
 
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  "\\": "\\", "'": "'", '"': '"', "/": "/", "\n": "", a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\x0b",
+  "\\": "\\",
+  "'": "'",
+  '"': '"',
+  "/": "/",
+  "\n": "",
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\x0b",
 };
 const HEX_DIGITS: Readonly<Record<string, number>> = { x: 2, u: 4, U: 8 };
 const HEX = /^[0-9a-fA-F]$/;

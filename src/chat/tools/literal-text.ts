@@ -24,7 +24,9 @@ export function literalCallText(syntax: LiteralArgsSyntax, call: ToolCall): stri
   }
   const body =
     typeof args === "object" && args !== null && !Array.isArray(args)
-      ? Object.entries(args).map(([key, value]) => `${key}${syntax.keyValueSeparator}${literalText(syntax, value)}`).join(syntax.itemSeparator)
+      ? Object.entries(args)
+          .map(([key, value]) => `${key}${syntax.keyValueSeparator}${literalText(syntax, value)}`)
+          .join(syntax.itemSeparator)
       : call.arguments;
   return `${syntax.callOpen}${call.name}${syntax.argumentsOpen}${body}${syntax.argumentsClose}${syntax.callClose}`;
 }

@@ -32,7 +32,11 @@ const fail = (message: string, construct: string): never => {
 
 const INT = '"-"? ("0" | [1-9] [0-9]{0,14})';
 /** Extra keys: identifiers. */
-const KEY_FIRST: [number, number][] = [[0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]];
+const KEY_FIRST: [number, number][] = [
+  [0x41, 0x5a],
+  [0x5f, 0x5f],
+  [0x61, 0x7a],
+];
 const KEY_REST: [number, number][] = [[0x30, 0x39], ...KEY_FIRST];
 
 /** Writes rules for values of one family's literal syntax into a grammar shared with the rest of the call. */
@@ -106,7 +110,9 @@ export class LiteralValueGrammar implements KeywordReporter, MergeContext {
       return this.#builder.addRule(hint, [...new Set(values.map((v) => gbnfLiteral(literalText(this.#syntax, v))))].join(" | "));
     }
     if (types === undefined) {
-      types = Object.entries(TYPED_KEYWORDS).filter(([, keys]) => keys.some((k) => k in s)).map(([t]) => t);
+      types = Object.entries(TYPED_KEYWORDS)
+        .filter(([, keys]) => keys.some((k) => k in s))
+        .map(([t]) => t);
       if (types.length === 0) return this.#anyValue();
     }
     const alts = [...new Set(types)].map((t) => this.#typed(t, s, hint));
@@ -153,7 +159,7 @@ export class LiteralValueGrammar implements KeywordReporter, MergeContext {
       if (typeof inclusive === "number") candidates.push({ value: inclusive, exclusive: exclusive === true });
       if (typeof exclusive === "number") candidates.push({ value: exclusive, exclusive: true });
       const lower = key === "minimum";
-      const tighter = (a: NumberBound, b: NumberBound): NumberBound => (a.value === b.value ? (a.exclusive ? a : b) : (a.value > b.value) === lower ? a : b);
+      const tighter = (a: NumberBound, b: NumberBound): NumberBound => (a.value === b.value ? (a.exclusive ? a : b) : a.value > b.value === lower ? a : b);
       return candidates.length === 0 ? null : candidates.reduce(tighter);
     };
     const lo = bound("minimum", "exclusiveMinimum");

@@ -46,7 +46,10 @@ function pythonNumber(word: string): string | undefined {
   if (!/^[-+]?([0-9][0-9_]*)?(\.[0-9_]*)?([eE][-+]?[0-9_]+)?$/.test(word) || !/[0-9]/.test(word)) return undefined;
   if (/(^|[^0-9])_|_($|[^0-9])/.test(word)) return undefined; // `_` only between digits
   let text = word.replace(/_/g, "").replace(/^\+/, "");
-  text = text.replace(/^(-?)\./, "$10.").replace(/\.($|[eE])/, ".0$1").replace(/^(-?)0+(?=[0-9])/, "$1");
+  text = text
+    .replace(/^(-?)\./, "$10.")
+    .replace(/\.($|[eE])/, ".0$1")
+    .replace(/^(-?)0+(?=[0-9])/, "$1");
   try {
     const value: unknown = JSON.parse(text);
     return typeof value === "number" && Number.isFinite(value) ? text : undefined;

@@ -112,15 +112,7 @@ export function contentForbidden(syntax: ToolCallSyntax, mode: "auto" | "none"):
   return mode === "none" ? [...markers] : [...new Set([...syntax.triggers, ...syntax.alternativeTriggers, ...markers])];
 }
 
-function argumentsRule(
-  schema: Readonly<Record<string, unknown>>,
-  strict: boolean,
-  builder: GrammarBuilder,
-  field: (string | number)[],
-  hint: string,
-  warnings: string[],
-  toolName: string,
-): string {
+function argumentsRule(schema: Readonly<Record<string, unknown>>, strict: boolean, builder: GrammarBuilder, field: (string | number)[], hint: string, warnings: string[], toolName: string): string {
   // `properties: {}` is how clients declare a function without arguments: close it (the schema
   // converter leaves objects without declared properties open).
   const closed = schema.properties !== undefined && schema.additionalProperties === undefined ? { ...schema, additionalProperties: false } : schema;

@@ -19,7 +19,7 @@
  * written one element per parameter: a 400.
  */
 import { avoidingText } from "../grammar/avoid-text.ts";
-import { GBNF_MAX_REPETITION, GrammarBuilder, GrammarConversionError, gbnfCharClass, gbnfLiteral } from "../grammar/gbnf.ts";
+import { GBNF_MAX_REPETITION, type GrammarBuilder, GrammarConversionError, gbnfCharClass, gbnfLiteral } from "../grammar/gbnf.ts";
 import { checkKeywords, schemaCount, schemaPatterns, type KeywordReporter } from "../grammar/json-schema-keywords.ts";
 import { jsonSchemaRule } from "../grammar/json-schema-to-gbnf.ts";
 import { hasContentKeywords, rawStringContents, readStringKeywords } from "../grammar/string-constraints.ts";
