@@ -110,6 +110,12 @@ describe("POST /v1/completions", () => {
     const bad = await post(t.url, { ...body, prompt: [1, 10_000_000] });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { param: string } }).error.param, "prompt");
+    // One refused prompt of a batch refuses the batch, and stops the ones already started.
+    const badBatch = await post(t.url, { ...body, max_tokens: 200, prompt: [ids, [1, 10_000_000], ids] });
+    assert.equal(badBatch.status, 400);
+    const stats = async () => (await (await fetch(`${t.url}/metrics`)).text()).match(/^parley_active_sequences (\d+)/m)?.[1];
+    for (let i = 0; i < 50 && (await stats()) !== "0"; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await stats(), "0");
   });
 
   it("returns legacy logprobs: one entry per token, offsets into the text, the chosen token among the alternatives", async () => {

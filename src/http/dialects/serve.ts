@@ -9,7 +9,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { invalidRequest } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
-import type { Generation } from "../../engines/types.ts";
+import type { ChatRequest } from "../../domain/chat.ts";
+import type { ChatEngine, Generation } from "../../engines/types.ts";
 import { checkCapabilities } from "../../router/capabilities.ts";
 import type { Router } from "../../router/router.ts";
 import { ANONYMOUS, metered, type Auth } from "../auth/auth.ts";
@@ -42,7 +43,6 @@ export function registerDialect<P extends ParsedRequest>(app: FastifyInstance, d
 async function serve<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeDependencies, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const { router, auth, requestLog, settings } = deps;
   const context = generationContext(request);
-  context.take();
   const keyUser = auth?.user(request);
   context.keyUser = keyUser;
   const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body, keyUser, request.id);
@@ -78,7 +78,7 @@ async function serve<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeDe
     },
     dialect.logMessage,
   );
-  const generations = await generateAll(parsed, (r, signal) => engine.generate(r, signal), disconnectSignal(reply.raw));
+  const generations = await generateAll(parsed.requests, engine, disconnectSignal(reply.raw));
   const meta = newResponseMeta(responseId(request, dialect.idPrefix), model, engine.fingerprint);
   recorder?.identified(meta.id);
   const merged = mergeGenerations(
@@ -93,24 +93,19 @@ async function serve<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeDe
   if (parsed.stream) return streamResponse(reply, sink, events, headers, deps.errors, context);
   for await (const event of events) sink.event(event);
   void reply.headers(headers);
-  const body = sink.body();
-  context.settle(200);
-  return body;
+  return sink.body();
 }
 
 /**
  * Starts every generation, all or none: when one is refused (queue full, prompt too long), the
  * others are stopped and the refusal is thrown before any response head.
  */
-async function generateAll(
-  parsed: ParsedRequest,
-  generate: (request: ParsedRequest["requests"][number], signal: AbortSignal) => Promise<Generation>,
-  disconnected: AbortSignal,
-): Promise<Generation[]> {
-  if (parsed.requests.length === 1) return [await generate(parsed.requests[0] as ParsedRequest["requests"][number], disconnected)];
+async function generateAll(requests: readonly ChatRequest[], engine: ChatEngine, disconnected: AbortSignal): Promise<Generation[]> {
+  const [only] = requests;
+  if (requests.length === 1 && only !== undefined) return [await engine.generate(only, disconnected)];
   const refused = new AbortController();
   const signal = AbortSignal.any([disconnected, refused.signal]);
-  const started = await Promise.allSettled(parsed.requests.map((r) => generate(r, signal)));
+  const started = await Promise.allSettled(requests.map((r) => engine.generate(r, signal)));
   const failure = started.find((s) => s.status === "rejected");
   if (failure === undefined) return started.map((s) => (s as PromiseFulfilledResult<Generation>).value);
   refused.abort(failure.reason);

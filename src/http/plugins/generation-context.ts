@@ -4,10 +4,11 @@
  * request ended. A hook opens it when a generation route is matched (`onRequest`, so the timer and
  * the count cover requests that fail before their handler, e.g. malformed JSON), and `onResponse`
  * closes it: the request is counted, its record appended, its key's concurrency slot released,
- * once, under the status the handler or the error handler settled (a client that left is a 499
- * even if the socket closed before the handler noticed). A streamed response closes it itself
- * just before its last frames (serve.ts), so that a client that has read the end of its stream
- * finds its record and its count.
+ * once. Two places close it earlier, where `onResponse` would come too late or not at all: a
+ * streamed response just before its last frames (serve.ts), so that a client that has read the
+ * end of its stream finds its record and its count; and the error handler, which knows why a
+ * request failed, and is the only one to see a client that left before its answer (no response,
+ * so no `onResponse`).
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ChatRequest } from "../../domain/chat.ts";
@@ -30,32 +31,10 @@ export class GenerationContext {
   /** Why the request failed, when it did (set where the failure is mapped to HTTP). */
   error: RecordedError | undefined;
   #finished = false;
-  /** Set once the handler took the request: its outcome, known when it answers or fails. */
-  #outcome: { readonly status: Promise<number>; readonly settle: (status: number) => void } | undefined;
 
   constructor(metrics: ParleyMetrics | undefined) {
     this.#metrics = metrics;
     this.#measured = metrics?.begin();
-  }
-
-  /**
-   * The handler takes the request: from now on its status is the one `settle` gives (the
-   * response's own may not tell, e.g. when the client left and the socket closed first).
-   */
-  take(): void {
-    let settle: (status: number) => void = () => undefined;
-    const status = new Promise<number>((resolve) => (settle = resolve));
-    this.#outcome = { status, settle };
-  }
-
-  /** The request's outcome is known (the first call counts). */
-  settle(status: number): void {
-    this.#outcome?.settle(status);
-  }
-
-  /** The status to count the request under: the settled one once the handler took it, else `answered`. */
-  async status(answered: number): Promise<number> {
-    return this.#outcome === undefined ? answered : this.#outcome.status;
   }
 
   /** The request passed validation (its first domain request). */
@@ -70,7 +49,6 @@ export class GenerationContext {
 
   /** Ends the request once, under `status` (499: the client left first). */
   finish(status: number): void {
-    this.settle(status);
     if (this.#finished) return;
     this.#finished = true;
     this.recorder?.finish(status, this.error);
@@ -98,9 +76,7 @@ export function registerGenerationContext(app: FastifyInstance, metrics: ParleyM
     if (request.routeOptions.config.dialect !== undefined) request.generation = new GenerationContext(metrics);
   });
   app.addHook("onResponse", async (request, reply) => {
-    const context = request.generation;
-    // A response may end (the client gone) before the handler knows how: wait for its outcome.
-    if (context !== undefined) context.finish(await context.status(reply.statusCode));
+    request.generation?.finish(reply.statusCode);
   });
 }
 
