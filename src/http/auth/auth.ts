@@ -11,6 +11,7 @@ import type { ApiKeySpec } from "../../config/api-keys.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import { toHttpError } from "../errors.ts";
+import { errorPayload } from "../plugins/errors.ts";
 import { bearerToken } from "./bearer.ts";
 import { KeyStore, SingleKey, type Principal } from "./key-store.ts";
 import { Limiter, type Admission } from "./limiter.ts";
@@ -115,7 +116,7 @@ function unauthorized(reply: FastifyReply, missing: boolean): FastifyReply {
     ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
     : "Incorrect API key provided.";
   const mapped = toHttpError(new ParleyError("unauthenticated", message, { code: "invalid_api_key" }));
-  return reply.code(mapped.status).header("www-authenticate", "Bearer").send(mapped.body);
+  return reply.code(mapped.status).header("www-authenticate", "Bearer").send(errorPayload(reply.request, mapped));
 }
 
 /**

@@ -37,7 +37,8 @@ export interface ServeDependencies {
 /** Answers `dialect`'s routes. */
 export function registerDialect<P extends ParsedRequest>(app: FastifyInstance, dialect: Dialect<P>, deps: ServeDependencies): void {
   const handler = (request: FastifyRequest, reply: FastifyReply) => serve(dialect, deps, request, reply);
-  for (const path of dialect.paths) app.post(path, { config: { dialect: dialect.name } }, handler);
+  const config = dialect.errorBody === undefined ? { dialect: dialect.name } : { dialect: dialect.name, errorBody: dialect.errorBody };
+  for (const path of dialect.paths) app.post(path, { config }, handler);
 }
 
 async function serve<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeDependencies, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {

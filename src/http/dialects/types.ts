@@ -75,4 +75,6 @@ export interface Dialect<P extends ParsedRequest = ParsedRequest> {
   parse(body: unknown, settings: DialectSettings): P;
   /** The response writer of one request. */
   sink(parsed: P, meta: ResponseMeta, settings: DialectSettings): ResponseSink;
+  /** Its error envelope, when it is not OpenAI's (`{"error": {message, type, param, code}}`, `mapped.body`). */
+  readonly errorBody?: (mapped: HttpError) => unknown;
 }
