@@ -22,6 +22,11 @@ export function checkCapabilities(request: ChatRequest, engine: Pick<ChatEngine,
 
 /** Each field of `request` that `caps` cannot honour, with why. */
 export function capabilityIssues(request: ChatRequest, caps: EngineCapabilities): FieldIssue[] {
+  // A model that does not generate (an embedding model) is refused as a whole, naming its kind.
+  if (caps.generates === false) {
+    const kind = caps.embeddings ? "an embedding model (kind `embedding`): it answers `/v1/embeddings` only" : "not a model that generates text";
+    return [{ path: ["model"], message: `The model \`${request.model}\` is ${kind}, and generates no text.`, type: "unsupported" }];
+  }
   const issues: FieldIssue[] = [];
   const lacks = (field: string, what: string) =>
     issues.push({ path: [field], message: `\`${field}\` cannot be honoured for model \`${request.model}\`: ${caps.servedBy} ${what}.`, type: "unsupported" });
@@ -38,7 +43,11 @@ export function capabilityIssues(request: ChatRequest, caps: EngineCapabilities)
   else if (request.logprobs && caps.logprobs !== false && request.topLogprobs > caps.logprobs.maxTop) {
     lacks("top_logprobs", `returns at most ${caps.logprobs.maxTop} alternatives per token`);
   }
-  if (request.promptLogprobs !== undefined && !caps.promptLogprobs) lacks("prompt_logprobs", "does not return the prompt's log-probabilities");
+  if (request.promptLogprobs !== undefined && !caps.promptLogprobs) {
+    // A text completion's `echo` with `logprobs` asks for them without naming them.
+    const echoed = request.text !== undefined && request.prompt.echo && request.logprobs;
+    lacks(echoed ? "echo" : "prompt_logprobs", echoed ? "does not return the echoed prompt's log-probabilities" : "does not return the prompt's log-probabilities");
+  }
   if (request.search.kind === "sample" && request.search.bestOf > request.n && !caps.bestOf) lacks("best_of", "does not sample more choices than it returns");
   if (request.search.kind === "beam") {
     if (caps.beamSearch === false) lacks("use_beam_search", "has no beam search");

@@ -11,7 +11,8 @@
  * and one always fits.
  *
  * Prefixes are compared without tokenizing: the request's tools and messages are serialised (each
- * message a self-contained record, so a conversation's next turn extends its last one) and cut into
+ * message a self-contained record, so a conversation's next turn extends its last one; a text
+ * completion's prompt is taken as it is, marked so it never matches a conversation) and cut into
  * blocks of `blockChars` characters, and each block's hash chains the ones before it (as vLLM
  * hashes KV blocks). A request's recorded blocks map to the replica that got it; a new request
  * follows its longest recorded prefix of at least `minPrefixChars`. The map keeps the
@@ -51,8 +52,21 @@ export type AffinityReason = "recent" | "ring";
 
 const DEFAULTS = { loadFactor: 1.25, minBound: 2, blockChars: 256, minPrefixChars: 512, maxPrefixChars: 131_072, maxEntries: 65_536, virtualNodes: 64 };
 
-/** The text prefixes are compared on: tools, then each message as a self-contained record. */
-export function promptText(request: Pick<ChatRequest, "messages" | "tools">, maxChars: number = DEFAULTS.maxPrefixChars): string {
+/**
+ * The text prefixes are compared on: tools, then each message as a self-contained record; a text
+ * prompt's own text (token ids: each followed by a comma, so a shared run of ids is a shared prefix).
+ */
+export function promptText(request: Pick<ChatRequest, "messages" | "tools" | "text">, maxChars: number = DEFAULTS.maxPrefixChars): string {
+  const raw = request.text?.prompt;
+  if (raw !== undefined)
+    return `\u0002${
+      typeof raw === "string"
+        ? raw
+        : raw
+            .slice(0, maxChars)
+            .map((id) => `${id},`)
+            .join("")
+    }`.slice(0, maxChars);
   let text = request.tools === undefined ? "" : `${JSON.stringify(request.tools.definitions)}\u0001`;
   for (const m of request.messages) {
     if (text.length >= maxChars) break;

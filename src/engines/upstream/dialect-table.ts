@@ -30,7 +30,7 @@ export type FieldRule =
   /** Rewritten into other fields; `undefined` refuses this value. `note` says how, for the README. */
   | { readonly kind: "map"; readonly note: string; readonly map: (value: unknown, body: Readonly<WireBody>) => WireBody | undefined };
 
-type Row = Readonly<Record<UpstreamDialect, FieldRule>>;
+export type Row = Readonly<Record<UpstreamDialect, FieldRule>>;
 
 const SEND: FieldRule = { kind: "send" };
 const REJECT: FieldRule = { kind: "reject" };
@@ -183,12 +183,13 @@ export function notInDialect(field: string, dialect: UpstreamDialect, modelId: s
 
 /**
  * `fields` (Parley's names, in order) in `dialect`: a new body, or a 400 for the first field the
- * dialect cannot honour. Fields the table does not know are sent as they are.
+ * dialect cannot honour. Fields the table does not know are sent as they are. `overrides`: rows
+ * that replace the table's for one endpoint (text completions: `text-dialect-table.ts`).
  */
-export function translateFields(fields: Readonly<WireBody>, dialect: UpstreamDialect, modelId: string): WireBody {
+export function translateFields(fields: Readonly<WireBody>, dialect: UpstreamDialect, modelId: string, overrides: Readonly<Record<string, Row>> = {}): WireBody {
   const out: WireBody = {};
   for (const [field, value] of Object.entries(fields)) {
-    const rule = FIELD_TABLE[field]?.[dialect] ?? SEND;
+    const rule = (overrides[field] ?? FIELD_TABLE[field])?.[dialect] ?? SEND;
     switch (rule.kind) {
       case "send":
         mergeInto(out, { [rule.as ?? field]: value });

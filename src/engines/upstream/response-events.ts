@@ -1,6 +1,7 @@
 /**
  * An opened upstream response → Parley's events: a streamed answer (SSE, `data: [DONE]`-terminated)
- * or one JSON completion, with the bounded reads and lenient parsing both need. Nothing here
+ * or one JSON completion, read by the endpoint's parser (chat's by default; text completions'
+ * in text-events.ts), with the bounded reads and lenient parsing both need. Nothing here
  * chooses replicas or retries: a stream that ends early throws `UpstreamBroke` (the replica's
  * fault), a malformed one a `ParleyError`.
  */
@@ -12,8 +13,17 @@ import { SseEventTooLarge, SseParser } from "./sse-parser.ts";
 /** The stream broke or ended early (the replica's fault, not a protocol error). */
 export class UpstreamBroke extends Error {}
 
+/** How one endpoint's answers become events: a streamed chunk, or a whole answer (both already JSON-parsed). */
+export interface AnswerParser {
+  chunk(chunk: unknown): ChatEvent[];
+  completion(completion: unknown): ChatEvent[];
+}
+
+/** Chat completions' answers (chunk-events.ts). */
+export const CHAT_ANSWERS: AnswerParser = { chunk: chunkEvents, completion: completionEvents };
+
 /** A streamed answer's events, with the upstream's usage when it sent one (the engine estimates it otherwise). */
-export async function* streamEvents(response: Dispatcher.ResponseData): AsyncGenerator<ChatEvent> {
+export async function* streamEvents(response: Dispatcher.ResponseData, answers: AnswerParser = CHAT_ANSWERS): AsyncGenerator<ChatEvent> {
   const parser = new SseParser();
   let done = false;
   const frames = function* (datas: string[]): Generator<ChatEvent> {
@@ -25,7 +35,7 @@ export async function* streamEvents(response: Dispatcher.ResponseData): AsyncGen
       }
       const parsed = parseJson(data);
       if (parsed === undefined) throw malformed(`an event is not JSON: ${JSON.stringify(data.slice(0, 80))}`);
-      for (const event of chunkEvents(parsed)) {
+      for (const event of answers.chunk(parsed)) {
         yield event;
       }
     }
@@ -45,12 +55,12 @@ export async function* streamEvents(response: Dispatcher.ResponseData): AsyncGen
   if (!done) throw new UpstreamBroke("the stream ended before `data: [DONE]`");
 }
 
-export async function* bodyEvents(response: Dispatcher.ResponseData): AsyncGenerator<ChatEvent> {
+export async function* bodyEvents(response: Dispatcher.ResponseData, answers: AnswerParser = CHAT_ANSWERS): AsyncGenerator<ChatEvent> {
   const text = await readBounded(response, MAX_COMPLETION_BYTES);
   if (text === undefined) throw malformed(`the completion is longer than ${MAX_COMPLETION_BYTES} bytes`);
   const parsed = parseJson(text);
   if (parsed === undefined) throw malformed("the completion is not JSON");
-  yield* completionEvents(parsed);
+  yield* answers.completion(parsed);
 }
 
 export function parseJson(text: string): unknown {

@@ -1,6 +1,7 @@
 /**
  * The domain `ChatRequest` serialised back into a chat-completions body for an upstream, in the
- * upstream's dialect. Only fields that differ from the domain's defaults are written (so a plain
+ * upstream's dialect (a text prompt's `/completions` body shares all but its head: `translateInto`,
+ * used by `text-wire-request.ts`). Only fields that differ from the domain's defaults are written (so a plain
  * request is a plain OpenAI request); the seed is sent only when the client chose it. Parley's own
  * names are written first, then translated field by field (`dialect-table.ts`), constraints and
  * tools in `dialect-constraints.ts`, other servers' fields (`extensions`) verbatim where the
@@ -13,7 +14,7 @@ import type { ChatMessage, ChatRequest } from "../../domain/chat.ts";
 import { invalidRequest } from "../../domain/errors.ts";
 import { requestFields } from "../../domain/request-fields.ts";
 import { constraintFields, toolFields } from "./dialect-constraints.ts";
-import { extensionFields, mergeInto, translateFields, type WireBody } from "./dialect-table.ts";
+import { extensionFields, mergeInto, translateFields, type Row, type WireBody } from "./dialect-table.ts";
 import type { UpstreamDialect } from "./dialect.ts";
 
 export type { WireBody } from "./dialect-table.ts";
@@ -34,17 +35,27 @@ export interface WireRequestOptions {
 }
 
 /** Fields that make the request what it is: never dropped. */
-const ESSENTIAL = new Set(["model", "messages", "stream"]);
+const ESSENTIAL = new Set(["model", "messages", "prompt", "stream"]);
 
 /** The body and the warnings for dropped fields; a field the upstream rejects is a 400 naming it. */
 export function toWireRequest(request: ChatRequest, options: WireRequestOptions): { body: WireBody; warnings: string[] } {
-  // Text prompts go to `/completions`, which this body is not (the capability check refuses them first).
-  if (request.text !== undefined) throw invalidRequest(`Text prompts cannot be forwarded to the upstream serving model \`${options.modelId}\`.`, ["prompt"], "unsupported");
+  // Text prompts go to `/completions`, in their own body (`text-wire-request.ts`).
+  if (request.text !== undefined) throw invalidRequest(`Text prompts cannot be forwarded to the upstream serving model \`${options.modelId}\` as a chat request.`, ["prompt"], "unsupported");
   const body: WireBody = { model: options.model, messages: request.messages.map(toWireMessage), stream: options.stream };
+  const warnings = translateInto(body, request, requestFields(request), options);
+  return { body, warnings };
+}
+
+/**
+ * The part both endpoints share: `fields` (Parley's names, `requestFields` plus the endpoint's
+ * own) translated into `body` (`overrides`: the endpoint's rows of the table), then the
+ * constraint, tools and other servers' fields, then the configured `unsupported` fields. Returns
+ * the warnings for dropped fields.
+ */
+export function translateInto(body: WireBody, request: ChatRequest, fields: WireBody, options: WireRequestOptions, overrides?: Readonly<Record<string, Row>>): string[] {
   if (options.stream) body.stream_options = { include_usage: true };
-  const fields = requestFields(request);
   if (options.promptCacheKey !== undefined) fields.prompt_cache_key = options.promptCacheKey;
-  mergeInto(body, translateFields(fields, options.dialect, options.modelId));
+  mergeInto(body, translateFields(fields, options.dialect, options.modelId, overrides));
   if (request.constraint !== undefined) mergeInto(body, constraintFields(request.constraint, options.dialect, options.modelId, request.tools));
   if (request.tools !== undefined) Object.assign(body, toolFields(request.tools, options.dialect));
   if (request.extensions !== undefined) mergeInto(body, extensionFields(request.extensions, body, options.dialect, options.modelId));
@@ -58,7 +69,7 @@ export function toWireRequest(request: ChatRequest, options: WireRequestOptions)
     delete body[field];
     if (field !== "stream_options") warnings.push(`\`${field}\` was dropped: the upstream serving model \`${options.modelId}\` does not support it`);
   }
-  return { body, warnings };
+  return warnings;
 }
 
 function toWireMessage(m: ChatMessage): WireBody {
