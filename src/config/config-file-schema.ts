@@ -100,9 +100,17 @@ function modelSchema(env: NodeJS.ProcessEnv) {
       aliases: z.array(name).default([]),
       local: localSchema.optional(),
       upstream: upstreamSchema(env).optional(),
+      /** `embedding`: the model answers `/v1/embeddings` only (default `chat`: it generates text). */
+      kind: z.enum(["chat", "embedding"]).optional(),
+      /** An embedding model trained for truncated vectors (Matryoshka): `dimensions` may cut them (default false). */
+      matryoshka: z.boolean().optional(),
     })
     .superRefine((model, ctx) => {
       if ((model.local === undefined) === (model.upstream === undefined)) ctx.addIssue({ code: "custom", message: "exactly one of local or upstream is required" });
+      if (model.matryoshka !== undefined && model.kind !== "embedding") ctx.addIssue({ code: "custom", path: ["matryoshka"], message: "only an embedding model (kind: embedding) takes matryoshka" });
+      if (model.kind === "embedding" && model.local !== undefined && (model.local.lora.length > 0 || model.local.chatTemplateFile !== undefined)) {
+        ctx.addIssue({ code: "custom", path: ["local"], message: "an embedding model takes no lora adapters or chatTemplateFile" });
+      }
     });
 }
 

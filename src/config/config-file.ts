@@ -36,6 +36,10 @@ export interface LocalModelSpec {
   /** Absolute path. */
   readonly chatTemplateFile?: string;
   readonly lora: readonly LoraSpec[];
+  /** `embedding`: an embedding model (engines/llama/embed-engine.ts); absent: a chat model. */
+  readonly modelKind?: "embedding";
+  /** An embedding model trained for truncated vectors: `dimensions` may cut them (default false). */
+  readonly matryoshka?: boolean;
 }
 
 export interface UpstreamModelSpec {
@@ -109,9 +113,9 @@ export function parseConfigFile(text: string, path: string, env: NodeJS.ProcessE
   // Only the settings the file sets (the schema fills in defaults), so flags and env still override them.
   const given = (input as { server?: Record<string, unknown> }).server ?? {};
   const server: Record<string, unknown> = Object.fromEntries(Object.entries(file.server).filter(([key]) => key in given));
-  for (const key of ["requestLog", "cacheDir"] as const) {
+  for (const key of ["requestLog", "cacheDir", "responsesStore"] as const) {
     const value = server[key];
-    if (typeof value === "string") server[key] = abs(value);
+    if (typeof value === "string" && !(key === "responsesStore" && value === "off")) server[key] = abs(value);
   }
   const problems: string[] = [];
   let adminKey: SecretSpec | undefined;
@@ -168,6 +172,7 @@ function toModelSpec(model: ModelEntry, abs: (p: string) => string, env: NodeJS.
       ...(local.batchSize === undefined ? {} : { batchSize: local.batchSize }),
       ...(local.chatTemplateFile === undefined ? {} : { chatTemplateFile: abs(local.chatTemplateFile) }),
       lora: local.lora.map((adapter) => ({ id: adapter.id, path: abs(adapter.path), scale: adapter.scale })),
+      ...(model.kind === "embedding" ? { modelKind: "embedding" as const, matryoshka: model.matryoshka ?? false } : {}),
     };
   }
   const upstream = model.upstream;
@@ -184,6 +189,7 @@ function toModelSpec(model: ModelEntry, abs: (p: string) => string, env: NodeJS.
     ...(upstream.unsupported === undefined ? {} : { unsupported: upstream.unsupported }),
     ...(upstream.healthInterval === undefined ? {} : { healthIntervalMs: upstream.healthInterval * 1000 }),
     ...(upstream.dialect === undefined ? {} : { dialect: upstream.dialect }),
+    ...(model.kind === "embedding" ? { kind: "embedding" as const } : {}),
     ...(upstream.affinity === undefined || upstream.affinity === true ? {} : { affinity: upstream.affinity }),
   };
   return { kind: "upstream", id: model.id, aliases: model.aliases, options };

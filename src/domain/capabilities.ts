@@ -77,8 +77,13 @@ export interface EngineCapabilities {
   readonly textPrompts: boolean;
   /** Fill-in-the-middle (`suffix` of a text prompt): only models with FIM tokens. */
   readonly fillInTheMiddle: boolean;
-  /** Embeddings (`/v1/embeddings`; no engine yet). */
+  /** Embeddings (`/v1/embeddings`): embedding models. */
   readonly embeddings: boolean;
+  /**
+   * Generates text from chat messages or prompts (default true). False for embedding models: a
+   * chat or text completion request to one is refused with a 400 naming its kind.
+   */
+  readonly generates?: boolean;
   /** The other servers' fields it passes through (see EXTENSION_FIELDS). */
   readonly extensions: ReadonlySet<ExtensionField>;
   /**
@@ -114,3 +119,27 @@ export const OPENAI_CAPABILITIES: EngineCapabilities = {
   extensions: new Set(),
   refusedFields: new Set(),
 };
+
+/**
+ * An embedding model's capabilities (`servedBy`: who refusals name): `/v1/embeddings` only; it
+ * generates nothing, so every chat or text completion request is refused, naming its kind.
+ */
+export function embeddingCapabilities(servedBy: string): EngineCapabilities {
+  return {
+    servedBy,
+    constraints: new Set(),
+    tools: false,
+    logprobs: false,
+    promptLogprobs: false,
+    bestOf: false,
+    beamSearch: false,
+    adapters: false,
+    reasoningControl: false,
+    textPrompts: false,
+    fillInTheMiddle: false,
+    embeddings: true,
+    generates: false,
+    extensions: new Set(),
+    refusedFields: new Set(),
+  };
+}

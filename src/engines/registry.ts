@@ -10,6 +10,7 @@ import type { Config } from "../config/config.ts";
 import { TEST_MODEL_SOURCE } from "../config/defaults.ts";
 import { ensureTestModel } from "../testing/test-model.ts";
 import type { Logger } from "../util/logger.ts";
+import { LlamaEmbeddingEngine } from "./llama/embed-engine.ts";
 import { LlamaEngine } from "./llama/engine.ts";
 import { resolveModelSource } from "./llama/model-source.ts";
 import type { ChatEngine } from "./types.ts";
@@ -34,6 +35,18 @@ const local: EngineKind<LocalModelSpec> = {
     const cache = config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir };
     const path = async (signal?: AbortSignal) =>
       spec.source === TEST_MODEL_SOURCE ? ensureTestModel(cache) : (await resolveModelSource(spec.source, { ...cache, showProgress: true, ...(signal === undefined ? {} : { signal }) })).path;
+    if (spec.modelKind === "embedding") {
+      return new LlamaEmbeddingEngine({
+        modelId: spec.id,
+        // One context per input evaluated at once: `parallel` only when the model sets it (default 1, see embed-host.ts).
+        model: { path, contextSize: spec.ctxSize ?? config.ctxSize, parallel: spec.parallel, threads: spec.threads ?? config.threads, verbose: config.verbose },
+        matryoshka: spec.matryoshka ?? false,
+        maxQueue: config.queueSize,
+        queueTimeoutMs: config.queueTimeout * 1000,
+        limits: config.limit,
+        logger,
+      });
+    }
     return new LlamaEngine({
       modelId: spec.id,
       model: {

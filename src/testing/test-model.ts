@@ -106,7 +106,19 @@ export interface TestModelOptions {
   readonly specialTokensAsText?: boolean;
   /** Total vocabulary size, special and byte tokens included (default 2048, at least 265). */
   readonly vocabSize?: number;
+  /**
+   * `llama.pooling_type`: "none" (default, writes no key: a generative model) or how llama.cpp
+   * pools the token states into one vector per input, making the model an embedding model
+   * ("mean": 1, "cls": 2, "last": 3). llama.cpp reads the key for every architecture.
+   */
+  readonly pooling?: TestModelPooling;
 }
+
+/** How an embedding test model pools (`llama.pooling_type`). */
+export type TestModelPooling = "none" | "mean" | "cls" | "last";
+
+/** llama.cpp's `enum llama_pooling_type` values. */
+const POOLING_TYPES: Readonly<Record<TestModelPooling, number>> = { none: 0, mean: 1, cls: 2, last: 3 };
 
 /** TestModelOptions as callers may pass them: an explicit `undefined` means not given (a preset's value stays). */
 export type TestModelInput = { readonly [K in keyof TestModelOptions]?: TestModelOptions[K] | undefined };
@@ -114,7 +126,7 @@ export type TestModelInput = { readonly [K in keyof TestModelOptions]?: TestMode
 /** The options that shape the weights (hashed into the cache file name as they always were). */
 export type ResolvedOptions = Required<Omit<TestModelOptions, keyof VariantOptions | "size">>;
 /** The options that shape the tokenizer and template. */
-type VariantOptions = Required<Pick<TestModelOptions, "tokenizer" | "chatTemplate" | "specialTokensAsText" | "vocabSize" | "specialTokenSet">>;
+type VariantOptions = Required<Pick<TestModelOptions, "tokenizer" | "chatTemplate" | "specialTokensAsText" | "vocabSize" | "specialTokenSet" | "pooling">>;
 
 const DEFAULT_VARIANT: VariantOptions = {
   tokenizer: "bpe",
@@ -122,6 +134,7 @@ const DEFAULT_VARIANT: VariantOptions = {
   specialTokensAsText: false,
   vocabSize: TEST_MODEL_VOCAB_SIZE,
   specialTokenSet: "chatml",
+  pooling: "none",
 };
 
 const SET_TEMPLATES: Readonly<Record<TestModelSpecialTokenSet, string>> = {
@@ -138,6 +151,7 @@ function resolveVariant(options: TestModelInput = {}): VariantOptions {
     specialTokensAsText: options.specialTokensAsText ?? DEFAULT_VARIANT.specialTokensAsText,
     vocabSize: options.vocabSize ?? DEFAULT_VARIANT.vocabSize,
     specialTokenSet,
+    pooling: options.pooling ?? DEFAULT_VARIANT.pooling,
   };
 }
 
@@ -184,7 +198,7 @@ function definedOnly(options: TestModelInput): TestModelOptions {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as TestModelOptions;
 }
 
-function buildMetadata(o: ResolvedOptions, vocab: ModelVocabulary, chatTemplate: string | false): Map<string, GgufMetadataValue> {
+function buildMetadata(o: ResolvedOptions, vocab: ModelVocabulary, chatTemplate: string | false, pooling: TestModelPooling = "none"): Map<string, GgufMetadataValue> {
   const headDim = o.embeddingLength / o.headCount;
   return new Map<string, GgufMetadataValue>([
     ["general.architecture", gguf.str("llama")],
@@ -200,6 +214,7 @@ function buildMetadata(o: ResolvedOptions, vocab: ModelVocabulary, chatTemplate:
     ["llama.rope.freq_base", gguf.f32(10000)],
     ["llama.attention.layer_norm_rms_epsilon", gguf.f32(1e-5)],
     ["llama.vocab_size", gguf.u32(vocab.tokens.length)],
+    ...(pooling === "none" ? [] : [["llama.pooling_type", gguf.u32(POOLING_TYPES[pooling])] as const]),
     ...vocab.metadata,
     ...(chatTemplate === false ? [] : [["tokenizer.chat_template", gguf.str(chatTemplate)] as const]),
   ]);
@@ -222,16 +237,16 @@ export async function writeTestModel(outPath: string, options?: TestModelInput):
   const o = resolveOptions(options);
   const variant = resolveVariant(options);
   const vocab = testModelVocabulary(options);
-  await writeGgufFile(outPath, { metadata: buildMetadata(o, vocab, variant.chatTemplate), tensors: buildTensors(o, vocab) });
+  await writeGgufFile(outPath, { metadata: buildMetadata(o, vocab, variant.chatTemplate, variant.pooling), tensors: buildTensors(o, vocab) });
 }
 
 /** File name of a cached test model: content version + hash of everything the bytes depend on. */
 export function testModelFileName(options?: TestModelInput): string {
   const variant = resolveVariant(options);
   const isDefault = (Object.keys(DEFAULT_VARIANT) as (keyof VariantOptions)[]).every((k) => variant[k] === DEFAULT_VARIANT[k]);
-  // the ChatML set is left out of the hashed variant, so the names of variants older than the option stay the same
-  const { specialTokenSet, ...older } = variant;
-  const hashed = specialTokenSet === "chatml" ? older : variant;
+  // the ChatML set (and no pooling) is left out of the hashed variant, so the names of variants older than those options stay the same
+  const { specialTokenSet, pooling, ...older } = variant;
+  const hashed = { ...older, ...(specialTokenSet === "chatml" ? {} : { specialTokenSet }), ...(pooling === "none" ? {} : { pooling }) };
   const hash = createHash("sha256")
     .update(JSON.stringify({ v: TEST_MODEL_CONTENT_VERSION, o: resolveOptions(options) }))
     .update(TEST_MODEL_CHAT_TEMPLATE)

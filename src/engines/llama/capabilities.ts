@@ -4,7 +4,7 @@
  * text prompts), fill-in-the-middle when the loaded model has FIM tokens, and none of the other
  * servers' extensions (domain/capabilities.ts), which it does not implement.
  */
-import { ALL_CONSTRAINTS, type EngineCapabilities } from "../../domain/capabilities.ts";
+import { ALL_CONSTRAINTS, embeddingCapabilities, type EngineCapabilities } from "../../domain/capabilities.ts";
 
 const BASE: EngineCapabilities = {
   servedBy: "the local llama.cpp engine",
@@ -30,3 +30,9 @@ const WITH_FIM: EngineCapabilities = { ...BASE, fillInTheMiddle: true };
 export function llamaCapabilities(fim: boolean): EngineCapabilities {
   return fim ? WITH_FIM : BASE;
 }
+
+/**
+ * An embedding model's (embed-engine.ts): `/v1/embeddings` only; it generates nothing, so every
+ * chat or text completion request is refused, naming its kind (router/capabilities.ts).
+ */
+export const LLAMA_EMBEDDING_CAPABILITIES: EngineCapabilities = embeddingCapabilities("the local llama.cpp engine (an embedding model)");

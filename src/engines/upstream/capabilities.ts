@@ -6,10 +6,11 @@
  * front with a 400 naming the field. The config's `unsupported` fields with mode `reject` are
  * refused by the capability check, under the client's names.
  */
-import { ALL_CONSTRAINTS, type EngineCapabilities, type ExtensionField } from "../../domain/capabilities.ts";
+import { ALL_CONSTRAINTS, embeddingCapabilities, type EngineCapabilities, type ExtensionField } from "../../domain/capabilities.ts";
 import { DIALECT_EXTENSIONS, FIELD_TABLE } from "./dialect-table.ts";
 import type { UpstreamDialect } from "./dialect.ts";
 import type { UpstreamModelOptions } from "./options.ts";
+import { forwardsSuffix } from "./text-dialect-table.ts";
 
 /** Whether the dialect forwards `field` in some form (sent, renamed or rewritten). */
 function forwards(field: string, dialect: UpstreamDialect): boolean {
@@ -17,7 +18,8 @@ function forwards(field: string, dialect: UpstreamDialect): boolean {
   return rule !== undefined && rule.kind !== "reject";
 }
 
-export function upstreamCapabilities(dialect: UpstreamDialect, options: Pick<UpstreamModelOptions, "id" | "unsupported">): EngineCapabilities {
+export function upstreamCapabilities(dialect: UpstreamDialect, options: Pick<UpstreamModelOptions, "id" | "unsupported" | "kind">): EngineCapabilities {
+  if (options.kind === "embedding") return upstreamEmbeddingCapabilities(options.id);
   const unsupported = options.unsupported;
   return {
     servedBy: `the upstream serving model \`${options.id}\` (dialect \`${dialect}\`)`,
@@ -32,10 +34,16 @@ export function upstreamCapabilities(dialect: UpstreamDialect, options: Pick<Ups
     beamSearch: forwards("use_beam_search", dialect) ? { combinesWith: new Set() } : false,
     adapters: forwards("peft", dialect),
     reasoningControl: forwards("reasoning_effort", dialect) || forwards("thinking_token_budget", dialect),
-    textPrompts: false,
-    fillInTheMiddle: false,
+    // Every dialect serves `/completions`; `suffix` goes where the dialect reads it (text-dialect-table.ts).
+    textPrompts: true,
+    fillInTheMiddle: forwardsSuffix(dialect),
     embeddings: false,
     extensions: new Set(Object.keys(DIALECT_EXTENSIONS[dialect]) as ExtensionField[]),
     refusedFields: new Set(unsupported?.mode === "reject" ? unsupported.fields : []),
   };
+}
+
+/** An upstream embedding model (`kind: embedding`): `/v1/embeddings` only, forwarded to the upstream's `/embeddings`. */
+function upstreamEmbeddingCapabilities(id: string): EngineCapabilities {
+  return embeddingCapabilities(`the upstream serving the embedding model \`${id}\``);
 }

@@ -33,4 +33,6 @@ export interface UpstreamModelOptions {
   readonly maxQueue?: number;
   /** Longest wait for a place, in ms, before a 429 (default 60 000: the server's `--queue-timeout`; 0: none). */
   readonly queueTimeoutMs?: number;
+  /** `embedding`: an embedding model, whose requests go to the upstream's `/embeddings` (default: a chat model). */
+  readonly kind?: "embedding";
 }

@@ -21,7 +21,7 @@ export interface WireModelFormats {
 }
 
 /** A model entry: OpenAI's fields, the context length under llama-server's and vLLM's names, and Parley's formats. */
-export type WireModel = Model & { context_length?: number; max_model_len?: number; parley?: WireModelFormats };
+export type WireModel = Model & { context_length?: number; max_model_len?: number; kind?: "embedding"; dimensions?: number; parley?: WireModelFormats };
 
 function formatsToWire(formats: ModelFormats): WireModelFormats {
   const { reasoning } = formats;
@@ -44,7 +44,9 @@ function formatsToWire(formats: ModelFormats): WireModelFormats {
 
 function toWire(model: ModelInfo): WireModel {
   const context = model.contextLength === undefined ? {} : { context_length: model.contextLength, max_model_len: model.contextLength };
-  const wire: WireModel = { id: model.id, object: "model", created: model.created, owned_by: model.ownedBy, ...context };
+  // An embedding model says so (`kind`) and gives its vectors' length once loaded; chat models carry no `kind`.
+  const kind = model.kind === undefined ? {} : { kind: model.kind, ...(model.dimensions === undefined ? {} : { dimensions: model.dimensions }) };
+  const wire: WireModel = { id: model.id, object: "model", created: model.created, owned_by: model.ownedBy, ...context, ...kind };
   return model.formats === undefined ? wire : { ...wire, parley: formatsToWire(model.formats) };
 }
 
