@@ -92,6 +92,11 @@ export class ChoiceOutput {
     return this.#calls?.finishReason(reason) ?? reason;
   }
 
+  /** The stop string that ended the answer, once one has (the `finish` event's `stopSequence`). */
+  get stopSequence(): string | undefined {
+    return this.#calls === undefined ? this.#stops.matched : this.#calls.stopSequence;
+  }
+
   #part(kind: "reasoning" | "content", text: string, stopsActive: boolean, events: ChatEvent[]): void {
     if (this.#stopped) return;
     if (kind === "reasoning") events.push({ type: "reasoning", choice: this.#choice, text, logprobs: this.#takeLogprobs() });

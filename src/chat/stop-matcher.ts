@@ -15,6 +15,7 @@ export interface StopMatch {
 export class StopMatcher {
   readonly #stops: readonly string[];
   #pending = "";
+  #matched: string | undefined;
 
   readonly #includeStop: boolean;
 
@@ -36,19 +37,27 @@ export class StopMatcher {
 
     let first = -1;
     let end = -1;
+    let matched: string | undefined;
     for (const stop of this.#stops) {
       const at = this.#pending.indexOf(stop);
       if (at !== -1 && (first === -1 || at < first)) {
         first = at;
         end = at + stop.length;
+        matched = stop;
       }
     }
     if (first !== -1) {
       const out = this.#pending.slice(0, this.#includeStop ? end : first);
       this.#pending = "";
+      this.#matched = matched;
       return { text: out, stopped: true };
     }
     return this.#take(this.#pending.length - this.#heldBackLength(), false);
+  }
+
+  /** The stop string that ended the text (the earliest found), once one has; else undefined. */
+  get matched(): string | undefined {
+    return this.#matched;
   }
 
   /** Ends the stream without a stop: everything held back is emitted. */

@@ -43,7 +43,10 @@ export type ChatEvent =
   | { readonly type: "prompt_logprobs"; readonly entries: readonly (TokenLogprob | null)[]; readonly prompt?: number }
   /** How a choice ranked (`best_of` and beam search): emitted before its `finish`. */
   | { readonly type: "score"; readonly choice: number; readonly cumulativeLogprob: number; readonly beamScore?: number }
-  /** A choice ended. */
-  | { readonly type: "finish"; readonly choice: number; readonly reason: FinishReason }
+  /**
+   * A choice ended. `stopSequence`: the stop string that ended it (reason `stop`), when the engine
+   * knows which (absent otherwise, and for an end token).
+   */
+  | { readonly type: "finish"; readonly choice: number; readonly reason: FinishReason; readonly stopSequence?: string }
   /** Emitted once, after every choice has finished. */
   | { readonly type: "usage"; readonly usage: Usage };

@@ -74,6 +74,11 @@ export class ToolCallStream {
     return reason === "stop" && this.#calls > 0 ? "tool_calls" : reason;
   }
 
+  /** The stop string that ended the content, once one has. */
+  get stopSequence(): string | undefined {
+    return this.#stops.matched;
+  }
+
   #toEvents(parts: readonly ParsedPart[], final: boolean): ChatEvent[] {
     const choice = this.#choice;
     const events: ChatEvent[] = [];

@@ -95,6 +95,8 @@ export interface ChoiceResult {
   readonly cachedTokens: number;
   /** Sum of the generated tokens' log-probabilities (with `score`; else 0), as `logprobs` reports them. */
   readonly cumulativeLogprob: number;
+  /** The stop string that ended the choice, when this function matched it (not the caller's `onDelta`). */
+  readonly stopSequence?: string;
 }
 
 export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResult> {
@@ -225,7 +227,8 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     const tail = text.finish(options.grammar !== undefined);
     if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs, text.stopsActive);
   }
-  return { reason, completionTokens: generated.length, cachedTokens, cumulativeLogprob };
+  const stopSequence = text.stopSequence;
+  return { reason, completionTokens: generated.length, cachedTokens, cumulativeLogprob, ...(reason === "stop" && stopSequence !== undefined ? { stopSequence } : {}) };
 }
 
 /**

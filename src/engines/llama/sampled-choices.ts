@@ -146,7 +146,9 @@ async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent
     const result = { ...(await work.result), reasoningTokens: steer?.reasoningTokens ?? 0 };
     if (result.reason === "aborted") return result;
     output?.finish().forEach(emit);
-    emit({ type: "finish", choice: index, reason: output?.finishReason(result.reason) ?? result.reason });
+    const reason = output?.finishReason(result.reason) ?? result.reason;
+    const stopSequence = reason === "stop" ? (output?.stopSequence ?? result.stopSequence) : undefined;
+    emit({ type: "finish", choice: index, reason, ...(stopSequence === undefined ? {} : { stopSequence }) });
     return result;
   } catch (error) {
     ctx.fail(error);

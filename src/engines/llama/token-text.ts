@@ -53,6 +53,11 @@ export class TokenTextStream {
     this.#spaceSpecial = this.#shownControl === "all" && (options.spacesBetweenSpecial ?? true);
   }
 
+  /** The stop string that ended the text, once one has. */
+  get stopSequence(): string | undefined {
+    return this.#matcher.matched;
+  }
+
   /** Whether stop strings are matched yet (`min_tokens` tokens pushed). */
   get stopsActive(): boolean {
     return this.#tokens >= this.#minTokens;

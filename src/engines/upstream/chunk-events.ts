@@ -51,7 +51,7 @@ export function chunkEvents(chunk: unknown): ChatEvent[] {
     const text = typeof delta.content === "string" ? delta.content : "";
     if (text !== "" || (!logprobsUsed && logprobs.length > 0)) events.push({ type: "delta", choice: index, text, logprobs: take() });
     if (typeof choice.cumulative_logprob === "number") events.push(score(index, choice));
-    if (typeof choice.finish_reason === "string") events.push({ type: "finish", choice: index, reason: toFinishReason(choice.finish_reason) });
+    if (typeof choice.finish_reason === "string") events.push(finish(index, choice, choice.finish_reason));
   }
   if (isObject(chunk.usage)) events.push({ type: "usage", usage: toUsage(chunk.usage) });
   return events;
@@ -86,7 +86,7 @@ export function completionEvents(completion: unknown): ChatEvent[] {
       if (typeof fn.arguments === "string" && fn.arguments !== "") events.push({ type: "tool_arguments", choice: index, index: callIndex, text: fn.arguments, logprobs: [] });
     });
     if (typeof choice.cumulative_logprob === "number") events.push(score(index, choice));
-    events.push({ type: "finish", choice: index, reason: toFinishReason(typeof choice.finish_reason === "string" ? choice.finish_reason : "stop") });
+    events.push(finish(index, choice, typeof choice.finish_reason === "string" ? choice.finish_reason : "stop"));
   }
   events.push({ type: "usage", usage: isObject(completion.usage) ? toUsage(completion.usage) : { promptTokens: 0, completionTokens: 0, cachedTokens: 0 } });
   return events;
@@ -102,14 +102,24 @@ function reasoningOf(message: Record<string, unknown>): string {
   return typeof text === "string" ? text : "";
 }
 
+/**
+ * A choice's end. vLLM says which stop string ended it in `stop_reason` (a string; a token id is a
+ * number, and no stop string): it becomes the event's `stopSequence`.
+ */
+export function finish(index: number, choice: Json, wireReason: string): ChatEvent {
+  const reason = toFinishReason(wireReason);
+  const stop = choice.stop_reason;
+  return { type: "finish", choice: index, reason, ...(reason === "stop" && typeof stop === "string" && stop !== "" ? { stopSequence: stop } : {}) };
+}
+
 /** `function_call` (legacy) is a tool call; anything unknown (`content_filter`, `abort`) reads as a stop. */
-function toFinishReason(reason: string): FinishReason {
+export function toFinishReason(reason: string): FinishReason {
   if (reason === "length") return "length";
   if (reason === "tool_calls" || reason === "function_call") return "tool_calls";
   return "stop";
 }
 
-function toUsage(u: Json): Usage {
+export function toUsage(u: Json): Usage {
   const num = (v: unknown) => (typeof v === "number" ? v : 0);
   const details = isObject(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
   const completion = isObject(u.completion_tokens_details) ? u.completion_tokens_details : {};
@@ -126,7 +136,7 @@ function toTop(e: Json): TopLogprob {
   };
 }
 
-function toLogprobs(entries: readonly unknown[]): TokenLogprob[] {
+export function toLogprobs(entries: readonly unknown[]): TokenLogprob[] {
   return entries.filter(isObject).map((e) => ({ ...toTop(e), topLogprobs: asArray(e.top_logprobs).filter(isObject).map(toTop) }));
 }
 

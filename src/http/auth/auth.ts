@@ -12,7 +12,7 @@ import { ParleyError } from "../../domain/errors.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import { toHttpError } from "../errors.ts";
 import { errorPayload } from "../plugins/errors.ts";
-import { bearerToken } from "./bearer.ts";
+import { bearerToken, requestKey } from "./bearer.ts";
 import { KeyStore, SingleKey, type Principal } from "./key-store.ts";
 import { Limiter, type Admission } from "./limiter.ts";
 import { UsageSummary } from "./usage.ts";
@@ -57,7 +57,7 @@ export class Auth {
       const matched = request.is404 !== true && route !== undefined;
       if (matched && PUBLIC_ROUTES.has(route)) return;
       if (matched && route.startsWith(ADMIN_PREFIX)) return; // the admin key is checked by the route
-      const token = bearerToken(request.headers.authorization);
+      const token = requestKey(request.headers, matched ? route : undefined);
       const principal = token === undefined ? undefined : this.keys.authenticate(token);
       if (principal === undefined) return unauthorized(reply, token === undefined);
       this.#principals.set(request, principal);
