@@ -10,8 +10,13 @@ import type { ApiKeySpec } from "./config/api-keys.ts";
 import type { CorsOrigins } from "./config/cors-origins.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "./domain/limits.ts";
 import { Auth } from "./http/auth/auth.ts";
+import { anthropicMessages } from "./http/dialects/anthropic-messages/dialect.ts";
+import { registerCountTokensRoute } from "./http/dialects/anthropic-messages/count-tokens.ts";
 import { chatCompletions } from "./http/dialects/chat-completions/dialect.ts";
 import { completions } from "./http/dialects/completions/dialect.ts";
+import { registerEmbeddings } from "./http/dialects/embeddings/route.ts";
+import { responsesDialect } from "./http/dialects/responses/dialect.ts";
+import { registerResponsesInputTokens } from "./http/dialects/responses/input-tokens.ts";
 import { registerDialect, type ServeDependencies } from "./http/dialects/serve.ts";
 import type { ReasoningField } from "./http/dialects/types.ts";
 import type { ErrorMappingOptions } from "./http/errors.ts";
@@ -25,10 +30,12 @@ import { registerResponseHead } from "./http/plugins/response-head.ts";
 import type { RequestLog } from "./http/request-log.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerHealthRoute } from "./http/routes/health.ts";
+import { registerResponsesRoutes } from "./http/routes/responses-state.ts";
 import { registerMetricsRoute } from "./http/routes/metrics.ts";
 import { registerModelRoutes } from "./http/routes/models.ts";
 import { registerTextToolRoutes } from "./http/routes/text-tools.ts";
 import type { Router } from "./router/router.ts";
+import type { ResponsesState } from "./responses-store/create-response.ts";
 
 export interface AppOptions extends ErrorMappingOptions {
   readonly router: Router;
@@ -38,6 +45,12 @@ export interface AppOptions extends ErrorMappingOptions {
   readonly logger?: FastifyServerOptions["logger"];
   /** Where each generation request's record is appended (default: none). The caller closes it. */
   readonly requestLog?: RequestLog;
+  /**
+   * The Responses API's stored responses and background runs (`--responses-store`), opened and
+   * closed by the caller. Default none: `store` keeps nothing, `previous_response_id` and
+   * `background` are 400s, and the stored responses' routes answer 404.
+   */
+  readonly responses?: ResponsesState;
   /**
    * API keys (`--api-key`, the config file's `keys:`). Default none: the server is open (and warns
    * so when it starts). With keys, every route but `/health` needs `Authorization: Bearer <key>`.
@@ -102,6 +115,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   };
   registerDialect(app, chatCompletions, serve);
   registerDialect(app, completions, serve);
+  registerDialect(app, anthropicMessages, serve);
+  registerResponsesRoutes(app, responsesDialect, serve, options.responses);
+  registerCountTokensRoute(app, serve);
+  registerResponsesInputTokens(app, options.router, auth, limits);
+  registerEmbeddings(app, { router: options.router, limits, auth });
   registerTextToolRoutes(app, options.router, auth, limits);
   registerAdminRoutes(app, auth);
   registerMetricsRoute(app, metrics);

@@ -10,6 +10,7 @@ import { buildApp } from "./app.ts";
 import type { ConfigFile } from "./config/config-file.ts";
 import type { Config } from "./config/config.ts";
 import { RequestLog } from "./http/request-log.ts";
+import { closeResponsesState, openResponsesState } from "./responses-store/open.ts";
 import { Router } from "./router/router.ts";
 import { buildModels, modelFromFlags, routerAliases, TEST_MODEL_SOURCE } from "./server-models.ts";
 
@@ -50,6 +51,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
     { aliases: routerAliases(models) },
   );
   const requestLog = config.requestLog === undefined ? undefined : new RequestLog({ path: config.requestLog });
+  const responses = openResponsesState(config);
   const keys = [...config.apiKey, ...(file?.keys ?? [])];
   const adminKey = config.adminKey ?? file?.adminKey;
   app = buildApp({
@@ -58,6 +60,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
     validationStatus: config.validationStatus,
     logger: { level: config.verbose ? "debug" : config.logLevel },
     ...(requestLog === undefined ? {} : { requestLog }),
+    ...(responses === undefined ? {} : { responses }),
     keys,
     limits: config.limit,
     reasoningField: config.reasoningField,
@@ -89,6 +92,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
       closing ??= (async () => {
         const stopped = listening.close(); // stops accepting; resolves when every connection has ended
         await router.close(config.shutdownTimeout * 1000);
+        await closeResponsesState(responses); // background runs still going are stopped, their state stored
         // Generation is over; a client that stopped reading must not keep the process alive.
         listening.server.closeAllConnections();
         await stopped;

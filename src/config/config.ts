@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseApiKeyFlags, parseSecret } from "./api-key-flag.ts";
 import { parseCorsOrigins } from "./cors-origins.ts";
-import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_S, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S } from "./defaults.ts";
+import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_S, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_RESPONSES_MAX, DEFAULT_RESPONSES_RETENTION_DAYS, DEFAULT_STEP_TIMEOUT_S } from "./defaults.ts";
 import { parseLoraSpecs } from "./lora-spec.ts";
 import { parseLimits } from "../domain/limits.ts";
 
@@ -37,6 +37,9 @@ const FLAGS = {
   limit: { type: "string", multiple: true, env: "PARLEY_LIMITS", help: 'A request limit: <name>=<value>, repeatable (env: comma-separated); README "Limits" lists every name and default' },
   "cache-dir": { type: "string", help: "Where downloaded models are kept (default ~/.cache/parley)" },
   "request-log": { type: "string", help: "JSONL file each request's metadata is appended to; prompt and output text only for requests with log_prompt: true (default: off)" },
+  "responses-store": { type: "string", help: "SQLite file that keeps stored Responses API responses (store, previous_response_id, background), or off (default <cache-dir>/responses.sqlite)" },
+  "responses-retention": { type: "string", help: "Days a stored response is kept; 0: forever (default 30)" },
+  "responses-max": { type: "string", help: "Stored responses kept at most; the oldest are deleted first (default 10000)" },
   "log-level": { type: "string", help: "fatal, error, warn, info (default), debug, trace or silent" },
   verbose: { type: "boolean", help: "Log at debug level, llama.cpp's own messages included" },
   "api-key": {
@@ -107,6 +110,9 @@ export const configSchema = z.object({
   reasoningBudget: int(-1).default(-1),
   cacheDir: z.string().min(1).optional(),
   requestLog: z.string().min(1).optional(),
+  responsesStore: z.string().min(1).optional(),
+  responsesRetention: z.coerce.number().min(0).max(36_500).default(DEFAULT_RESPONSES_RETENTION_DAYS),
+  responsesMax: int(1).default(DEFAULT_RESPONSES_MAX),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   verbose: z.union([z.boolean(), z.enum(["1", "true", "yes"]).transform(() => true), z.enum(["0", "false", "no", ""]).transform(() => false)]).default(false),
   apiKey: repeatable(parseApiKeyFlags),

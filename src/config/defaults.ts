@@ -34,3 +34,9 @@ export const SHUTTING_DOWN = "The server is shutting down.";
 
 /** The source the built-in test model stands for in a local model's spec (no `--model`). */
 export const TEST_MODEL_SOURCE = "";
+
+/** Days a stored Responses API response is kept (`--responses-retention`; 0: forever). */
+export const DEFAULT_RESPONSES_RETENTION_DAYS = 30;
+
+/** Stored Responses API responses kept at most; the oldest go first (`--responses-max`). */
+export const DEFAULT_RESPONSES_MAX = 10_000;

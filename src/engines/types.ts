@@ -46,6 +46,10 @@ export interface ModelInfo {
   readonly contextLength?: number;
   /** The formats the model was found to use; absent until it has loaded, and for upstream models. */
   readonly formats?: ModelFormats;
+  /** What the model does: absent for a chat model (generates text), `embedding` for one that answers `/v1/embeddings` only. */
+  readonly kind?: "embedding";
+  /** An embedding model's vector length (n_embd); absent until it has loaded, and for upstream models. */
+  readonly dimensions?: number;
 }
 
 /**
@@ -108,19 +112,29 @@ export interface EngineDescription {
   readonly banner: EngineBanner | undefined;
 }
 
-/** An embedding request (`/v1/embeddings`), for engines that can embed (none yet). */
+/** An embedding request (`/v1/embeddings`), for engines whose `capabilities.embeddings` is true. */
 export interface EmbedRequest {
   /** Model id as sent by the client. */
   readonly model: string;
-  /** The texts (or token ids) to embed, one vector each. */
+  /**
+   * The texts or token-id lists to embed, one vector each, in order (none empty). A token-id list
+   * is read as the tokens of a text: the model's BOS/EOS are added to it as to a text.
+   */
   readonly inputs: readonly (string | readonly number[])[];
-  /** Truncate each vector to this many dimensions (OpenAI `dimensions`), when set. */
+  /**
+   * Truncate each vector to this many dimensions and renormalise it (OpenAI `dimensions`), when
+   * set: only for models trained for it (Matryoshka); others refuse it with a 400 naming `dimensions`.
+   */
   readonly dimensions?: number;
+  /** The client's end-user id (`user`), forwarded to upstreams. */
+  readonly user?: string;
 }
 
 /** One vector per input, in order, and the tokens read. */
 export interface EmbedResult {
-  readonly vectors: readonly (readonly number[])[];
+  /** Unit-length (L2) vectors, float32 as the model computes them. */
+  readonly vectors: readonly Float32Array[];
+  /** Tokens evaluated for all inputs, the special tokens the model adds included. */
   readonly promptTokens: number;
 }
 
@@ -203,7 +217,9 @@ export interface ChatEngine {
   tokenBytes?(tokens: readonly number[]): readonly Uint8Array[];
   /**
    * Embeds the inputs (`/v1/embeddings`), for engines whose `capabilities.embeddings` is true
-   * (none yet). Same rules as `generate`: 503 while loading, `signal` aborts.
+   * (embedding models). Same rules as `generate`: 503 while loading, everything refusable (an
+   * input too long: 400 naming `input[i]`; `dimensions` the model cannot honour) thrown before
+   * any work, 429 when its queue is full, `signal` aborts.
    */
   embed?(request: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
   /** Current load, for `/metrics` (engines that keep none leave it out). */

@@ -22,9 +22,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Flags as on the command line, e.g. ["--parallel", "1"]. Defaults: port 0, 1 thread, ctx 512. */
+/**
+ * Flags as on the command line, e.g. ["--parallel", "1"]. Defaults: port 0, 1 thread, ctx 512, no
+ * stored responses (tests that store pass `--responses-store <file>`, so no test shares the
+ * user's default store file).
+ */
 export async function startTestServer(flags: readonly string[] = []): Promise<TestServer> {
-  const config = loadConfig(["--port", "0", "--threads", "1", "--ctx-size", "512", "--log-level", "warn", ...flags], {});
+  const config = loadConfig(["--port", "0", "--threads", "1", "--ctx-size", "512", "--log-level", "warn", "--responses-store", "off", ...flags], {});
   const server = await startServer(config);
   await server.ready;
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0, timeout: 60_000 });

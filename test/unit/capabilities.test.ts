@@ -91,7 +91,11 @@ describe("checkCapabilities", () => {
     assert.deepEqual(refused(text, LOCAL), []);
     assert.deepEqual(refused(fim, LOCAL), ["suffix"]);
     assert.deepEqual(refused(fim, llamaCapabilities(true)), []);
-    assert.deepEqual(refused(text, upstream("vllm")), ["prompt"]);
+    // Upstreams take text prompts on their `/completions`; `suffix` where the dialect forwards it.
+    assert.deepEqual(refused(text, upstream("vllm")), []);
+    assert.deepEqual(refused(fim, upstream("vllm")), ["suffix"]);
+    assert.deepEqual(refused(fim, upstream("llama-server")), ["suffix"]);
+    assert.deepEqual(refused(fim, upstream("sglang")), []);
   });
 
   it("upstream capabilities follow the dialect's table", () => {

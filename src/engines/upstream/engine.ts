@@ -1,7 +1,9 @@
 /**
  * An engine that forwards requests for one model id to an OpenAI-compatible upstream (vLLM,
  * SGLang, llama.cpp's server, another Parley) with one or more replicas. The validated request is
- * serialised back to the wire in the upstream's dialect (`wire-request.ts`; the dialect configured,
+ * serialised back to the wire in the upstream's dialect (`wire-request.ts`; a text prompt goes to
+ * the upstream's `/completions` instead, `text-wire-request.ts`, its answers read by
+ * `text-events.ts`; the dialect configured,
  * or probed once at start: `probe.ts`), POSTed with a pooled undici `Agent` to the replica prefix
  * affinity or load picks (`replicas.ts`), and the upstream's SSE stream (always streamed, with
  * usage, so both client modes share one path; `best_of` > n and beam search, which cannot stream,
@@ -26,16 +28,19 @@ import type { ChatEvent } from "../../domain/events.ts";
 import type { Logger } from "../../util/logger.ts";
 import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_RETRY_AFTER_S, DEFAULT_UPSTREAM_TIMEOUT_MS, SHUTTING_DOWN } from "../../config/defaults.ts";
 import type { EngineCapabilities } from "../../domain/capabilities.ts";
-import type { ChatEngine, EngineDescription, EngineStats, Generation } from "../types.ts";
+import type { ChatEngine, EmbedRequest, EmbedResult, EngineDescription, EngineStats, Generation } from "../types.ts";
 import { upstreamCapabilities } from "./capabilities.ts";
 import { affinityKey, promptText, type AffinityKey } from "./affinity.ts";
 import { errorFromEnvelope } from "./chunk-events.ts";
+import { forwardEmbeddings } from "./embed.ts";
 import type { UpstreamDialect } from "./dialect.ts";
 import { UpstreamQueue } from "./upstream-queue.ts";
 import type { UpstreamModelOptions } from "./options.ts";
 import { DialectResolver, type ProbeResponse } from "./probe.ts";
 import { ReplicaSet, type Replica } from "./replicas.ts";
-import { bodyEvents, describe, MAX_ERROR_BYTES, parseJson, readBounded, streamEvents, upstreamWarnings } from "./response-events.ts";
+import { bodyEvents, CHAT_ANSWERS, describe, MAX_ERROR_BYTES, parseJson, readBounded, streamEvents, upstreamWarnings, type AnswerParser } from "./response-events.ts";
+import { TextEvents } from "./text-events.ts";
+import { toTextWireRequest } from "./text-wire-request.ts";
 import { UsageTracker } from "./usage-estimate.ts";
 import { toWireRequest } from "./wire-request.ts";
 
@@ -51,8 +56,12 @@ export interface UpstreamEngineTuning {
   readonly reprobeMs?: number;
 }
 
-/** One request's tries: the body, the abort signal, the replicas tried, and its affinity key. */
+/** One request's tries: the endpoint and body, the abort signal, the replicas tried, and its affinity key. */
 interface Attempt {
+  /** `/chat/completions`, or `/completions` for a text prompt. */
+  readonly path: string;
+  /** A parser for one answer (a fresh one per try: text answers are parsed with state). */
+  readonly answers: () => AnswerParser;
   readonly payload: string;
   readonly signal: AbortSignal;
   readonly tried: Set<Replica>;
@@ -141,7 +150,7 @@ export class UpstreamEngine implements ChatEngine {
     const { id, model, baseUrls } = this.#options;
     const dialect = this.#dialect.known();
     return {
-      models: [{ id, created: this.#created, ownedBy: "parley" }],
+      models: [{ id, created: this.#created, ownedBy: "parley", ...(this.#options.kind === undefined ? {} : { kind: this.#options.kind }) }],
       banner: { message: `upstream model "${id}" configured`, fields: { upstream: model, replicas: baseUrls.length, dialect: dialect ?? "probing" } },
     };
   }
@@ -167,13 +176,18 @@ export class UpstreamEngine implements ChatEngine {
     const stream = request.search.kind === "sample" && request.search.bestOf === request.n;
     const dialect = await this.dialect();
     const cacheKey = request.scheduling.cacheKey;
-    const { body, warnings } = toWireRequest(request, {
+    const wireOptions = {
       model: this.#options.model,
       modelId: this.#options.id,
       stream,
       dialect,
       ...(this.#options.unsupported === undefined ? {} : { unsupported: this.#options.unsupported }),
-    });
+    };
+    const text = request.text;
+    const { body, warnings } = text === undefined ? toWireRequest(request, wireOptions) : toTextWireRequest(request, wireOptions);
+    const path = text === undefined ? "/chat/completions" : "/completions";
+    const textOptions = { topLogprobs: request.topLogprobs, ...(request.prompt.echo && request.logprobs && text !== undefined ? { echoPrompt: text.prompt } : {}) };
+    const answers = () => (text === undefined ? CHAT_ANSWERS : new TextEvents(textOptions));
     const payload = JSON.stringify(body);
     const affinity = this.#options.affinity;
     const key = affinity === false || this.#replicas.replicas.length < 2 ? undefined : affinityKey(promptText(request, affinity?.maxPrefixChars), cacheKey, affinity);
@@ -200,7 +214,7 @@ export class UpstreamEngine implements ChatEngine {
 
     try {
       const tried = new Set<Replica>();
-      const attempt = { payload, signal: internal.signal, tried, key };
+      const attempt = { path, answers, payload, signal: internal.signal, tried, key };
       const opened = await this.#open(attempt);
       warnings.push(...upstreamWarnings(opened.response.headers));
       return { events: this.#events(opened, attempt, stream, internal, finish), warnings };
@@ -210,8 +224,15 @@ export class UpstreamEngine implements ChatEngine {
     }
   }
 
+  /** `/v1/embeddings` for an upstream embedding model (`kind: embedding`; embed.ts), through the same queue and replicas. */
+  async embed(request: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+    if (this.#closing) throw new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: DEFAULT_RETRY_AFTER_S });
+    const context = { options: this.#options, agent: this.#agent, replicas: this.#replicas, queue: this.#queue, headers: this.#headers(false) };
+    return forwardEmbeddings(context, request, signal);
+  }
+
   /** Tries replicas (affinity or least outstanding first, each once) until one answers 200. */
-  async #open({ payload, signal, tried, key }: Attempt): Promise<Opened> {
+  async #open({ path, payload, signal, tried, key }: Attempt): Promise<Opened> {
     let lastProblem = "no replica was tried";
     for (;;) {
       const replica = this.#replicas.pick(tried, key);
@@ -227,7 +248,7 @@ export class UpstreamEngine implements ChatEngine {
       };
       let response: Dispatcher.ResponseData;
       try {
-        response = await undiciRequest(`${replica.baseUrl}/chat/completions`, { dispatcher: this.#agent, method: "POST", headers: this.#headers(true), body: payload, signal });
+        response = await undiciRequest(`${replica.baseUrl}${path}`, { dispatcher: this.#agent, method: "POST", headers: this.#headers(true), body: payload, signal });
       } catch (error) {
         settle();
         if (signal.aborted) throw signal.reason;
@@ -259,7 +280,7 @@ export class UpstreamEngine implements ChatEngine {
     try {
       for (;;) {
         try {
-          const events = stream ? streamEvents(current.response) : bodyEvents(current.response);
+          const events = stream ? streamEvents(current.response, attempt.answers()) : bodyEvents(current.response, attempt.answers());
           for await (const event of events) {
             usage.observe(event);
             yield event;

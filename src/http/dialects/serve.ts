@@ -5,6 +5,10 @@
  * response head are thrown to the app's one error handler (plugins/errors.ts); after it, they
  * travel as the dialect's error frames. Counting, the request log and key limits live in the
  * request's GenerationContext (plugins/generation-context.ts).
+ *
+ * Its steps are exported for handlers that need more than one request-response exchange (the
+ * Responses API's stored and background responses, responses-store/): `admit`, `startGeneration`
+ * (under any abort signal, so a run may outlive its request), `streamResponse`, `drain`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { invalidRequest } from "../../domain/errors.ts";
@@ -22,7 +26,7 @@ import { responseId } from "../plugins/request-id.ts";
 import { ClientDisconnected, disconnectSignal, SseWriter } from "../sse.ts";
 import { mergeGenerations } from "./merge-generations.ts";
 import { newResponseMeta } from "./openai-wire.ts";
-import type { Dialect, DialectSettings, ParsedRequest, ResponseSink } from "./types.ts";
+import type { Dialect, DialectSettings, ParsedRequest, ResponseMeta, ResponseSink } from "./types.ts";
 
 export interface ServeDependencies {
   readonly router: Router;
@@ -41,14 +45,59 @@ export function registerDialect<P extends ParsedRequest>(app: FastifyInstance, d
   for (const path of dialect.paths) app.post(path, { config }, handler);
 }
 
-async function serve<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeDependencies, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+/**
+ * What a caller of the shared handler may set for one request (the Responses API's state uses
+ * them; plain dialects use none).
+ */
+export interface ServeOptions<P extends ParsedRequest> {
+  /** Parses the body (default: `dialect.parse(request.body, settings)`). */
+  readonly parse?: () => P;
+  /** The response id (default: `<dialect.idPrefix>-<request id>`, see request-id.ts). */
+  readonly id?: string;
+  /** Wraps the dialect's response writer (default: none). */
+  readonly sink?: (sink: ResponseSink, meta: ResponseMeta) => ResponseSink;
+}
+
+/** A request validated, routed and admitted under its key's limits: ready to generate. */
+export interface AdmittedRequest<P extends ParsedRequest> {
+  readonly parsed: P;
+  readonly engine: ChatEngine;
+  readonly context: GenerationContext;
+  readonly keyUser: string | undefined;
+  readonly recorder: RequestRecorder | undefined;
+}
+
+/** A request's generation started: its events (observed, metered) and its response writer. */
+export interface StartedGeneration {
+  readonly meta: ResponseMeta;
+  readonly events: AsyncIterable<ChatEvent>;
+  readonly headers: Record<string, string>;
+  readonly sink: ResponseSink;
+}
+
+/** The shared handler: admit, generate (stopped when the client leaves), write. */
+export async function serve<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeDependencies, request: FastifyRequest, reply: FastifyReply, options: ServeOptions<P> = {}): Promise<unknown> {
+  const admitted = admit(dialect, deps, request, options.parse);
+  const started = await startGeneration(dialect, deps, request, admitted, disconnectSignal(reply.raw), options);
+  const { sink, events, headers } = started;
+  if (admitted.parsed.stream) return streamResponse(reply, sink, events, headers, deps.errors, admitted.context);
+  for await (const event of events) sink.event(event);
+  void reply.headers(headers);
+  return sink.body();
+}
+
+/**
+ * Validates (the dialect, or `parse`), routes (the key's model permission, the engine's
+ * capabilities) and admits `request` under its key's limits; throws what refuses it.
+ */
+export function admit<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeDependencies, request: FastifyRequest, parse?: () => P): AdmittedRequest<P> {
   const { router, auth, requestLog, settings } = deps;
   const context = generationContext(request);
   const keyUser = auth?.user(request);
   context.keyUser = keyUser;
   const recorder = requestLog === undefined ? undefined : new RequestRecorder(requestLog, request.log, request.body, keyUser, request.id);
   context.recorder = recorder;
-  const parsed = dialect.parse(request.body, settings);
+  const parsed = parse === undefined ? dialect.parse(request.body, settings) : parse();
   const [first] = parsed.requests;
   if (first === undefined) throw new Error(`${dialect.name}: a parsed request holds no generation`);
   if (parsed.logPrompt && requestLog === undefined) {
@@ -79,8 +128,31 @@ async function serve<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeDe
     },
     dialect.logMessage,
   );
-  const generations = await generateAll(parsed.requests, engine, disconnectSignal(reply.raw));
-  const meta = newResponseMeta(responseId(request, dialect.idPrefix), model, engine.fingerprint);
+  return { parsed, engine, context, keyUser, recorder };
+}
+
+/**
+ * Starts an admitted request's generations, stopped by `signal` (the client's disconnect, or a
+ * detached run's own controller), and returns its events, passed through the request log, the
+ * metrics and the key's token meter, with its response writer.
+ */
+export async function startGeneration<P extends ParsedRequest>(
+  dialect: Dialect<P>,
+  deps: ServeDependencies,
+  request: FastifyRequest,
+  admitted: AdmittedRequest<P>,
+  signal: AbortSignal,
+  options: Pick<ServeOptions<P>, "id" | "sink"> = {},
+): Promise<StartedGeneration> {
+  const { auth, settings } = deps;
+  const { engine, context, keyUser, recorder } = admitted;
+  // What the engine must know first (e.g. the Responses API's `truncation: "auto"` counts tokens).
+  const parsed = dialect.prepare === undefined ? admitted.parsed : await dialect.prepare(admitted.parsed, engine, signal);
+  const [first] = parsed.requests;
+  if (first === undefined) throw new Error(`${dialect.name}: a parsed request holds no generation`);
+  const { model } = first;
+  const generations = await generateAll(parsed.requests, engine, signal);
+  const meta = newResponseMeta(options.id ?? responseId(request, dialect.idPrefix), model, engine.fingerprint);
   recorder?.identified(meta.id);
   const merged = mergeGenerations(
     generations.map((g) => g.events),
@@ -91,10 +163,7 @@ async function serve<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeDe
   const events = auth === undefined || context.admission === undefined ? observed : metered(observed, auth, keyUser ?? ANONYMOUS, model, context.admission);
   const headers = warningHeaders(generations.flatMap((g) => g.warnings));
   const sink = dialect.sink(parsed, meta, settings);
-  if (parsed.stream) return streamResponse(reply, sink, events, headers, deps.errors, context);
-  for await (const event of events) sink.event(event);
-  void reply.headers(headers);
-  return sink.body();
+  return { meta, events, headers, sink: options.sink === undefined ? sink : options.sink(sink, meta) };
 }
 
 /**
@@ -132,7 +201,7 @@ function warningHeaders(warnings: readonly string[]): Record<string, string> {
  * frames: under 200, or 499 when the client went away first, with the error recorded when an
  * error frame ended the stream.
  */
-async function streamResponse(
+export async function streamResponse(
   reply: FastifyReply,
   sink: ResponseSink,
   events: AsyncIterable<ChatEvent>,
@@ -177,7 +246,7 @@ async function streamResponse(
  * Reads what is left of a stream whose client has gone, for its side effects (usage accounting).
  * Returns the failure the engine ended with, unless it is the expected one (the client left).
  */
-async function drain(iterator: AsyncIterator<ChatEvent>): Promise<unknown> {
+export async function drain(iterator: AsyncIterator<ChatEvent>): Promise<unknown> {
   try {
     while ((await iterator.next()).done !== true);
     return undefined;

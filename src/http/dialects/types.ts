@@ -8,6 +8,7 @@
 import type { ChatRequest } from "../../domain/chat.ts";
 import type { ChatEvent } from "../../domain/events.ts";
 import type { RequestLimits } from "../../domain/limits.ts";
+import type { ChatEngine } from "../../engines/types.ts";
 import type { Bookkeeping } from "../../schemas/generation.ts";
 import type { HttpError } from "../errors.ts";
 import type { SseFrame } from "../sse.ts";
@@ -20,7 +21,7 @@ export interface ParsedRequest extends Bookkeeping {
    */
   readonly requests: readonly ChatRequest[];
   /** What the request log keeps of the input with `log_prompt`: the field's name and its value as sent. */
-  readonly input: { readonly field: "messages" | "prompt"; readonly value: unknown };
+  readonly input: { readonly field: "messages" | "prompt" | "input"; readonly value: unknown };
 }
 
 /** Who is answered, for the response's identity. */
@@ -75,6 +76,11 @@ export interface Dialect<P extends ParsedRequest = ParsedRequest> {
   parse(body: unknown, settings: DialectSettings): P;
   /** The response writer of one request. */
   sink(parsed: P, meta: ResponseMeta, settings: DialectSettings): ResponseSink;
+  /**
+   * Adjusts a parsed request once its engine is known, before it generates (default: none), e.g.
+   * the Responses API's `truncation: "auto"`, which counts the prompt's tokens. May throw a 400.
+   */
+  readonly prepare?: (parsed: P, engine: ChatEngine, signal: AbortSignal) => Promise<P>;
   /** Its error envelope, when it is not OpenAI's (`{"error": {message, type, param, code}}`, `mapped.body`). */
   readonly errorBody?: (mapped: HttpError) => unknown;
 }
