@@ -2,17 +2,20 @@
  * The `parley` command. Only argument handling lives here:
  *   parley serve [options]            serve the OpenAI-compatible API (see --help)
  *   parley make-test-model <out.gguf> [--size tiny|25m|100m] [--tokenizer qwen3|llama3_1]
+ *                          [--pooling mean|cls|last]
  *                                     write the built-in random-weight test model, or one with a
- *                                     real model's tokenizer (devDependencies; real-tokenizer-model.ts)
+ *                                     real model's tokenizer (devDependencies; real-tokenizer-model.ts),
+ *                                     or the pooled (embedding) test model
  */
 import { parseArgs } from "node:util";
 import { ConfigFileError, loadServeConfig } from "./config/config-file.ts";
 import { serveHelp } from "./config/config.ts";
 import { startServer } from "./server.ts";
 import { exitOnUnhandledRejection } from "./util/fatal-rejections.ts";
-import { TEST_MODEL_SIZES, writeTestModel, type TestModelSize } from "./testing/test-model.ts";
+import { TEST_MODEL_SIZES, writeTestModel, type TestModelPooling, type TestModelSize } from "./testing/test-model.ts";
 
 const SIZES = Object.keys(TEST_MODEL_SIZES);
+const POOLINGS: readonly TestModelPooling[] = ["mean", "cls", "last"];
 
 const USAGE = `Usage:
   parley serve [options]             Serve the OpenAI-compatible API (parley serve --help)
@@ -21,6 +24,8 @@ const USAGE = `Usage:
                                      25m and 100m are Q8_0 models for benchmarks); --tokenizer
                                      gives it a real model's vocabulary and chat template (from
                                      npm devDependencies; tiny weights, --size ignored)
+                                     [--pooling ${POOLINGS.join("|")}] writes an embedding model
+                                     (llama.pooling_type set: served as one without kind)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -45,18 +50,23 @@ async function main(argv: readonly string[]): Promise<number> {
 async function makeTestModel(args: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], allowPositionals: true, options: { size: { type: "string", default: "tiny" }, tokenizer: { type: "string" } } });
+    parsed = parseArgs({ args: [...args], allowPositionals: true, options: { size: { type: "string", default: "tiny" }, tokenizer: { type: "string" }, pooling: { type: "string" } } });
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
   }
   const [out, ...extra] = parsed.positionals;
   const size = parsed.values.size;
-  if (out === undefined || extra.length > 0 || !SIZES.includes(size)) {
+  const pooling = parsed.values.pooling;
+  if (out === undefined || extra.length > 0 || !SIZES.includes(size) || (pooling !== undefined && !(POOLINGS as string[]).includes(pooling))) {
     process.stderr.write(USAGE);
     return 2;
   }
   const tokenizer = parsed.values.tokenizer;
+  if (tokenizer !== undefined && pooling !== undefined) {
+    process.stderr.write("--pooling writes the built-in test model; it does not combine with --tokenizer\n");
+    return 2;
+  }
   if (tokenizer !== undefined) {
     // loaded only here: it needs devDependencies, and `serve` should not pay for it
     const real = await import("./testing/real-tokenizer-model.ts");
@@ -68,7 +78,7 @@ async function makeTestModel(args: readonly string[]): Promise<number> {
     process.stdout.write(`wrote ${out}\n`);
     return 0;
   }
-  await writeTestModel(out, { size: size as TestModelSize });
+  await writeTestModel(out, { size: size as TestModelSize, pooling: pooling as TestModelPooling | undefined });
   process.stdout.write(`wrote ${out}\n`);
   return 0;
 }

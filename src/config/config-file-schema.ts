@@ -100,7 +100,10 @@ function modelSchema(env: NodeJS.ProcessEnv) {
       aliases: z.array(name).default([]),
       local: localSchema.optional(),
       upstream: upstreamSchema(env).optional(),
-      /** `embedding`: the model answers `/v1/embeddings` only (default `chat`: it generates text). */
+      /**
+       * `embedding`: the model answers `/v1/embeddings` only; `chat`: it generates text. Absent: a local
+       * model is what its GGUF says (pooling metadata or an encoder architecture: embedding), an upstream `chat`.
+       */
       kind: z.enum(["chat", "embedding"]).optional(),
       /** An embedding model trained for truncated vectors (Matryoshka): `dimensions` may cut them (default false). */
       matryoshka: z.boolean().optional(),

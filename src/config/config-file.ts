@@ -36,8 +36,11 @@ export interface LocalModelSpec {
   /** Absolute path. */
   readonly chatTemplateFile?: string;
   readonly lora: readonly LoraSpec[];
-  /** `embedding`: an embedding model (engines/llama/embed-engine.ts); absent: a chat model. */
-  readonly modelKind?: "embedding";
+  /**
+   * `embedding`: an embedding model (engines/llama/embed-engine.ts); `chat`: a chat model; absent:
+   * whichever the GGUF says (engines/llama/model-kind.ts: its pooling metadata or encoder architecture).
+   */
+  readonly modelKind?: "chat" | "embedding";
   /** An embedding model trained for truncated vectors: `dimensions` may cut them (default false). */
   readonly matryoshka?: boolean;
 }
@@ -173,6 +176,7 @@ function toModelSpec(model: ModelEntry, abs: (p: string) => string, env: NodeJS.
       ...(local.chatTemplateFile === undefined ? {} : { chatTemplateFile: abs(local.chatTemplateFile) }),
       lora: local.lora.map((adapter) => ({ id: adapter.id, path: abs(adapter.path), scale: adapter.scale })),
       ...(model.kind === "embedding" ? { modelKind: "embedding" as const, matryoshka: model.matryoshka ?? false } : {}),
+      ...(model.kind === "chat" ? { modelKind: "chat" as const } : {}),
     };
   }
   const upstream = model.upstream;

@@ -10,6 +10,7 @@ import type { Config } from "../config/config.ts";
 import { TEST_MODEL_SOURCE } from "../config/defaults.ts";
 import { ensureTestModel } from "../testing/test-model.ts";
 import type { Logger } from "../util/logger.ts";
+import { autoKindEngine, type ModelPath } from "./llama/auto-kind-engine.ts";
 import { LlamaEmbeddingEngine } from "./llama/embed-engine.ts";
 import { LlamaEngine } from "./llama/engine.ts";
 import { resolveModelSource } from "./llama/model-source.ts";
@@ -28,48 +29,71 @@ export interface EngineKind<S extends ModelSpec> {
   create(spec: S, config: Config, deps: EngineDeps): ChatEngine;
 }
 
-/** A local GGUF run in-process by llama.cpp; the model's own settings win over the flags'. */
+/**
+ * A local GGUF run in-process by llama.cpp; the model's own settings win over the flags'. Its
+ * `kind` (`modelKind`) picks the chat or the embedding engine; without one, the file decides when
+ * it loads (auto-kind-engine.ts) — except the built-in test model, a chat model by construction.
+ */
 const local: EngineKind<LocalModelSpec> = {
   kind: "local",
-  create(spec, config, { logger }) {
+  create(spec, config, deps) {
     const cache = config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir };
     const path = async (signal?: AbortSignal) =>
       spec.source === TEST_MODEL_SOURCE ? ensureTestModel(cache) : (await resolveModelSource(spec.source, { ...cache, showProgress: true, ...(signal === undefined ? {} : { signal }) })).path;
-    if (spec.modelKind === "embedding") {
-      return new LlamaEmbeddingEngine({
-        modelId: spec.id,
-        // One context per input evaluated at once: `parallel` only when the model sets it (default 1, see embed-host.ts).
-        model: { path, contextSize: spec.ctxSize ?? config.ctxSize, parallel: spec.parallel, threads: spec.threads ?? config.threads, verbose: config.verbose },
-        matryoshka: spec.matryoshka ?? false,
-        maxQueue: config.queueSize,
-        queueTimeoutMs: config.queueTimeout * 1000,
-        limits: config.limit,
-        logger,
-      });
-    }
-    return new LlamaEngine({
+    if (spec.modelKind === "embedding") return embeddingEngine(spec, config, deps, path);
+    if (spec.modelKind === "chat" || spec.source === TEST_MODEL_SOURCE) return chatEngine(spec, config, deps, path);
+    return autoKindEngine({
       modelId: spec.id,
-      model: {
-        path,
-        chatTemplateFile: spec.chatTemplateFile,
-        contextSize: spec.ctxSize ?? config.ctxSize,
-        parallel: spec.parallel ?? config.parallel,
-        threads: spec.threads ?? config.threads,
-        batchSize: spec.batchSize ?? config.batchSize,
-        adapters: spec.lora,
-        verbose: config.verbose,
+      path,
+      create(kind, resolved, detected) {
+        if (kind === "chat") return chatEngine(spec, config, deps, resolved);
+        if (spec.lora.length > 0 || spec.chatTemplateFile !== undefined) {
+          throw new Error(
+            `model \`${spec.id}\` is an embedding model (${detected.reason}), which takes no LoRA adapters or chat template; set \`kind: chat\` in its config entry to serve it as a chat model`,
+          );
+        }
+        return embeddingEngine(spec, config, deps, resolved);
       },
-      maxQueue: config.queueSize,
-      queueTimeoutMs: config.queueTimeout * 1000,
-      requestTimeoutMs: config.requestTimeout * 1000,
-      stepTimeoutMs: config.stepTimeout * 1000,
-      limits: config.limit,
-      reasoning: { reasoningFormat: config.reasoningFormat, reasoningBudget: config.reasoningBudget },
-      logger,
-      ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
     });
   },
 };
+
+function embeddingEngine(spec: LocalModelSpec, config: Config, { logger }: EngineDeps, path: ModelPath): ChatEngine {
+  return new LlamaEmbeddingEngine({
+    modelId: spec.id,
+    // One context per input evaluated at once: `parallel` only when the model sets it (default 1, see embed-host.ts).
+    model: { path, contextSize: spec.ctxSize ?? config.ctxSize, parallel: spec.parallel, threads: spec.threads ?? config.threads, verbose: config.verbose },
+    matryoshka: spec.matryoshka ?? false,
+    maxQueue: config.queueSize,
+    queueTimeoutMs: config.queueTimeout * 1000,
+    limits: config.limit,
+    logger,
+  });
+}
+
+function chatEngine(spec: LocalModelSpec, config: Config, { logger }: EngineDeps, path: ModelPath): ChatEngine {
+  return new LlamaEngine({
+    modelId: spec.id,
+    model: {
+      path,
+      chatTemplateFile: spec.chatTemplateFile,
+      contextSize: spec.ctxSize ?? config.ctxSize,
+      parallel: spec.parallel ?? config.parallel,
+      threads: spec.threads ?? config.threads,
+      batchSize: spec.batchSize ?? config.batchSize,
+      adapters: spec.lora,
+      verbose: config.verbose,
+    },
+    maxQueue: config.queueSize,
+    queueTimeoutMs: config.queueTimeout * 1000,
+    requestTimeoutMs: config.requestTimeout * 1000,
+    stepTimeoutMs: config.stepTimeout * 1000,
+    limits: config.limit,
+    reasoning: { reasoningFormat: config.reasoningFormat, reasoningBudget: config.reasoningBudget },
+    logger,
+    ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
+  });
+}
 
 /** An OpenAI-compatible server Parley forwards to; the server's queue rules apply unless it sets its own. */
 const upstream: EngineKind<UpstreamModelSpec> = {

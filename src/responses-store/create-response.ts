@@ -5,6 +5,7 @@
  * - `previous_response_id`: the stored conversation (conversation.ts) goes before the new input,
  *   and the conversation's first response id becomes the placement hint (`cacheKey`) unless the
  *   client set `prompt_cache_key`, so the turn prefers the slot whose cache holds the earlier ones.
+ * - `item_reference` input items: replaced by the stored items they name (item-references.ts).
  * - `store` (default true): the request's input items and its finished `Response` are kept,
  *   streamed or not, under the key's user. `store: false` keeps nothing.
  * - `background: true` (needs `store`): the request is admitted (every refusal is still a 4xx
@@ -24,6 +25,7 @@ import { responseId } from "../http/plugins/request-id.ts";
 import { SseWriter } from "../http/sse.ts";
 import { type BackgroundRun, type BackgroundRuns, ResponseCancelled } from "./background-runs.ts";
 import { conversationBefore } from "./conversation.ts";
+import { resolveItemReferences } from "./item-references.ts";
 import { inputAsList, toStoredItems } from "./items.ts";
 import type { ResponseStore } from "./store.ts";
 import { StoringSink } from "./storing-sink.ts";
@@ -85,7 +87,9 @@ export async function createResponse<P extends ParsedRequest>(
   const id = responseId(request, dialect.idPrefix).replace(`${dialect.idPrefix}-`, `${dialect.idPrefix}_`);
   const previous = fields.previousId === undefined ? undefined : conversationBefore(state.store, owner, fields.previousId);
   const body = request.body as Record<string, unknown>;
-  const expanded = previous === undefined ? body : { ...body, input: [...previous.items, ...inputAsList(body.input)] };
+  const sent = (body as Record<string, unknown> | null)?.input;
+  const input = resolveItemReferences(state.store, owner, sent);
+  const expanded = previous === undefined ? (input === sent ? body : { ...body, input }) : { ...body, input: [...previous.items, ...inputAsList(input)] };
   const cacheKey = previous?.root ?? (fields.store ? id : undefined);
   const parse = () => {
     const parsed = dialect.parse(expanded, deps.settings);
@@ -102,7 +106,7 @@ export async function createResponse<P extends ParsedRequest>(
       previousResponseId: fields.previousId,
       conversation: previous?.root ?? id,
       background: fields.background,
-      inputItems: toStoredItems(body.input),
+      inputItems: toStoredItems(input),
     });
   if (!fields.background) {
     if (!fields.store) return serve(dialect, deps, request, reply, { parse, id });

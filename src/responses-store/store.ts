@@ -1,8 +1,9 @@
 /**
  * The Responses API's state in an embedded SQLite database (better-sqlite3, WAL mode): each stored
  * response (its owner, status, request and final `Response` as JSON), the input items it was asked
- * with, and, for background responses, the stream events it produced (so a client can resume a
- * stream with `starting_after`, even after the run ended). Everything survives a restart; what
+ * with and the output items it produced (both found by item id, for `item_reference` inputs),
+ * and, for background responses, the stream events it produced (so a client can resume a stream
+ * with `starting_after`, even after the run ended). Everything survives a restart; what
  * was still running when the process stopped is marked failed on the next open.
  *
  * Ownership is part of every lookup: a response belongs to the API key's user that created it
@@ -111,6 +112,15 @@ CREATE TABLE IF NOT EXISTS input_items (
   item TEXT NOT NULL,
   PRIMARY KEY (response_id, position)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS input_items_by_id ON input_items (item_id);
+CREATE TABLE IF NOT EXISTS output_items (
+  response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  item_id TEXT NOT NULL,
+  item TEXT NOT NULL,
+  PRIMARY KEY (response_id, position)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS output_items_by_id ON output_items (item_id);
 CREATE TABLE IF NOT EXISTS response_events (
   response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
   position INTEGER NOT NULL,
@@ -148,6 +158,10 @@ export class ResponseStore {
       ),
       insertItem: db.prepare("INSERT INTO input_items (response_id, position, item_id, item) VALUES (?, ?, ?, ?)"),
       update: db.prepare("UPDATE responses SET status = ?, response = ? WHERE id = ?"),
+      clearOutput: db.prepare("DELETE FROM output_items WHERE response_id = ?"),
+      insertOutput: db.prepare("INSERT INTO output_items (response_id, position, item_id, item) VALUES (?, ?, ?, ?)"),
+      outputItemById: db.prepare("SELECT o.item FROM output_items o JOIN responses r ON r.id = o.response_id WHERE o.item_id = ? AND r.owner = ? LIMIT 1"),
+      inputItemById: db.prepare("SELECT i.item FROM input_items i JOIN responses r ON r.id = i.response_id WHERE i.item_id = ? AND r.owner = ? LIMIT 1"),
       get: db.prepare("SELECT * FROM responses WHERE id = ? AND owner = ?"),
       remove: db.prepare("DELETE FROM responses WHERE id = ? AND owner = ?"),
       itemPosition: db.prepare("SELECT position FROM input_items WHERE response_id = ? AND item_id = ?"),
@@ -183,6 +197,7 @@ export class ResponseStore {
       entry.inputItems.forEach((item, position) => {
         this.#statements.insertItem.run(entry.id, position, itemId(item), JSON.stringify(item));
       });
+      if (entry.response !== undefined) this.#writeOutput(entry.id, entry.response);
     });
     insert();
     this.prune();
@@ -190,7 +205,19 @@ export class ResponseStore {
 
   /** Sets a response's status and body (no-op when it was deleted meanwhile). */
   update(id: string, response: OpenAIResponse): void {
-    this.#statements.update.run(response.status ?? "completed", JSON.stringify(response), id);
+    this.#db.transaction(() => {
+      if (this.#statements.update.run(response.status ?? "completed", JSON.stringify(response), id).changes > 0) this.#writeOutput(id, response);
+    })();
+  }
+
+  /**
+   * The item `itemId` as `owner` may see it: an output item of one of their responses, else one of
+   * their responses' input items (an item kept twice, as a turn's output then the next's input, is
+   * the same item). Undefined when none of theirs holds it.
+   */
+  item(itemId: string, owner: string): ResponseItem | undefined {
+    const row = (this.#statements.outputItemById.get(itemId, owner) ?? this.#statements.inputItemById.get(itemId, owner)) as { item: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.item) as ResponseItem);
   }
 
   /** The response `id` when `owner` owns it. */
@@ -247,6 +274,14 @@ export class ResponseStore {
 
   close(): void {
     if (this.#db.open) this.#db.close();
+  }
+
+  /** Replaces the output items of `id` with those of `response` (a response's output only grows, then ends). */
+  #writeOutput(id: string, response: OpenAIResponse): void {
+    this.#statements.clearOutput.run(id);
+    (response.output ?? []).forEach((item, position) => {
+      this.#statements.insertOutput.run(id, position, itemId(item as ResponseItem), JSON.stringify(item));
+    });
   }
 
   /** Runs that were queued or in progress when the process stopped can never finish: they failed. */

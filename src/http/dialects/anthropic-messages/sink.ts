@@ -51,6 +51,8 @@ export class MessagesSink implements ResponseSink {
   #open: number | undefined;
   #finish: { reason: FinishReason; stopSequence: string | undefined } | undefined;
   #usage: Usage | undefined;
+  /** Set once `error` has been sent: `close` then adds nothing. */
+  #failed = false;
 
   constructor(meta: ResponseMeta, options: MessagesSinkOptions = {}) {
     this.#meta = meta;
@@ -64,10 +66,10 @@ export class MessagesSink implements ResponseSink {
 
   event(event: ChatEvent): SseFrame[] {
     if (event.type === "usage") {
+      // Held for `close`: an upstream that fails mid-stream still reports (estimated) usage, and
+      // then the stream must end with the `error` event alone, never `message_stop`.
       this.#usage = event.usage;
-      const finish = this.#finish;
-      const delta = { stop_reason: finish === undefined ? null : stopReason(finish), stop_sequence: finish?.stopSequence ?? null, container: null, stop_details: null };
-      return [frame({ type: "message_delta", delta, usage: deltaUsage(event.usage) }), frame({ type: "message_stop" })];
+      return [];
     }
     if (event.type === "prompt_logprobs" || event.type === "score" || event.choice !== 0) return [];
     switch (event.type) {
@@ -96,10 +98,15 @@ export class MessagesSink implements ResponseSink {
   }
 
   close(): SseFrame[] {
-    return [];
+    const usage = this.#usage;
+    if (this.#failed || usage === undefined) return [];
+    const finish = this.#finish;
+    const delta = { stop_reason: finish === undefined ? null : stopReason(finish), stop_sequence: finish?.stopSequence ?? null, container: null, stop_details: null };
+    return [frame({ type: "message_delta", delta, usage: deltaUsage(usage) }), frame({ type: "message_stop" })];
   }
 
   error(mapped: HttpError): SseFrame[] {
+    this.#failed = true;
     return [{ event: "error", data: anthropicErrorBody(mapped) }];
   }
 

@@ -46,7 +46,7 @@ async function embeddings({ router, limits, auth }: EmbeddingsDependencies, requ
   if (!engine.capabilities.embeddings || engine.embed === undefined) {
     throw new ParleyError(
       "invalid_request",
-      `The model \`${model}\` is a chat model (kind \`chat\`): it generates text, and has no embeddings. \`/v1/embeddings\` needs an embedding model (\`kind: embedding\` in the config file).`,
+      `The model \`${model}\` is a chat model (kind \`chat\`): it generates text, and has no embeddings. \`/v1/embeddings\` needs an embedding model (a GGUF that declares pooling or an encoder architecture, or \`kind: embedding\` in the config file).`,
       { param: "model", code: "model_not_supported" },
     );
   }

@@ -9,7 +9,9 @@
  *   echo them back; image, file and audio parts are refused (text-only models);
  * - `reasoning` (thoughts: the `reasoning_text` content, else the summaries), `function_call`,
  *   `function_call_output` (a string, or `input_text` parts);
- * - `item_reference`: resolved by `options.resolve` when given (stored items), refused otherwise.
+ * - `item_reference`: refused here. With a store, the state part replaces references by their
+ *   stored items before the body gets here (responses-store/item-references.ts), so one left
+ *   here means the server keeps no responses.
  *
  * One assistant turn of the Responses API is several items (thoughts, message, calls); they are
  * folded into one assistant message, as the chat template expects: a reasoning item opens a
@@ -69,11 +71,6 @@ const ITEM_SCHEMAS = {
 } as const;
 
 export interface InputItemsOptions {
-  /**
-   * Finds the items an `item_reference` names (stored responses' output items), or undefined when
-   * there is none such (default: no resolver, so every reference is refused).
-   */
-  readonly resolve?: (id: string) => readonly unknown[] | undefined;
   /** The field the items came from, for issue paths (default `["input"]`). */
   readonly path?: readonly (string | number)[];
 }
@@ -85,14 +82,11 @@ export interface InputItemsOptions {
 export function inputItemsToMessages(items: readonly unknown[], issues: FieldIssue[], options: InputItemsOptions = {}): ChatMessage[] {
   const builder = new ConversationBuilder();
   const base = options.path ?? ["input"];
-  items.forEach((item, index) => readItem(item, [...base, index], builder, issues, options, 0));
+  items.forEach((item, index) => readItem(item, [...base, index], builder, issues));
   return builder.messages();
 }
 
-/** References may lead to items that hold references, but not endlessly. */
-const MAX_REFERENCE_DEPTH = 4;
-
-function readItem(item: unknown, path: (string | number)[], builder: ConversationBuilder, issues: FieldIssue[], options: InputItemsOptions, depth: number): void {
+function readItem(item: unknown, path: (string | number)[], builder: ConversationBuilder, issues: FieldIssue[]): void {
   const type = typeof item === "object" && item !== null && "type" in item && item.type != null ? String(item.type) : "message";
   const schema = ITEM_SCHEMAS[type as keyof typeof ITEM_SCHEMAS] as z.ZodType | undefined;
   if (schema === undefined) {
@@ -117,15 +111,9 @@ function readItem(item: unknown, path: (string | number)[], builder: Conversatio
       builder.reasoning((thoughts.length > 0 ? thoughts : (value.summary ?? []).map((s) => s.text)).join("\n"));
       return;
     }
-    case "item_reference": {
-      const found = depth < MAX_REFERENCE_DEPTH ? options.resolve?.(value.id) : undefined;
-      if (found === undefined) {
-        issues.push({ path: [...path, "id"], message: `No stored item \`${value.id}\`: an \`item_reference\` needs a stored response (\`store\`) that holds it.`, type: "not_found" });
-        return;
-      }
-      for (const referenced of found) readItem(referenced, path, builder, issues, options, depth + 1);
+    case "item_reference":
+      issues.push({ path: [...path, "id"], message: `Item with id '${value.id}' not found: this server keeps no responses (\`--responses-store off\`): send the item itself.`, type: "not_found" });
       return;
-    }
     default: {
       const message = value as z.infer<typeof messageItem>;
       const text = joinText(message.content, [...path, "content"], issues);
