@@ -23,7 +23,7 @@ export interface RunningServer {
   readonly requestLog: RequestLog | undefined;
   /** The URL the server listens on, e.g. http://127.0.0.1:8080. */
   readonly url: string;
-  /** Resolves once every local model is loaded (rejects if one fails to load). */
+  /** Resolves once every local model is loaded, or loading stopped because the server closed (rejects if one fails to load). */
   readonly ready: Promise<void>;
   /** Graceful shutdown: stop accepting, let running requests finish (bounded), free the models. */
   close(): Promise<void>;
@@ -72,9 +72,17 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
   if (usingTestModel) listening.log.warn("serving the built-in random-weight TEST model (pass --model <gguf> to serve a real one)");
 
   // One model at a time: loading two at once would only add their peaks together.
+  // Stops the loading of models not started yet (and downloads in progress) once closing begins.
+  const stopLoading = new AbortController();
   const ready = (async () => {
     for (const { spec, engine } of models) {
-      await engine.load();
+      if (stopLoading.signal.aborted) return;
+      try {
+        await engine.load(stopLoading.signal);
+      } catch (error) {
+        if (stopLoading.signal.aborted) return; // closed while loading: not a load failure
+        throw error;
+      }
       const banner = engine.describe().banner;
       if (banner !== undefined) listening.log.info({ model: spec.id, aliases: spec.aliases, ...banner.fields }, banner.message);
     }
@@ -90,6 +98,7 @@ export async function startServer(config: Config, file?: ConfigFile): Promise<Ru
     ready,
     close() {
       closing ??= (async () => {
+        stopLoading.abort();
         const stopped = listening.close(); // stops accepting; resolves when every connection has ended
         await router.close(config.shutdownTimeout * 1000);
         await closeResponsesState(responses); // background runs still going are stopped, their state stored

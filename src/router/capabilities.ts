@@ -7,6 +7,7 @@
  */
 import type { BeamCompanion, EngineCapabilities } from "../domain/capabilities.ts";
 import type { ChatRequest } from "../domain/chat.ts";
+import { EFFORT_BUDGETS } from "../domain/reasoning.ts";
 import { formatParam, ParleyError, type FieldIssue } from "../domain/errors.ts";
 import { requestFields } from "../domain/request-fields.ts";
 import type { ChatEngine } from "../engines/types.ts";
@@ -43,11 +44,11 @@ export function capabilityIssues(request: ChatRequest, caps: EngineCapabilities)
   else if (request.logprobs && caps.logprobs !== false && request.topLogprobs > caps.logprobs.maxTop) {
     lacks("top_logprobs", `returns at most ${caps.logprobs.maxTop} alternatives per token`);
   }
-  if (request.promptLogprobs !== undefined && !caps.promptLogprobs) {
-    // A text completion's `echo` with `logprobs` asks for them without naming them.
-    const echoed = request.text !== undefined && request.prompt.echo && request.logprobs;
-    lacks(echoed ? "echo" : "prompt_logprobs", echoed ? "does not return the echoed prompt's log-probabilities" : "does not return the prompt's log-probabilities");
-  }
+  // A text completion's `echo` with `logprobs` asks for the prompt's log-probabilities without
+  // naming them: an engine serving text prompts returns them with the echo (upstreams: in the
+  // legacy logprobs of their own echo; a dialect that cannot echo refuses `echo` by name).
+  const echoed = request.text !== undefined && request.prompt.echo && request.logprobs && caps.textPrompts;
+  if (request.promptLogprobs !== undefined && !caps.promptLogprobs && !echoed) lacks("prompt_logprobs", "does not return the prompt's log-probabilities");
   if (request.search.kind === "sample" && request.search.bestOf > request.n && !caps.bestOf) lacks("best_of", "does not sample more choices than it returns");
   if (request.search.kind === "beam") {
     if (caps.beamSearch === false) lacks("use_beam_search", "has no beam search");
@@ -80,9 +81,6 @@ const CONSTRAINT_NAMES: Readonly<Record<NonNullable<ChatRequest["constraint"]>["
   grammar: "grammar constraints",
 };
 
-/** Thinking budgets an effort sets (domain/reasoning.ts EFFORT_BUDGETS): every level below `high`. */
-const BUDGETED_EFFORTS: ReadonlySet<string> = new Set(["none", "minimal", "low", "medium"]);
-
 /** The beam-search companions a request uses, each with the client's field that asked for it. */
 function beamCompanions(r: ChatRequest): [string, BeamCompanion][] {
   const s = r.sampling;
@@ -97,7 +95,7 @@ function beamCompanions(r: ChatRequest): [string, BeamCompanion][] {
   if (s.repetitionPenalty !== 1) out.push(["repetition_penalty", "sampling"]);
   if (r.minTokens !== 0) out.push(["min_tokens", "min_tokens"]);
   if (r.reasoning.budget !== undefined) out.push(["thinking_token_budget", "reasoning_budget"]);
-  else if (r.reasoning.effort !== undefined && BUDGETED_EFFORTS.has(r.reasoning.effort)) out.push(["reasoning_effort", "reasoning_budget"]);
+  else if (r.reasoning.effort !== undefined && EFFORT_BUDGETS[r.reasoning.effort] !== undefined) out.push(["reasoning_effort", "reasoning_budget"]);
   if (r.constraint !== undefined) out.push([r.constraint.field, "constraints"]);
   if (r.tools !== undefined && r.tools.definitions.length > 0) out.push(["tools", "tools"]);
   return out;

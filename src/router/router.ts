@@ -39,6 +39,11 @@ export class Router {
     this.#aliases = aliases;
   }
 
+  /** Whether `name` is a served model's id or alias. */
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
   /** The model id a name stands for (an id itself, or an alias's model); the name itself if unknown. */
   canonical(name: string): string {
     return this.#canonical.get(name) ?? name;

@@ -11,7 +11,7 @@ import { EXTENSION_FIELDS, type EngineCapabilities } from "../../src/domain/capa
 import type { ChatRequest } from "../../src/domain/chat.ts";
 import { ParleyError } from "../../src/domain/errors.ts";
 import { llamaCapabilities } from "../../src/engines/llama/capabilities.ts";
-import { upstreamCapabilities } from "../../src/engines/upstream/capabilities.ts";
+import { anyDialectCapabilities, upstreamCapabilities } from "../../src/engines/upstream/capabilities.ts";
 import { DIALECT_EXTENSIONS } from "../../src/engines/upstream/dialect-table.ts";
 import { UPSTREAM_DIALECTS, type UpstreamDialect } from "../../src/engines/upstream/dialect.ts";
 import { toWireRequest } from "../../src/engines/upstream/wire-request.ts";
@@ -96,6 +96,26 @@ describe("checkCapabilities", () => {
     assert.deepEqual(refused(fim, upstream("vllm")), ["suffix"]);
     assert.deepEqual(refused(fim, upstream("llama-server")), ["suffix"]);
     assert.deepEqual(refused(fim, upstream("sglang")), []);
+    // `echo` with `logprobs` asks for the prompt's log-probabilities: they come with the upstream's
+    // own echo, so dialects without `prompt_logprobs` serve it too (llama-server refuses `echo` itself).
+    const echoed = request({ messages: [], text: { prompt: "Hi" }, prompt: { echo: true }, logprobs: true, topLogprobs: 1, promptLogprobs: 1 });
+    assert.deepEqual(refused(echoed, upstream("sglang")), []);
+    assert.deepEqual(refused(echoed, upstream("openai")), []);
+    assert.deepEqual(refused(request({ prompt: { echo: true }, logprobs: true, topLogprobs: 1, promptLogprobs: 1 }), upstream("sglang")), ["prompt_logprobs"]);
+  });
+
+  it("an upstream whose dialect is not known yet takes what any dialect takes (the translation decides once it is)", () => {
+    const any = anyDialectCapabilities({ id: "front" });
+    for (const body of [
+      request({ promptLogprobs: 2 }),
+      request({ constraint: { kind: "regex", pattern: "a+", field: "guided_regex" } }),
+      request({ extensions: { bad_words: ["x"], typical_p: 0.5 } }),
+    ]) {
+      assert.deepEqual(refused(body, any), []);
+    }
+    // The config's own refusals hold whatever the dialect.
+    const refusing = anyDialectCapabilities({ id: "front", unsupported: { fields: ["typical_p"], mode: "reject" } });
+    assert.deepEqual(refused(request({ extensions: { typical_p: 0.5 } }), refusing), ["typical_p"]);
   });
 
   it("upstream capabilities follow the dialect's table", () => {

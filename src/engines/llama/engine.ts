@@ -118,7 +118,8 @@ export class LlamaEngine implements ChatEngine {
   /** Takes the loaded model: its tokenizer, grammars, templates and a slot pool per context. */
   #attach(host: ModelHost): void {
     if (this.#closing) {
-      void host.dispose(); // closed while it loaded: nobody will use it
+      // Closed while it loaded: nobody will use it.
+      host.dispose().catch((error: unknown) => this.#options.logger?.()?.warn({ err: error, model: this.#options.modelId }, "freeing a model loaded during shutdown failed"));
       return;
     }
     const options = this.#options;

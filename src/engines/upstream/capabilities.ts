@@ -8,7 +8,7 @@
  */
 import { ALL_CONSTRAINTS, embeddingCapabilities, type EngineCapabilities, type ExtensionField } from "../../domain/capabilities.ts";
 import { DIALECT_EXTENSIONS, FIELD_TABLE } from "./dialect-table.ts";
-import type { UpstreamDialect } from "./dialect.ts";
+import { UPSTREAM_DIALECTS, type UpstreamDialect } from "./dialect.ts";
 import type { UpstreamModelOptions } from "./options.ts";
 import { forwardsSuffix } from "./text-dialect-table.ts";
 
@@ -40,6 +40,29 @@ export function upstreamCapabilities(dialect: UpstreamDialect, options: Pick<Ups
     embeddings: false,
     extensions: new Set(Object.keys(DIALECT_EXTENSIONS[dialect]) as ExtensionField[]),
     refusedFields: new Set(unsupported?.mode === "reject" ? unsupported.fields : []),
+  };
+}
+
+/** What some dialect forwards: the union of every dialect's capabilities (the dialect not known yet). */
+export function anyDialectCapabilities(options: Pick<UpstreamModelOptions, "id" | "unsupported" | "kind">): EngineCapabilities {
+  if (options.kind === "embedding") return upstreamEmbeddingCapabilities(options.id);
+  const all = UPSTREAM_DIALECTS.map((dialect) => upstreamCapabilities(dialect, options));
+  const some = (read: (c: EngineCapabilities) => boolean) => all.some(read);
+  const first = all[0] as EngineCapabilities;
+  return {
+    ...first,
+    servedBy: `the upstream serving model \`${options.id}\` (dialect not known yet)`,
+    constraints: new Set(all.flatMap((c) => [...c.constraints])),
+    tools: some((c) => c.tools),
+    logprobs: some((c) => c.logprobs !== false) ? { maxTop: Math.max(...all.map((c) => (c.logprobs === false ? 0 : c.logprobs.maxTop))) } : false,
+    promptLogprobs: some((c) => c.promptLogprobs),
+    bestOf: some((c) => c.bestOf),
+    beamSearch: all.find((c) => c.beamSearch !== false)?.beamSearch ?? false,
+    adapters: some((c) => c.adapters),
+    reasoningControl: some((c) => c.reasoningControl),
+    textPrompts: some((c) => c.textPrompts),
+    fillInTheMiddle: some((c) => c.fillInTheMiddle),
+    extensions: new Set(all.flatMap((c) => [...c.extensions])),
   };
 }
 

@@ -7,23 +7,26 @@
  * item's `embedding` as floats or base64, in `index` order, and `usage.prompt_tokens` (0 when the
  * upstream sends none).
  */
-import { request as undiciRequest, type Agent } from "undici";
-import { DEFAULT_RETRY_AFTER_S, DEFAULT_UPSTREAM_TIMEOUT_MS } from "../../config/defaults.ts";
+import type { Dispatcher } from "undici";
+import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../../config/defaults.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { EmbedRequest, EmbedResult } from "../types.ts";
-import { errorFromEnvelope } from "./chunk-events.ts";
 import type { UpstreamModelOptions } from "./options.ts";
 import type { ReplicaSet, Replica } from "./replicas.ts";
-import { describe, MAX_ERROR_BYTES, parseJson, readBounded } from "./response-events.ts";
+import { parseJson, readBounded } from "./response-events.ts";
 import type { UpstreamQueue } from "./upstream-queue.ts";
 
-/** What the engine lends: its settings, connection pool, replicas, queue and request headers. */
+/** What the engine lends: its settings, replicas, queue, and its way of opening a request on a replica. */
 export interface UpstreamEmbedContext {
   readonly options: UpstreamModelOptions;
-  readonly agent: Agent;
   readonly replicas: ReplicaSet;
   readonly queue: UpstreamQueue;
-  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * POSTs `payload` to `path` on the replicas (least outstanding first, each once: connection
+   * errors and 5xx eject the replica and try another; a 4xx is thrown with its status, message and
+   * Retry-After) until one answers 200; `settle` ends the claim on that replica.
+   */
+  readonly open: (path: string, payload: string, signal: AbortSignal) => Promise<{ readonly replica: Replica; readonly response: Dispatcher.ResponseData; readonly settle: () => void }>;
 }
 
 /** Largest embeddings answer accepted: 256 MiB (2048 inputs × 4096 floats as JSON fit). */
@@ -54,39 +57,16 @@ export async function forwardEmbeddings(ctx: UpstreamEmbedContext, request: Embe
   }
 }
 
-/** Tries replicas (least outstanding first, each once) until one answers 200; its body. */
+/** The body of the first replica that answers 200 (the engine's replica choice and retries: `open`). */
 async function post(ctx: UpstreamEmbedContext, body: string, signal: AbortSignal): Promise<string> {
-  const tried = new Set<Replica>();
-  let lastProblem = "no replica was tried";
-  for (;;) {
-    const replica = ctx.replicas.pick(tried);
-    if (replica === undefined) {
-      throw new ParleyError("unavailable", `No replica of the upstream serving \`${ctx.options.id}\` could take the request (last: ${lastProblem}).`, { retryAfter: DEFAULT_RETRY_AFTER_S });
-    }
-    tried.add(replica);
-    replica.outstanding++;
-    try {
-      const response = await undiciRequest(`${replica.baseUrl}/embeddings`, { dispatcher: ctx.agent, method: "POST", headers: ctx.headers, body, signal });
-      if (response.statusCode === 200) {
-        const text = await readBounded(response, MAX_EMBEDDINGS_BYTES);
-        if (text === undefined) throw malformed(ctx.options.id, `the answer is longer than ${MAX_EMBEDDINGS_BYTES} bytes`);
-        ctx.replicas.succeeded(replica);
-        return text;
-      }
-      const text = (await readBounded(response, MAX_ERROR_BYTES).catch(() => "")) ?? "";
-      if (response.statusCode >= 500) {
-        ctx.replicas.failed(replica);
-        lastProblem = `replica ${ctx.replicas.replicas.indexOf(replica) + 1}: HTTP ${response.statusCode}`;
-        continue;
-      }
-      throw errorFromEnvelope(response.statusCode, parseJson(text), ctx.options.id);
-    } catch (error) {
-      if (error instanceof ParleyError || signal.aborted) throw error;
-      ctx.replicas.failed(replica);
-      lastProblem = `replica ${ctx.replicas.replicas.indexOf(replica) + 1}: ${describe(error)}`;
-    } finally {
-      replica.outstanding--;
-    }
+  const opened = await ctx.open("/embeddings", body, signal);
+  try {
+    const text = await readBounded(opened.response, MAX_EMBEDDINGS_BYTES);
+    if (text === undefined) throw malformed(ctx.options.id, `the answer is longer than ${MAX_EMBEDDINGS_BYTES} bytes`);
+    ctx.replicas.succeeded(opened.replica);
+    return text;
+  } finally {
+    opened.settle();
   }
 }
 

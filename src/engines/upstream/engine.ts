@@ -29,7 +29,7 @@ import type { Logger } from "../../util/logger.ts";
 import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_RETRY_AFTER_S, DEFAULT_UPSTREAM_TIMEOUT_MS, SHUTTING_DOWN } from "../../config/defaults.ts";
 import type { EngineCapabilities } from "../../domain/capabilities.ts";
 import type { ChatEngine, EmbedRequest, EmbedResult, EngineDescription, EngineStats, Generation } from "../types.ts";
-import { upstreamCapabilities } from "./capabilities.ts";
+import { anyDialectCapabilities, upstreamCapabilities } from "./capabilities.ts";
 import { affinityKey, promptText, type AffinityKey } from "./affinity.ts";
 import { errorFromEnvelope } from "./chunk-events.ts";
 import { forwardEmbeddings } from "./embed.ts";
@@ -132,10 +132,24 @@ export class UpstreamEngine implements ChatEngine {
     return { status: response.statusCode, json: text === undefined ? undefined : parseJson(text) };
   }
 
-  /** What the dialect in use forwards (OpenAI's fields while the first probe runs), less the config's refusals. */
+  /**
+   * What the dialect in use forwards, less the config's refusals. Until the dialect is known for
+   * good (the first probe running, or a fallback waiting to be probed again), what any dialect
+   * forwards: the request then reaches `generate()`, which waits for the probe, and the
+   * translation refuses what the dialect found cannot carry, naming the field.
+   */
   get capabilities(): EngineCapabilities {
-    return upstreamCapabilities(this.#dialect.known() ?? "openai", this.#options);
+    const dialect = this.#dialect.final() ?? "any";
+    let capabilities = this.#capabilities.get(dialect);
+    if (capabilities === undefined) {
+      capabilities = dialect === "any" ? anyDialectCapabilities(this.#options) : upstreamCapabilities(dialect, this.#options);
+      this.#capabilities.set(dialect, capabilities);
+    }
+    return capabilities;
   }
+
+  /** Capabilities per dialect (or before it is known: `any`), built once: the options never change. */
+  readonly #capabilities = new Map<string, EngineCapabilities>();
 
   /**
    * Nothing to load: health checks and the dialect probe started with the engine. Resolves once
@@ -227,12 +241,12 @@ export class UpstreamEngine implements ChatEngine {
   /** `/v1/embeddings` for an upstream embedding model (`kind: embedding`; embed.ts), through the same queue and replicas. */
   async embed(request: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     if (this.#closing) throw new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: DEFAULT_RETRY_AFTER_S });
-    const context = { options: this.#options, agent: this.#agent, replicas: this.#replicas, queue: this.#queue, headers: this.#headers(false) };
-    return forwardEmbeddings(context, request, signal);
+    const open = (path: string, payload: string, stop: AbortSignal) => this.#open({ path, payload, signal: stop, tried: new Set(), key: undefined });
+    return forwardEmbeddings({ options: this.#options, replicas: this.#replicas, queue: this.#queue, open }, request, signal);
   }
 
   /** Tries replicas (affinity or least outstanding first, each once) until one answers 200. */
-  async #open({ path, payload, signal, tried, key }: Attempt): Promise<Opened> {
+  async #open({ path, payload, signal, tried, key }: Omit<Attempt, "answers">): Promise<Opened> {
     let lastProblem = "no replica was tried";
     for (;;) {
       const replica = this.#replicas.pick(tried, key);

@@ -161,6 +161,14 @@ export class DialectResolver {
     return this.#settled?.dialect;
   }
 
+  /**
+   * The dialect for good: undefined while the first probe runs, and while a fallback to `openai`
+   * (no replica answered) waits to be probed again by the next request.
+   */
+  final(): UpstreamDialect | undefined {
+    return this.#settled?.retryAt === 0 ? this.#settled.dialect : undefined;
+  }
+
   async current(): Promise<UpstreamDialect> {
     let state = await this.#state;
     if (state.retryAt !== 0 && Date.now() >= state.retryAt) {
