@@ -36,13 +36,17 @@ export class BackgroundRun {
   readonly #store: ResponseStore;
   #wake: (() => void)[] = [];
   #ended = false;
+  #storeFailed = false;
+  readonly #onStoreError: (error: unknown) => void;
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
 
-  constructor(id: string, owner: string, store: ResponseStore) {
+  /** `onStoreError`: told once when the store fails to keep the run's events (default: nothing). */
+  constructor(id: string, owner: string, store: ResponseStore, onStoreError: (error: unknown) => void = () => undefined) {
     this.id = id;
     this.owner = owner;
     this.#store = store;
+    this.#onStoreError = onStoreError;
     this.#done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -57,15 +61,29 @@ export class BackgroundRun {
     return this.#done;
   }
 
-  /** Records frames (in memory and in the store) and wakes the followers. */
+  /**
+   * Records frames (in memory, then in the store) and wakes the followers. A store that fails
+   * does not stop the run: its live followers still get every frame; the failure is reported once
+   * (`onStoreError`) and later frames are not written (a replay from the store would have a gap).
+   */
   record(frames: readonly SseFrame[]): void {
+    const from = this.#frames.length;
     for (const frame of frames) {
       const previous = this.#frames.at(-1)?.sequence ?? -1;
-      const sequence = sequenceOf(frame, previous);
-      this.#store.appendEvent(this.id, { position: this.#frames.length, sequence, event: frame === DONE ? undefined : frame.event, data: frame === DONE ? DONE : frame.data });
-      this.#frames.push({ sequence, frame });
+      this.#frames.push({ sequence: sequenceOf(frame, previous), frame });
     }
     this.#notify();
+    if (this.#storeFailed) return;
+    try {
+      this.#frames
+        .slice(from)
+        .forEach(({ sequence, frame }, i) =>
+          this.#store.appendEvent(this.id, { position: from + i, sequence, event: frame === DONE ? undefined : frame.event, data: frame === DONE ? DONE : frame.data }),
+        );
+    } catch (error) {
+      this.#storeFailed = true;
+      this.#onStoreError(error);
+    }
   }
 
   /** The run is over: followers get what is left, then their streams end. */
@@ -105,8 +123,8 @@ export class BackgroundRuns {
   }
 
   /** A new run, registered until `run.end()`. */
-  start(id: string, owner: string): BackgroundRun {
-    const run = new BackgroundRun(id, owner, this.#store);
+  start(id: string, owner: string, onStoreError?: (error: unknown) => void): BackgroundRun {
+    const run = new BackgroundRun(id, owner, this.#store, onStoreError);
     this.#runs.set(id, run);
     void run.done.then(() => this.#runs.delete(id));
     return run;

@@ -84,7 +84,7 @@ export async function createResponse<P extends ParsedRequest>(
   if (fields.background && !fields.store) throw invalidRequest("A background response must be stored: `background: true` needs `store: true`.", ["background"]);
   const owner = ownerOf(deps, request);
   // OpenAI's form (`resp_…`), which the dialect's writer keeps as it is.
-  const id = responseId(request, dialect.idPrefix).replace(`${dialect.idPrefix}-`, `${dialect.idPrefix}_`);
+  const id = responseId(request, dialect.idPrefix);
   const previous = fields.previousId === undefined ? undefined : conversationBefore(state.store, owner, fields.previousId);
   const body = request.body as Record<string, unknown>;
   const sent = (body as Record<string, unknown> | null)?.input;
@@ -121,7 +121,7 @@ export async function createResponse<P extends ParsedRequest>(
   if (opened === undefined) throw new Error("responses: the dialect's stream opens with no response");
   const queued: OpenAIResponse = { ...opened, status: "queued", background: true };
   record(queued, queued.model);
-  const run = state.runs.start(id, owner);
+  const run = state.runs.start(id, owner, (error) => request.log.error({ err: error, response: id }, "could not store a background response's events; its live stream goes on"));
   try {
     run.record(opening);
   } catch (error) {

@@ -170,9 +170,10 @@ export class ResponseStore {
       allItems: db.prepare("SELECT item FROM input_items WHERE response_id = ? ORDER BY position ASC"),
       insertEvent: db.prepare("INSERT INTO response_events (response_id, position, sequence, event, data) VALUES (?, ?, ?, ?, ?)"),
       events: db.prepare("SELECT position, sequence, event, data FROM response_events WHERE response_id = ? AND sequence > ? ORDER BY position ASC"),
-      expire: db.prepare("DELETE FROM responses WHERE created_at < ?"),
+      // A response still running is never pruned: its run writes to it until it ends.
+      expire: db.prepare("DELETE FROM responses WHERE created_at < ? AND status NOT IN ('queued', 'in_progress')"),
       count: db.prepare("SELECT COUNT(*) AS n FROM responses"),
-      dropOldest: db.prepare("DELETE FROM responses WHERE id IN (SELECT id FROM responses ORDER BY created_at ASC, rowid ASC LIMIT ?)"),
+      dropOldest: db.prepare("DELETE FROM responses WHERE id IN (SELECT id FROM responses WHERE status NOT IN ('queued', 'in_progress') ORDER BY created_at ASC, rowid ASC LIMIT ?)"),
       unfinished: db.prepare("SELECT * FROM responses WHERE status IN ('queued', 'in_progress')"),
     };
     this.#failUnfinished();

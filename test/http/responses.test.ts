@@ -255,7 +255,12 @@ describe("Responses API", () => {
         model: model(),
         prompt: "Weather in Paris?",
         tools: {
-          get_weather: tool({ description: "Current weather", inputSchema: jsonSchema<{ city: string }>(TOOLS[0]?.parameters as never), execute: async ({ city }) => ({ city, celsius: 21 }) }),
+          // An enum keeps the call short: a free string could run past maxOutputTokens, and a cut-off call has no result.
+          get_weather: tool({
+            description: "Current weather",
+            inputSchema: jsonSchema<{ city: string }>({ type: "object", properties: { city: { type: "string", enum: ["Paris", "Oslo"] } }, required: ["city"], additionalProperties: false }),
+            execute: async ({ city }) => ({ city, celsius: 21 }),
+          }),
         },
         toolChoice: "required",
         maxOutputTokens: 120,

@@ -8,11 +8,11 @@
  */
 import { setMaxListeners } from "node:events";
 import type { LlamaEmbeddingContext, Token } from "node-llama-cpp";
-import { invalidRequest, ParleyError } from "../../domain/errors.ts";
+import { ParleyError } from "../../domain/errors.ts";
 import type { EmbedRequest, EmbedResult } from "../types.ts";
 import type { EmbedHost } from "./embed-host.ts";
 import type { SequencePool } from "./sequence-pool.ts";
-import type { Tokenizers } from "./prompt.ts";
+import { checkTokenIds, tokenizeText, type Tokenizers } from "./prompt.ts";
 
 /** An input as the model reads it: its tokens (special tokens not yet added) and how many it evaluates. */
 interface PreparedInput {
@@ -28,14 +28,8 @@ export async function prepareInputs(host: EmbedHost, inputs: EmbedRequest["input
   const prepared: PreparedInput[] = [];
   for (const [i, input] of inputs.entries()) {
     const field = `input[${i}]`;
-    let tokens: Token[];
-    if (typeof input === "string") {
-      tokens = input.length <= tokenizers.inlineChars ? host.model.tokenize(input, true) : (Array.from(await tokenizers.tokenizeLong(input, field)) as Token[]);
-    } else {
-      const bad = input.find((id) => id >= host.vocabularySize);
-      if (bad !== undefined) throw invalidRequest(`Invalid token id ${bad} in ${field}: the vocabulary has ${host.vocabularySize} tokens.`, ["input", i]);
-      tokens = input.slice() as Token[];
-    }
+    if (typeof input !== "string") checkTokenIds(input, host.vocabularySize, field);
+    const tokens = typeof input === "string" ? await tokenizeText(host, input, tokenizers, field) : (input.slice() as Token[]);
     const length = measure.calculateInputLength(tokens);
     if (length >= host.contextSize) {
       throw new ParleyError(
@@ -55,8 +49,10 @@ export async function prepareInputs(host: EmbedHost, inputs: EmbedRequest["input
  */
 export async function embedPrepared(pool: SequencePool<LlamaEmbeddingContext>, inputs: readonly PreparedInput[], dimensions: number | undefined, signal: AbortSignal): Promise<EmbedResult> {
   const claim = pool.admit();
+  // Aborted by the client, or by the first input that fails (nobody reads the others' vectors).
+  const failing = new AbortController();
+  const stop = AbortSignal.any([signal, failing.signal]);
   // One listener per input waiting for a context: a request may hold 2048.
-  const stop = AbortSignal.any([signal]);
   setMaxListeners(0, stop);
   try {
     // Settled, all of them: a context is given back only once its evaluation has ended.
@@ -66,6 +62,9 @@ export async function embedPrepared(pool: SequencePool<LlamaEmbeddingContext>, i
         try {
           const { vector } = await context.getEmbeddingFor(tokens);
           return unitVector(vector, dimensions);
+        } catch (error) {
+          failing.abort(error);
+          throw error;
         } finally {
           pool.release(context);
         }

@@ -78,7 +78,7 @@ export function renderRequestPrompt(host: ModelHost, request: ChatRequest, { tem
  * The text's tokens, special-token strings parsed, no BOS or EOS added; long texts off the event
  * loop (failures naming `field`, default `messages`).
  */
-export async function tokenizeText(host: ModelHost, text: string, tokenizers: Tokenizers, field?: string): Promise<Token[]> {
+export async function tokenizeText(host: Pick<ModelHost, "model">, text: string, tokenizers: Tokenizers, field?: string): Promise<Token[]> {
   if (text.length <= tokenizers.inlineChars) return host.model.tokenize(text, true);
   return Array.from(await tokenizers.tokenizeLong(text, field)) as Token[];
 }

@@ -8,7 +8,7 @@
  *
  * Its steps are exported for handlers that need more than one request-response exchange (the
  * Responses API's stored and background responses, responses-store/): `admit`, `startGeneration`
- * (under any abort signal, so a run may outlive its request), `streamResponse`, `drain`.
+ * (under any abort signal, so a run may outlive its request).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { invalidRequest } from "../../domain/errors.ts";
@@ -52,7 +52,7 @@ export function registerDialect<P extends ParsedRequest>(app: FastifyInstance, d
 export interface ServeOptions<P extends ParsedRequest> {
   /** Parses the body (default: `dialect.parse(request.body, settings)`). */
   readonly parse?: () => P;
-  /** The response id (default: `<dialect.idPrefix>-<request id>`, see request-id.ts). */
+  /** The response id (default: `<dialect.idPrefix><request id>`, see request-id.ts). */
   readonly id?: string;
   /** Wraps the dialect's response writer (default: none). */
   readonly sink?: (sink: ResponseSink, meta: ResponseMeta) => ResponseSink;
@@ -107,7 +107,7 @@ export function admit<P extends ParsedRequest>(dialect: Dialect<P>, deps: ServeD
   context.accepted(first);
   const { model } = first;
   // Only served models become label values, so the metric's cardinality stays bounded.
-  if (router.listModels().some((m) => m.id === model)) context.modelLabel = model;
+  if (router.has(model)) context.modelLabel = model;
   auth?.checkModel(request, model);
   const engine = router.resolve(model);
   for (const r of parsed.requests) checkCapabilities(r, engine); // what this engine cannot do: a 400 naming the field
@@ -201,7 +201,7 @@ function warningHeaders(warnings: readonly string[]): Record<string, string> {
  * frames: under 200, or 499 when the client went away first, with the error recorded when an
  * error frame ended the stream.
  */
-export async function streamResponse(
+async function streamResponse(
   reply: FastifyReply,
   sink: ResponseSink,
   events: AsyncIterable<ChatEvent>,
@@ -246,7 +246,7 @@ export async function streamResponse(
  * Reads what is left of a stream whose client has gone, for its side effects (usage accounting).
  * Returns the failure the engine ended with, unless it is the expected one (the client left).
  */
-export async function drain(iterator: AsyncIterator<ChatEvent>): Promise<unknown> {
+async function drain(iterator: AsyncIterator<ChatEvent>): Promise<unknown> {
   try {
     while ((await iterator.next()).done !== true);
     return undefined;

@@ -70,7 +70,7 @@ export interface Dialect<P extends ParsedRequest = ParsedRequest> {
   readonly logMessage: string;
   /** The routes it answers (POST). */
   readonly paths: readonly string[];
-  /** The prefix of its response ids (`chatcmpl`). */
+  /** The prefix of its response ids, separator included (`chatcmpl-`, `resp_`). */
   readonly idPrefix: string;
   /** Validates and normalises a body (a 400 listing every invalid field otherwise). */
   parse(body: unknown, settings: DialectSettings): P;

@@ -33,8 +33,8 @@ export function requestIdFor(raw: IncomingMessage): string {
   return isSafeRequestId(given) ? given : newRequestId();
 }
 
-/** The response id for `request`: `<prefix>-<request id>` when Parley made the id, else a new random one. */
+/** The response id for `request`: `<prefix><request id>` (`chatcmpl-…`, `resp_…`) when Parley made the id, else a new random one. */
 export function responseId(request: FastifyRequest, prefix: string): string {
   const madeHere = request.headers[REQUEST_ID_HEADER] !== request.id;
-  return `${prefix}-${madeHere ? request.id : newRequestId()}`;
+  return `${prefix}${madeHere ? request.id : newRequestId()}`;
 }

@@ -13,7 +13,7 @@ export const anthropicMessages: Dialect<ParsedMessagesRequest> = {
   name: "anthropic.messages",
   logMessage: "anthropic message",
   paths: ["/v1/messages"],
-  idPrefix: "msg",
+  idPrefix: "msg_",
   parse: (body, { limits }) => parseMessagesRequest(body, limits),
   sink: (parsed, meta) => new MessagesSink(meta, { omitThoughts: parsed.omitThoughts }),
   errorBody: anthropicErrorBody,

@@ -126,7 +126,7 @@ export class MessagesSink implements ResponseSink {
 
   #message(content: Message["content"], stop: StopReason | null, stopSequence: string | null): Omit<Message, "usage"> {
     return {
-      id: this.#meta.id.replace(/^msg-/, "msg_"),
+      id: this.#meta.id,
       type: "message",
       role: "assistant",
       model: this.#meta.model,

@@ -10,7 +10,7 @@ export const chatCompletions: Dialect<ParsedChatRequest> = {
   name: "chat.completions",
   logMessage: "chat completion",
   paths: ["/v1/chat/completions", "/chat/completions"],
-  idPrefix: "chatcmpl",
+  idPrefix: "chatcmpl-",
   parse: (body, { limits }) => parseChatRequest(body, limits),
   sink: (parsed, meta, { reasoningField }) => {
     const [request] = parsed.requests;

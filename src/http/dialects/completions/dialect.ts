@@ -11,7 +11,7 @@ export const completions: Dialect<ParsedCompletionRequest> = {
   name: "completions",
   logMessage: "text completion",
   paths: ["/v1/completions", "/completions"],
-  idPrefix: "cmpl",
+  idPrefix: "cmpl-",
   parse: (body, { limits }) => parseCompletionRequest(body, limits),
   sink: (parsed, meta) =>
     new CompletionSink(meta, {

@@ -40,7 +40,7 @@ async function embeddings({ router, limits, auth }: EmbeddingsDependencies, requ
   context.keyUser = keyUser;
   const parsed = parseEmbeddingRequest(request.body, limits);
   const { model } = parsed.request;
-  if (router.listModels().some((m) => m.id === model)) context.modelLabel = model;
+  if (router.has(model)) context.modelLabel = model;
   auth?.checkModel(request, model);
   const engine = router.resolve(model);
   if (!engine.capabilities.embeddings || engine.embed === undefined) {

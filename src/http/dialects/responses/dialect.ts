@@ -17,7 +17,7 @@ export const responsesDialect: Dialect<ParsedResponsesRequest> = {
   name: "responses",
   logMessage: "response",
   paths: ["/v1/responses", "/responses"],
-  idPrefix: "resp",
+  idPrefix: "resp_",
   parse: (body, { limits }) => parseResponsesRequest(body, limits),
   sink: (parsed, meta) => new ResponsesSink(parsed, meta),
   prepare: fitInput,

@@ -18,11 +18,6 @@ import { FunctionCallOutput, MessageOutput, type OutputItem, ReasoningOutput, ty
 
 export type { ResponseObject } from "./output-items.ts";
 
-/** OpenAI's response ids are `resp_…`; the shared id maker writes `<prefix>-…`. */
-export function responseIdOf(meta: ResponseMeta): string {
-  return meta.id.startsWith("resp-") ? `resp_${meta.id.slice("resp-".length)}` : meta.id;
-}
-
 export class ResponsesSink implements ResponseSink {
   readonly #parsed: ParsedResponsesRequest;
   readonly #meta: ResponseMeta;
@@ -39,7 +34,7 @@ export class ResponsesSink implements ResponseSink {
   constructor(parsed: ParsedResponsesRequest, meta: ResponseMeta) {
     this.#parsed = parsed;
     this.#meta = meta;
-    this.#id = responseIdOf(meta);
+    this.#id = meta.id;
   }
 
   open(): SseFrame[] {
@@ -128,6 +123,14 @@ export class ResponsesSink implements ResponseSink {
     return events.map((event) => ({ event: event.type, data: { ...event, sequence_number: this.#sequence++ } }));
   }
 
+  /** When the response completed: fixed the first time it is asked, so every copy agrees. */
+  #completedAt(): number {
+    this.#completed ??= Math.floor(Date.now() / 1000);
+    return this.#completed;
+  }
+
+  #completed: number | undefined;
+
   #response(): ResponseObject {
     const { settings, previousResponseId, store, background, metadata } = this.#parsed;
     const status = this.#failure !== undefined ? "failed" : this.#usage === undefined ? "in_progress" : this.#finish === "length" ? "incomplete" : "completed";
@@ -161,7 +164,7 @@ export class ResponsesSink implements ResponseSink {
       metadata: metadata ?? {},
       ...(settings.user === undefined ? {} : { user: settings.user }),
       ...(this.#usage === undefined ? {} : { usage: toResponseUsage(this.#usage) }),
-      ...(status === "completed" || status === "incomplete" ? { completed_at: Math.floor(Date.now() / 1000) } : {}),
+      ...(status === "completed" || status === "incomplete" ? { completed_at: this.#completedAt() } : {}),
     };
     return response;
   }
