@@ -70,3 +70,24 @@ export function anyDialectCapabilities(options: Pick<UpstreamModelOptions, "id" 
 function upstreamEmbeddingCapabilities(id: string): EngineCapabilities {
   return embeddingCapabilities(`the upstream serving the embedding model \`${id}\``);
 }
+
+/** An upstream's capabilities per dialect, each built once (its options never change). */
+export class CapabilitiesByDialect {
+  readonly #options: Pick<UpstreamModelOptions, "id" | "unsupported" | "kind">;
+  readonly #built = new Map<UpstreamDialect | "any", EngineCapabilities>();
+
+  constructor(options: Pick<UpstreamModelOptions, "id" | "unsupported" | "kind">) {
+    this.#options = options;
+  }
+
+  /** `dialect`'s, or while it is not known for good (undefined) what any dialect forwards. */
+  of(dialect: UpstreamDialect | undefined): EngineCapabilities {
+    const key = dialect ?? "any";
+    let capabilities = this.#built.get(key);
+    if (capabilities === undefined) {
+      capabilities = dialect === undefined ? anyDialectCapabilities(this.#options) : upstreamCapabilities(dialect, this.#options);
+      this.#built.set(key, capabilities);
+    }
+    return capabilities;
+  }
+}

@@ -29,14 +29,14 @@ import type { Logger } from "../../util/logger.ts";
 import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_RETRY_AFTER_S, DEFAULT_UPSTREAM_TIMEOUT_MS, SHUTTING_DOWN } from "../../config/defaults.ts";
 import type { EngineCapabilities } from "../../domain/capabilities.ts";
 import type { ChatEngine, EmbedRequest, EmbedResult, EngineDescription, EngineStats, Generation } from "../types.ts";
-import { anyDialectCapabilities, upstreamCapabilities } from "./capabilities.ts";
+import { CapabilitiesByDialect } from "./capabilities.ts";
 import { affinityKey, promptText, type AffinityKey } from "./affinity.ts";
 import { errorFromEnvelope } from "./chunk-events.ts";
 import { forwardEmbeddings } from "./embed.ts";
 import type { UpstreamDialect } from "./dialect.ts";
 import { UpstreamQueue } from "./upstream-queue.ts";
 import type { UpstreamModelOptions } from "./options.ts";
-import { DialectResolver, type ProbeResponse } from "./probe.ts";
+import { DialectResolver, probeGet } from "./probe.ts";
 import { ReplicaSet, type Replica } from "./replicas.ts";
 import { bodyEvents, CHAT_ANSWERS, describe, MAX_ERROR_BYTES, parseJson, readBounded, streamEvents, upstreamWarnings, type AnswerParser } from "./response-events.ts";
 import { TextEvents } from "./text-events.ts";
@@ -76,11 +76,6 @@ interface Opened {
   readonly settle: () => void;
 }
 
-/** Longest a dialect probe's request may take: 5 s. */
-const PROBE_TIMEOUT_MS = 5_000;
-/** Largest probe answer read: 1 MiB. */
-const MAX_PROBE_BYTES = 1024 * 1024;
-
 export class UpstreamEngine implements ChatEngine {
   readonly fingerprint: string;
   readonly #options: UpstreamModelOptions;
@@ -91,10 +86,12 @@ export class UpstreamEngine implements ChatEngine {
   /** Each running request's controller, for shutdown. */
   readonly #running = new Set<AbortController>();
   readonly #dialect: DialectResolver;
+  readonly #capabilities: CapabilitiesByDialect;
   #closing = false;
 
   constructor(options: UpstreamModelOptions, tuning: UpstreamEngineTuning = {}) {
     this.#options = options;
+    this.#capabilities = new CapabilitiesByDialect(options);
     this.fingerprint = `fp_${createHash("sha256").update(`parley-upstream:${options.id}:${options.model}`).digest("hex").slice(0, 10)}`;
     const timeout = options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
     this.#agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });
@@ -112,7 +109,7 @@ export class UpstreamEngine implements ChatEngine {
       modelId: options.id,
       model: options.model,
       baseUrls: this.#replicas.replicas.map((r) => r.baseUrl),
-      get: (url) => this.#getJson(url),
+      get: (url) => probeGet(url, this.#agent, this.#headers(false)),
       ...(options.dialect === undefined ? {} : { configured: options.dialect }),
       ...(tuning.logger === undefined ? {} : { logger: tuning.logger }),
       ...(tuning.reprobeMs === undefined ? {} : { reprobeMs: tuning.reprobeMs }),
@@ -124,14 +121,6 @@ export class UpstreamEngine implements ChatEngine {
     return this.#dialect.current();
   }
 
-  /** One probe request: its status and JSON body (undefined when not JSON). Throws when unreachable. */
-  async #getJson(url: string): Promise<ProbeResponse> {
-    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-    const response = await undiciRequest(url, { dispatcher: this.#agent, method: "GET", headers: this.#headers(false), signal });
-    const text = await readBounded(response, MAX_PROBE_BYTES);
-    return { status: response.statusCode, json: text === undefined ? undefined : parseJson(text) };
-  }
-
   /**
    * What the dialect in use forwards, less the config's refusals. Until the dialect is known for
    * good (the first probe running, or a fallback waiting to be probed again), what any dialect
@@ -139,17 +128,8 @@ export class UpstreamEngine implements ChatEngine {
    * translation refuses what the dialect found cannot carry, naming the field.
    */
   get capabilities(): EngineCapabilities {
-    const dialect = this.#dialect.final() ?? "any";
-    let capabilities = this.#capabilities.get(dialect);
-    if (capabilities === undefined) {
-      capabilities = dialect === "any" ? anyDialectCapabilities(this.#options) : upstreamCapabilities(dialect, this.#options);
-      this.#capabilities.set(dialect, capabilities);
-    }
-    return capabilities;
+    return this.#capabilities.of(this.#dialect.final());
   }
-
-  /** Capabilities per dialect (or before it is known: `any`), built once: the options never change. */
-  readonly #capabilities = new Map<string, EngineCapabilities>();
 
   /**
    * Nothing to load: health checks and the dialect probe started with the engine. Resolves once

@@ -18,7 +18,9 @@
  * and probes again on a request `reprobeMs` later.
  */
 import type { Logger } from "../../util/logger.ts";
+import { request as undiciRequest, type Dispatcher } from "undici";
 import type { UpstreamDialect } from "./dialect.ts";
+import { parseJson, readBounded } from "./response-events.ts";
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -209,4 +211,17 @@ export class DialectResolver {
       return undefined;
     }
   }
+}
+
+/** Longest a dialect probe's request may take: 5 s. */
+const PROBE_TIMEOUT_MS = 5_000;
+/** Largest probe answer read: 1 MiB. */
+const MAX_PROBE_BYTES = 1024 * 1024;
+
+/** One probe request (GET `url` through `dispatcher`): its status and JSON body (undefined when not JSON). Throws when unreachable. */
+export async function probeGet(url: string, dispatcher: Dispatcher, headers: Readonly<Record<string, string>>): Promise<ProbeResponse> {
+  const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+  const response = await undiciRequest(url, { dispatcher, method: "GET", headers, signal });
+  const text = await readBounded(response, MAX_PROBE_BYTES);
+  return { status: response.statusCode, json: text === undefined ? undefined : parseJson(text) };
 }
