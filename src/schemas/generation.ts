@@ -105,6 +105,12 @@ export function generationIssues(wire: GenerationWire, maxTokens: number | null 
   }
 }
 
+/** A stop string would cut a constrained structure short and break its validity guarantee: `stop` with an output constraint (set by `constraintField`) is a 400. */
+export function stopWithConstraintIssues(stop: string | readonly string[] | null | undefined, constraintField: string | undefined, issues: FieldIssue[]): void {
+  if (constraintField === undefined || stop == null || stop.length === 0) return;
+  issues.push({ path: ["stop"], message: `\`stop\` cannot be combined with an output constraint (\`${constraintField}\`): it could cut the structure short.`, type: "conflict" });
+}
+
 export function toGeneration(wire: GenerationWire): GenerationPart {
   const seed = wire.seed ?? null;
   return {

@@ -73,3 +73,8 @@ export function toPromptControl(wire: PromptControlWire, messages: readonly Chat
     ...(wire.documents == null ? {} : { documents: wire.documents }),
   };
 }
+
+/** OpenAI's `verbosity` (chat) or `text.verbosity` (Responses) reaches templates that read it as `verbosity` (`chat_template_kwargs` win). */
+export function withVerbosity(prompt: PromptControl, verbosity: string | null | undefined): PromptControl {
+  return verbosity == null ? prompt : { ...prompt, chatTemplateKwargs: { verbosity, ...prompt.chatTemplateKwargs } };
+}

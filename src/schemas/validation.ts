@@ -27,18 +27,17 @@ export function bodyObject(body: unknown, limits: RequestLimits): Record<string,
 export function parseBody<S extends z.ZodObject>(schema: S, body: unknown, limits: RequestLimits, api: string): z.infer<S> {
   const object = bodyObject(body, limits);
   const parsed = schema.safeParse(object);
-  const issues: FieldIssue[] = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => ({
-        path: issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
-        message: issue.message,
-        type: issue.code,
-      }));
+  const issues: FieldIssue[] = parsed.success ? [] : zodIssues(parsed.error);
   issues.push(...unsupportedFieldIssues(object), ...unknownFieldIssues(object, new Set(Object.keys(schema.shape)), api));
   if (!parsed.success || issues.length > 0) throw validationError(issues);
   const sizes = sizeIssues(parsed.data as SizedFields, limits);
   if (sizes.length > 0) throw validationError(sizes);
   return parsed.data;
+}
+
+/** zod's issues as field issues, each path under `prefix` (e.g. the item the schema checked). */
+export function zodIssues(error: z.ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
+  return error.issues.map((issue) => ({ path: [...prefix, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))], message: issue.message, type: issue.code }));
 }
 
 /** Issues named in an error's message; the rest are counted ("and K more"). `detail` lists them all (capped in http/errors.ts). */

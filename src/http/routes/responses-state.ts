@@ -15,12 +15,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Response as OpenAIResponse } from "openai/resources/responses/responses";
 import type { ResponseItemList } from "openai/resources/responses/input-items";
 import { z } from "zod";
-import { ParleyError, type FieldIssue } from "../../domain/errors.ts";
+import { ParleyError } from "../../domain/errors.ts";
 import type { Dialect, ParsedRequest } from "../dialects/types.ts";
 import type { ServeDependencies } from "../dialects/serve.ts";
 import { DONE, SseWriter } from "../sse.ts";
 import { createResponse, followRun, ownerOf, type ResponsesState } from "../../responses-store/create-response.ts";
 import type { StoredResponse } from "../../responses-store/store.ts";
+import { zodIssues } from "../../schemas/validation.ts";
 
 const flag = z.enum(["true", "false"]).transform((v) => v === "true");
 const includes = z.union([z.string(), z.array(z.string())]).optional();
@@ -44,7 +45,7 @@ const listQuery = z.object({
 function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
   const parsed = schema.safeParse(query);
   if (parsed.success) return parsed.data;
-  const issues: FieldIssue[] = parsed.error.issues.map((i) => ({ path: ["query", ...i.path.map((p) => (typeof p === "symbol" ? String(p) : p))], message: i.message, type: i.code }));
+  const issues = zodIssues(parsed.error, ["query"]);
   const first = issues[0];
   throw new ParleyError("invalid_request", first === undefined ? "Invalid query." : `${String(first.path.at(-1))}: ${first.message}`, { param: String(first?.path.at(-1) ?? ""), issues });
 }

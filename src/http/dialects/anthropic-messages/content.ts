@@ -17,6 +17,7 @@ import type { ChatMessage } from "../../../domain/chat.ts";
 import type { FieldIssue } from "../../../domain/errors.ts";
 import type { ToolCall } from "../../../domain/tools.ts";
 import type { MessageWire } from "./request-schema.ts";
+import { zodIssues } from "../../../schemas/validation.ts";
 
 type Path = (string | number)[];
 type Block = { readonly type: string } & Readonly<Record<string, unknown>>;
@@ -149,8 +150,6 @@ function unsupportedBlock(type: string, path: Path, where: string): FieldIssue {
 function parse<T>(schema: z.ZodType<T>, block: Block, path: Path, issues: FieldIssue[]): T | undefined {
   const result = schema.safeParse(block);
   if (result.success) return result.data;
-  for (const issue of result.error.issues) {
-    issues.push({ path: [...path, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))], message: issue.message, type: issue.code });
-  }
+  issues.push(...zodIssues(result.error, path));
   return undefined;
 }

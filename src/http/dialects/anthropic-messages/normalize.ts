@@ -24,7 +24,7 @@ import type { ToolChoice, ToolDefinition, ToolsRequest } from "../../../domain/t
 import { toGeneration } from "../../../schemas/generation.ts";
 import { toPromptControl } from "../../../schemas/prompt-control.ts";
 import { extensionFields } from "../../../schemas/unsupported-fields.ts";
-import { parseBody, validationError } from "../../../schemas/validation.ts";
+import { parseBody, validationError, zodIssues } from "../../../schemas/validation.ts";
 import type { ParsedRequest } from "../types.ts";
 import { toChatMessages } from "./content.ts";
 import { countTokensRequestSchema, customTool, messagesRequestSchema, REFUSED_FIELDS, type CountTokensWire, type ToolChoiceWire } from "./request-schema.ts";
@@ -124,7 +124,7 @@ function toTools(wire: readonly { readonly type?: string | null | undefined }[],
     }
     const parsed = customTool.safeParse(tool);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) issues.push({ path: ["tools", i, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))], message: issue.message, type: issue.code });
+      issues.push(...zodIssues(parsed.error, ["tools", i]));
       return;
     }
     const { name, description, input_schema, strict } = parsed.data;

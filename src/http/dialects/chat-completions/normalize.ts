@@ -5,12 +5,12 @@
  * invalid is reported together.
  */
 import type { z } from "zod";
-import type { ChatMessage, ChatRequest, PromptControl } from "../../../domain/chat.ts";
+import type { ChatMessage, ChatRequest } from "../../../domain/chat.ts";
 import type { FieldIssue } from "../../../domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../../domain/limits.ts";
 import { toConstraint } from "../../../schemas/constraints.ts";
-import { generationIssues, toBookkeeping, toGeneration } from "../../../schemas/generation.ts";
-import { toPromptControl } from "../../../schemas/prompt-control.ts";
+import { generationIssues, stopWithConstraintIssues, toBookkeeping, toGeneration } from "../../../schemas/generation.ts";
+import { toPromptControl, withVerbosity } from "../../../schemas/prompt-control.ts";
 import { toReasoningRequest } from "../../../schemas/reasoning.ts";
 import { toPromptLogprobs, toSearch } from "../../../schemas/search.ts";
 import { extensionFields } from "../../../schemas/unsupported-fields.ts";
@@ -36,10 +36,7 @@ export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_
   const tools = toToolsRequest(wire, issues);
   const prompt = withVerbosity(toPromptControl(wire, messages, issues), wire.verbosity);
   const search = toSearch(wire, issues);
-  if (constraint !== undefined && wire.stop != null && wire.stop.length > 0) {
-    // A stop string would cut the structure short and break the validity guarantee.
-    issues.push({ path: ["stop"], message: `\`stop\` cannot be combined with an output constraint (\`${constraint.field}\`): it could cut the structure short.`, type: "conflict" });
-  }
+  stopWithConstraintIssues(wire.stop, constraint?.field, issues);
   if (wire.top_logprobs != null && wire.top_logprobs > 0 && wire.logprobs !== true) {
     issues.push({ path: ["top_logprobs"], message: "`logprobs` must be true when `top_logprobs` is set.", type: "invalid_value" });
   }
@@ -63,11 +60,6 @@ export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_
     extensions: extensionFields(body as Record<string, unknown>),
   };
   return { request, requests: [request], input: { field: "messages", value: (body as { messages: unknown }).messages }, ...toBookkeeping(wire) };
-}
-
-/** OpenAI's `verbosity` reaches templates that read it as `verbosity` (`chat_template_kwargs` win). */
-function withVerbosity(prompt: PromptControl, verbosity: string | null | undefined): PromptControl {
-  return verbosity == null ? prompt : { ...prompt, chatTemplateKwargs: { verbosity, ...prompt.chatTemplateKwargs } };
 }
 
 /**

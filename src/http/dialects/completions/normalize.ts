@@ -9,7 +9,7 @@ import type { FieldIssue } from "../../../domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../../domain/limits.ts";
 import { NO_REASONING_REQUEST } from "../../../domain/reasoning.ts";
 import { toConstraint } from "../../../schemas/constraints.ts";
-import { generationIssues, toBookkeeping, toGeneration } from "../../../schemas/generation.ts";
+import { generationIssues, stopWithConstraintIssues, toBookkeeping, toGeneration } from "../../../schemas/generation.ts";
 import { toPromptLogprobs, toSearch } from "../../../schemas/search.ts";
 import { extensionFields } from "../../../schemas/unsupported-fields.ts";
 import { parseBody, validationError } from "../../../schemas/validation.ts";
@@ -35,9 +35,7 @@ export function parseCompletionRequest(body: unknown, limits: RequestLimits = DE
   const issues: FieldIssue[] = [];
   const constraint = toConstraint(wire, issues, limits.jsonDepth);
   const search = toSearch(wire, issues);
-  if (constraint !== undefined && wire.stop != null && wire.stop.length > 0) {
-    issues.push({ path: ["stop"], message: `\`stop\` cannot be combined with an output constraint (\`${constraint.field}\`): it could cut the structure short.`, type: "conflict" });
-  }
+  stopWithConstraintIssues(wire.stop, constraint?.field, issues);
   const prompts = promptList(wire.prompt);
   const n = wire.n ?? 1;
   if (prompts.length * Math.max(n, wire.best_of ?? n) > MAX_CHOICES) {

@@ -6,7 +6,7 @@
 import type { FieldIssue } from "../../../domain/errors.ts";
 import type { RequestLimits } from "../../../domain/limits.ts";
 import type { EmbedRequest } from "../../../engines/types.ts";
-import { bodyObject, validationError } from "../../../schemas/validation.ts";
+import { bodyObject, validationError, zodIssues } from "../../../schemas/validation.ts";
 import { embeddingRequestSchema, inputIssues } from "./request-schema.ts";
 
 export interface ParsedEmbeddingRequest {
@@ -22,10 +22,7 @@ export function parseEmbeddingRequest(body: unknown, limits: RequestLimits): Par
   const issues: FieldIssue[] = inputIssues(object.input, limits.inputChars);
   const parsed = embeddingRequestSchema.safeParse(object);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (issue.path[0] === "input") continue; // named item by item above
-      issues.push({ path: issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)), message: issue.message, type: issue.code });
-    }
+    issues.push(...zodIssues(parsed.error).filter((issue) => issue.path[0] !== "input")); // `input`: named item by item above
   }
   for (const field of Object.keys(object)) {
     if (!KNOWN.has(field)) issues.push({ path: [field], message: `\`${field}\` is not a field of the embeddings API (OpenAI's) that Parley knows: remove it.`, type: "unknown_field" });

@@ -22,6 +22,7 @@ import { z } from "zod";
 import type { ChatMessage } from "../../../domain/chat.ts";
 import type { FieldIssue } from "../../../domain/errors.ts";
 import type { ToolCall } from "../../../domain/tools.ts";
+import { zodIssues } from "../../../schemas/validation.ts";
 
 const textPart = z.object({ type: z.enum(["input_text", "output_text"]), text: z.string() });
 const refusalPart = z.object({ type: z.literal("refusal"), refusal: z.string() });
@@ -95,7 +96,7 @@ function readItem(item: unknown, path: (string | number)[], builder: Conversatio
   }
   const parsed = schema.safeParse(item);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) issues.push({ path: [...path, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))], message: issue.message, type: issue.code });
+    issues.push(...zodIssues(parsed.error, path));
     return;
   }
   const value = parsed.data as z.infer<(typeof ITEM_SCHEMAS)[keyof typeof ITEM_SCHEMAS]>;

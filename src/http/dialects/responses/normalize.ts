@@ -7,12 +7,12 @@
  */
 import type { FunctionTool, ResponseFormatTextConfig, ResponseTextConfig, Tool } from "openai/resources/responses/responses";
 import type { Reasoning } from "openai/resources/shared";
-import type { ChatMessage, ChatRequest, PromptControl } from "../../../domain/chat.ts";
+import type { ChatMessage, ChatRequest } from "../../../domain/chat.ts";
 import type { FieldIssue } from "../../../domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../../domain/limits.ts";
 import { toConstraint } from "../../../schemas/constraints.ts";
-import { generationIssues, toBookkeeping, toGeneration } from "../../../schemas/generation.ts";
-import { toPromptControl } from "../../../schemas/prompt-control.ts";
+import { generationIssues, stopWithConstraintIssues, toBookkeeping, toGeneration } from "../../../schemas/generation.ts";
+import { toPromptControl, withVerbosity } from "../../../schemas/prompt-control.ts";
 import { extensionFields } from "../../../schemas/unsupported-fields.ts";
 import { toToolsRequest } from "../../../schemas/tools.ts";
 import { parseBody, validationError } from "../../../schemas/validation.ts";
@@ -92,9 +92,7 @@ export function parseResponsesRequest(body: unknown, limits: RequestLimits = DEF
     },
     issues,
   );
-  if (field !== undefined && wire.stop != null && wire.stop.length > 0) {
-    issues.push({ path: ["stop"], message: `\`stop\` cannot be combined with an output constraint (\`${field.field}\`): it could cut the structure short.`, type: "conflict" });
-  }
+  stopWithConstraintIssues(wire.stop, field?.field, issues);
   const unknownIncludes = (wire.include ?? []).filter((i) => !(INCLUDABLE as readonly string[]).includes(i));
   for (const include of unknownIncludes) {
     issues.push({
@@ -216,9 +214,4 @@ function inputSizeIssues(wire: ResponsesRequestWire, input: string | readonly un
       issues.push({ path: ["text", "format", "schema"], message: `${size} characters of JSON, more than the ${limits.jsonFieldChars} allowed (limit jsonFieldChars).`, type: "too_big" });
     }
   }
-}
-
-/** `text.verbosity` reaches templates that read it as `verbosity` (`chat_template_kwargs` win), as chat's `verbosity` does. */
-function withVerbosity(prompt: PromptControl, verbosity: string | null | undefined): PromptControl {
-  return verbosity == null ? prompt : { ...prompt, chatTemplateKwargs: { verbosity, ...prompt.chatTemplateKwargs } };
 }
