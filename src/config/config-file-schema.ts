@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { configSchema } from "./config.ts";
 import { UPSTREAM_DIALECTS } from "../engines/upstream/dialect.ts";
+import { FLASH_ATTENTION, KV_CACHE_TYPES } from "./placement.ts";
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 const name = z.string().min(1).max(256);
@@ -16,7 +17,24 @@ const name = z.string().min(1).max(256);
  * model in `models:`) and `config` itself. Same names as the flags, camelCase (`queueSize`).
  */
 export const serverSettingsSchema = configSchema
-  .omit({ model: true, modelAlias: true, ctxSize: true, parallel: true, threads: true, batchSize: true, lora: true, chatTemplateFile: true, config: true, apiKey: true, adminKey: true })
+  .omit({
+    model: true,
+    modelAlias: true,
+    ctxSize: true,
+    parallel: true,
+    threads: true,
+    batchSize: true,
+    gpuLayers: true,
+    flashAttn: true,
+    kvCacheType: true,
+    mlock: true,
+    noMmap: true,
+    lora: true,
+    chatTemplateFile: true,
+    config: true,
+    apiKey: true,
+    adminKey: true,
+  })
   .partial()
   .strict();
 
@@ -40,6 +58,17 @@ const localSchema = z
     batchSize: int(1).optional(),
     chatTemplateFile: z.string().min(1).optional(),
     lora: z.array(loraSchema).default([]),
+    gpuLayers: z.union([z.enum(["auto", "max"]), int(0)]).optional(),
+    flashAttn: z.enum(FLASH_ATTENTION).optional(),
+    kvCacheType: z.enum(KV_CACHE_TYPES).optional(),
+    mlock: z.boolean().optional(),
+    mmap: z.boolean().optional(),
+    /** Seconds without requests before the model is unloaded (default: the server's `idleTtl`; 0: until evicted). */
+    ttl: z.number().min(0).max(31_536_000).optional(),
+    /** Never unloaded to make room, nor for idleness (default false). */
+    pin: z.boolean().optional(),
+    /** Loaded at start rather than on the first request that names it (default false). */
+    preload: z.boolean().optional(),
   })
   .superRefine((local, ctx) => {
     const sources = (["path", "hf", "url"] as const).filter((k) => local[k] !== undefined);

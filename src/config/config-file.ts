@@ -21,6 +21,7 @@ import type { ApiKeySpec } from "./api-keys.ts";
 import { configFileSchema, type ModelEntry } from "./config-file-schema.ts";
 import { loadConfig, type Config } from "./config.ts";
 import type { LoraSpec } from "./lora-spec.ts";
+import type { ModelPlacement } from "./placement.ts";
 import { formatPath, positionOf, type FieldPath } from "./yaml-positions.ts";
 
 export interface LocalModelSpec {
@@ -43,6 +44,20 @@ export interface LocalModelSpec {
   readonly modelKind?: "chat" | "embedding";
   /** An embedding model trained for truncated vectors: `dimensions` may cut them (default false). */
   readonly matryoshka?: boolean;
+  /** GPU offload, flash attention, KV cache type, mlock/mmap (absent ones: the flags', then the defaults). */
+  readonly placement?: ModelPlacement;
+  /** When it loads and unloads (absent: lazily loaded, unloaded after the server's idle TTL or to make room). */
+  readonly lifecycle?: ModelLifecycleSpec;
+}
+
+/** When a local model loads and unloads (router/managed-model.ts). */
+export interface ModelLifecycleSpec {
+  /** Seconds without requests before it is unloaded; 0: never for idleness (default: the server's `--idle-ttl`). */
+  readonly ttl?: number;
+  /** Never unloaded to make room or for idleness; only by `POST /models/unload` (default false). */
+  readonly pin?: boolean;
+  /** Load at start, not on the first request naming it (default false; true for a flags-only `--model`). */
+  readonly preload?: boolean;
 }
 
 export interface UpstreamModelSpec {
@@ -116,7 +131,7 @@ export function parseConfigFile(text: string, path: string, env: NodeJS.ProcessE
   // Only the settings the file sets (the schema fills in defaults), so flags and env still override them.
   const given = (input as { server?: Record<string, unknown> }).server ?? {};
   const server: Record<string, unknown> = Object.fromEntries(Object.entries(file.server).filter(([key]) => key in given));
-  for (const key of ["requestLog", "cacheDir", "responsesStore"] as const) {
+  for (const key of ["requestLog", "cacheDir", "responsesStore", "modelsDir", "promptCacheDir"] as const) {
     const value = server[key];
     if (typeof value === "string" && !(key === "responsesStore" && value === "off")) server[key] = abs(value);
   }
@@ -177,6 +192,8 @@ function toModelSpec(model: ModelEntry, abs: (p: string) => string, env: NodeJS.
       lora: local.lora.map((adapter) => ({ id: adapter.id, path: abs(adapter.path), scale: adapter.scale })),
       ...(model.kind === "embedding" ? { modelKind: "embedding" as const, matryoshka: model.matryoshka ?? false } : {}),
       ...(model.kind === "chat" ? { modelKind: "chat" as const } : {}),
+      placement: definedOnly({ gpuLayers: local.gpuLayers, flashAttention: local.flashAttn, kvCacheType: local.kvCacheType, mlock: local.mlock, mmap: local.mmap }),
+      lifecycle: definedOnly({ ttl: local.ttl, pin: local.pin, preload: local.preload }),
     };
   }
   const upstream = model.upstream;
@@ -197,6 +214,11 @@ function toModelSpec(model: ModelEntry, abs: (p: string) => string, env: NodeJS.
     ...(upstream.affinity === undefined || upstream.affinity === true ? {} : { affinity: upstream.affinity }),
   };
   return { kind: "upstream", id: model.id, aliases: model.aliases, options };
+}
+
+/** `record` without its undefined entries (for exactOptionalPropertyTypes). */
+export function definedOnly<T extends object>(record: { [K in keyof T]: T[K] | undefined }): T {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
 }
 
 export interface ServeConfig {

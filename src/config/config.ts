@@ -9,6 +9,8 @@ import { parseApiKeyFlags, parseSecret } from "./api-key-flag.ts";
 import { parseCorsOrigins } from "./cors-origins.ts";
 import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_S, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_RESPONSES_MAX, DEFAULT_RESPONSES_RETENTION_DAYS, DEFAULT_STEP_TIMEOUT_S } from "./defaults.ts";
 import { parseLoraSpecs } from "./lora-spec.ts";
+import { parseByteSize } from "./byte-size.ts";
+import { FLASH_ATTENTION, GPU_BACKENDS, KV_CACHE_TYPES, parseGpuLayers, parseMemoryBudget } from "./placement.ts";
 import { parseLimits } from "../domain/limits.ts";
 
 const FLAGS = {
@@ -21,6 +23,18 @@ const FLAGS = {
   parallel: { type: "string", help: "Concurrent sequences (slots) (default 4)" },
   threads: { type: "string", help: "CPU threads for evaluation (default: 1 up to 2 cores, else cores − 1; see README)" },
   "batch-size": { type: "string", help: "Tokens per decode batch (default 512)" },
+  "gpu-layers": { type: "string", help: "Layers offloaded to the GPU: auto (default: as many as fit), max, or a number (0: CPU only)" },
+  "flash-attn": { type: "string", help: "Flash attention: on, off or auto (default: on where the backend supports it)" },
+  "kv-cache-type": { type: "string", help: "Type of the KV cache's keys and values: f16 (default), q8_0 or q4_0 (less memory, a little less precise)" },
+  mlock: { type: "boolean", help: "Lock the model's weights in RAM so they are never swapped out" },
+  "no-mmap": { type: "boolean", help: "Read the model into memory instead of mapping the file" },
+  gpu: { type: "string", help: "GPU backend: auto (default), cuda, vulkan, metal, or false (CPU only); one for the whole process" },
+  "models-dir": { type: "string", help: 'Folder whose *.gguf files are served too, each named by its file, loaded on first use (README "Models")' },
+  "max-loaded-models": { type: "string", help: "Local models loaded at once at most; the least recently used idle one is unloaded to load another (default: no limit but memory)" },
+  "memory-budget": { type: "string", help: "Memory local models may take together: auto (default: the machine's, less a margin), a size (20GiB: VRAM on a GPU, else RAM), or ram=<size>,vram=<size>" },
+  "idle-ttl": { type: "string", help: "Seconds a local model stays loaded without requests before it is unloaded; 0: until evicted (default 0)" },
+  "prompt-cache-ram": { type: "string", help: "Host RAM for prompt states evicted from the slots, restored when a prompt shares their prefix: a size, 0 for off (default 2GiB)" },
+  "prompt-cache-dir": { type: "string", help: "Folder where evicted prompt states are also kept on disk (default: none)" },
   "queue-size": { type: "string", help: "Requests that may wait for a slot before 429 (default 64)" },
   "queue-timeout": { type: "string", help: "Seconds a request may wait for a slot before it gets 429; 0: no limit (default 60)" },
   "default-max-tokens": { type: "string", help: "max_tokens for requests that send none (default: the room left in the context; OctoAI used 512)" },
@@ -75,6 +89,9 @@ function parsedOrIssue<T>(parse: (values: readonly string[]) => T, values: reado
   }
 }
 
+/** A boolean flag, or its environment variable's text. */
+const booleanFlag = z.union([z.boolean(), z.enum(["1", "true", "yes"]).transform(() => true), z.enum(["0", "false", "no", ""]).transform(() => false)]);
+
 export const configSchema = z.object({
   config: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
@@ -85,6 +102,27 @@ export const configSchema = z.object({
   parallel: int(1, 256).default(4),
   threads: int(1, 1024).optional(),
   batchSize: int(1).optional(),
+  gpuLayers: z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((value, ctx) => (value === undefined ? undefined : parsedOrIssue(() => parseGpuLayers(value), [], ctx))),
+  flashAttn: z.enum(FLASH_ATTENTION).optional(),
+  kvCacheType: z.enum(KV_CACHE_TYPES).optional(),
+  mlock: booleanFlag.optional(),
+  noMmap: booleanFlag.optional(),
+  gpu: z.enum(GPU_BACKENDS).default("auto"),
+  modelsDir: z.string().min(1).optional(),
+  maxLoadedModels: int(1).optional(),
+  memoryBudget: z
+    .string()
+    .default("auto")
+    .transform((value, ctx) => parsedOrIssue(() => parseMemoryBudget(value), [], ctx)),
+  idleTtl: z.coerce.number().min(0).max(31_536_000).default(0),
+  promptCacheRam: z
+    .union([z.string(), z.number()])
+    .default("2GiB")
+    .transform((value, ctx) => parsedOrIssue(() => parseByteSize(value), [], ctx)),
+  promptCacheDir: z.string().min(1).optional(),
   queueSize: int(0).default(DEFAULT_QUEUE_SIZE),
   queueTimeout: z.coerce.number().min(0).max(86_400).default(DEFAULT_QUEUE_TIMEOUT_S),
   defaultMaxTokens: int(1).optional(),
@@ -114,7 +152,7 @@ export const configSchema = z.object({
   responsesRetention: z.coerce.number().min(0).max(36_500).default(DEFAULT_RESPONSES_RETENTION_DAYS),
   responsesMax: int(1).default(DEFAULT_RESPONSES_MAX),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  verbose: z.union([z.boolean(), z.enum(["1", "true", "yes"]).transform(() => true), z.enum(["0", "false", "no", ""]).transform(() => false)]).default(false),
+  verbose: booleanFlag.default(false),
   apiKey: repeatable(parseApiKeyFlags),
   adminKey: z
     .string()

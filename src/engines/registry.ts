@@ -5,7 +5,8 @@
  * its `describe()` banner, so a new kind is one folder implementing the contract (types.ts), its
  * spec in the config file, and one entry here — with no edit to the server.
  */
-import type { LocalModelSpec, ModelSpec, UpstreamModelSpec } from "../config/config-file.ts";
+import { definedOnly, type LocalModelSpec, type ModelSpec, type UpstreamModelSpec } from "../config/config-file.ts";
+import type { ModelPlacement } from "../config/placement.ts";
 import type { Config } from "../config/config.ts";
 import { TEST_MODEL_SOURCE } from "../config/defaults.ts";
 import { ensureTestModel } from "../testing/test-model.ts";
@@ -62,7 +63,14 @@ function embeddingEngine(spec: LocalModelSpec, config: Config, { logger }: Engin
   return new LlamaEmbeddingEngine({
     modelId: spec.id,
     // One context per input evaluated at once: `parallel` only when the model sets it (default 1, see embed-host.ts).
-    model: { path, contextSize: spec.ctxSize ?? config.ctxSize, parallel: spec.parallel, threads: spec.threads ?? config.threads, verbose: config.verbose },
+    model: {
+      path,
+      contextSize: spec.ctxSize ?? config.ctxSize,
+      parallel: spec.parallel,
+      threads: spec.threads ?? config.threads,
+      verbose: config.verbose,
+      placement: placementOf(spec, config),
+    },
     matryoshka: spec.matryoshka ?? false,
     maxQueue: config.queueSize,
     queueTimeoutMs: config.queueTimeout * 1000,
@@ -83,6 +91,8 @@ function chatEngine(spec: LocalModelSpec, config: Config, { logger }: EngineDeps
       batchSize: spec.batchSize ?? config.batchSize,
       adapters: spec.lora,
       verbose: config.verbose,
+      placement: placementOf(spec, config),
+      promptCache: { ramBytes: config.promptCacheRam, dir: config.promptCacheDir },
     },
     maxQueue: config.queueSize,
     queueTimeoutMs: config.queueTimeout * 1000,
@@ -93,6 +103,18 @@ function chatEngine(spec: LocalModelSpec, config: Config, { logger }: EngineDeps
     logger,
     ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
   });
+}
+
+/** The model's placement settings over the flags' (`--gpu-layers`, `--flash-attn`, …). */
+function placementOf(spec: LocalModelSpec, config: Config): ModelPlacement {
+  const flags = definedOnly<ModelPlacement>({
+    gpuLayers: config.gpuLayers,
+    flashAttention: config.flashAttn,
+    kvCacheType: config.kvCacheType,
+    mlock: config.mlock,
+    mmap: config.noMmap === true ? false : undefined,
+  });
+  return { ...flags, ...spec.placement };
 }
 
 /** An OpenAI-compatible server Parley forwards to; the server's queue rules apply unless it sets its own. */

@@ -50,6 +50,27 @@ export interface ModelInfo {
   readonly kind?: "embedding";
   /** An embedding model's vector length (n_embd); absent until it has loaded, and for upstream models. */
   readonly dimensions?: number;
+  /** Where a loaded local model runs (device, layers offloaded, memory); absent otherwise. */
+  readonly placement?: ModelPlacementInfo;
+  /** A local model's lifecycle state and memory estimate (router/managed-model.ts); absent for upstream models. */
+  readonly lifecycle?: ModelLifecycleInfo;
+}
+
+/** The states of a local model (llama-server's router mode names the first three alike). */
+export type ModelStatus = "unloaded" | "loading" | "loaded" | "unloading" | "failed";
+
+export interface ModelLifecycleInfo {
+  readonly status: ModelStatus;
+  /** Why the last load failed (status `failed`). */
+  readonly error?: string;
+  /** Download progress while a remote model is fetched for its first load. */
+  readonly download?: { readonly receivedBytes: number; readonly totalBytes?: number };
+  /** What it takes loaded, estimated from the GGUF (absent until the file is on disk). */
+  readonly memory?: MemoryEstimate;
+  /** Never unloaded but on request. */
+  readonly pinned: boolean;
+  /** Seconds without requests before it unloads (absent: only to make room). */
+  readonly ttl?: number;
 }
 
 /**
@@ -82,6 +103,27 @@ export type ModelReasoningFormat =
       readonly answer?: { readonly open: string; readonly close: string };
     }
   | { readonly format: "harmony" };
+
+/** Bytes a model takes loaded (weights, KV cache, compute buffers), in host RAM and in GPU memory. */
+export interface MemoryEstimate {
+  readonly ram: number;
+  readonly vram: number;
+}
+
+/** Where a loaded local model runs, for `/v1/models` and the start-up log. */
+export interface ModelPlacementInfo {
+  /** `cpu`, or the GPU backend (`cuda`, `vulkan`, `metal`). */
+  readonly device: string;
+  /** Layers offloaded to the GPU, of `totalLayers`. */
+  readonly gpuLayers: number;
+  readonly totalLayers: number;
+  /** Whether its contexts use flash attention. */
+  readonly flashAttention: boolean;
+  /** Type of the KV cache's keys and values (`f16`, `q8_0`, `q4_0`). */
+  readonly kvCacheType: string;
+  /** What it takes, estimated from the GGUF for the settings it was loaded with. */
+  readonly memory: MemoryEstimate;
+}
 
 /** A started generation. */
 export interface Generation {
@@ -222,6 +264,11 @@ export interface ChatEngine {
    * any work, 429 when its queue is full, `signal` aborts.
    */
   embed?(request: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
+  /**
+   * What loading it would take, from the model file (downloading it first if needed), for the
+   * settings it will load with. Engines whose memory Parley does not hold (upstreams) leave it out.
+   */
+  estimateMemory?(signal?: AbortSignal): Promise<MemoryEstimate>;
   /** Current load, for `/metrics` (engines that keep none leave it out). */
   stats?(): EngineStats;
   /** Stops accepting work, waits up to `graceMs` for running requests, then releases everything. */

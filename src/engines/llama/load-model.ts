@@ -5,6 +5,7 @@
  * (engines/registry.ts) fills `LocalModelLoad` from a model spec and the server's flags.
  */
 import type { LoraSpec } from "../../config/lora-spec.ts";
+import type { ModelPlacement } from "../../config/placement.ts";
 import type { Logger } from "../../util/logger.ts";
 import { loadModelHost, readChatTemplateFile, type ModelHost } from "./model-host.ts";
 
@@ -25,6 +26,18 @@ export interface LocalModelLoad {
   readonly adapters?: readonly LoraSpec[] | undefined;
   /** Forward llama.cpp's informational messages too (default false). */
   readonly verbose?: boolean | undefined;
+  /** GPU offload, flash attention, KV cache type, mlock/mmap (default: each setting's default, see config/placement.ts). */
+  readonly placement?: ModelPlacement | undefined;
+  /** Prompt states kept beyond the slots (default: none). */
+  readonly promptCache?: PromptCacheSettings | undefined;
+}
+
+/** Where a chat model keeps prompt states evicted from its slots (`--prompt-cache-ram`, `--prompt-cache-dir`). */
+export interface PromptCacheSettings {
+  /** Bytes of host RAM (0: no RAM cache). */
+  readonly ramBytes: number;
+  /** A folder where states are also kept on disk (default: none). */
+  readonly dir?: string | undefined;
 }
 
 /** Resolves the model file and loads it with its context (model-host.ts). */
