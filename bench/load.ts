@@ -31,6 +31,10 @@ function parleyFlags(options: BenchOptions): string[] {
     String(options.threads),
     "--parallel",
     String(options.parallel),
+    "--gpu",
+    options.gpu,
+    "--flash-attn",
+    options.flashAttn,
     ...(options.ctxSize === undefined ? [] : ["--ctx-size", String(options.ctxSize)]),
     ...(options.batchSize === undefined ? [] : ["--batch-size", String(options.batchSize)]),
     // requests beyond the slots wait in Parley's queue; never let the load generator hit its limit
@@ -87,6 +91,8 @@ async function measureRaw(options: BenchOptions, modelPath: string): Promise<Raw
       sequences,
       tokens: options.maxTokens,
       threads: options.threads,
+      gpu: options.gpu,
+      flashAttention: options.flashAttn,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       ...(options.ctxSize === undefined ? {} : { contextSize: options.ctxSize }),
     });

@@ -5,6 +5,7 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { defaultThreads } from "../src/engines/llama/threads.ts";
+import { FLASH_ATTENTION, GPU_BACKENDS, type FlashAttention, type GpuBackend } from "../src/config/placement.ts";
 
 export interface BenchOptions {
   /** `--model`: GGUF path, hf:… or https:// URL (default: Parley's built-in test model). */
@@ -49,6 +50,10 @@ export interface BenchOptions {
   readonly utf8Bias: "auto" | "on" | "off";
   /** `--json <file>`: also write every result as JSON (default: off). */
   readonly json: string | undefined;
+  /** `--gpu`: the backend for Parley and the raw engine (default `auto`, Parley's default). */
+  readonly gpu: GpuBackend;
+  /** `--flash-attn`: for Parley and the raw engine (default `auto`, Parley's default). */
+  readonly flashAttn: FlashAttention;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -79,6 +84,9 @@ OpenAI-compatible server (alternating per level) and Parley/peer ratios are prin
                             on for Parley's random-weight test models, which llama-server rejects
                             otherwise)
   --json <file>             also write all results as JSON
+  --gpu <backend>           auto (default), cuda, vulkan, metal or false: Parley's and the raw
+                            engine's backend
+  --flash-attn on|off|auto  Parley's and the raw engine's flash attention (default auto)
 `;
 
 const FLAGS = {
@@ -101,6 +109,8 @@ const FLAGS = {
   "no-raw": { type: "boolean" },
   "utf8-bias": { type: "string" },
   json: { type: "string" },
+  gpu: { type: "string" },
+  "flash-attn": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -118,6 +128,10 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions | undef
   const concurrency = (v.concurrency ?? "1,4,8,16").split(",").map((s) => int("concurrency", s.trim(), 1) ?? 1);
   const utf8Bias = v["utf8-bias"] ?? "auto";
   if (utf8Bias !== "auto" && utf8Bias !== "on" && utf8Bias !== "off") throw new Error(`--utf8-bias: expected auto, on or off, got ${JSON.stringify(utf8Bias)}`);
+  const gpu = v.gpu ?? "auto";
+  if (!(GPU_BACKENDS as readonly string[]).includes(gpu)) throw new Error(`--gpu: expected one of ${GPU_BACKENDS.join(", ")}, got ${JSON.stringify(gpu)}`);
+  const flashAttn = v["flash-attn"] ?? "auto";
+  if (!(FLASH_ATTENTION as readonly string[]).includes(flashAttn)) throw new Error(`--flash-attn: expected on, off or auto, got ${JSON.stringify(flashAttn)}`);
   const duration = v.duration === undefined ? undefined : Number(v.duration);
   if (duration !== undefined && !(duration > 0)) throw new Error(`--duration: expected seconds > 0, got ${JSON.stringify(v.duration)}`);
   return {
@@ -140,6 +154,8 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions | undef
     raw: !v["no-raw"],
     utf8Bias,
     json: v.json,
+    gpu: gpu as GpuBackend,
+    flashAttn: flashAttn as FlashAttention,
   };
 }
 

@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/raw-engine.ts --model <gguf> [--sequences 4] [--tokens 256]
  *     [--threads 1] [--batch-size 512] [--ctx-size 1024] [--runs 3] [--schedule default|parley]
+ *     [--gpu false|auto|cuda|vulkan|metal] [--flash-attn auto|on|off]
  *
  * `--schedule parley` (option `schedule: "parley"`) dispatches with Parley's batch scheduler
  * (src/engines/llama/batch-scheduler.ts) instead of node-llama-cpp's default, to show its effect
@@ -15,6 +16,8 @@ import { parseArgs } from "node:util";
 import { getLlama, LlamaLogLevel, type Token } from "node-llama-cpp";
 import { BatchScheduler } from "../src/engines/llama/batch-scheduler.ts";
 import type { BatchSnapshot } from "../src/engines/llama/batch-stats.ts";
+import type { FlashAttention, GpuBackend } from "../src/config/placement.ts";
+import { flashAttentionOption, llamaGpuOption } from "../src/engines/llama/placement-options.ts";
 
 export interface RawEngineOptions {
   readonly modelPath: string;
@@ -30,6 +33,10 @@ export interface RawEngineOptions {
   readonly contextSize?: number;
   /** Batch dispatch: node-llama-cpp's own ("default") or Parley's scheduler ("parley"). Default "default". */
   readonly schedule?: "default" | "parley";
+  /** The backend, as Parley's `--gpu` (default `false`: the CPU). */
+  readonly gpu?: GpuBackend;
+  /** Flash attention, as Parley's `--flash-attn` (default `auto`). */
+  readonly flashAttention?: FlashAttention;
 }
 
 export interface RawEngineResult {
@@ -46,8 +53,9 @@ export interface RawEngineResult {
 const PROMPTS = ["Once upon a time", "The quick brown fox", "In the beginning", "Hello there, my friend", "A long time ago"];
 
 export async function runRawEngine(options: RawEngineOptions): Promise<RawEngineResult> {
-  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: () => undefined });
-  const model = await llama.loadModel({ modelPath: options.modelPath });
+  const llama = await getLlama({ gpu: llamaGpuOption(options.gpu ?? "false"), logLevel: LlamaLogLevel.error, logger: () => undefined });
+  const flashAttention = flashAttentionOption(options.flashAttention ?? "auto");
+  const model = await llama.loadModel({ modelPath: options.modelPath, defaultContextFlashAttention: flashAttention });
   // Its batching options only count batches (node-llama-cpp's default shares); sequences step together only if they join it.
   const scheduler = new BatchScheduler();
   const lockStep = options.schedule === "parley";
@@ -58,6 +66,7 @@ export async function runRawEngine(options: RawEngineOptions): Promise<RawEngine
     contextSize: options.contextSize ?? Math.ceil((longest + options.tokens + 1) / 256) * 256,
     sequences: options.sequences,
     threads: options.threads ?? 1,
+    flashAttention,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     batching: scheduler.batching,
   });
@@ -120,6 +129,8 @@ async function main(): Promise<void> {
       "ctx-size": { type: "string" },
       runs: { type: "string", default: "3" },
       schedule: { type: "string", default: "default" },
+      gpu: { type: "string", default: "false" },
+      "flash-attn": { type: "string", default: "auto" },
     },
   });
   if (values.model === undefined) throw new Error("--model <gguf> is required");
@@ -132,6 +143,8 @@ async function main(): Promise<void> {
     ...(values["batch-size"] === undefined ? {} : { batchSize: Number(values["batch-size"]) }),
     ...(values["ctx-size"] === undefined ? {} : { contextSize: Number(values["ctx-size"]) }),
     schedule: values.schedule,
+    gpu: values.gpu as GpuBackend,
+    flashAttention: values["flash-attn"] as FlashAttention,
   };
   const results: RawEngineResult[] = [];
   for (let run = 0; run < Number(values.runs); run++) {

@@ -70,6 +70,8 @@ export interface RequestResult {
   readonly tokensFromUsage: boolean;
   readonly promptTokens: number | undefined;
   readonly cachedTokens: number | undefined;
+  /** The first choice's `content`, concatenated (streamed requests; "" when none came). */
+  readonly content?: string;
 }
 
 interface ChunkShape {
@@ -121,6 +123,7 @@ export async function streamChat(target: Target, body: Record<string, unknown>, 
     let lastContentAt: number | undefined;
     const gapsMs: number[] = [];
     let contentChunks = 0;
+    let content = "";
     let usage: Usage | undefined;
     let done = false;
     let error: string | undefined;
@@ -145,6 +148,7 @@ export async function streamChat(target: Target, body: Record<string, unknown>, 
         if (chunk.error !== undefined) error = `stream error: ${JSON.stringify(chunk.error).slice(0, 200)}`;
         if (chunk.usage) usage = chunk.usage;
         const delta = chunk.choices?.[0]?.delta;
+        if (typeof delta?.content === "string") content += delta.content;
         if (delta !== undefined && (nonEmpty(delta.content) || nonEmpty(delta.reasoning_content))) {
           contentChunks++;
           if (ttftMs === undefined) ttftMs = now - sentAt;
@@ -167,6 +171,7 @@ export async function streamChat(target: Target, body: Record<string, unknown>, 
       tokensFromUsage: fromUsage,
       promptTokens: usage?.prompt_tokens,
       cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? undefined,
+      content,
     };
   } catch (error) {
     return failed(sentAt, error instanceof Error ? error.message : String(error));

@@ -29,6 +29,8 @@ import { requestIdFor } from "./http/plugins/request-id.ts";
 import { registerResponseHead } from "./http/plugins/response-head.ts";
 import type { RequestLog } from "./http/request-log.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
+import { registerModelControlRoutes } from "./http/routes/model-control.ts";
+import { registerModelMetrics } from "./http/model-metrics.ts";
 import { registerHealthRoute } from "./http/routes/health.ts";
 import { registerResponsesRoutes } from "./http/routes/responses-state.ts";
 import { registerMetricsRoute } from "./http/routes/metrics.ts";
@@ -122,6 +124,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerEmbeddings(app, { router: options.router, limits, auth });
   registerTextToolRoutes(app, options.router, auth, limits);
   registerAdminRoutes(app, auth);
+  registerModelControlRoutes(app, options.router, auth, limits);
+  registerModelMetrics(metrics.registry, options.router.pool, () => options.router.managedModels());
   registerMetricsRoute(app, metrics);
   return app;
 }

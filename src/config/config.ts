@@ -35,6 +35,12 @@ const FLAGS = {
   "idle-ttl": { type: "string", help: "Seconds a local model stays loaded without requests before it is unloaded; 0: until evicted (default 0)" },
   "prompt-cache-ram": { type: "string", help: "Host RAM for prompt states evicted from the slots, restored when a prompt shares their prefix: a size, 0 for off (default 2GiB)" },
   "prompt-cache-dir": { type: "string", help: "Folder where evicted prompt states are also kept on disk (default: none)" },
+  "draft-ngram": {
+    type: "string",
+    help: "Prompt-lookup speculative decoding: draft the tokens that followed the last n generated ones earlier in the prompt or output; n is the longest run looked up, 0 off (default 0)",
+  },
+  "draft-max": { type: "string", help: "Most tokens drafted per step, by prompt lookup or a request's `prediction` (default 16)" },
+  "draft-min": { type: "string", help: "Fewest tokens a prompt-lookup draft must have to be tried (default 1)" },
   "queue-size": { type: "string", help: "Requests that may wait for a slot before 429 (default 64)" },
   "queue-timeout": { type: "string", help: "Seconds a request may wait for a slot before it gets 429; 0: no limit (default 60)" },
   "default-max-tokens": { type: "string", help: "max_tokens for requests that send none (default: the room left in the context; OctoAI used 512)" },
@@ -123,6 +129,9 @@ export const configSchema = z.object({
     .default("2GiB")
     .transform((value, ctx) => parsedOrIssue(() => parseByteSize(value), [], ctx)),
   promptCacheDir: z.string().min(1).optional(),
+  draftNgram: int(0, 64).default(0),
+  draftMax: int(1, 256).default(16),
+  draftMin: int(1, 256).default(1),
   queueSize: int(0).default(DEFAULT_QUEUE_SIZE),
   queueTimeout: z.coerce.number().min(0).max(86_400).default(DEFAULT_QUEUE_TIMEOUT_S),
   defaultMaxTokens: int(1).optional(),

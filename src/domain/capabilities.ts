@@ -84,6 +84,11 @@ export interface EngineCapabilities {
    * chat or text completion request to one is refused with a 400 naming its kind.
    */
   readonly generates?: boolean;
+  /**
+   * Honours `keep_alive` (Ollama's: how long the model stays loaded after the request): a local
+   * model Parley loads and unloads itself (router/managed-model.ts). Default false.
+   */
+  readonly keepAlive?: boolean;
   /** The other servers' fields it passes through (see EXTENSION_FIELDS). */
   readonly extensions: ReadonlySet<ExtensionField>;
   /**

@@ -156,6 +156,12 @@ export interface ChatRequest {
   /** What the request asks of a reasoning model's thoughts. */
   readonly reasoning: ReasoningRequest;
   /**
+   * OpenAI's Predicted Outputs (`prediction: {type: "content", content}`): text the output is
+   * expected to largely repeat (a document or code being edited). Only a speed hint: the output is
+   * what it would be without it. Absent: none.
+   */
+  readonly prediction?: string;
+  /**
    * Other servers' fields the client set (vLLM's, llama.cpp's server's: domain/capabilities.ts),
    * verbatim, non-default values only: forwarded by engines that list them in
    * `capabilities.extensions`, refused by the capability check otherwise (absent: none).
@@ -171,6 +177,11 @@ export interface ChatRequest {
 export interface Scheduling {
   readonly tier: "default" | "priority" | "flex";
   readonly cacheKey: string | undefined;
+  /**
+   * Seconds a local model stays loaded once idle after this request (Ollama's `keep_alive`; -1:
+   * until evicted; 0: unload when idle); absent: the model's TTL.
+   */
+  readonly keepAlive?: number;
 }
 
 /** A request with no scheduling wishes. */

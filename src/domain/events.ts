@@ -24,6 +24,12 @@ export interface Usage {
   readonly cachedTokens: number;
   /** Completion tokens that were thoughts (reasoning models), when counted. */
   readonly reasoningTokens?: number;
+  /**
+   * With OpenAI's `prediction` (Predicted Outputs): tokens of the prediction that were drafted and
+   * kept in the output, and drafted but discarded. Absent for a request without a prediction.
+   */
+  readonly acceptedPredictionTokens?: number;
+  readonly rejectedPredictionTokens?: number;
 }
 
 export type ChatEvent =

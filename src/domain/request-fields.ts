@@ -59,5 +59,6 @@ export function requestFields(r: ChatRequest): Record<string, unknown> {
   set("thinking_token_budget", r.reasoning.budget, undefined);
   set("prompt_cache_key", r.scheduling.cacheKey, undefined);
   set("service_tier", r.scheduling.tier, "default");
+  if (r.prediction !== undefined) body.prediction = { type: "content", content: r.prediction };
   return body;
 }

@@ -22,6 +22,8 @@ import { UpstreamEngine } from "./upstream/engine.ts";
 export interface EngineDeps {
   /** The server's logger, once it exists (engines are built before the HTTP app). */
   readonly logger: () => Logger | undefined;
+  /** Hears a remote model's download progress (default: only the log shows it). */
+  readonly onDownload?: (progress: { readonly receivedBytes: number; readonly totalBytes?: number }) => void;
 }
 
 /** One kind of engine: builds an engine for a spec of its kind (nothing is loaded yet). */
@@ -40,7 +42,16 @@ const local: EngineKind<LocalModelSpec> = {
   create(spec, config, deps) {
     const cache = config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir };
     const path = async (signal?: AbortSignal) =>
-      spec.source === TEST_MODEL_SOURCE ? ensureTestModel(cache) : (await resolveModelSource(spec.source, { ...cache, showProgress: true, ...(signal === undefined ? {} : { signal }) })).path;
+      spec.source === TEST_MODEL_SOURCE
+        ? ensureTestModel(cache)
+        : (
+            await resolveModelSource(spec.source, {
+              ...cache,
+              showProgress: true,
+              onProgress: ({ downloadedBytes, totalBytes }) => deps.onDownload?.({ receivedBytes: downloadedBytes, ...(totalBytes > 0 ? { totalBytes } : {}) }),
+              ...(signal === undefined ? {} : { signal }),
+            })
+          ).path;
     if (spec.modelKind === "embedding") return embeddingEngine(spec, config, deps, path);
     if (spec.modelKind === "chat" || spec.source === TEST_MODEL_SOURCE) return chatEngine(spec, config, deps, path);
     return autoKindEngine({
@@ -70,6 +81,7 @@ function embeddingEngine(spec: LocalModelSpec, config: Config, { logger }: Engin
       threads: spec.threads ?? config.threads,
       verbose: config.verbose,
       placement: placementOf(spec, config),
+      gpu: config.gpu,
     },
     matryoshka: spec.matryoshka ?? false,
     maxQueue: config.queueSize,
@@ -92,7 +104,9 @@ function chatEngine(spec: LocalModelSpec, config: Config, { logger }: EngineDeps
       adapters: spec.lora,
       verbose: config.verbose,
       placement: placementOf(spec, config),
+      gpu: config.gpu,
       promptCache: { ramBytes: config.promptCacheRam, dir: config.promptCacheDir },
+      drafting: { ngram: config.draftNgram, draftMax: config.draftMax, draftMin: config.draftMin },
     },
     maxQueue: config.queueSize,
     queueTimeoutMs: config.queueTimeout * 1000,

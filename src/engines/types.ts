@@ -170,6 +170,8 @@ export interface EmbedRequest {
   readonly dimensions?: number;
   /** The client's end-user id (`user`), forwarded to upstreams. */
   readonly user?: string;
+  /** Seconds a local model stays loaded once idle after this request (`keep_alive`, see `Scheduling.keepAlive`). */
+  readonly keepAlive?: number;
 }
 
 /** One vector per input, in order, and the tokens read. */
@@ -209,6 +211,33 @@ export interface EngineStats {
   readonly reclaimed?: number;
   /** Decode batch counters, when the engine keeps them. */
   readonly batches?: DecodeBatchStats;
+  /** The prompt cache beyond the slots (`--prompt-cache-ram`, `--prompt-cache-dir`), when the engine has one. */
+  readonly promptCache?: PromptCacheStats;
+}
+
+/** A prompt cache's counters since the engine loaded (engines/llama/prompt-cache-slots.ts). */
+export interface PromptCacheStats {
+  /** States held in RAM, and their bytes. */
+  readonly entries: number;
+  readonly bytes: number;
+  /** States held on disk (`--prompt-cache-dir`), and their bytes. */
+  readonly diskEntries: number;
+  readonly diskBytes: number;
+  /** Prompts a saved state could have helped: a state was restored (hit) or none was found (miss). */
+  readonly hits: number;
+  readonly misses: number;
+  /** States saved, and the tokens they held. */
+  readonly saves: number;
+  readonly savedTokens: number;
+  /** Bytes of the states saved (their files), evicted ones included. */
+  readonly savedBytes: number;
+  /** Prompt tokens brought back by restores (counted in `cached_tokens` too). */
+  readonly restoredTokens: number;
+  /** States evicted for room. */
+  readonly evictions: number;
+  /** Milliseconds spent saving and restoring states. */
+  readonly saveMs: number;
+  readonly restoreMs: number;
 }
 
 /** Options of `ChatEngine.tokenize`. */

@@ -101,6 +101,7 @@ export class ParleyMetrics {
     batchCounter("parley_decode_multi_sequence_batches_total", "Decode batches that advanced more than one sequence", (b) => b.multiSequenceBatches);
     batchCounter("parley_decode_batch_sequences_total", "Sum over decode batches of the sequences each advanced", (b) => b.sequences);
     batchCounter("parley_decode_batch_tokens_total", "Tokens evaluated in decode batches (prompt and generated)", (b) => b.tokens);
+    promptCacheMetrics(stats, registers);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -113,6 +114,44 @@ export class ParleyMetrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** The prompt cache's counters (`--prompt-cache-ram`), copied from the engines' stats at scrape time (0 without a cache). */
+function promptCacheMetrics(stats: () => EngineStats, registers: Registry[]): void {
+  type Field = keyof NonNullable<EngineStats["promptCache"]>;
+  const read = (field: Field, scale = 1) => (stats().promptCache?.[field] ?? 0) * scale;
+  const gauge = (name: string, help: string, field: Field) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read(field));
+      },
+    });
+  const counter = (name: string, help: string, field: Field, scale = 1) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read(field, scale));
+      },
+    });
+  gauge("parley_prompt_cache_entries", "Prompt states held in the RAM prompt cache", "entries");
+  gauge("parley_prompt_cache_bytes", "Bytes of the prompt states held in the RAM prompt cache", "bytes");
+  gauge("parley_prompt_cache_disk_entries", "Prompt states held in the disk prompt cache (--prompt-cache-dir)", "diskEntries");
+  gauge("parley_prompt_cache_disk_bytes", "Bytes of the prompt states held in the disk prompt cache", "diskBytes");
+  counter("parley_prompt_cache_hits_total", "Prompts whose prefix was restored from a saved prompt state", "hits");
+  counter("parley_prompt_cache_misses_total", "Prompts a saved state could have helped for which none was found", "misses");
+  counter("parley_prompt_cache_saves_total", "Slot states saved into the prompt cache before the slot was reused", "saves");
+  counter("parley_prompt_cache_saved_tokens_total", "Tokens held by the slot states saved", "savedTokens");
+  counter("parley_prompt_cache_saved_bytes_total", "Bytes of the slot states saved", "savedBytes");
+  counter("parley_prompt_cache_restored_tokens_total", "Prompt tokens restored from saved states (counted in cached_tokens too)", "restoredTokens");
+  counter("parley_prompt_cache_evictions_total", "Prompt states evicted for room", "evictions");
+  counter("parley_prompt_cache_save_seconds_total", "Time spent saving slot states", "saveMs", 1 / 1000);
+  counter("parley_prompt_cache_restore_seconds_total", "Time spent restoring saved states into slots", "restoreMs", 1 / 1000);
 }
 
 /** One request's timings and counts, fed from the events the route already consumes. */

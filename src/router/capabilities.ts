@@ -65,6 +65,7 @@ export function capabilityIssues(request: ChatRequest, caps: EngineCapabilities)
     if (request.reasoning.effort !== undefined) lacks("reasoning_effort", "does not steer reasoning");
     if (request.reasoning.budget !== undefined) lacks("thinking_token_budget", "does not steer reasoning");
   }
+  if (request.scheduling.keepAlive !== undefined && caps.keepAlive !== true) lacks("keep_alive", KEEP_ALIVE_REFUSAL);
   for (const field of Object.keys(request.extensions ?? {})) {
     if (!caps.extensions.has(field as never)) lacks(field, "does not read this field (it belongs to another server's API)");
   }
@@ -73,6 +74,8 @@ export function capabilityIssues(request: ChatRequest, caps: EngineCapabilities)
   }
   return issues;
 }
+
+const KEEP_ALIVE_REFUSAL = "does not load or unload the model (Parley does so only for its own local models)";
 
 const CONSTRAINT_NAMES: Readonly<Record<NonNullable<ChatRequest["constraint"]>["kind"], string>> = {
   json: "JSON Schema constraints",
@@ -108,4 +111,23 @@ function setFields(r: ChatRequest): string[] {
   if (r.tools !== undefined && r.tools.definitions.length > 0) fields.push("tools", "tool_choice");
   fields.push(...Object.keys(r.extensions ?? {}));
   return fields;
+}
+
+/**
+ * The 400s of `/v1/embeddings` for what `caps` cannot do: a chat model (it has no embeddings), or
+ * `keep_alive` for an engine that does not load models.
+ */
+export function checkEmbeddingCapabilities(request: { readonly model: string; readonly keepAlive?: number }, caps: EngineCapabilities): void {
+  if (!caps.embeddings) {
+    throw new ParleyError(
+      "invalid_request",
+      `The model \`${request.model}\` is a chat model (kind \`chat\`): it generates text, and has no embeddings. \`/v1/embeddings\` needs an embedding model (a GGUF that declares pooling or an encoder architecture, or \`kind: embedding\` in the config file).`,
+      { param: "model", code: "model_not_supported" },
+    );
+  }
+  if (request.keepAlive !== undefined && caps.keepAlive !== true) {
+    throw new ParleyError("invalid_request", `\`keep_alive\` cannot be honoured for model \`${request.model}\`: ${caps.servedBy} ${KEEP_ALIVE_REFUSAL}.`, {
+      param: "keep_alive",
+    });
+  }
 }

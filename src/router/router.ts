@@ -4,11 +4,16 @@
  * them after the ids (same `created` and `owned_by` as their model), so clients can discover them.
  */
 import { ParleyError } from "../domain/errors.ts";
-import type { ChatEngine, DecodeBatchStats, EngineStats, ModelInfo } from "../engines/types.ts";
+import type { ChatEngine, DecodeBatchStats, EngineStats, ModelInfo, PromptCacheStats } from "../engines/types.ts";
+import { addPromptCacheStats } from "../engines/prompt-cache-stats.ts";
+import { ManagedModel } from "./managed-model.ts";
+import { ModelPool } from "./model-pool.ts";
 
 export interface RouterOptions {
   /** Alias → the model id it stands for (default: none). Aliases may not reuse an id or another alias. */
   readonly aliases?: ReadonlyMap<string, string>;
+  /** The pool the local models (ManagedModel engines) share, for its events and budget (default: a pool of its own). */
+  readonly pool?: ModelPool;
 }
 
 export class Router {
@@ -17,9 +22,12 @@ export class Router {
   readonly #byName = new Map<string, { readonly engine: ChatEngine; readonly info: ModelInfo }>();
   readonly #aliases: readonly ModelInfo[];
   readonly #canonical = new Map<string, string>();
+  /** Load, unload and status events of the local models. */
+  readonly pool: ModelPool;
 
   constructor(engines: readonly ChatEngine[], options: RouterOptions = {}) {
     this.#engines = engines;
+    this.pool = options.pool ?? new ModelPool();
     for (const engine of engines) {
       for (const model of engine.describe().models) {
         if (this.#byName.has(model.id)) throw new Error(`Model id "${model.id}" is served twice`);
@@ -76,6 +84,21 @@ export class Router {
     return [...this.#engines.flatMap((engine) => engine.describe().models), ...this.#aliases.map((alias) => this.model(alias.id).info)];
   }
 
+  /**
+   * The local model an id or alias names, for loading and unloading on request; 404 if unknown,
+   * 400 for an upstream model (Parley does not load those).
+   */
+  managed(name: string): ManagedModel {
+    const { engine } = this.model(name);
+    if (engine instanceof ManagedModel) return engine;
+    throw new ParleyError("invalid_request", `The model \`${name}\` is served by an upstream server: Parley does not load or unload it.`, { param: "model", code: "model_not_supported" });
+  }
+
+  /** Every local model Parley loads and unloads itself. */
+  managedModels(): ManagedModel[] {
+    return this.#engines.filter((engine) => engine instanceof ManagedModel);
+  }
+
   isReady(): boolean {
     return this.#engines.every((engine) => engine.isReady());
   }
@@ -88,6 +111,7 @@ export class Router {
     let held = 0;
     let reclaimed = 0;
     let batches: DecodeBatchStats | undefined;
+    let promptCache: PromptCacheStats | undefined;
     for (const stats of this.#engines.map((engine) => engine.stats?.())) {
       if (stats === undefined) continue;
       queued += stats.queued;
@@ -95,6 +119,7 @@ export class Router {
       slots += stats.slots;
       held += stats.held ?? 0;
       reclaimed += stats.reclaimed ?? 0;
+      promptCache = addPromptCacheStats(promptCache, stats.promptCache);
       if (stats.batches !== undefined) {
         const b = stats.batches;
         batches = {
@@ -105,7 +130,7 @@ export class Router {
         };
       }
     }
-    return { queued, active, slots, held, reclaimed, ...(batches === undefined ? {} : { batches }) };
+    return { queued, active, slots, held, reclaimed, ...(batches === undefined ? {} : { batches }), ...(promptCache === undefined ? {} : { promptCache }) };
   }
 
   /** Closes every engine (each stops accepting, waits up to `graceMs` for running requests, frees its model). */

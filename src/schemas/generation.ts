@@ -7,6 +7,7 @@
  */
 import { randomInt } from "node:crypto";
 import { z } from "zod";
+import { keepAliveField } from "./keep-alive.ts";
 import type { ChatRequest, Scheduling } from "../domain/chat.ts";
 import type { FieldIssue } from "../domain/errors.ts";
 import { constraintFields } from "./constraints.ts";
@@ -63,6 +64,8 @@ export const generationFields = constraintFields.extend(searchFields.shape).exte
   safety_identifier: z.string().max(256).nullish(),
   prompt_cache_key: z.string().max(1024).nullish(),
   service_tier: z.enum(["auto", "default", "flex", "scale", "priority"]).nullish(),
+  // Ollama's: how long the (local) model stays loaded after this request (keep-alive.ts).
+  keep_alive: keepAliveField,
   store: z.boolean().nullish(),
   // llama-server's names: `n_predict` is `max_tokens` (-1: no limit); `cache_prompt` (see unsupported-fields.ts).
   n_predict: z.number().int().min(-1).nullish(),
@@ -137,7 +140,11 @@ export function toGeneration(wire: GenerationWire): GenerationPart {
       logitBias: new Map(Object.entries(wire.logit_bias ?? {}).map(([k, v]) => [Number(k), v])),
     },
     user: wire.user ?? wire.safety_identifier ?? undefined,
-    scheduling: { tier: tierOf(wire.service_tier), cacheKey: wire.prompt_cache_key ?? undefined },
+    scheduling: {
+      tier: tierOf(wire.service_tier),
+      cacheKey: wire.prompt_cache_key ?? undefined,
+      ...(wire.keep_alive == null ? {} : { keepAlive: wire.keep_alive }),
+    },
     whitespacePattern: wire.guided_whitespace_pattern ?? undefined,
     adapter: wire.peft ?? undefined,
   };

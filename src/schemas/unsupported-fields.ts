@@ -59,7 +59,6 @@ const EXTENSIONS: Readonly<Record<ExtensionField, { readonly noop: Noop; readonl
 const UNSUPPORTED = {
   audio: { noop: never, reason: "audio output is not supported" },
   modalities: { noop: (v) => Array.isArray(v) && v.every((m) => m === "text"), reason: "only the text modality is supported" },
-  prediction: { noop: never, reason: "predicted outputs are not supported" },
   web_search_options: { noop: never, reason: "web search is not supported" },
   moderation: { noop: never, reason: "moderated completions are not supported" },
 } satisfies Record<string, { noop: Noop; reason: string }>;

@@ -117,23 +117,40 @@ describe("non-streaming chat completions", () => {
 });
 
 describe("while the model loads", () => {
-  it("health and completions answer 503, then 200 once loaded", async () => {
+  const chat = (url: string) =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 1 }),
+    });
+
+  it("health answers 503 until loaded; a request waits for the load", async () => {
     const { loadConfig } = await import("../../src/config/config.ts");
     const { startServer } = await import("../../src/server.ts");
     const server = await startServer(loadConfig(["--port", "0", "--threads", "1", "--ctx-size", "256", "--log-level", "warn"], {}));
     try {
       const early = await fetch(`${server.url}/health`);
-      const chat = await fetch(`${server.url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 1 }),
-      });
+      const answer = await chat(server.url);
       await server.ready;
       const late = await fetch(`${server.url}/health`);
       assert.equal(early.status, 503);
-      assert.equal(chat.status, 503);
-      assert.equal(chat.headers.get("retry-after"), "1");
+      assert.equal(answer.status, 200);
       assert.equal(late.status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a request that waits longer than --queue-timeout for the load gets 503 with Retry-After", async () => {
+    const { loadConfig } = await import("../../src/config/config.ts");
+    const { startServer } = await import("../../src/server.ts");
+    const server = await startServer(loadConfig(["--port", "0", "--threads", "1", "--ctx-size", "256", "--log-level", "error", "--queue-timeout", "0.001"], {}));
+    try {
+      const answer = await chat(server.url);
+      await server.ready;
+      assert.equal(answer.status, 503);
+      assert.equal(answer.headers.get("retry-after"), "1");
+      assert.equal(((await answer.json()) as { error: { code: string } }).error.code, "model_loading");
     } finally {
       await server.close();
     }

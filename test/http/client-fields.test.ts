@@ -80,7 +80,7 @@ describe("fields and routes of other servers' clients", () => {
     const body = (await unknown.json()) as { error: { param: string; message: string } };
     assert.equal(body.error.param, "frobnicate");
     assert.equal((await chat({ prompt_cache_retention: "24h", prompt_cache_options: { mode: "implicit" } })).status, 200);
-    for (const field of [{ moderation: { model: "omni" } }, { web_search_options: {} }, { prediction: { type: "content", content: "x" } }, { mirostat: 2 }]) {
+    for (const field of [{ moderation: { model: "omni" } }, { web_search_options: {} }, { mirostat: 2 }]) {
       const res = await chat(field);
       assert.equal(res.status, 400, JSON.stringify(field));
       assert.equal(((await res.json()) as { error: { param: string } }).error.param, Object.keys(field)[0]);

@@ -52,7 +52,7 @@ describe("formats report in /v1/models", () => {
     let dir: string;
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), "parley-formats-"));
-      const config = `models:\n  - id: ${MODEL}\n    aliases: [alias-of-test]\n    local: { path: ${JSON.stringify(await ensureTestModel())} }\n`;
+      const config = `models:\n  - id: ${MODEL}\n    aliases: [alias-of-test]\n    local: { path: ${JSON.stringify(await ensureTestModel())}, preload: true }\n`;
       await writeFile(join(dir, "parley.yaml"), config);
       const serve = loadServeConfig(["--config", join(dir, "parley.yaml"), "--port", "0", "--threads", "1", "--ctx-size", "512", "--log-level", "warn"], {});
       const server = await startServer(serve.config, serve.file);

@@ -85,7 +85,8 @@ export class HeadlessChromium {
       "--remote-debugging-port=0",
       "about:blank",
     ];
-    const child = spawn(binary, flags, { stdio: ["ignore", "ignore", "pipe"] });
+    // Its own process group, so closing it ends its helper processes too (they write to the profile).
+    const child = spawn(binary, flags, { stdio: ["ignore", "ignore", "pipe"], detached: true });
     try {
       const endpoint = await new Promise<string>((resolve, reject) => {
         let seen = "";
@@ -113,8 +114,8 @@ export class HeadlessChromium {
       });
       return new HeadlessChromium(child, profile, socket);
     } catch (error) {
-      child.kill("SIGKILL");
-      await rm(profile, { recursive: true, force: true });
+      killGroup(child, "SIGKILL");
+      await removeProfile(profile);
       throw error;
     }
   }
@@ -171,12 +172,13 @@ export class HeadlessChromium {
     this.#pending.clear();
     if (this.#process.exitCode === null && this.#process.signalCode === null) {
       const exited = new Promise<void>((resolve) => this.#process.once("exit", () => resolve()));
-      this.#process.kill("SIGTERM");
-      const timer = setTimeout(() => this.#process.kill("SIGKILL"), 5000);
+      killGroup(this.#process, "SIGTERM");
+      const timer = setTimeout(() => killGroup(this.#process, "SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
     }
-    await rm(this.#profile, { recursive: true, force: true });
+    killGroup(this.#process, "SIGKILL"); // helpers that outlived the browser process
+    await removeProfile(this.#profile);
   }
 
   #send(method: string, params: Record<string, unknown>, sessionId?: string): Promise<Record<string, unknown>> {
@@ -197,4 +199,18 @@ export class HeadlessChromium {
       this.#listeners.add(listener);
     });
   }
+}
+
+/** Signals the browser's whole process group (it was spawned detached); quiet if it is gone. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Removes a profile, retrying while a helper process that is still exiting writes to it. */
+function removeProfile(profile: string): Promise<void> {
+  return rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }

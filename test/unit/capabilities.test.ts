@@ -150,7 +150,7 @@ describe("other servers' fields at the edge", () => {
     const paths = (body: Record<string, unknown>) => unsupportedFieldIssues(body).map((i) => `${i.path.join(".")}:${i.type}`);
     assert.deepEqual(paths({ typical_p: "high", allowed_token_ids: [1, -2], bad_words: ["ok"], mirostat: 1.5 }), ["allowed_token_ids:invalid_type", "typical_p:invalid_type", "mirostat:invalid_type"]);
     assert.deepEqual(paths({ typical_p: 0.5, allowed_token_ids: [1] }), []);
-    assert.deepEqual(paths({ prediction: { type: "content", content: "x" }, modalities: ["text"] }), ["prediction:unsupported"]);
+    assert.deepEqual(paths({ web_search_options: {}, modalities: ["text"] }), ["web_search_options:unsupported"]);
   });
 });
 

@@ -86,7 +86,7 @@ describe("parseChatRequest", () => {
   });
 
   it("rejects unsupported fields by name and image parts by path", () => {
-    assert.deepEqual(issuesOf({ ...base, tools: [{}], prediction: { type: "content", content: "x" } }), ["tools.0.type", "tools.0.function", "prediction"]);
+    assert.deepEqual(issuesOf({ ...base, tools: [{}], prediction: { type: "content", content: 1 } }), ["tools.0.type", "tools.0.function", "prediction.content"]);
     // Other servers' fields reach the domain request (the chosen engine forwards or refuses them), their types checked here.
     assert.deepEqual(parseChatRequest({ ...base, typical_p: 0.5, mirostat: 0 }).request.extensions, { typical_p: 0.5 });
     assert.deepEqual(issuesOf({ ...base, typical_p: "high" }), ["typical_p"]);

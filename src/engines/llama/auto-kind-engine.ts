@@ -10,13 +10,16 @@
  * any engine's before it has loaded; `describe()` lists the model without a kind. Once the kind is
  * known, everything — capabilities, the text tools' presence, `describe()` — is the chosen
  * engine's, and the banner says why that kind was chosen.
+ *
+ * `estimateMemory()` may come first (the model lifecycle asks before loading): it resolves the file
+ * and detects the kind the same way, once for both, and asks the engine of that kind.
  */
 import { createHash } from "node:crypto";
 import { DEFAULT_RETRY_AFTER_S, MODEL_LOADING, SHUTTING_DOWN } from "../../config/defaults.ts";
 import type { ChatRequest } from "../../domain/chat.ts";
 import type { EngineCapabilities } from "../../domain/capabilities.ts";
 import { ParleyError } from "../../domain/errors.ts";
-import type { ChatEngine, EmbedRequest, EmbedResult, EngineDescription, EngineStats, Generation, TokenizeOptions } from "../types.ts";
+import type { ChatEngine, EmbedRequest, EmbedResult, EngineDescription, EngineStats, Generation, MemoryEstimate, TokenizeOptions } from "../types.ts";
 import { llamaCapabilities } from "./capabilities.ts";
 import { detectModelKind, type DetectedModelKind, type LocalModelKind } from "./model-kind.ts";
 
@@ -57,6 +60,10 @@ export class AutoKindEngine implements Omit<ChatEngine, OptionalMembers> {
   #target: ChatEngine | undefined;
   #detected: DetectedModelKind | undefined;
   #loading: Promise<void> | undefined;
+  /** The file resolved and its kind detected; kept once it succeeded. */
+  #choosing: Promise<{ readonly path: string; readonly detected: DetectedModelKind }> | undefined;
+  /** The engine for the detected kind (built once, by `load()` or `estimateMemory()`). */
+  #built: ChatEngine | undefined;
   #closing = false;
 
   constructor(options: AutoKindEngineOptions) {
@@ -83,14 +90,37 @@ export class AutoKindEngine implements Omit<ChatEngine, OptionalMembers> {
   }
 
   async #load(signal?: AbortSignal): Promise<void> {
-    const path = await this.#options.path(signal);
-    signal?.throwIfAborted();
-    const detected = await (this.#options.detect ?? detectModelKind)(path, signal);
+    const chosen = await this.#choose(signal);
     if (this.#closing) return;
-    const target = this.#options.create(detected.kind, async () => path, detected);
-    this.#detected = detected;
+    const target = this.#build(chosen);
+    this.#detected = chosen.detected;
     this.#target = target;
     await target.load(signal);
+  }
+
+  /** Resolves the file and detects its kind, once (a failure is not kept). */
+  #choose(signal?: AbortSignal): Promise<{ readonly path: string; readonly detected: DetectedModelKind }> {
+    const choosing = (this.#choosing ??= (async () => {
+      const path = await this.#options.path(signal);
+      signal?.throwIfAborted();
+      return { path, detected: await (this.#options.detect ?? detectModelKind)(path, signal) };
+    })());
+    choosing.catch(() => {
+      if (this.#choosing === choosing) this.#choosing = undefined;
+    });
+    return choosing;
+  }
+
+  #build({ path, detected }: { readonly path: string; readonly detected: DetectedModelKind }): ChatEngine {
+    this.#built ??= this.#options.create(detected.kind, async () => path, detected);
+    return this.#built;
+  }
+
+  /** The estimate of the engine of the file's kind (see above). */
+  async estimateMemory(signal?: AbortSignal): Promise<MemoryEstimate> {
+    const target = this.#build(await this.#choose(signal));
+    if (target.estimateMemory === undefined) throw new Error(`model \`${this.#options.modelId}\`: its engine cannot estimate its memory`);
+    return target.estimateMemory(signal);
   }
 
   isReady(): boolean {

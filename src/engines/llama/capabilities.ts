@@ -36,3 +36,10 @@ export function llamaCapabilities(fim: boolean): EngineCapabilities {
  * chat or text completion request is refused, naming its kind (router/capabilities.ts).
  */
 export const LLAMA_EMBEDDING_CAPABILITIES: EngineCapabilities = embeddingCapabilities("the local llama.cpp engine (an embedding model)");
+
+/**
+ * A local model's before it has loaded (its kind and FIM tokens are not known yet): what either
+ * kind might take, so every request reaches the engine, which loads the model and checks the
+ * request against the loaded model's own capabilities (router/managed-model.ts).
+ */
+export const UNLOADED_LOCAL_CAPABILITIES: EngineCapabilities = { ...llamaCapabilities(true), embeddings: true };

@@ -6,6 +6,8 @@
  * downloader; this module only formats them.
  */
 
+import { formatByteSize } from "../../config/byte-size.ts";
+
 /** A progress snapshot: bytes of the file present so far (resumed bytes included) and its full size. */
 export interface DownloadProgress {
   readonly downloadedBytes: number;
@@ -28,16 +30,8 @@ export interface ProgressOutput {
 const BAR_WIDTH = 24;
 const TTY_REDRAW_MS = 100;
 
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] ?? "B"}`;
-}
+/** Bytes for people (config/byte-size.ts), under the name this module's users know. */
+export const formatBytes = formatByteSize;
 
 /**
  * Creates a reporter that writes to `output` (default `process.stderr`).

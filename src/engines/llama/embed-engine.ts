@@ -12,12 +12,14 @@ import type { EngineCapabilities } from "../../domain/capabilities.ts";
 import { invalidRequest, ParleyError } from "../../domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
 import type { Logger } from "../../util/logger.ts";
-import type { ChatEngine, EmbedRequest, EmbedResult, EngineDescription, EngineStats, Generation } from "../types.ts";
+import type { ChatEngine, EmbedRequest, EmbedResult, EngineDescription, EngineStats, Generation, MemoryEstimate } from "../types.ts";
 import { LLAMA_EMBEDDING_CAPABILITIES } from "./capabilities.ts";
 import { loadEmbedHost, type EmbedHost } from "./embed-host.ts";
 import { embedPrepared, prepareInputs } from "./embed-inputs.ts";
 import { SILENT_LOGGER, type LocalModelLoad } from "./load-model.ts";
 import { LongPromptTokenizer } from "./long-prompts.ts";
+import { estimateModelMemory, onceEstimate } from "./memory-estimate.ts";
+import { placementBanner } from "./placement-banner.ts";
 import { SequencePool } from "./sequence-pool.ts";
 
 export interface LlamaEmbeddingEngineOptions {
@@ -48,6 +50,12 @@ export class LlamaEmbeddingEngine implements ChatEngine {
   #tokenizer: LongPromptTokenizer | undefined;
   #loading: Promise<void> | undefined;
   #closing = false;
+  /** What loading takes, from the file (memory-estimate.ts), computed once. */
+  readonly #estimate = onceEstimate(async (signal) => {
+    const { model } = this.#options;
+    const settings = { kind: "embedding" as const, contextSize: model.contextSize, parallel: model.parallel, placement: model.placement, gpu: model.gpu };
+    return estimateModelMemory(await model.path(signal), settings, signal);
+  });
 
   constructor(options: LlamaEmbeddingEngineOptions) {
     this.#options = options;
@@ -70,6 +78,8 @@ export class LlamaEmbeddingEngine implements ChatEngine {
       ...(model.parallel === undefined ? {} : { parallel: model.parallel }),
       ...(model.threads === undefined ? {} : { threads: model.threads }),
       ...(model.verbose === undefined ? {} : { verbose: model.verbose }),
+      ...(model.placement === undefined ? {} : { placement: model.placement }),
+      ...(model.gpu === undefined ? {} : { gpu: model.gpu }),
     });
     if (this.#closing) {
       await host.dispose();
@@ -89,12 +99,26 @@ export class LlamaEmbeddingEngine implements ChatEngine {
     const model = { id: this.#options.modelId, created: this.#created, ownedBy: "parley", kind: "embedding" as const };
     if (host === undefined) return { models: [model], banner: undefined };
     return {
-      models: [{ ...model, contextLength: host.contextSize, dimensions: host.dimensions }],
+      models: [{ ...model, contextLength: host.contextSize, dimensions: host.dimensions, placement: host.placement }],
       banner: {
         message: `embedding model ready: send /v1/embeddings requests with "model": "${this.#options.modelId}"`,
-        fields: { kind: "embedding", dimensions: host.dimensions, pooling: host.pooling, contextSize: host.contextSize, contexts: host.contexts.length, threads: host.threads },
+        fields: {
+          kind: "embedding",
+          dimensions: host.dimensions,
+          pooling: host.pooling,
+          contextSize: host.contextSize,
+          contexts: host.contexts.length,
+          threads: host.threads,
+          placement: placementBanner(host.placement),
+        },
       },
     };
+  }
+
+  /** What loading takes, from the GGUF (downloaded first if needed) for the settings it loads with; computed once. */
+  estimateMemory(signal?: AbortSignal): Promise<MemoryEstimate> {
+    // Once loaded: for what it got (placement-options.ts), not what it asked for.
+    return this.#host === undefined ? this.#estimate(signal) : Promise.resolve(this.#host.placement.memory);
   }
 
   stats(): EngineStats {

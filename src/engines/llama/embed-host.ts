@@ -8,10 +8,17 @@
  * How the vector is pooled is the GGUF's `<arch>.pooling_type` (llama.cpp reads it for every
  * architecture): mean, CLS (first token), last token; without one (a generative model declared
  * `kind: embedding`) llama.cpp returns the last token's hidden state.
+ *
+ * The placement (placement-options.ts) is the model's: embedding contexts take no flash-attention
+ * or KV-cache options of their own, so they inherit the model's defaults, set from it at load.
  */
 import type { LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
+import type { GpuBackend, ModelPlacement } from "../../config/placement.ts";
 import type { Logger } from "../../util/logger.ts";
+import type { ModelPlacementInfo } from "../types.ts";
 import { acquireLlama } from "./llama-runtime.ts";
+import { placementInfo } from "./memory-estimate.ts";
+import { checkKvCacheType, headSizes, modelLoadOptions } from "./placement-options.ts";
 import { defaultThreads } from "./threads.ts";
 
 /** How llama.cpp pools token states into one vector (`enum llama_pooling_type`). */
@@ -30,6 +37,10 @@ export interface EmbedHostOptions {
   readonly threads?: number;
   /** Forward llama.cpp's informational messages too (default false). */
   readonly verbose?: boolean;
+  /** GPU layers, flash attention, KV cache type, mlock/mmap (default: each one's default, config/placement.ts). */
+  readonly placement?: ModelPlacement;
+  /** The process's GPU backend (`--gpu`; default: the binding's, see llama-runtime.ts). */
+  readonly gpu?: GpuBackend;
   readonly logger: Logger;
 }
 
@@ -47,12 +58,15 @@ export interface EmbedHost {
   /** Tokens of the vocabulary, for token-id inputs. */
   readonly vocabularySize: number;
   readonly threads: number;
+  /** Where it runs: device, layers offloaded, flash attention, KV cache type, memory. */
+  readonly placement: ModelPlacementInfo;
   dispose(): Promise<void>;
 }
 
 export async function loadEmbedHost(options: EmbedHostOptions): Promise<EmbedHost> {
-  const { llama, release } = await acquireLlama({ logger: options.logger, verbose: options.verbose === true });
-  const model = await llama.loadModel({ modelPath: options.modelPath }).catch((error: unknown) => {
+  const { llama, release } = await acquireLlama({ logger: options.logger, verbose: options.verbose === true, gpu: options.gpu });
+  const placement = options.placement ?? {};
+  const model = await llama.loadModel({ modelPath: options.modelPath, ...modelLoadOptions(placement) }).catch((error: unknown) => {
     release();
     throw error;
   });
@@ -66,6 +80,7 @@ export async function loadEmbedHost(options: EmbedHostOptions): Promise<EmbedHos
     const arch = metadata[architecture];
     const pooling = POOLING_NAMES[arch?.pooling_type ?? 0] ?? "none";
     if (pooling === "rank") throw new Error(`${options.modelPath} is a reranking model (pooling_type rank), not an embedding model`);
+    checkKvCacheType(placement, { flashAttentionSupported: model.flashAttentionSupported, ...headSizes(model.fileInfo.architectureMetadata as Parameters<typeof headSizes>[0]) });
     const threads = options.threads ?? defaultThreads(llama.cpuMathCores);
     const contextSize = options.contextSize ?? Math.min(arch?.context_length ?? 4096, 4096);
     // The whole input is one batch: non-causal models (BERT) pool over a single micro-batch.
@@ -79,6 +94,12 @@ export async function loadEmbedHost(options: EmbedHostOptions): Promise<EmbedHos
       contextSize,
       vocabularySize: metadata.tokenizer?.ggml?.tokens?.length ?? 0,
       threads,
+      placement: await placementInfo({
+        model,
+        contexts: { count: contexts.length, contextSize, sequences: 1, batchSize: contextSize, embedding: true },
+        flashAttention: model.defaultContextFlashAttention,
+        placement,
+      }),
       async dispose() {
         for (const context of contexts) await context.dispose();
         await model.dispose();

@@ -16,12 +16,16 @@ import { DEFAULT_LIMITS, type RequestLimits } from "../../domain/limits.ts";
 import { DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_AFTER_S, DEFAULT_STEP_TIMEOUT_MS, MODEL_LOADING, SHUTTING_DOWN } from "../../config/defaults.ts";
 import type { EngineCapabilities } from "../../domain/capabilities.ts";
 import { llamaCapabilities } from "./capabilities.ts";
-import type { ChatEngine, EngineDescription, EngineStats, Generation, TokenizeOptions } from "../types.ts";
+import type { ChatEngine, EngineDescription, EngineStats, Generation, MemoryEstimate, TokenizeOptions } from "../types.ts";
 import { loadLocalModel, SILENT_LOGGER, type LocalModelLoad } from "./load-model.ts";
 import { modelFormats } from "./model-templates.ts";
+import { estimateChatModel, onceEstimate } from "./memory-estimate.ts";
+import { placementBanner } from "./placement-banner.ts";
 import { startsInThoughts } from "../../chat/reasoning/generation-prompt.ts";
 import { runBeamChoices } from "./beam-choices.ts";
 import { CacheKeySlots } from "./cache-key-slots.ts";
+import { llamaEngineStats } from "./engine-stats.ts";
+import { openPromptCache, type PromptCache } from "./prompt-cache-slots.ts";
 import { GrammarCache } from "./grammar-cache.ts";
 import { requestGrammar } from "./request-grammar.ts";
 import type { ModelHost } from "./model-host.ts";
@@ -31,6 +35,7 @@ import { RequestTemplates, type RequestTemplatesOptions } from "./request-templa
 import type { RunContext, Sequence } from "./run-context.ts";
 import { runSampledChoices } from "./sampled-choices.ts";
 import { SequencePool, type HeldEvent } from "./sequence-pool.ts";
+import { slotSequences } from "./slot-predictor.ts";
 import { LlamaTextTools } from "./text-tools.ts";
 
 export interface LlamaEngineOptions {
@@ -77,6 +82,8 @@ export class LlamaEngine implements ChatEngine {
   readonly #requests = new Set<AbortController>();
   readonly #running = new Set<Promise<unknown>>();
   #host: ModelHost | undefined;
+  /** Prompt states saved beyond the base model's slots (prompt-cache-slots.ts); undefined when off. */
+  #promptCache: PromptCache | undefined;
   #grammars: GrammarCache | undefined;
   #templates: RequestTemplates | undefined;
   #tokenizer: LongPromptTokenizer | undefined;
@@ -89,6 +96,7 @@ export class LlamaEngine implements ChatEngine {
   #closing = false;
   /** The load in progress or done (`load()`); undefined until asked for (or `host` given). */
   #loading: Promise<void> | undefined;
+  readonly #estimate = onceEstimate((signal) => estimateChatModel(this.#options.model, signal));
 
   constructor(options: LlamaEngineOptions) {
     if ((options.model === undefined) === (options.host === undefined)) throw new Error("LlamaEngine: give either `model` or `host`");
@@ -110,20 +118,22 @@ export class LlamaEngine implements ChatEngine {
     const model = this.#options.model;
     if (this.#loading === undefined && model !== undefined) {
       const logger = this.#options.logger?.() ?? SILENT_LOGGER;
-      this.#loading = loadLocalModel(model, logger, signal).then((host) => this.#attach(host));
+      this.#loading = loadLocalModel(model, logger, signal).then(async (host) => this.#attach(host, await openPromptCache(host, model, logger)));
     }
     return this.#loading ?? Promise.resolve();
   }
 
   /** Takes the loaded model: its tokenizer, grammars, templates and a slot pool per context. */
-  #attach(host: ModelHost): void {
+  #attach(host: ModelHost, promptCache?: PromptCache): void {
     if (this.#closing) {
+      void promptCache?.close();
       // Closed while it loaded: nobody will use it.
       host.dispose().catch((error: unknown) => this.#options.logger?.()?.warn({ err: error, model: this.#options.modelId }, "freeing a model loaded during shutdown failed"));
       return;
     }
     const options = this.#options;
     this.#host = host;
+    this.#promptCache = promptCache;
     const limits = this.#limits;
     this.#tokenizer = new LongPromptTokenizer(host.modelPath, limits);
     this.#grammars = new GrammarCache(host.llama, {
@@ -133,7 +143,7 @@ export class LlamaEngine implements ChatEngine {
     this.#templates = new RequestTemplates(host, this.#options.reasoning);
     this.#text = new LlamaTextTools(host, this.#templates, this.#tokenizer);
     for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
-      const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
+      const sequences = slotSequences(context, host.drafting);
       const onHeld = (event: HeldEvent) => this.#reportHeld(id, event);
       this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? DEFAULT_QUEUE_SIZE, queueTimeoutMs: this.#queueTimeoutMs(), onHeld }));
     }
@@ -146,10 +156,10 @@ export class LlamaEngine implements ChatEngine {
     if (host === undefined) return { models: [model], banner: undefined };
     const formats = modelFormats(host.templates);
     return {
-      models: [{ ...model, contextLength: host.contextSize, formats }],
+      models: [{ ...model, contextLength: host.contextSize, formats, placement: host.placement }],
       banner: {
         message: `model ready: send requests with "model": "${this.#options.modelId}"`,
-        fields: { contextSize: host.contextSize, slots: host.context.totalSequences, threads: host.threads, formats },
+        fields: { contextSize: host.contextSize, slots: host.context.totalSequences, threads: host.threads, formats, placement: placementBanner(host.placement) },
       },
     };
   }
@@ -158,21 +168,13 @@ export class LlamaEngine implements ChatEngine {
     return this.#host !== undefined && !this.#closing;
   }
 
+  /** What loading takes (memory-estimate.ts): from the file, computed once; once loaded, for what it got. */
+  estimateMemory(signal?: AbortSignal): Promise<MemoryEstimate> {
+    return this.#host === undefined ? this.#estimate(signal) : Promise.resolve(this.#host.placement.memory);
+  }
+
   stats(): EngineStats {
-    let queued = 0;
-    let active = 0;
-    let slots = 0;
-    let held = 0;
-    let reclaimed = 0;
-    for (const pool of this.#pools.values()) {
-      queued += pool.waitingRequests;
-      active += pool.activeItems;
-      slots += pool.size;
-      held += pool.heldItems;
-      reclaimed += pool.reclaimed;
-    }
-    const batches = this.#host?.batchStats.snapshot();
-    return { queued, active, slots, held, reclaimed, ...(batches === undefined ? {} : { batches }) };
+    return llamaEngineStats(this.#pools.values(), this.#host?.batchStats, this.#promptCache);
   }
 
   /** The slot watchdog's log lines (SequencePool's `onHeld`). */
@@ -249,6 +251,7 @@ export class LlamaEngine implements ChatEngine {
       pool,
       claim,
       cacheKeys: this.#cacheKeysOf(pool),
+      promptCache: (request.adapter ?? "") === "" ? this.#promptCache : undefined,
       signal: stop,
       deadline: deadline.signal,
       stepTimeoutMs: this.#options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
@@ -317,6 +320,7 @@ export class LlamaEngine implements ChatEngine {
     await this.#templates?.close();
     await this.#grammars?.close();
     await this.#tokenizer?.close();
+    await this.#promptCache?.close();
     if (stopped) await this.#host?.dispose();
     else this.#options.logger?.()?.error({ model: this.#options.modelId }, "llama.cpp work did not stop at shutdown; the model is not disposed");
   }

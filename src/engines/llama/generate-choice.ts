@@ -20,6 +20,7 @@ import type { PromptFork } from "./prompt-fork.ts";
 import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
 import { sampleToken, seededRandom } from "./sampler.ts";
 import { ChoiceBias } from "./choice-bias.ts";
+import { beginDrafting, draftAllowed, dropLeftoverDrafts, type DraftCounts, type PredictedOutput } from "./slot-predictor.ts";
 import { TokenTextStream } from "./token-text.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
@@ -75,6 +76,8 @@ export interface ChoiceOptions {
   readonly score?: boolean;
   /** Shares the evaluated prompt among a request's choices: the first provides it, the others adopt it. */
   readonly fork?: { readonly fork: PromptFork; readonly role: "source" | "sibling" };
+  /** The predicted output (OpenAI `prediction`): drafted from, see slot-predictor.ts. */
+  readonly prediction?: PredictedOutput | undefined;
   readonly signal: AbortSignal;
   /** Ends the choice with `finish_reason: "length"` when it aborts (the request's time limit). */
   readonly deadline?: AbortSignal;
@@ -95,6 +98,8 @@ export interface ChoiceResult {
   readonly cachedTokens: number;
   /** Sum of the generated tokens' log-probabilities (with `score`; else 0), as `logprobs` reports them. */
   readonly cumulativeLogprob: number;
+  /** Drafted tokens kept and discarded (speculative decoding, slot-predictor.ts); absent when none was drafted from a prediction or prompt lookup. */
+  readonly drafted?: DraftCounts;
   /** The stop string that ended the choice, when this function matched it (not the caller's `onDelta`). */
   readonly stopSequence?: string;
 }
@@ -138,6 +143,10 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   });
   // Temperature still applied natively (grammar requests): logprobs undo it (see logprobs.ts).
   const nativeTemperature = drawInJs === undefined ? sampling.temperature : 1;
+  const { repetitionPenalty, frequencyPenalty, presencePenalty } = sampling;
+  const allowed = draftAllowed({ probabilities: wantProbabilities, grammar: options.grammar !== undefined, repetitionPenalty, frequencyPenalty, presencePenalty, minTokens });
+  const drafting = beginDrafting(sequence, { prompt, prediction: options.prediction, maxTokens: options.maxTokens, allowed });
+  let drafted: DraftCounts | undefined;
   const iterator = sequence.evaluateWithMetadata(
     prompt.slice(-1) as Token[],
     { probabilities: wantProbabilities },
@@ -220,6 +229,8 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     lockStep?.leave();
     // Ends node-llama-cpp's generator, releasing its sampler (a `for await` would do this on break).
     await iterator.return(undefined);
+    drafted = drafting.end();
+    await dropLeftoverDrafts(sequence);
   }
 
   if (reason !== "aborted" && !stoppedByString) {
@@ -228,7 +239,14 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs, text.stopsActive);
   }
   const stopSequence = text.stopSequence;
-  return { reason, completionTokens: generated.length, cachedTokens, cumulativeLogprob, ...(reason === "stop" && stopSequence !== undefined ? { stopSequence } : {}) };
+  return {
+    reason,
+    completionTokens: generated.length,
+    cachedTokens,
+    cumulativeLogprob,
+    ...(drafted === undefined ? {} : { drafted }),
+    ...(reason === "stop" && stopSequence !== undefined ? { stopSequence } : {}),
+  };
 }
 
 /**

@@ -10,9 +10,18 @@
  *
  * The binding lives as long as the process (it does not keep the event loop alive); hosts only
  * dispose their models and contexts.
+ *
+ * Its GPU backend is `--gpu` (`auto`: CUDA, Vulkan or Metal when one works here, else the CPU;
+ * `false`: the CPU only), one for the whole process. The early start reads it from the command
+ * line and `PARLEY_GPU` (bin/parley.js) and cannot see a config file's `gpu`: when a later call
+ * asks for another backend before any model has taken the binding, the early one is dropped and
+ * the asked one started (paying the check again); once a model holds it, asking for another backend
+ * is an error, never a silent switch.
  */
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import type { GpuBackend } from "../../config/placement.ts";
 import type { Logger } from "../../util/logger.ts";
+import { llamaGpuOption } from "./placement-options.ts";
 
 interface Holder {
   readonly logger: Logger;
@@ -20,6 +29,10 @@ interface Holder {
 }
 
 let shared: Promise<Llama> | undefined;
+/** The backend `shared` was started with. */
+let sharedBackend: GpuBackend = "auto";
+/** Whether a model host has taken `shared` (then it is never replaced). */
+let taken = false;
 const holders: Holder[] = [];
 /** Messages logged before any host holds the binding (e.g. while `prepareLlama` runs). */
 const early: { level: LlamaLogLevel; text: string }[] = [];
@@ -37,21 +50,47 @@ function forward(level: LlamaLogLevel, message: string): void {
   else logger.debug({ source: "llama.cpp" }, text);
 }
 
-/** Starts loading the binding (GPU: auto) if nothing has yet; safe to call any number of times. */
-export function prepareLlama(): Promise<Llama> {
-  shared ??= getLlama({ gpu: "auto", logLevel: LlamaLogLevel.warn, logger: forward }).catch((error: unknown) => {
-    shared = undefined; // let a later call try again
+/**
+ * Starts loading the binding if nothing has yet; safe to call any number of times. `gpu`: the
+ * backend (default: the one already started, else `auto`). A binding started with another setting
+ * serves when it resolved to the backend asked for (`auto` that found no GPU serves `false`);
+ * otherwise it is restarted with `gpu` while no model holds it, and the call fails once one does.
+ */
+export function prepareLlama(gpu?: GpuBackend): Promise<Llama> {
+  const current = shared;
+  if (current === undefined) return start(gpu ?? "auto");
+  if (gpu === undefined || gpu === sharedBackend) return current;
+  return current.then(
+    (llama) => {
+      if (gpu !== "auto" && llama.gpu === llamaGpuOption(gpu)) return llama;
+      if (taken) throw new Error(`the llama.cpp binding already runs with --gpu ${sharedBackend} (${llama.gpu === false ? "CPU only" : llama.gpu}); --gpu ${gpu} cannot be used in the same process`);
+      if (shared === current) {
+        shared = undefined;
+        void llama.dispose().catch(() => undefined);
+      }
+      return prepareLlama(gpu);
+    },
+    () => (shared === undefined || shared === current ? start(gpu) : prepareLlama(gpu)),
+  );
+}
+
+function start(gpu: GpuBackend): Promise<Llama> {
+  sharedBackend = gpu;
+  const started = getLlama({ gpu: llamaGpuOption(gpu), logLevel: LlamaLogLevel.warn, logger: forward }).catch((error: unknown) => {
+    if (shared === started) shared = undefined; // let a later call try again
     throw error;
   });
-  return shared;
+  shared = started;
+  return started;
 }
 
 /**
  * The shared binding, with llama.cpp's messages going to `logger` (debug-level ones too with
- * `verbose`) until `release()`.
+ * `verbose`) until `release()`; `gpu` as for `prepareLlama`.
  */
-export async function acquireLlama(options: { readonly logger: Logger; readonly verbose?: boolean }): Promise<{ llama: Llama; release(): void }> {
-  const llama = await prepareLlama();
+export async function acquireLlama(options: { readonly logger: Logger; readonly verbose?: boolean; readonly gpu?: GpuBackend | undefined }): Promise<{ llama: Llama; release(): void }> {
+  const llama = await prepareLlama(options.gpu);
+  taken = true;
   const holder: Holder = { logger: options.logger, verbose: options.verbose === true };
   holders.push(holder);
   for (const { level, text } of early.splice(0)) forward(level, text);

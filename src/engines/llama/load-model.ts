@@ -5,9 +5,10 @@
  * (engines/registry.ts) fills `LocalModelLoad` from a model spec and the server's flags.
  */
 import type { LoraSpec } from "../../config/lora-spec.ts";
-import type { ModelPlacement } from "../../config/placement.ts";
+import type { GpuBackend, ModelPlacement } from "../../config/placement.ts";
 import type { Logger } from "../../util/logger.ts";
 import { loadModelHost, readChatTemplateFile, type ModelHost } from "./model-host.ts";
+import type { DraftSettings } from "./slot-predictor.ts";
 
 export interface LocalModelLoad {
   /** Resolves the GGUF's local path (downloading it if needed); rejects with the signal's reason when aborted. */
@@ -28,8 +29,12 @@ export interface LocalModelLoad {
   readonly verbose?: boolean | undefined;
   /** GPU offload, flash attention, KV cache type, mlock/mmap (default: each setting's default, see config/placement.ts). */
   readonly placement?: ModelPlacement | undefined;
+  /** The process's GPU backend (`--gpu`; default: the binding's, see llama-runtime.ts). */
+  readonly gpu?: GpuBackend | undefined;
   /** Prompt states kept beyond the slots (default: none). */
   readonly promptCache?: PromptCacheSettings | undefined;
+  /** Speculative decoding (`--draft-ngram`, `--draft-max`, `--draft-min`; default: drafting from a request's `prediction` only). */
+  readonly drafting?: DraftSettings | undefined;
 }
 
 /** Where a chat model keeps prompt states evicted from its slots (`--prompt-cache-ram`, `--prompt-cache-dir`). */
@@ -45,10 +50,12 @@ export async function loadLocalModel(model: LocalModelLoad, logger: Logger, sign
   const modelPath = await model.path(signal);
   const chatTemplate = model.chatTemplateFile === undefined ? undefined : await readChatTemplateFile(model.chatTemplateFile);
   signal?.throwIfAborted();
-  const { contextSize, parallel, threads, batchSize, adapters, verbose } = model;
+  const { contextSize, parallel, threads, batchSize, adapters, verbose, placement, gpu, drafting } = model;
   return loadModelHost({
     modelPath,
     logger,
+    ...(placement === undefined ? {} : { placement }),
+    ...(gpu === undefined ? {} : { gpu }),
     ...(verbose === undefined ? {} : { verbose }),
     ...(adapters === undefined ? {} : { adapters }),
     ...(parallel === undefined ? {} : { parallel }),
@@ -56,6 +63,7 @@ export async function loadLocalModel(model: LocalModelLoad, logger: Logger, sign
     ...(contextSize === undefined ? {} : { contextSize }),
     ...(batchSize === undefined ? {} : { batchSize }),
     ...(chatTemplate === undefined ? {} : { chatTemplate }),
+    ...(drafting === undefined ? {} : { drafting }),
   });
 }
 

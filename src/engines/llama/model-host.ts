@@ -1,7 +1,9 @@
 /**
  * Loads a GGUF with node-llama-cpp: the llama.cpp binding, the model, one context with a sequence
  * per slot (each context with its batch scheduler, see batch-scheduler.ts), the vocabulary's exact
- * bytes, and the chat templates (model-templates.ts). Owns their disposal.
+ * bytes, and the chat templates (model-templates.ts). Owns their disposal. The model's placement
+ * (GPU layers, flash attention, KV cache type, mlock/mmap: placement-options.ts) applies to the
+ * model and to every context, the LoRA adapters' included; `placement` then says where it runs.
  */
 import { readFile } from "node:fs/promises";
 import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
@@ -12,8 +14,13 @@ import { acquireLlama } from "./llama-runtime.ts";
 import { isSingleToken, loadModelTemplates, type ModelTemplates } from "./model-templates.ts";
 import { defaultThreads } from "./threads.ts";
 import type { LoraSpec } from "../../config/lora-spec.ts";
+import type { GpuBackend, ModelPlacement } from "../../config/placement.ts";
+import type { ModelPlacementInfo } from "../types.ts";
+import { placementInfo } from "./memory-estimate.ts";
+import { checkKvCacheType, contextPlacementOptions, headSizes, modelLoadOptions } from "./placement-options.ts";
 import type { Logger } from "../../util/logger.ts";
 import { createTokenBias } from "./token-bias.ts";
+import type { DraftSettings } from "./slot-predictor.ts";
 import { resolveSpecialTokens, type GgufTokenizerMetadata, type SpecialTokens } from "./special-tokens.ts";
 import { Vocabulary } from "./vocabulary.ts";
 
@@ -37,6 +44,12 @@ export interface ModelHostOptions {
   readonly adapters?: readonly LoraSpec[];
   /** Forward llama.cpp's informational messages too, not only warnings (default false). */
   readonly verbose?: boolean;
+  /** GPU layers, flash attention, KV cache type, mlock/mmap (default: each one's default, config/placement.ts). */
+  readonly placement?: ModelPlacement;
+  /** The process's GPU backend (`--gpu`; default: the binding's, see llama-runtime.ts). */
+  readonly gpu?: GpuBackend;
+  /** Speculative decoding settings for the slots (`--draft-ngram`, `--draft-max`, `--draft-min`; default: a `prediction` only, see slot-predictor.ts). */
+  readonly drafting?: DraftSettings;
   readonly logger: Logger;
 }
 
@@ -62,6 +75,10 @@ export interface ModelHost {
   readonly fillInTheMiddle: boolean;
   /** Decode batches dispatched on this model's contexts, the LoRA adapters' included. */
   readonly batchStats: BatchStats;
+  /** Where it runs: device, layers offloaded, flash attention, KV cache type, memory. */
+  readonly placement: ModelPlacementInfo;
+  /** Speculative decoding settings the slots are created with (slot-predictor.ts; absent: defaults). */
+  readonly drafting?: DraftSettings;
   dispose(): Promise<void>;
 }
 
@@ -69,9 +86,10 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
   const { logger } = options;
   const phases = new PhaseTimer();
   // the binding is shared and usually already loading (llama-runtime.ts)
-  const { llama, release } = await acquireLlama({ logger, verbose: options.verbose === true });
+  const { llama, release } = await acquireLlama({ logger, verbose: options.verbose === true, gpu: options.gpu });
   phases.mark("binding");
-  const model = await llama.loadModel({ modelPath: options.modelPath }).catch((error: unknown) => {
+  const placement = options.placement ?? {};
+  const model = await llama.loadModel({ modelPath: options.modelPath, ...modelLoadOptions(placement) }).catch((error: unknown) => {
     release();
     throw error;
   });
@@ -89,11 +107,13 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     createTokenBias(model, new Map([[0, 1]]));
     const threads = options.threads ?? defaultThreads(llama.cpuMathCores);
     const contextSize = options.contextSize ?? Math.min(trained ?? 4096, 4096);
+    checkKvCacheType(placement, { flashAttentionSupported: model.flashAttentionSupported, ...headSizes(model.fileInfo.architectureMetadata as Parameters<typeof headSizes>[0]) });
     const contextOptions = {
       contextSize,
       sequences: options.parallel ?? 4,
       threads,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...contextPlacementOptions(placement),
     };
     const batchStats = new BatchStats();
     const scheduler = new BatchScheduler({ stats: batchStats });
@@ -135,6 +155,14 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
     });
     const eogTokens = endOfGenerationTokens(model, vocabulary.size);
     phases.mark("templates");
+    const where = await placementInfo({
+      model,
+      contexts: { count: 1 + adapterContexts.size, contextSize: context.contextSize, sequences: context.totalSequences, batchSize: context.batchSize, embedding: false },
+      flashAttention: context.flashAttention,
+      placement,
+      adapters: options.adapters ?? [],
+    });
+    phases.mark("placement");
     logger.debug({ phasesMs: phases.durations() }, `model loaded in ${phases.total()} ms`);
 
     return {
@@ -151,6 +179,8 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
       threads,
       fillInTheMiddle: hasInfillTokens(model),
       batchStats,
+      placement: where,
+      ...(options.drafting === undefined ? {} : { drafting: options.drafting }),
       async dispose() {
         for (const adapterContext of adapterContexts.values()) await adapterContext.dispose();
         await context.dispose();

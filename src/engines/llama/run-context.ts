@@ -9,9 +9,11 @@ import type { ChatEvent } from "../../domain/events.ts";
 import type { CacheKeySlots } from "./cache-key-slots.ts";
 import type { CompiledGrammar } from "./grammar-cache.ts";
 import type { ModelHost } from "./model-host.ts";
+import type { PromptCache } from "./prompt-cache-slots.ts";
 import type { ResolvedTemplate } from "./request-templates.ts";
 import type { SlotClaim, SequencePool } from "./sequence-pool.ts";
 import { textPromptEcho } from "./prompt.ts";
+import type { PredictedOutput } from "./slot-predictor.ts";
 
 export type Sequence = ReturnType<ModelHost["context"]["getSequence"]>;
 
@@ -29,6 +31,8 @@ export interface RunContext {
   readonly claim: SlotClaim;
   /** Which slot last served each `prompt_cache_key` of this pool. */
   readonly cacheKeys: CacheKeySlots<Sequence>;
+  /** Saved prompt states beyond the slots (prompt-cache-slots.ts); absent when off, and on LoRA adapters' slots. */
+  readonly promptCache?: PromptCache | undefined;
   /** Aborts when the client leaves, the server shuts down, or a sibling choice failed. */
   readonly signal: AbortSignal;
   /** Aborts when the request's time limit passes: running choices end with `finish_reason: "length"`. */
@@ -46,6 +50,9 @@ export interface RunTotals {
   readonly cachedTokens: number;
   /** Completion tokens that were thoughts. */
   readonly reasoningTokens?: number;
+  /** With a `prediction`: its drafted tokens kept in the output, and discarded (slot-predictor.ts). */
+  readonly acceptedPredictionTokens?: number;
+  readonly rejectedPredictionTokens?: number;
 }
 
 /**
@@ -56,11 +63,18 @@ export function sharedPrefix(prompt: readonly Token[]): (sequence: Sequence) => 
   return (sequence) => sequence.compareContextTokens(prompt as Token[]).firstDifferentIndex;
 }
 
-/** A slot for one of the request's choices: the one holding most of its prompt, the `prompt_cache_key`'s among equals. */
+/**
+ * A slot for one of the request's choices: the one holding most of its prompt, the `prompt_cache_key`'s among equals;
+ * with a prompt cache, its old state saved and a better one restored first (prompt-cache-slots.ts).
+ */
 export async function acquireSlot(ctx: RunContext): Promise<Sequence> {
   const key = ctx.request.scheduling.cacheKey;
-  const sequence = await ctx.pool.acquire(ctx.claim, ctx.signal, ctx.cacheKeys.prefer(key, sharedPrefix(ctx.prompt)));
+  const { promptCache } = ctx;
+  const score = promptCache === undefined ? sharedPrefix(ctx.prompt) : promptCache.placement(ctx.prompt, key, sharedPrefix(ctx.prompt));
+  const sequence = await ctx.pool.acquire(ctx.claim, ctx.signal, ctx.cacheKeys.prefer(key, score));
   ctx.cacheKeys.served(key, sequence);
+  // Prompt log-probabilities evaluate the whole prompt anyway: nothing to restore for them.
+  await promptCache?.prepare(sequence, ctx.prompt, { key, restore: ctx.request.promptLogprobs === undefined });
   return sequence;
 }
 
@@ -70,4 +84,20 @@ export function echoText({ request, host }: RunContext): string {
   if (request.text !== undefined) return textPromptEcho(host, request.text);
   const final = request.messages.at(-1);
   return final?.role === "assistant" ? final.content : "";
+}
+
+const predictions = new WeakMap<RunContext, PredictedOutput>();
+
+/** The request's predicted output (`prediction`), tokenized once per request; undefined without one. */
+export function predictionTokens(ctx: RunContext): PredictedOutput | undefined {
+  const text = ctx.request.prediction;
+  if (text === undefined) return undefined;
+  let prediction = predictions.get(ctx);
+  if (prediction === undefined) {
+    const { model, vocabulary } = ctx.host;
+    const tokenize = (part: string) => model.tokenize(part, false);
+    prediction = { tokens: tokenize(text), text: { bytes: Buffer.from(text, "utf8"), tokenBytes: (token) => vocabulary.bytes(token), tokenize } };
+    predictions.set(ctx, prediction);
+  }
+  return prediction;
 }

@@ -12,7 +12,7 @@ import { generateChoice, type ChoiceOptions, type ChoiceResult } from "./generat
 import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { PromptFork } from "./prompt-fork.ts";
 import { choiceSplitter, forcedTokens, ReasoningSteer } from "./reasoning-steer.ts";
-import { acquireSlot, echoText, type RunContext, type RunTotals } from "./run-context.ts";
+import { acquireSlot, echoText, predictionTokens, type RunContext, type RunTotals } from "./run-context.ts";
 
 export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
   const { request } = ctx;
@@ -40,10 +40,20 @@ export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
   if (failure !== undefined) throw failure.reason;
   const results = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
   if (ranked && !ctx.signal.aborted) emitBest(ctx, results, held);
+  const predicted = request.prediction === undefined ? {} : predictionTotals(results);
   return {
     completionTokens: results.reduce((sum, r) => sum + r.completionTokens, 0),
     cachedTokens: Math.min(...results.map((r) => r.cachedTokens)),
     reasoningTokens: results.reduce((sum, r) => sum + r.reasoningTokens, 0),
+    ...predicted,
+  };
+}
+
+/** OpenAI's `accepted_prediction_tokens` and `rejected_prediction_tokens`: drafted tokens of the prediction kept and discarded. */
+function predictionTotals(results: readonly ChoiceResult[]): Pick<RunTotals, "acceptedPredictionTokens" | "rejectedPredictionTokens"> {
+  return {
+    acceptedPredictionTokens: results.reduce((sum, r) => sum + (r.drafted?.accepted ?? 0), 0),
+    rejectedPredictionTokens: results.reduce((sum, r) => sum + (r.drafted?.rejected ?? 0), 0),
   };
 }
 
@@ -128,6 +138,7 @@ async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent
       },
       score,
       ...(fork === undefined ? {} : { fork }),
+      prediction: predictionTokens(ctx),
       signal: ctx.signal,
       deadline: ctx.deadline,
       onStep,

@@ -124,7 +124,10 @@ export function toUsage(u: Json): Usage {
   const details = isObject(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
   const completion = isObject(u.completion_tokens_details) ? u.completion_tokens_details : {};
   const reasoning = typeof completion.reasoning_tokens === "number" ? { reasoningTokens: completion.reasoning_tokens } : {};
-  return { promptTokens: num(u.prompt_tokens), completionTokens: num(u.completion_tokens), cachedTokens: num(details.cached_tokens), ...reasoning };
+  // Predicted Outputs' counts, as the upstream reports them (OpenAI and another Parley).
+  const accepted = typeof completion.accepted_prediction_tokens === "number" ? { acceptedPredictionTokens: completion.accepted_prediction_tokens } : {};
+  const rejected = typeof completion.rejected_prediction_tokens === "number" ? { rejectedPredictionTokens: completion.rejected_prediction_tokens } : {};
+  return { promptTokens: num(u.prompt_tokens), completionTokens: num(u.completion_tokens), cachedTokens: num(details.cached_tokens), ...reasoning, ...accepted, ...rejected };
 }
 
 function toTop(e: Json): TopLogprob {

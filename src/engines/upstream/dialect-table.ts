@@ -105,6 +105,8 @@ export const FIELD_TABLE: Readonly<Record<string, Row>> = {
   thinking_token_budget: row(REJECT, SEND, as("reasoning_budget_tokens"), REJECT),
   prompt_cache_key: row(SEND, DROP, DROP, DROP),
   service_tier: row(SEND, DROP, DROP, DROP),
+  // OpenAI's Predicted Outputs: only OpenAI and another Parley read it; the others would ignore it.
+  prediction: row(SEND, REJECT, REJECT, REJECT),
 };
 
 /**

@@ -12,6 +12,7 @@
  * | `suffix` | as is (OpenAI accepts it for the models that fill in the middle) | 400 (vLLM answers "suffix is not currently supported") | 400 (it refuses `suffix` on `/v1/completions`; FIM is its `/infill`) | as is (applied through the server's `--completion-template`) | as is |
  * | `add_generation_prompt` | left out: a raw prompt has no chat template | same | same | same | same |
  * | `prompt_cache_key`, `service_tier` | left out (the legacy API does not take them; Parley places and queues the request itself) | left out | left out | left out | as is |
+ * | `prediction` | 400 (the legacy API has no Predicted Outputs) | 400 | 400 | 400 | as is |
  */
 import type { FieldRule, Row, WireBody } from "./dialect-table.ts";
 import type { UpstreamDialect } from "./dialect.ts";
@@ -42,6 +43,8 @@ export const TEXT_FIELD_OVERRIDES: Readonly<Record<string, Row>> = {
   add_generation_prompt: row(DROP, DROP, DROP, DROP, DROP),
   prompt_cache_key: row(DROP, DROP, DROP, DROP),
   service_tier: row(DROP, DROP, DROP, DROP),
+  // OpenAI's legacy completions have no Predicted Outputs: another Parley only.
+  prediction: row(REJECT, REJECT, REJECT, REJECT),
 };
 
 /** Whether the dialect forwards `suffix` (fill-in-the-middle) on text completions. */

@@ -28,6 +28,13 @@ export interface AuthOptions {
   readonly canonicalModel?: (name: string) => string;
 }
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route controls the server: it checks the admin key itself (`checkControl`), not an API key. */
+    admin?: boolean;
+  }
+}
+
 /** Routes reachable without a key (matched route patterns). */
 const PUBLIC_ROUTES = new Set(["/health"]);
 export const ADMIN_PREFIX = "/admin/";
@@ -56,7 +63,8 @@ export class Auth {
       const route = request.routeOptions.url;
       const matched = request.is404 !== true && route !== undefined;
       if (matched && PUBLIC_ROUTES.has(route)) return;
-      if (matched && route.startsWith(ADMIN_PREFIX)) return; // the admin key is checked by the route
+      // The admin key is checked by the route (`/admin/*`, and routes whose config says `admin`).
+      if (matched && (route.startsWith(ADMIN_PREFIX) || request.routeOptions.config.admin === true)) return;
       const token = requestKey(request.headers, matched ? route : undefined);
       const principal = token === undefined ? undefined : this.keys.authenticate(token);
       if (principal === undefined) return unauthorized(reply, token === undefined);
@@ -107,6 +115,21 @@ export class Auth {
     void unauthorized(reply, token === undefined);
     return false;
   }
+}
+
+/**
+ * For routes that control the server (loading and unloading models): the admin key when one is
+ * configured (as `checkAdmin`); on an open server without one, anyone (as every other route); with
+ * API keys but no admin key, nobody (403 naming `--admin-key`). Returns false when it answered.
+ */
+export function checkControl(auth: Auth, request: FastifyRequest, reply: FastifyReply): boolean {
+  if (auth.admin !== undefined) return auth.checkAdmin(request, reply);
+  if (!auth.keys.enabled) return true;
+  const mapped = toHttpError(
+    new ParleyError("permission_denied", "This route needs the admin key, and this server has none: start it with --admin-key (or adminKey in the config file).", { code: "admin_key_required" }),
+  );
+  void reply.code(mapped.status).send(errorPayload(reply.request, mapped));
+  return false;
 }
 
 const UNLIMITED: Admission = { charge: () => undefined, release: () => undefined };

@@ -40,5 +40,13 @@ function renumber(event: Exclude<ChatEvent, { type: "usage" }>, generation: numb
 function sum(usages: readonly Usage[]): Usage {
   const total = (key: "promptTokens" | "completionTokens" | "cachedTokens") => usages.reduce((s, u) => s + u[key], 0);
   const reasoning = usages.some((u) => u.reasoningTokens !== undefined) ? { reasoningTokens: usages.reduce((s, u) => s + (u.reasoningTokens ?? 0), 0) } : {};
-  return { promptTokens: total("promptTokens"), completionTokens: total("completionTokens"), cachedTokens: total("cachedTokens"), ...reasoning };
+  const optional = (key: "acceptedPredictionTokens" | "rejectedPredictionTokens") => (usages.some((u) => u[key] !== undefined) ? { [key]: usages.reduce((s, u) => s + (u[key] ?? 0), 0) } : {});
+  return {
+    promptTokens: total("promptTokens"),
+    completionTokens: total("completionTokens"),
+    cachedTokens: total("cachedTokens"),
+    ...reasoning,
+    ...optional("acceptedPredictionTokens"),
+    ...optional("rejectedPredictionTokens"),
+  };
 }

@@ -31,8 +31,18 @@ export function toWireUsage(usage: Usage): CompletionUsage {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedTokens },
-    ...(usage.reasoningTokens === undefined ? {} : { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens } }),
+    ...completionDetails(usage),
   };
+}
+
+/** `completion_tokens_details`: thoughts, and a prediction's drafted tokens; absent when neither applies. */
+function completionDetails(usage: Usage): Pick<CompletionUsage, "completion_tokens_details"> {
+  const details: NonNullable<CompletionUsage["completion_tokens_details"]> = {
+    ...(usage.reasoningTokens === undefined ? {} : { reasoning_tokens: usage.reasoningTokens }),
+    ...(usage.acceptedPredictionTokens === undefined ? {} : { accepted_prediction_tokens: usage.acceptedPredictionTokens }),
+    ...(usage.rejectedPredictionTokens === undefined ? {} : { rejected_prediction_tokens: usage.rejectedPredictionTokens }),
+  };
+  return Object.keys(details).length === 0 ? {} : { completion_tokens_details: details };
 }
 
 /** vLLM's `prompt_logprobs`: null for the first token, then one entry per prompt token. */

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Model, ModelsPage } from "openai/resources/models";
-import type { ModelFormats, ModelInfo } from "../../engines/types.ts";
+import type { ModelFormats, ModelInfo, ModelLifecycleInfo, ModelPlacementInfo, ModelStatus } from "../../engines/types.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { Router } from "../../router/router.ts";
 import type { Auth } from "../auth/auth.ts";
@@ -20,8 +20,72 @@ export interface WireModelFormats {
   readonly tool_use_template: boolean;
 }
 
-/** A model entry: OpenAI's fields, the context length under llama-server's and vLLM's names, and Parley's formats. */
-export type WireModel = Model & { context_length?: number; max_model_len?: number; kind?: "embedding"; dimensions?: number; parley?: WireModelFormats };
+/** A local model's state, as llama-server's router mode names it (`status.value`), with Parley's details. */
+export interface WireModelStatus {
+  readonly value: ModelStatus;
+  /** Present (true) when the last load failed, with `error` saying why. */
+  readonly failed?: true;
+  readonly error?: string;
+  /** While the model's file downloads for its first load. */
+  readonly download?: { readonly received_bytes: number; readonly total_bytes?: number };
+}
+
+/** A local model's lifecycle fields. */
+export interface WireLifecycle {
+  readonly status: WireModelStatus;
+  /** What it takes loaded, estimated from its GGUF (once the file is on disk). */
+  readonly memory_estimate?: { readonly ram_bytes: number; readonly vram_bytes: number };
+  readonly pinned: boolean;
+  /** Seconds without requests before it unloads. */
+  readonly ttl?: number;
+}
+
+/** A model entry: OpenAI's fields, the context length under llama-server's and vLLM's names, a local model's lifecycle, and Parley's formats. */
+export type WireModel = Model & {
+  context_length?: number;
+  max_model_len?: number;
+  kind?: "embedding";
+  dimensions?: number;
+  parley?: WireModelFormats;
+  placement?: WirePlacement;
+} & Partial<WireLifecycle>;
+
+/** `lifecycle` in the API's snake_case. */
+export function lifecycleToWire(lifecycle: ModelLifecycleInfo): WireLifecycle {
+  const { status, error, memory, pinned, ttl, download } = lifecycle;
+  return {
+    status: {
+      value: status,
+      ...(status === "failed" ? { failed: true as const } : {}),
+      ...(error === undefined ? {} : { error }),
+      ...(download === undefined ? {} : { download: { received_bytes: download.receivedBytes, ...(download.totalBytes === undefined ? {} : { total_bytes: download.totalBytes }) } }),
+    },
+    ...(memory === undefined ? {} : { memory_estimate: { ram_bytes: memory.ram, vram_bytes: memory.vram } }),
+    pinned,
+    ...(ttl === undefined ? {} : { ttl }),
+  };
+}
+
+/** Where a loaded local model runs (`placement`), in the API's snake_case. */
+export interface WirePlacement {
+  readonly device: string;
+  readonly gpu_layers: number;
+  readonly total_layers: number;
+  readonly flash_attention: boolean;
+  readonly kv_cache_type: string;
+  readonly memory: { readonly ram_bytes: number; readonly vram_bytes: number };
+}
+
+function placementToWire(p: ModelPlacementInfo): WirePlacement {
+  return {
+    device: p.device,
+    gpu_layers: p.gpuLayers,
+    total_layers: p.totalLayers,
+    flash_attention: p.flashAttention,
+    kv_cache_type: p.kvCacheType,
+    memory: { ram_bytes: p.memory.ram, vram_bytes: p.memory.vram },
+  };
+}
 
 function formatsToWire(formats: ModelFormats): WireModelFormats {
   const { reasoning } = formats;
@@ -42,11 +106,13 @@ function formatsToWire(formats: ModelFormats): WireModelFormats {
   };
 }
 
-function toWire(model: ModelInfo): WireModel {
+export function toWire(model: ModelInfo): WireModel {
   const context = model.contextLength === undefined ? {} : { context_length: model.contextLength, max_model_len: model.contextLength };
   // An embedding model says so (`kind`) and gives its vectors' length once loaded; chat models carry no `kind`.
   const kind = model.kind === undefined ? {} : { kind: model.kind, ...(model.dimensions === undefined ? {} : { dimensions: model.dimensions }) };
-  const wire: WireModel = { id: model.id, object: "model", created: model.created, owned_by: model.ownedBy, ...context, ...kind };
+  const lifecycle = model.lifecycle === undefined ? {} : lifecycleToWire(model.lifecycle);
+  const placement = model.placement === undefined ? {} : { placement: placementToWire(model.placement) };
+  const wire: WireModel = { id: model.id, object: "model", created: model.created, owned_by: model.ownedBy, ...context, ...kind, ...lifecycle, ...placement };
   return model.formats === undefined ? wire : { ...wire, parley: formatsToWire(model.formats) };
 }
 

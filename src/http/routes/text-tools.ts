@@ -75,6 +75,7 @@ export function registerTextToolRoutes(app: FastifyInstance, router: Router, aut
   app.post(DETOKENIZE_PATH, async (request) => {
     const body = parseDetokenizeBody(request.body, limits);
     const engine = tools.engine(request, body.model ?? tools.defaultModel(request, DETOKENIZE_PATH), DETOKENIZE_PATH);
+    await engine.load(); // a model loaded on demand (the vocabulary is the loaded model's)
     // Bytes first, decoded once: a character split across tokens comes out whole.
     return { content: Buffer.concat(engine.tokenBytes(body.tokens)).toString("utf8") };
   });

@@ -80,6 +80,7 @@ function normalize(wire: CountTokensWire, body: unknown): ParsedMessagesRequest 
       frequency_penalty: wire.frequency_penalty,
       presence_penalty: wire.presence_penalty,
       min_tokens: wire.min_tokens,
+      keep_alive: wire.keep_alive,
       user: wire.metadata?.user_id,
     }),
     messages,

@@ -58,9 +58,10 @@ const outputConfig = z.strictObject({
 });
 
 /** Parley's extensions on this route (vLLM's names, as on `/v1/chat/completions`). */
-const { seed, logit_bias, min_p, repetition_penalty, frequency_penalty, presence_penalty, min_tokens } = generationFields.shape;
+const { seed, logit_bias, min_p, repetition_penalty, frequency_penalty, presence_penalty, min_tokens, keep_alive } = generationFields.shape;
 const extensions = {
   seed,
+  keep_alive,
   logit_bias,
   min_p,
   repetition_penalty,

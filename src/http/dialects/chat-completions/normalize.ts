@@ -10,6 +10,7 @@ import type { FieldIssue } from "../../../domain/errors.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../../../domain/limits.ts";
 import { toConstraint } from "../../../schemas/constraints.ts";
 import { generationIssues, stopWithConstraintIssues, toBookkeeping, toGeneration } from "../../../schemas/generation.ts";
+import { toPrediction } from "../../../schemas/prediction.ts";
 import { toPromptControl, withVerbosity } from "../../../schemas/prompt-control.ts";
 import { toReasoningRequest } from "../../../schemas/reasoning.ts";
 import { toPromptLogprobs, toSearch } from "../../../schemas/search.ts";
@@ -57,6 +58,7 @@ export function parseChatRequest(body: unknown, limits: RequestLimits = DEFAULT_
     constraint,
     tools,
     reasoning: toReasoningRequest(wire),
+    ...toPrediction(wire),
     extensions: extensionFields(body as Record<string, unknown>),
   };
   return { request, requests: [request], input: { field: "messages", value: (body as { messages: unknown }).messages }, ...toBookkeeping(wire) };

@@ -8,6 +8,7 @@
 import type { ChatCompletionCreateParams, ChatCompletionCreateParamsBase } from "openai/resources/chat/completions";
 import { z } from "zod";
 import { generationFields, positiveInt } from "../../../schemas/generation.ts";
+import { predictionFields } from "../../../schemas/prediction.ts";
 import { promptControlFields } from "../../../schemas/prompt-control.ts";
 import { reasoningFields } from "../../../schemas/reasoning.ts";
 import { toolFields } from "../../../schemas/tools.ts";
@@ -49,6 +50,7 @@ export const chatRequestSchema = generationFields
   .extend(toolFields.shape)
   .extend(promptControlFields.shape)
   .extend(reasoningFields.shape)
+  .extend(predictionFields.shape)
   .loose()
   .extend({
     messages: z.array(messageSchema).min(1),
@@ -79,7 +81,8 @@ type Covered =
   | "logprobs"
   | "top_logprobs"
   | "stream"
-  | "user";
+  | "user"
+  | "prediction";
 type AcceptsOpenAI<T extends Covered> = NonNullable<ChatCompletionCreateParams[T]> extends NonNullable<ChatRequestWire[T]> ? true : never;
 export const openAiFieldsCovered: { [K in Covered]: AcceptsOpenAI<K> } = {
   reasoning_effort: true,
@@ -96,6 +99,7 @@ export const openAiFieldsCovered: { [K in Covered]: AcceptsOpenAI<K> } = {
   top_logprobs: true,
   stream: true,
   user: true,
+  prediction: true,
 };
 
 /** Compile-time check: no field of the official client's request is left out of the schema and the field policy. */

@@ -12,6 +12,7 @@ import { toConstraint } from "../../../schemas/constraints.ts";
 import { generationIssues, stopWithConstraintIssues, toBookkeeping, toGeneration } from "../../../schemas/generation.ts";
 import { toPromptLogprobs, toSearch } from "../../../schemas/search.ts";
 import { extensionFields } from "../../../schemas/unsupported-fields.ts";
+import { toPrediction } from "../../../schemas/prediction.ts";
 import { parseBody, validationError } from "../../../schemas/validation.ts";
 import type { ParsedRequest } from "../types.ts";
 import { completionRequestSchema, type CompletionRequestWire } from "./request-schema.ts";
@@ -68,6 +69,7 @@ export function parseCompletionRequest(body: unknown, limits: RequestLimits = DE
       constraint,
       tools: undefined,
       reasoning: NO_REASONING_REQUEST,
+      ...toPrediction(wire),
       extensions,
     }),
   );

@@ -8,6 +8,7 @@
 import type { CompletionCreateParamsBase } from "openai/resources/completions";
 import { z } from "zod";
 import { generationFields, wellFormed } from "../../../schemas/generation.ts";
+import { predictionFields } from "../../../schemas/prediction.ts";
 import type { IGNORED_FIELDS, UnsupportedField } from "../../../schemas/unsupported-fields.ts";
 
 /** Prompts one request may hold (each is a generation of its own, with `n` choices). */
@@ -15,15 +16,18 @@ export const MAX_PROMPTS = 128;
 
 const tokenIds = z.array(z.number().int().min(0)).min(1);
 
-export const completionRequestSchema = generationFields.loose().extend({
-  prompt: z.union([wellFormed, z.array(wellFormed).min(1).max(MAX_PROMPTS), tokenIds, z.array(tokenIds).min(1).max(MAX_PROMPTS)]),
-  suffix: wellFormed.nullish(),
-  echo: z.boolean().nullish(),
-  // OpenAI allows 0–5; vLLM up to its max_logprobs (20 by default), as chat's `top_logprobs`.
-  logprobs: z.number().int().min(0).max(20).nullish(),
-  // OpenAI's limit is 2048 tokens less the prompt; `n_predict` (-1: no limit) stands in for it.
-  max_tokens: z.number().int().min(0).nullish(),
-});
+export const completionRequestSchema = generationFields
+  .extend(predictionFields.shape)
+  .loose()
+  .extend({
+    prompt: z.union([wellFormed, z.array(wellFormed).min(1).max(MAX_PROMPTS), tokenIds, z.array(tokenIds).min(1).max(MAX_PROMPTS)]),
+    suffix: wellFormed.nullish(),
+    echo: z.boolean().nullish(),
+    // OpenAI allows 0–5; vLLM up to its max_logprobs (20 by default), as chat's `top_logprobs`.
+    logprobs: z.number().int().min(0).max(20).nullish(),
+    // OpenAI's limit is 2048 tokens less the prompt; `n_predict` (-1: no limit) stands in for it.
+    max_tokens: z.number().int().min(0).nullish(),
+  });
 
 export type CompletionRequestWire = z.infer<typeof completionRequestSchema>;
 

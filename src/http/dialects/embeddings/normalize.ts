@@ -38,6 +38,7 @@ export function parseEmbeddingRequest(body: unknown, limits: RequestLimits): Par
       inputs,
       ...(wire.dimensions == null ? {} : { dimensions: wire.dimensions }),
       ...(wire.user == null ? {} : { user: wire.user }),
+      ...(wire.keep_alive == null ? {} : { keepAlive: wire.keep_alive }),
     },
     encoding: wire.encoding_format ?? "float",
   };

@@ -9,6 +9,7 @@
  */
 import type { EmbeddingCreateParams } from "openai/resources/embeddings";
 import { z } from "zod";
+import { keepAliveField } from "../../../schemas/keep-alive.ts";
 import type { FieldIssue } from "../../../domain/errors.ts";
 
 /** Most inputs in one request, as OpenAI allows. */
@@ -22,6 +23,8 @@ export const embeddingRequestSchema = z.object({
   encoding_format: z.enum(["float", "base64"]).nullish(),
   dimensions: z.number().int().min(1).max(65_536).nullish(),
   user: z.string().max(1024).nullish(),
+  // Ollama's: how long the (local) model stays loaded after this request (schemas/keep-alive.ts).
+  keep_alive: keepAliveField,
 });
 
 export type EmbeddingRequestWire = z.infer<typeof embeddingRequestSchema>;

@@ -10,7 +10,7 @@
  * whose records describe generations.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ParleyError } from "../../../domain/errors.ts";
+import { checkEmbeddingCapabilities } from "../../../router/capabilities.ts";
 import type { ChatEvent } from "../../../domain/events.ts";
 import type { RequestLimits } from "../../../domain/limits.ts";
 import type { Router } from "../../../router/router.ts";
@@ -43,13 +43,8 @@ async function embeddings({ router, limits, auth }: EmbeddingsDependencies, requ
   if (router.has(model)) context.modelLabel = model;
   auth?.checkModel(request, model);
   const engine = router.resolve(model);
-  if (!engine.capabilities.embeddings || engine.embed === undefined) {
-    throw new ParleyError(
-      "invalid_request",
-      `The model \`${model}\` is a chat model (kind \`chat\`): it generates text, and has no embeddings. \`/v1/embeddings\` needs an embedding model (a GGUF that declares pooling or an encoder architecture, or \`kind: embedding\` in the config file).`,
-      { param: "model", code: "model_not_supported" },
-    );
-  }
+  checkEmbeddingCapabilities(parsed.request, engine.capabilities);
+  if (engine.embed === undefined) throw new Error(`the engine of \`${model}\` says it embeds, and has no embed()`);
   context.admission = auth?.admit(request);
   const user = keyUser ?? ANONYMOUS;
   auth?.usage.request(user, model);
