@@ -6,6 +6,7 @@
  * then runs the raw node-llama-cpp baseline (./raw-engine.ts) with Parley stopped, and prints the
  * tables (./report.ts). A script, not a test.
  */
+import { cpuDescription, llamaBuildDescription, parleyPlacement, peerBuild } from "./machine.ts";
 import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { statSync } from "node:fs";
@@ -102,7 +103,7 @@ async function measureRaw(options: BenchOptions, modelPath: string): Promise<Raw
   return rows;
 }
 
-function header(options: BenchOptions, modelPath: string, targets: readonly Target[], biased: number): string {
+function header(options: BenchOptions, modelPath: string, targets: readonly Target[], biased: number, machine: readonly string[]): string {
   let size = "";
   try {
     size = ` (${(statSync(modelPath).size / 1e6).toFixed(1)} MB)`;
@@ -115,6 +116,7 @@ function header(options: BenchOptions, modelPath: string, targets: readonly Targ
       `${options.ctxSize === undefined ? "" : ` --ctx-size ${options.ctxSize}`}${options.batchSize === undefined ? "" : ` --batch-size ${options.batchSize}`}`,
     ...targets.filter((t) => t.name !== "parley").map((t) => `${t.name}: ${t.baseUrl}, model "${t.model}" (its threads/slots/context are whatever it was started with)`),
     `per level: ${options.durationSeconds === undefined ? `${options.requests ?? "4 × conc (≥ 8)"} streamed requests` : `${options.durationSeconds} s`} after one warm-up request`,
+    ...machine,
     ...(biased > 0 ? [`every request carries a logit_bias banning the model's ${biased} tokens that are not UTF-8 alone (--utf8-bias)`] : []),
   ];
   return lines.join("\n");
@@ -140,6 +142,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let parley: ParleyProcess | undefined;
   const targets: Target[] = [];
+  const machine = [`machine: ${cpuDescription()}`];
   let measured: Awaited<ReturnType<typeof measureServers>>;
   try {
     if (options.parleyUrl === undefined) {
@@ -153,6 +156,9 @@ async function main(argv: readonly string[]): Promise<number> {
       const peer = openTarget("peer", options.peerUrl, "", { connections });
       targets.push({ ...peer, model: options.peerModel ?? (await firstModelId(peer)) ?? "default" });
     }
+    machine.push(`parley placement: ${await parleyPlacement(parleyUrl)}`);
+    const peerInfo = options.peerUrl === undefined ? "" : await peerBuild(options.peerUrl);
+    if (peerInfo !== "") machine.push(`peer: ${peerInfo}`);
     measured = await measureServers(options, targets, extra);
   } finally {
     await Promise.all(targets.map((t) => t.pool.close()));
@@ -161,8 +167,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
   // Parley is stopped (a peer stays up, idle): the raw engine runs in this process.
   const raw = options.raw ? await measureRaw(options, modelPath) : [];
+  machine.push(`raw engine and this process: ${await llamaBuildDescription(options.gpu)}`);
   const results: BenchResults = {
-    header: header(options, modelPath, targets, biasOn ? Object.keys(info.partialUtf8Bias).length : 0),
+    header: header(options, modelPath, targets, biasOn ? Object.keys(info.partialUtf8Bias).length : 0, machine),
     maxTokens: options.maxTokens,
     ...measured,
     raw,

@@ -24,6 +24,8 @@ import type { ChatRequest } from "../domain/chat.ts";
 import { ParleyError } from "../domain/errors.ts";
 import { SHUTTING_DOWN } from "../config/defaults.ts";
 import type { ChatEngine, EmbedRequest, EmbedResult, EngineDescription, EngineStats, Generation, MemoryEstimate, ModelInfo, ModelStatus, TokenizeOptions } from "../engines/types.ts";
+import { releasing, waitFor } from "../util/waiting.ts";
+import { type Lease, ModelUsage } from "./model-usage.ts";
 import { checkCapabilities, checkEmbeddingCapabilities } from "./capabilities.ts";
 import type { ModelPool, PooledModel, UnloadReason } from "./model-pool.ts";
 
@@ -45,11 +47,6 @@ export interface ManagedModelOptions {
 /** Least time between two download events of one model. */
 const DOWNLOAD_EVENT_MS = 500;
 
-/** A request's hold on the model; `release` is idempotent. */
-interface Lease {
-  release(keepAliveS?: number): void;
-}
-
 export class ManagedModel implements ChatEngine, PooledModel {
   readonly id: string;
   readonly pinned: boolean;
@@ -61,9 +58,7 @@ export class ManagedModel implements ChatEngine, PooledModel {
   #error: string | undefined;
   #loading: Promise<void> | undefined;
   #unloading: Promise<void> | undefined;
-  #leases = 0;
-  #lastUsed = 0;
-  #idleTimer: NodeJS.Timeout | undefined;
+  readonly #usage: ModelUsage;
   #memory: MemoryEstimate | undefined;
   /** What the model said of itself when last loaded (context length survives an unload). */
   #lastLoaded: ModelInfo | undefined;
@@ -80,6 +75,12 @@ export class ManagedModel implements ChatEngine, PooledModel {
     this.#options = options;
     this.#pool = options.pool;
     this.#engine = options.create();
+    this.#usage = new ModelUsage({
+      ttlS: () => this.#ttlS(),
+      mayExpire: () => !this.pinned && !this.#closed && this.#status === "loaded",
+      expire: () => void this.unload("idle"),
+      released: () => this.#pool.changed(),
+    });
     this.#pool.add(this);
   }
 
@@ -88,11 +89,11 @@ export class ManagedModel implements ChatEngine, PooledModel {
   }
 
   get busy(): boolean {
-    return this.#leases > 0;
+    return this.#usage.busy;
   }
 
   get lastUsed(): number {
-    return this.#lastUsed;
+    return this.#usage.lastUsed;
   }
 
   get memory(): MemoryEstimate | undefined {
@@ -198,7 +199,7 @@ export class ManagedModel implements ChatEngine, PooledModel {
     if (this.#loading !== undefined) await this.#loading.catch(() => undefined);
     if (this.#unloading !== undefined) return this.#unloading;
     if (this.#status !== "loaded") return;
-    this.#clearIdleTimer();
+    this.#usage.cancelExpiry();
     this.#setStatus("unloading");
     const engine = this.#engine;
     this.#unloading = (async () => {
@@ -217,7 +218,7 @@ export class ManagedModel implements ChatEngine, PooledModel {
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
     this.#stopLoading.abort(new ParleyError("unavailable", SHUTTING_DOWN, { retryAfter: 1 }));
-    this.#clearIdleTimer();
+    this.#usage.cancelExpiry();
     await this.#loading?.catch(() => undefined);
     await this.#unloading;
     if (this.#status === "loaded") this.#setStatus("unloading");
@@ -227,20 +228,7 @@ export class ManagedModel implements ChatEngine, PooledModel {
 
   /** Holds the model for one request: counted busy from now, loaded (or a 503) before it returns. */
   async #acquire(signal: AbortSignal | undefined): Promise<Lease> {
-    this.#leases++;
-    this.#lastUsed = performance.now();
-    this.#clearIdleTimer();
-    let released = false;
-    const lease: Lease = {
-      release: (keepAliveS) => {
-        if (released) return;
-        released = true;
-        this.#leases--;
-        this.#lastUsed = performance.now();
-        if (this.#leases === 0) this.#scheduleIdle(keepAliveS);
-        this.#pool.changed();
-      },
-    };
+    const lease = this.#usage.lease();
     try {
       await waitFor(this.#ensureLoaded(), signal, this.#pool.waitMs, () => new ParleyError("unavailable", `The model \`${this.id}\` is still loading.`, { retryAfter: 1, code: "model_loading" }));
     } catch (error) {
@@ -288,7 +276,7 @@ export class ManagedModel implements ChatEngine, PooledModel {
       this.#lastLoaded = this.#engine.describe().models[0];
       this.#setStatus("loaded");
       this.#pool.emit({ type: "loaded", model: this.id, seconds, memory: this.#memory ?? { ram: 0, vram: 0 } });
-      if (this.#leases === 0) this.#scheduleIdle(undefined);
+      this.#usage.idle();
     } catch (error) {
       const failed = this.#engine;
       if (!this.#closed) this.#engine = this.#options.create();
@@ -311,57 +299,8 @@ export class ManagedModel implements ChatEngine, PooledModel {
     return this.#options.ttlS ?? this.#pool.idleTtlS;
   }
 
-  #scheduleIdle(keepAliveS: number | undefined): void {
-    this.#clearIdleTimer();
-    if (this.pinned || this.#closed || this.#status !== "loaded") return;
-    const seconds = keepAliveS ?? (this.#ttlS() > 0 ? this.#ttlS() : -1);
-    if (seconds < 0) return;
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = undefined;
-      if (this.#leases === 0) void this.unload("idle");
-    }, seconds * 1000);
-    this.#idleTimer.unref();
-  }
-
-  #clearIdleTimer(): void {
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
-  }
-
   #setStatus(status: ModelStatus): void {
     this.#status = status;
     this.#pool.emit({ type: "status", model: this.id, status, ...(status === "failed" && this.#error !== undefined ? { error: this.#error } : {}) });
   }
-}
-
-/** `events`, then `release()` once they end, fail or are abandoned. */
-async function* releasing<T>(events: AsyncIterable<T>, release: () => void): AsyncGenerator<T> {
-  try {
-    yield* events;
-  } finally {
-    release();
-  }
-}
-
-/**
- * `work`, given up on (not stopped: others may share it) when `signal` aborts (its reason) or
- * after `timeoutMs` (`timeout()`; 0 or absent: no limit).
- */
-function waitFor<T>(work: Promise<T>, signal?: AbortSignal, timeoutMs = 0, timeout?: () => Error): Promise<T> {
-  if (signal === undefined && timeoutMs === 0) return work;
-  return new Promise<T>((resolve, reject) => {
-    const timer = timeoutMs > 0 && timeout !== undefined ? setTimeout(() => settle(() => reject(timeout())), timeoutMs) : undefined;
-    const onAbort = () => settle(() => reject(signal?.reason));
-    const settle = (then: () => void) => {
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      then();
-    };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => settle(() => resolve(value)),
-      (error: unknown) => settle(() => reject(error)),
-    );
-  });
 }
