@@ -13,9 +13,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import OpenAI from "openai";
-import { loadServeConfig } from "../../src/config/config-file.ts";
-import { startServer, type RunningServer } from "../../src/server.ts";
+import type OpenAI from "openai";
 import { ensureTestModel } from "../../src/testing/test-model.ts";
 import { parseExposition } from "../support/metrics.ts";
 import { NO_EOS, startTestServer, type TestServer } from "../support/server.ts";
@@ -188,15 +186,8 @@ describe("ttl, pinning and the memory budget (config file)", () => {
         `  - { id: other, local: { path: ${JSON.stringify(model)} } }`,
       ].join("\n"),
     );
-    const { config: settings, file } = loadServeConfig(
-      ["--config", config, "--port", "0", "--threads", "1", "--log-level", "warn", "--responses-store", "off", "--max-loaded-models", "2", "--parallel", "1", "--ctx-size", "128"],
-      {},
-    );
-    server = await startServer(settings, file);
-    await server.ready;
-    t = { server, url: server.url, client: new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 }), close: () => server.close() };
+    t = await startTestServer(["--config", config, "--max-loaded-models", "2", "--parallel", "1", "--ctx-size", "128"]);
   });
-  let server: RunningServer;
   after(() => t.close());
 
   it("unloads a model after its ttl without requests; keep_alive -1 keeps it", async () => {
@@ -290,9 +281,7 @@ describe("a remote model downloads on first use", () => {
     cache = mkdtempSync(join(tmpdir(), "parley-cache-"));
     const config = join(cache, "parley.yaml");
     writeFileSync(config, `models:\n  - { id: remote, local: { url: "http://127.0.0.1:${(host.address() as AddressInfo).port}/remote.gguf" } }\n`);
-    const { config: settings, file } = loadServeConfig(["--config", config, "--port", "0", "--threads", "1", "--log-level", "error", "--responses-store", "off", "--cache-dir", cache], {});
-    const server = await startServer(settings, file);
-    t = { server, url: server.url, client: new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 }), close: () => server.close() };
+    t = await startTestServer(["--config", config, "--log-level", "error", "--cache-dir", cache]);
   });
   after(async () => {
     await t.close();

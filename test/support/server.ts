@@ -3,7 +3,7 @@
  * HTTP with the official `openai` client (and raw `fetch` where the wire format is the point).
  */
 import OpenAI from "openai";
-import { loadConfig } from "../../src/config/config.ts";
+import { loadServeConfig } from "../../src/config/config-file.ts";
 import { startServer, type RunningServer } from "../../src/server.ts";
 import { TEST_MODEL_SPECIAL_TOKENS } from "../../src/testing/test-model.ts";
 
@@ -23,13 +23,13 @@ export interface TestServer {
 }
 
 /**
- * Flags as on the command line, e.g. ["--parallel", "1"]. Defaults: port 0, 1 thread, ctx 512, no
+ * Flags as on the command line, e.g. ["--parallel", "1"], `--config <file>` included. Defaults: port 0, 1 thread, ctx 512, no
  * stored responses (tests that store pass `--responses-store <file>`, so no test shares the
  * user's default store file).
  */
 export async function startTestServer(flags: readonly string[] = []): Promise<TestServer> {
-  const config = loadConfig(["--port", "0", "--threads", "1", "--ctx-size", "512", "--log-level", "warn", "--responses-store", "off", ...flags], {});
-  const server = await startServer(config);
+  const { config, file } = loadServeConfig(["--port", "0", "--threads", "1", "--ctx-size", "512", "--log-level", "warn", "--responses-store", "off", ...flags], {});
+  const server = await startServer(config, file);
   await server.ready;
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0, timeout: 60_000 });
   return { server, url: server.url, client, close: () => server.close() };

@@ -53,8 +53,7 @@ export class LlamaEmbeddingEngine implements ChatEngine {
   /** What loading takes, from the file (memory-estimate.ts), computed once. */
   readonly #estimate = onceEstimate(async (signal) => {
     const { model } = this.#options;
-    const settings = { kind: "embedding" as const, contextSize: model.contextSize, parallel: model.parallel, placement: model.placement, gpu: model.gpu };
-    return estimateModelMemory(await model.path(signal), settings, signal);
+    return estimateModelMemory(await model.path(signal), { ...model, kind: "embedding" }, signal);
   });
 
   constructor(options: LlamaEmbeddingEngineOptions) {

@@ -14,28 +14,19 @@
 import { stat } from "node:fs/promises";
 import { GgufInsights, readGgufFileInfo, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { LoraSpec } from "../../config/lora-spec.ts";
-import type { GpuBackend, ModelPlacement } from "../../config/placement.ts";
+import type { ModelPlacement } from "../../config/placement.ts";
 import type { MemoryEstimate, ModelPlacementInfo } from "../types.ts";
 import type { LocalModelLoad } from "./load-model.ts";
 import { prepareLlama } from "./llama-runtime.ts";
 import { flashAttentionOption, ggmlKvType, plannedGpuLayers } from "./placement-options.ts";
 
-/** The settings a model will load with (those of `LocalModelLoad`), for `estimateModelMemory`. */
-export interface EstimateSettings {
-  /** A chat model (one context of `parallel` sequences, one more per adapter) or an embedding model (`parallel` contexts). */
-  readonly kind: "chat" | "embedding";
-  /** Tokens per sequence (default: the model's training context, at most 4096, as the hosts resolve it). */
-  readonly contextSize?: number | undefined;
-  /** Sequences of a chat context (default 4), or embedding contexts (default 1). */
-  readonly parallel?: number | undefined;
-  /** Tokens per decode batch of a chat context (default node-llama-cpp's); an embedding context's is its size. */
-  readonly batchSize?: number | undefined;
-  /** A chat model's LoRA adapters (default none). */
-  readonly adapters?: readonly LoraSpec[] | undefined;
-  readonly placement?: ModelPlacement | undefined;
-  /** The process's GPU backend (default: the binding's, see llama-runtime.ts). */
-  readonly gpu?: GpuBackend | undefined;
-}
+/**
+ * The settings a model will load with (those of `LocalModelLoad`, whose defaults apply), for
+ * `estimateModelMemory`, and its kind: a chat model has one context of `parallel` sequences (one
+ * more per adapter); an embedding model has `parallel` one-sequence contexts (default 1), each as
+ * large as its batch, and no adapters.
+ */
+export type EstimateSettings = Pick<LocalModelLoad, "contextSize" | "parallel" | "batchSize" | "adapters" | "placement" | "gpu"> & { readonly kind: "chat" | "embedding" };
 
 /** One kind of context a model creates, and how many of it. */
 export interface ContextPlan {
@@ -83,16 +74,7 @@ export async function estimateModelMemory(path: string, settings: EstimateSettin
 /** A chat model's estimate (`LlamaEngine.estimateMemory` before it has loaded) for what `load()` will load. */
 export async function estimateChatModel(model: LocalModelLoad | undefined, signal?: AbortSignal): Promise<MemoryEstimate> {
   if (model === undefined) throw new Error("this engine was given a model loaded elsewhere: there are no settings to estimate for");
-  const settings = {
-    kind: "chat" as const,
-    contextSize: model.contextSize,
-    parallel: model.parallel,
-    batchSize: model.batchSize,
-    adapters: model.adapters,
-    placement: model.placement,
-    gpu: model.gpu,
-  };
-  return estimateModelMemory(await model.path(signal), settings, signal);
+  return estimateModelMemory(await model.path(signal), { ...model, kind: "chat" }, signal);
 }
 
 /**
