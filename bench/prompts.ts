@@ -1,6 +1,8 @@
 /**
  * The benchmark's prompts: short, distinct user messages (so no two requests share a whole
- * prompt), and a long, deterministic system prompt for the shared-prefix workload.
+ * prompt, within a workload run or across runs: a server that keeps whole prompts, such as
+ * llama-server's RAM prompt cache, would otherwise answer a later level's requests from an earlier
+ * level's), and a long, deterministic system prompt for the shared-prefix workload.
  */
 
 const TOPICS = [
@@ -22,11 +24,18 @@ const SYSTEM = "You are a helpful assistant.";
 
 export type Message = { readonly role: "system" | "user"; readonly content: string };
 
-/** The `i`-th short chat: a one-line system prompt and a user message naming `i`. */
-export function shortChat(i: number): Message[] {
+let runs = 0;
+
+/** A new run's label for `shortChat`: every workload run (level, server) takes its own. */
+export function nextRun(): number {
+  return ++runs;
+}
+
+/** The `i`-th short chat of run `run`: a one-line system prompt and a user message naming both. */
+export function shortChat(i: number, run = 0): Message[] {
   return [
     { role: "system", content: SYSTEM },
-    { role: "user", content: `Request ${i}: write a short story about ${TOPICS[i % TOPICS.length] ?? "anything"}.` },
+    { role: "user", content: `Request ${run}.${i}: write a short story about ${TOPICS[i % TOPICS.length] ?? "anything"}.` },
   ];
 }
 

@@ -6,7 +6,7 @@
  * - shared prefix: one long system prompt, different short questions → TTFT and cached tokens,
  *   against the same prompts made unique (no prefix reuse possible).
  */
-import { longSystemPrompt, prefixChat, shortChat } from "./prompts.ts";
+import { longSystemPrompt, nextRun, prefixChat, shortChat } from "./prompts.ts";
 import { plainChat, streamChat, type RequestResult, type Target } from "./sse-client.ts";
 import { mean, percentile, sum } from "./stats.ts";
 
@@ -82,7 +82,8 @@ export async function warmUp(target: Target, maxTokens: number, extra?: ExtraBod
 }
 
 export async function runThroughput(target: Target, options: ThroughputOptions): Promise<ThroughputSummary> {
-  const loop = await closedLoop(options.concurrency, options.length, (i) => streamChat(target, { messages: shortChat(i), ...greedy(options.maxTokens, options.extra) }));
+  const run = nextRun();
+  const loop = await closedLoop(options.concurrency, options.length, (i) => streamChat(target, { messages: shortChat(i, run), ...greedy(options.maxTokens, options.extra) }));
   const ok = loop.results.filter((r) => r.ok);
   const tokens = sum(ok.map((r) => r.completionTokens));
   const chunks = sum(ok.map((r) => r.contentChunks));
@@ -134,7 +135,8 @@ export interface ShortSummary {
 
 /** `max_tokens: 1`, not streamed: how many whole requests per second the server turns around. */
 export async function runShort(target: Target, concurrency: number, length: RunLength, extra?: ExtraBody): Promise<ShortSummary> {
-  const loop = await closedLoop(concurrency, length, (i) => plainChat(target, { messages: shortChat(i), ...greedy(1, extra) }));
+  const run = nextRun();
+  const loop = await closedLoop(concurrency, length, (i) => plainChat(target, { messages: shortChat(i, run), ...greedy(1, extra) }));
   const ok = loop.results.filter((r) => r.ok);
   return {
     target: target.name,

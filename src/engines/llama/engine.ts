@@ -35,7 +35,6 @@ import { RequestTemplates, type RequestTemplatesOptions } from "./request-templa
 import type { RunContext, Sequence } from "./run-context.ts";
 import { runSampledChoices } from "./sampled-choices.ts";
 import { SequencePool, type HeldEvent } from "./sequence-pool.ts";
-import { slotSequences } from "./slot-predictor.ts";
 import { LlamaTextTools } from "./text-tools.ts";
 
 export interface LlamaEngineOptions {
@@ -143,7 +142,7 @@ export class LlamaEngine implements ChatEngine {
     this.#templates = new RequestTemplates(host, this.#options.reasoning);
     this.#text = new LlamaTextTools(host, this.#templates, this.#tokenizer);
     for (const [id, context] of [["", host.context] as const, ...host.adapterContexts]) {
-      const sequences = slotSequences(context, host.drafting);
+      const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
       const onHeld = (event: HeldEvent) => this.#reportHeld(id, event);
       this.#pools.set(id, new SequencePool({ items: sequences, maxQueue: options.maxQueue ?? DEFAULT_QUEUE_SIZE, queueTimeoutMs: this.#queueTimeoutMs(), onHeld }));
     }

@@ -20,7 +20,8 @@ import type { PromptFork } from "./prompt-fork.ts";
 import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
 import { sampleToken, seededRandom } from "./sampler.ts";
 import { ChoiceBias } from "./choice-bias.ts";
-import { beginDrafting, draftAllowed, dropLeftoverDrafts, type DraftCounts, type PredictedOutput } from "./slot-predictor.ts";
+import { DEFAULT_DRAFT_MAX, draftAllowed, draftSource, type DraftCounts, type DraftSettings, type PredictedOutput } from "./drafting.ts";
+import { SpeculativeSteps, type TokenSteps } from "./speculative-steps.ts";
 import { TokenTextStream } from "./token-text.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
@@ -76,8 +77,10 @@ export interface ChoiceOptions {
   readonly score?: boolean;
   /** Shares the evaluated prompt among a request's choices: the first provides it, the others adopt it. */
   readonly fork?: { readonly fork: PromptFork; readonly role: "source" | "sibling" };
-  /** The predicted output (OpenAI `prediction`): drafted from, see slot-predictor.ts. */
+  /** The predicted output (OpenAI `prediction`): drafted from, see speculative-steps.ts. */
   readonly prediction?: PredictedOutput | undefined;
+  /** Drafting without a prediction (`--draft-ngram`) and draft lengths (default: a prediction only, up to 16 tokens). */
+  readonly drafting?: DraftSettings | undefined;
   readonly signal: AbortSignal;
   /** Ends the choice with `finish_reason: "length"` when it aborts (the request's time limit). */
   readonly deadline?: AbortSignal;
@@ -98,7 +101,7 @@ export interface ChoiceResult {
   readonly cachedTokens: number;
   /** Sum of the generated tokens' log-probabilities (with `score`; else 0), as `logprobs` reports them. */
   readonly cumulativeLogprob: number;
-  /** Drafted tokens kept and discarded (speculative decoding, slot-predictor.ts); absent when none was drafted from a prediction or prompt lookup. */
+  /** Drafted tokens kept and discarded (speculative decoding, speculative-steps.ts); absent when nothing was drafted from a prediction or prompt lookup. */
   readonly drafted?: DraftCounts;
   /** The stop string that ended the choice, when this function matched it (not the caller's `onDelta`). */
   readonly stopSequence?: string;
@@ -145,25 +148,38 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   const nativeTemperature = drawInJs === undefined ? sampling.temperature : 1;
   const { repetitionPenalty, frequencyPenalty, presencePenalty } = sampling;
   const allowed = draftAllowed({ probabilities: wantProbabilities, grammar: options.grammar !== undefined, repetitionPenalty, frequencyPenalty, presencePenalty, minTokens });
-  const drafting = beginDrafting(sequence, { prompt, prediction: options.prediction, maxTokens: options.maxTokens, allowed });
-  let drafted: DraftCounts | undefined;
-  const iterator = sequence.evaluateWithMetadata(
-    prompt.slice(-1) as Token[],
-    { probabilities: wantProbabilities },
-    {
-      temperature: nativeTemperature,
-      topP: drawInJs === undefined ? sampling.topP : 1,
-      topK: drawInJs === undefined ? sampling.topK : 0,
-      minP: drawInJs === undefined ? sampling.minP : 0,
-      seed: options.seed,
-      ...(tokenBias.current === undefined ? {} : { tokenBias: tokenBias.current }),
-      ...(grammarEvaluationState === undefined
-        ? {}
-        : { grammarEvaluationState: options.grammarActive === undefined ? grammarEvaluationState : () => (options.grammarActive?.() === true ? grammarEvaluationState : undefined) }),
-      ...(punished === undefined ? {} : { repeatPenalty: { punishTokens: () => punished, penalty: sampling.repetitionPenalty } }),
-      yieldEogToken: true,
-    },
-  );
+  const source = allowed ? draftSource(options.prediction, prompt.length, options.drafting) : undefined;
+  const scheduler = BatchScheduler.of(sequence.context);
+  const bias = tokenBias.current;
+  const iterator: TokenSteps =
+    source !== undefined && typeof bias !== "function"
+      ? new SpeculativeSteps({
+          sequence,
+          prompt,
+          source,
+          draftMax: options.drafting?.draftMax ?? DEFAULT_DRAFT_MAX,
+          maxTokens: options.maxTokens,
+          sampling: { temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, minP: sampling.minP, seed: options.seed, tokenBias: bias },
+          // Alone on the context; otherwise the lock-step batch already carries every generating sequence.
+          mayDraft: () => (scheduler?.members ?? 1) <= 1,
+        })
+      : sequence.evaluateWithMetadata(
+          prompt.slice(-1) as Token[],
+          { probabilities: wantProbabilities },
+          {
+            temperature: nativeTemperature,
+            topP: drawInJs === undefined ? sampling.topP : 1,
+            topK: drawInJs === undefined ? sampling.topK : 0,
+            minP: drawInJs === undefined ? sampling.minP : 0,
+            seed: options.seed,
+            ...(bias === undefined ? {} : { tokenBias: bias }),
+            ...(grammarEvaluationState === undefined
+              ? {}
+              : { grammarEvaluationState: options.grammarActive === undefined ? grammarEvaluationState : () => (options.grammarActive?.() === true ? grammarEvaluationState : undefined) }),
+            ...(punished === undefined ? {} : { repeatPenalty: { punishTokens: () => punished, penalty: sampling.repetitionPenalty } }),
+            yieldEogToken: true,
+          },
+        );
 
   let reason: FinishReason | "aborted" = "length";
   let stoppedByString = false;
@@ -184,7 +200,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     }
     return generated.length >= options.maxTokens;
   };
-  const lockStep = BatchScheduler.of(sequence.context)?.join(sequence);
+  const lockStep = scheduler?.join(sequence);
   // If this choice is given up on while llama.cpp still works on its step, the others step on without it.
   const leaveLockStep = () => lockStep?.leave();
   signal.addEventListener("abort", leaveLockStep, { once: true });
@@ -229,8 +245,6 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     lockStep?.leave();
     // Ends node-llama-cpp's generator, releasing its sampler (a `for await` would do this on break).
     await iterator.return(undefined);
-    drafted = drafting.end();
-    await dropLeftoverDrafts(sequence);
   }
 
   if (reason !== "aborted" && !stoppedByString) {
@@ -239,6 +253,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     if (tail.text !== "" || tail.logprobs.length > 0) options.onDelta(tail.text, tail.logprobs, text.stopsActive);
   }
   const stopSequence = text.stopSequence;
+  const drafted: DraftCounts | undefined = iterator instanceof SpeculativeSteps ? iterator.counts : undefined;
   return {
     reason,
     completionTokens: generated.length,

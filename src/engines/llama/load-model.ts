@@ -8,7 +8,7 @@ import type { LoraSpec } from "../../config/lora-spec.ts";
 import type { GpuBackend, ModelPlacement } from "../../config/placement.ts";
 import type { Logger } from "../../util/logger.ts";
 import { loadModelHost, readChatTemplateFile, type ModelHost } from "./model-host.ts";
-import type { DraftSettings } from "./slot-predictor.ts";
+import type { DraftSettings } from "./drafting.ts";
 
 export interface LocalModelLoad {
   /** Resolves the GGUF's local path (downloading it if needed); rejects with the signal's reason when aborted. */

@@ -20,7 +20,7 @@ import { placementInfo } from "./memory-estimate.ts";
 import { checkKvCacheType, contextPlacementOptions, headSizes, modelLoadOptions } from "./placement-options.ts";
 import type { Logger } from "../../util/logger.ts";
 import { createTokenBias } from "./token-bias.ts";
-import type { DraftSettings } from "./slot-predictor.ts";
+import type { DraftSettings } from "./drafting.ts";
 import { resolveSpecialTokens, type GgufTokenizerMetadata, type SpecialTokens } from "./special-tokens.ts";
 import { Vocabulary } from "./vocabulary.ts";
 
@@ -48,7 +48,7 @@ export interface ModelHostOptions {
   readonly placement?: ModelPlacement;
   /** The process's GPU backend (`--gpu`; default: the binding's, see llama-runtime.ts). */
   readonly gpu?: GpuBackend;
-  /** Speculative decoding settings for the slots (`--draft-ngram`, `--draft-max`, `--draft-min`; default: a `prediction` only, see slot-predictor.ts). */
+  /** Speculative decoding settings for the slots (`--draft-ngram`, `--draft-max`, `--draft-min`; default: a `prediction` only, see speculative-steps.ts). */
   readonly drafting?: DraftSettings;
   readonly logger: Logger;
 }

@@ -13,7 +13,7 @@ import type { PromptCache } from "./prompt-cache-slots.ts";
 import type { ResolvedTemplate } from "./request-templates.ts";
 import type { SlotClaim, SequencePool } from "./sequence-pool.ts";
 import { textPromptEcho } from "./prompt.ts";
-import type { PredictedOutput } from "./slot-predictor.ts";
+import type { PredictedOutput } from "./drafting.ts";
 
 export type Sequence = ReturnType<ModelHost["context"]["getSequence"]>;
 
@@ -50,7 +50,7 @@ export interface RunTotals {
   readonly cachedTokens: number;
   /** Completion tokens that were thoughts. */
   readonly reasoningTokens?: number;
-  /** With a `prediction`: its drafted tokens kept in the output, and discarded (slot-predictor.ts). */
+  /** With a `prediction`: its drafted tokens kept in the output, and discarded (speculative-steps.ts). */
   readonly acceptedPredictionTokens?: number;
   readonly rejectedPredictionTokens?: number;
 }

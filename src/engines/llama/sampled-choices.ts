@@ -139,6 +139,7 @@ async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent
       score,
       ...(fork === undefined ? {} : { fork }),
       prediction: predictionTokens(ctx),
+      drafting: host.drafting,
       signal: ctx.signal,
       deadline: ctx.deadline,
       onStep,

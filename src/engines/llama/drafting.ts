@@ -1,0 +1,93 @@
+/**
+ * What one choice drafts from in speculative decoding, and whether it may draft at all. The drafts
+ * are verified by speculative-steps.ts; their sources (pure token bookkeeping) are in
+ * draft-sources.ts: a predicted output (OpenAI `prediction`), prompt lookup (`--draft-ngram`), or
+ * nothing.
+ */
+import { NgramDraft, PredictionDraft, type DraftSource, type PredictionText } from "./draft-sources.ts";
+
+/** Server-wide drafting settings (`--draft-ngram`, `--draft-max`, `--draft-min`). */
+export interface DraftSettings {
+  /** Prompt-lookup drafting: the longest run of recent tokens looked up (0: off; default 0). */
+  readonly ngram?: number;
+  /** Most tokens drafted per step (default 16). */
+  readonly draftMax?: number;
+  /** Fewest tokens worth drafting with prompt lookup (default 1). */
+  readonly draftMin?: number;
+}
+
+export const DEFAULT_DRAFT_MAX = 16;
+
+/** A request's `prediction`: its tokens, and its text for following an output that tokenizes it otherwise. */
+export interface PredictedOutput {
+  readonly tokens: readonly number[];
+  readonly text?: PredictionText;
+}
+
+/** Drafted tokens of one choice: kept in the output, and evaluated but not kept. */
+export interface DraftCounts {
+  readonly accepted: number;
+  readonly rejected: number;
+}
+
+/** The draft source of one choice: its prediction, else prompt lookup when on; undefined: no drafting. */
+export function draftSource(prediction: PredictedOutput | undefined, promptLength: number, settings: DraftSettings = {}): DraftSource | undefined {
+  if (prediction !== undefined && prediction.tokens.length > 0) {
+    return new PredictionDraft(prediction.tokens, { promptLength, ...(prediction.text === undefined ? {} : { text: prediction.text }) });
+  }
+  const ngram = settings.ngram ?? 0;
+  return ngram > 0 ? new NgramDraft({ ngram, minDraft: settings.draftMin ?? 1 }) : undefined;
+}
+
+/**
+ * How many tokens to draft next: halved after a draft failed at its first token (a batch spent for
+ * nothing), doubled after one was kept whole, between 1 and `max`.
+ */
+export class DraftWindow {
+  readonly #max: number;
+  #size: number;
+
+  constructor(max: number = DEFAULT_DRAFT_MAX) {
+    this.#max = Math.max(1, max);
+    this.#size = this.#max;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The last draft had `drafted` tokens, of which the first `accepted` were kept. */
+  record(drafted: number, accepted: number): void {
+    if (drafted === 0) return;
+    if (accepted === 0) this.#size = Math.max(1, this.#size >> 1);
+    else if (accepted === drafted) this.#size = Math.min(this.#max, this.#size * 2);
+  }
+}
+
+/** What of a choice decides whether drafting may run for it. */
+export interface DraftEligibility {
+  /** Log-probabilities or scores are computed (JS sampling, or numbers that must not depend on batching). */
+  readonly probabilities: boolean;
+  /** An output grammar constrains the choice. */
+  readonly grammar: boolean;
+  readonly repetitionPenalty: number;
+  readonly frequencyPenalty: number;
+  readonly presencePenalty: number;
+  readonly minTokens: number;
+}
+
+/**
+ * Whether drafting leaves the choice's output unchanged. Every drafted position is sampled with
+ * the sampler options of the step (token bias, penalty window) as they were when the batch was
+ * built, before the tokens ahead of that position were accepted. So drafting is off when those
+ * options change token by token: OpenAI's frequency and presence penalties and `min_tokens` (a
+ * bias rebuilt per token, choice-bias.ts), vLLM's repetition penalty (its window grows per token),
+ * and grammars (Parley's UTF-8 guard under a grammar is such a bias too). And with
+ * log-probabilities: temperature and top-p are then applied in JavaScript to the distribution of
+ * the token at hand (generate-choice.ts), which a drafted position's validation cannot see.
+ * Reasoning redirects (reasoning-steer.ts) combine: a forced token replaces the sampled one, and
+ * the drafted tokens that followed it are discarded.
+ */
+export function draftAllowed(choice: DraftEligibility): boolean {
+  return !choice.probabilities && !choice.grammar && choice.repetitionPenalty === 1 && choice.frequencyPenalty === 0 && choice.presencePenalty === 0 && choice.minTokens === 0;
+}
