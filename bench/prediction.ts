@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/prediction.ts`: speculative decoding on an edit workload (OpenAI's
+ * `npm run bench:prediction`: speculative decoding on an edit workload (OpenAI's
  * Predicted Outputs). A random-weight model makes acceptance meaningless for free text, so the
  * workload uses text the model produces anyway: the answer to a rewrite request is first generated
  * greedily (`ignore_eos`, `--max-tokens` tokens), then a few small edits are made to it (words
@@ -18,6 +18,7 @@ import { cpus } from "node:os";
 import { loadConfig } from "../src/config/config.ts";
 import { startServer } from "../src/server.ts";
 import { ensureTestModel } from "../src/testing/test-model.ts";
+import { runDraftEngine } from "./draft-engine.ts";
 
 interface Options {
   model: string | undefined;
@@ -105,36 +106,53 @@ async function main(): Promise<void> {
   };
   try {
     const original = await ask();
-    const prediction = editText(original.text);
+    const edited = editText(original.text);
     console.log(`machine: ${cpus()[0]?.model ?? "?"} × ${cpus().length}; model ${model}; threads ${options.threads}; parallel ${options.parallel}`);
-    console.log(`workload: ${original.completionTokens}-token greedy answer; prediction = that answer with 4 small edits (${prediction.length} vs ${original.text.length} characters)`);
-    console.log("| conc | tok/s without | tok/s with prediction | speed-up | accepted / completion | accepted / drafted | outputs identical |");
-    console.log("|---|---|---|---|---|---|---|");
-    for (const concurrency of options.concurrency) {
-      const run = async (withPrediction: boolean) => {
-        const answers: Answer[] = [];
-        const start = performance.now();
-        let next = 0;
-        const worker = async () => {
-          while (next++ < options.requests) answers.push(await ask(withPrediction ? prediction : undefined));
+    console.log(
+      `workload: ${original.completionTokens}-token greedy answer; prediction = that answer with 4 small edits (${edited.length} vs ${original.text.length} characters), or the answer itself (exact)`,
+    );
+    console.log("| prediction | conc | tok/s without | tok/s with prediction | speed-up | accepted / completion | accepted / drafted | outputs identical |");
+    console.log("|---|---|---|---|---|---|---|---|");
+    for (const [kind, prediction] of [
+      ["edited", edited],
+      ["exact", original.text],
+    ] as const)
+      for (const concurrency of options.concurrency) {
+        const run = async (withPrediction: boolean) => {
+          const answers: Answer[] = [];
+          const start = performance.now();
+          let next = 0;
+          const worker = async () => {
+            while (next++ < options.requests) answers.push(await ask(withPrediction ? prediction : undefined));
+          };
+          await Promise.all(Array.from({ length: concurrency }, worker));
+          const seconds = (performance.now() - start) / 1000;
+          const tokens = answers.reduce((s, a) => s + a.completionTokens, 0);
+          return { answers, tokensPerSecond: tokens / seconds, tokens };
         };
-        await Promise.all(Array.from({ length: concurrency }, worker));
-        const seconds = (performance.now() - start) / 1000;
-        const tokens = answers.reduce((s, a) => s + a.completionTokens, 0);
-        return { answers, tokensPerSecond: tokens / seconds, tokens };
-      };
-      const without = await run(false);
-      const withPrediction = await run(true);
-      const accepted = withPrediction.answers.reduce((s, a) => s + a.accepted, 0);
-      const drafted = accepted + withPrediction.answers.reduce((s, a) => s + a.rejected, 0);
-      const identical = [...without.answers, ...withPrediction.answers].every((a) => a.text === original.text);
-      const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
-      console.log(
-        `| ${concurrency} | ${without.tokensPerSecond.toFixed(1)} | ${withPrediction.tokensPerSecond.toFixed(1)} | ${(withPrediction.tokensPerSecond / without.tokensPerSecond).toFixed(2)}× | ${pct(accepted / withPrediction.tokens)} | ${drafted === 0 ? "—" : pct(accepted / drafted)} | ${identical} |`,
-      );
-    }
+        const without = await run(false);
+        const withPrediction = await run(true);
+        const accepted = withPrediction.answers.reduce((s, a) => s + a.accepted, 0);
+        const drafted = accepted + withPrediction.answers.reduce((s, a) => s + a.rejected, 0);
+        const identical = [...without.answers, ...withPrediction.answers].every((a) => a.text === original.text);
+        const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+        console.log(
+          `| ${kind} | ${concurrency} | ${without.tokensPerSecond.toFixed(1)} | ${withPrediction.tokensPerSecond.toFixed(1)} | ${(withPrediction.tokensPerSecond / without.tokensPerSecond).toFixed(2)}× | ${pct(accepted / withPrediction.tokens)} | ${drafted === 0 ? "—" : pct(accepted / drafted)} | ${identical} |`,
+        );
+      }
   } finally {
     await server.close();
+  }
+  const rows = await runDraftEngine({ modelPath: model, prompt: `Rewrite this text with small corrections:\n\n${document}`, tokens: options.maxTokens, threads: options.threads, runs: 2 });
+  console.log("\nEngine alone, predictions as the output's own token ids (see bench/draft-engine.ts), one sequence, 2 runs each:");
+  console.log("| prediction | tok/s plain | tok/s drafting | speed-up | accepted / completion | accepted / drafted | outputs identical |");
+  console.log("|---|---|---|---|---|---|---|");
+  for (const row of rows) {
+    const total = options.maxTokens * 2;
+    const drafted = row.accepted + row.rejected;
+    console.log(
+      `| ${row.prediction} | ${row.plainTokensPerSecond.toFixed(1)} | ${row.tokensPerSecond.toFixed(1)} | ${(row.tokensPerSecond / row.plainTokensPerSecond).toFixed(2)}× | ${((100 * row.accepted) / total).toFixed(0)}% | ${drafted === 0 ? "—" : `${((100 * row.accepted) / drafted).toFixed(0)}%`} | ${row.identical} |`,
+    );
   }
 }
 

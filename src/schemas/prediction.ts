@@ -1,7 +1,7 @@
 /**
  * OpenAI's Predicted Outputs: `prediction: {type: "content", content: string | [{type: "text", text}]}`,
  * text the output is expected to largely repeat (an edited document or code). A speed hint only:
- * local models draft from it (engines/llama/slot-predictor.ts) and report how many of its tokens
+ * local models draft from it (engines/llama/speculative-steps.ts) and report how many of its tokens
  * were kept (`usage.completion_tokens_details.accepted_prediction_tokens`); the output is what it
  * would be without it. Shared by chat and text completions.
  */

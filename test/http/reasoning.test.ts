@@ -115,6 +115,20 @@ describe("reasoning models (Qwen3 tokenizer and template)", () => {
     assert.equal(streamed.usage?.completion_tokens_details?.reasoning_tokens, thoughtTokens);
   });
 
+  it("forced thought markers combine with drafting from a prediction: the same output, greedy", async () => {
+    const body = { model: MODEL, messages: user, chat_template: OPENS_THOUGHTS, max_tokens: 24, thinking_token_budget: 6, temperature: 0, logit_bias: endTokens };
+    const plain = ((await (await postChat(t.url, body)).json()) as ChatCompletion).choices[0]?.message as unknown as Thoughtful;
+    const prediction = { type: "content", content: `${plain.reasoning_content ?? ""}\n</think>\n\n${plain.content ?? ""}` };
+    const res = await postChat(t.url, { ...body, prediction });
+    assert.equal(res.status, 200, await res.clone().text());
+    const drafted = (await res.json()) as ChatCompletion;
+    const message = drafted.choices[0]?.message as unknown as Thoughtful;
+    assert.equal(message.reasoning_content, plain.reasoning_content);
+    assert.equal(message.content, plain.content);
+    const details = drafted.usage?.completion_tokens_details ?? {};
+    assert.ok((details.accepted_prediction_tokens ?? 0) + (details.rejected_prediction_tokens ?? 0) > 0, `nothing was drafted: ${JSON.stringify(drafted.usage)}`);
+  });
+
   it("does not take a think marker in the conversation for an opened block", async () => {
     const thinkId = await tokenId("<think>");
     const body = { model: MODEL, messages: [{ role: "user", content: "What does a <think> tag do?" }], max_tokens: 8, seed: 3, logit_bias: { ...endTokens, [String(thinkId)]: -100 } };

@@ -2,8 +2,8 @@
  * Where speculative drafts come from when no second model is loaded: pure token bookkeeping, no
  * llama.cpp. A draft is only a guess: llama.cpp evaluates it in one batch with the last real
  * token, and a drafted token is kept only when it equals the token the request's own sampler drew
- * at its position (node-llama-cpp's validation, see speculative-steps.ts). A source only decides
- * which tokens are worth that batch.
+ * at its position (speculative-steps.ts). A source only proposes tokens; draft-policy.ts decides
+ * how many of them are worth that batch.
  *
  * - `PredictionDraft`: OpenAI's Predicted Outputs (`prediction`): the predicted text's tokens,
  *   followed while the output agrees with them. After a mismatch (the edit inserted, deleted or

@@ -39,31 +39,6 @@ export function draftSource(prediction: PredictedOutput | undefined, promptLengt
   return ngram > 0 ? new NgramDraft({ ngram, minDraft: settings.draftMin ?? 1 }) : undefined;
 }
 
-/**
- * How many tokens to draft next: halved after a draft failed at its first token (a batch spent for
- * nothing), doubled after one was kept whole, between 1 and `max`.
- */
-export class DraftWindow {
-  readonly #max: number;
-  #size: number;
-
-  constructor(max: number = DEFAULT_DRAFT_MAX) {
-    this.#max = Math.max(1, max);
-    this.#size = this.#max;
-  }
-
-  get size(): number {
-    return this.#size;
-  }
-
-  /** The last draft had `drafted` tokens, of which the first `accepted` were kept. */
-  record(drafted: number, accepted: number): void {
-    if (drafted === 0) return;
-    if (accepted === 0) this.#size = Math.max(1, this.#size >> 1);
-    else if (accepted === drafted) this.#size = Math.min(this.#max, this.#size * 2);
-  }
-}
-
 /** What of a choice decides whether drafting may run for it. */
 export interface DraftEligibility {
   /** Log-probabilities or scores are computed (JS sampling, or numbers that must not depend on batching). */

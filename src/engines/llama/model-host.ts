@@ -77,7 +77,7 @@ export interface ModelHost {
   readonly batchStats: BatchStats;
   /** Where it runs: device, layers offloaded, flash attention, KV cache type, memory. */
   readonly placement: ModelPlacementInfo;
-  /** Speculative decoding settings the slots are created with (slot-predictor.ts; absent: defaults). */
+  /** Speculative decoding settings of the choices on this model (drafting.ts; absent: defaults). */
   readonly drafting?: DraftSettings;
   dispose(): Promise<void>;
 }

@@ -9,25 +9,27 @@
  * receives was drawn from the target model's distribution given the real prefix: greedy decoding
  * yields the same tokens as without drafting, and sampling keeps its distribution. A step whose
  * draft is right yields up to 1 + draft tokens for about the price of one (the model's weights are
- * read once per batch).
+ * read once per batch). How many drafted tokens a step carries is decided by draft-policy.ts, from
+ * the measured cost of each batch size and how often the drafts were right.
  *
  * Parley runs this itself, on node-llama-cpp's `controlledEvaluate`, rather than through
  * node-llama-cpp's `TokenPredictor`: in 3.22.1 that path validates only the first drafted token
  * per step (`_speculativeEvaluate` compares token i > 1 with a list it never fills), capping the
  * gain at 2× and wasting the rest of each batch.
  *
- * Sampling details: `controlledEvaluate` builds a new sampler per call, so a seeded request's
- * sampler is seeded per step: the first step with the seed itself (its first token is the one the
- * seed draws without drafting), later ones with a value derived from the seed and the step number
- * (the same seed gives the same output; after the first token, not the same tokens as that seed
- * without drafting). Logits computed
+ * Sampling details: a seeded choice draws each output token with its own seed, derived from the
+ * request's seed and the token's position (the first token: the seed itself, so it is the token
+ * the seed draws without drafting). So its output does not depend on how its tokens were batched,
+ * which depends on measured timings (draft-policy.ts): the same seed gives the same output, though
+ * after the first token not the tokens that seed gives without drafting. Logits computed
  * in a batch of several tokens may differ from one-token batches in the last bits (llama.cpp's
  * kernels), which can flip a greedy choice between two candidates tied to within ~1e-6: the same
  * caveat as any batched decode (docs/architecture.md, "Determinism").
  */
 import type { ControlledEvaluateInputItem, LlamaContextSequence, Token, TokenBias } from "node-llama-cpp";
 import type { DraftSource } from "./draft-sources.ts";
-import { DraftWindow, type DraftCounts } from "./drafting.ts";
+import { DraftPolicy, StepCosts } from "./draft-policy.ts";
+import { DEFAULT_DRAFT_MAX, type DraftCounts } from "./drafting.ts";
 
 /** A sampled token, as node-llama-cpp's `evaluateWithMetadata` yields it. */
 export interface StepOutput {
@@ -67,27 +69,30 @@ export interface SpeculativeOptions {
   readonly sampling: FixedSampling;
   /** Whether to draft at the next step (default always): off while other sequences share the decode step. */
   readonly mayDraft?: () => boolean;
+  /** Prior chance that a drafted token is kept (draft-policy.ts; default 0.5). */
+  readonly prior?: number;
 }
 
 const done: IteratorReturnResult<void> = { done: true, value: undefined };
 
 export class SpeculativeSteps implements TokenSteps {
   readonly #options: SpeculativeOptions;
-  readonly #window: DraftWindow;
+  readonly #costs: StepCosts;
+  readonly #policy: DraftPolicy;
   /** Tokens to evaluate at the next decode step. */
   #pending: Token[];
   /** Sampled tokens not yet yielded whose inputs (kept drafts) the KV cache already holds, but the first. */
   #ready: Token[] = [];
   #last: Token | undefined;
   #yielded = 0;
-  #steps = 0;
   #finished = false;
   #accepted = 0;
   #rejected = 0;
 
   constructor(options: SpeculativeOptions) {
     this.#options = options;
-    this.#window = new DraftWindow(options.draftMax);
+    this.#costs = StepCosts.of(options.sequence.context);
+    this.#policy = new DraftPolicy(this.#costs, { prior: options.prior ?? 0.5 });
     this.#pending = options.prompt.slice(-1);
     options.source.reset(options.prompt);
   }
@@ -104,6 +109,7 @@ export class SpeculativeSteps implements TokenSteps {
     if (last !== undefined) {
       const appended = replacement === undefined ? [last] : Array.isArray(replacement) ? [...replacement] : [replacement];
       this.#options.source.push(appended);
+      if (replacement === undefined) this.#policy.followed(appended);
       if (replacement === undefined && this.#ready.length > 0) return this.#yield(this.#ready.shift() as Token);
       // A replacement makes the kept drafts past this point wrong.
       await this.#dropReady();
@@ -133,14 +139,19 @@ export class SpeculativeSteps implements TokenSteps {
     const pending = this.#pending;
     const room = sequence.context.contextSize - sequence.nextTokenIndex - pending.length;
     // A step yields at most 1 + draft tokens: draft no more than the choice may still generate.
-    const max = Math.min(this.#window.size, this.#options.maxTokens - this.#yielded - 1, room);
-    const draft = max > 0 && (this.#options.mayDraft?.() ?? true) ? source.predict(max).slice(0, max) : [];
+    const max = Math.min(this.#options.draftMax ?? DEFAULT_DRAFT_MAX, this.#options.maxTokens - this.#yielded - 1, room);
+    const available = max > 0 && (this.#options.mayDraft?.() ?? true) ? source.predict(max).slice(0, max) : [];
+    const draft = available.length === 0 ? available : available.slice(0, this.#policy.choose(available, pending.length));
     const { tokenBias, ...rest } = sampling;
-    const options = { ...rest, seed: sampling.temperature > 0 && this.#steps > 0 ? stepSeed(sampling.seed, this.#steps) : sampling.seed, ...(tokenBias === undefined ? {} : { tokenBias }) };
-    this.#steps++;
-    const sample = { generateNext: { token: true, options } };
-    const input: ControlledEvaluateInputItem[] = [...pending.slice(0, -1), ...[pending.at(-1) as Token, ...(draft as Token[])].map((token): ControlledEvaluateInputItem => [token, sample])];
+    const sampled = (token: Token, index: number): ControlledEvaluateInputItem => {
+      // Every output position draws from its own seed, so a seeded choice does not depend on how its tokens were batched.
+      const seed = sampling.temperature > 0 && index > 0 ? positionSeed(sampling.seed, index) : sampling.seed;
+      return [token, { generateNext: { token: true, options: { ...rest, seed, ...(tokenBias === undefined ? {} : { tokenBias }) } } }];
+    };
+    const input: ControlledEvaluateInputItem[] = [...pending.slice(0, -1), ...[pending.at(-1) as Token, ...(draft as Token[])].map((token, i) => sampled(token, this.#yielded + i))];
+    const started = performance.now();
     const results = await sequence.controlledEvaluate(input);
+    this.#costs.record(input.length, performance.now() - started);
     const at = pending.length - 1;
     const first = results[at]?.next.token;
     if (first === undefined || first === null) throw new Error("Failed to sample the next token");
@@ -154,7 +165,7 @@ export class SpeculativeSteps implements TokenSteps {
     }
     const wrong = draft.length - kept;
     if (wrong > 0) await eraseLast(sequence, wrong);
-    this.#window.record(draft.length, kept);
+    this.#policy.sent(draft.length, kept);
     this.#accepted += kept;
     this.#rejected += wrong;
     this.#ready = ready;
@@ -173,9 +184,9 @@ async function eraseLast(sequence: LlamaContextSequence, count: number): Promise
   await sequence.eraseContextTokenRanges([{ start: Math.max(0, end - count), end }]);
 }
 
-/** A seed for step `step` of a choice seeded `seed` (uint32; splitmix-style mixing, so steps draw unrelated streams). */
-export function stepSeed(seed: number, step: number): number {
-  let x = (seed ^ Math.imul(step + 1, 0x9e3779b9)) >>> 0;
+/** The seed of output position `index` of a choice seeded `seed` (uint32; murmur-style mixing, so positions draw unrelated values). */
+export function positionSeed(seed: number, index: number): number {
+  let x = (seed ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0;
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
   return (x ^ (x >>> 16)) >>> 0;
