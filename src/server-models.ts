@@ -28,6 +28,7 @@ export function modelFromFlags(config: Config, defaultId: (spec: string) => stri
     aliases: [],
     source: config.model ?? TEST_MODEL_SOURCE,
     ...(config.chatTemplateFile === undefined ? {} : { chatTemplateFile: config.chatTemplateFile }),
+    ...(config.draftModel === undefined ? {} : { draftModel: config.draftModel }),
     lora: config.lora,
     lifecycle: { preload: true },
   };

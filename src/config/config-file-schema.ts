@@ -31,6 +31,7 @@ export const serverSettingsSchema = configSchema
     noMmap: true,
     lora: true,
     chatTemplateFile: true,
+    draftModel: true,
     config: true,
     apiKey: true,
     adminKey: true,
@@ -57,6 +58,8 @@ const localSchema = z
     threads: int(1, 1024).optional(),
     batchSize: int(1).optional(),
     chatTemplateFile: z.string().min(1).optional(),
+    /** A small GGUF of the same vocabulary drafting for this model: a path (relative to this file), hf:owner/repo/file.gguf or a URL. */
+    draftModel: z.string().min(1).optional(),
     lora: z.array(loraSchema).default([]),
     gpuLayers: z.union([z.enum(["auto", "max"]), int(0)]).optional(),
     flashAttn: z.enum(FLASH_ATTENTION).optional(),

@@ -36,6 +36,8 @@ export interface LocalModelSpec {
   readonly batchSize?: number;
   /** Absolute path. */
   readonly chatTemplateFile?: string;
+  /** A draft model for speculative decoding, as `source` takes it (engines/llama/draft-model.ts; default none). */
+  readonly draftModel?: string;
   readonly lora: readonly LoraSpec[];
   /**
    * `embedding`: an embedding model (engines/llama/embed-engine.ts); `chat`: a chat model; absent:
@@ -189,6 +191,7 @@ function toModelSpec(model: ModelEntry, abs: (p: string) => string, env: NodeJS.
       ...(local.threads === undefined ? {} : { threads: local.threads }),
       ...(local.batchSize === undefined ? {} : { batchSize: local.batchSize }),
       ...(local.chatTemplateFile === undefined ? {} : { chatTemplateFile: abs(local.chatTemplateFile) }),
+      ...(local.draftModel === undefined ? {} : { draftModel: /^(hf:|https?:\/\/)/i.test(local.draftModel) ? local.draftModel : abs(local.draftModel) }),
       lora: local.lora.map((adapter) => ({ id: adapter.id, path: abs(adapter.path), scale: adapter.scale })),
       ...(model.kind === "embedding" ? { modelKind: "embedding" as const, matryoshka: model.matryoshka ?? false } : {}),
       ...(model.kind === "chat" ? { modelKind: "chat" as const } : {}),
@@ -237,6 +240,7 @@ export function loadServeConfig(args: readonly string[], env: NodeJS.ProcessEnv 
     flags.modelAlias === undefined ? undefined : "--model-alias",
     flags.lora.length === 0 ? undefined : "--lora",
     flags.chatTemplateFile === undefined ? undefined : "--chat-template-file",
+    flags.draftModel === undefined ? undefined : "--draft-model",
   ].filter((flag) => flag !== undefined);
   if (conflicts.length > 0) {
     throw new Error(`Invalid configuration:\n  ${conflicts.join(", ")} (or their PARLEY_* variables) cannot be combined with --config: set models in the file's models: list`);

@@ -40,18 +40,7 @@ export interface EngineKind<S extends ModelSpec> {
 const local: EngineKind<LocalModelSpec> = {
   kind: "local",
   create(spec, config, deps) {
-    const cache = config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir };
-    const path = async (signal?: AbortSignal) =>
-      spec.source === TEST_MODEL_SOURCE
-        ? ensureTestModel(cache)
-        : (
-            await resolveModelSource(spec.source, {
-              ...cache,
-              showProgress: true,
-              onProgress: ({ downloadedBytes, totalBytes }) => deps.onDownload?.({ receivedBytes: downloadedBytes, ...(totalBytes > 0 ? { totalBytes } : {}) }),
-              ...(signal === undefined ? {} : { signal }),
-            })
-          ).path;
+    const path = sourcePath(spec.source, config, deps);
     if (spec.modelKind === "embedding") return embeddingEngine(spec, config, deps, path);
     if (spec.modelKind === "chat" || spec.source === TEST_MODEL_SOURCE) return chatEngine(spec, config, deps, path);
     return autoKindEngine({
@@ -91,7 +80,24 @@ function embeddingEngine(spec: LocalModelSpec, config: Config, { logger }: Engin
   });
 }
 
-function chatEngine(spec: LocalModelSpec, config: Config, { logger }: EngineDeps, path: ModelPath): ChatEngine {
+/** Resolves a local model's source (`--model`, a config entry's path/hf/url, a `--draft-model`) to a file, downloading it if needed. */
+function sourcePath(source: string, config: Config, deps: EngineDeps): ModelPath {
+  const cache = config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir };
+  return async (signal?: AbortSignal) =>
+    source === TEST_MODEL_SOURCE
+      ? ensureTestModel(cache)
+      : (
+          await resolveModelSource(source, {
+            ...cache,
+            showProgress: true,
+            onProgress: ({ downloadedBytes, totalBytes }) => deps.onDownload?.({ receivedBytes: downloadedBytes, ...(totalBytes > 0 ? { totalBytes } : {}) }),
+            ...(signal === undefined ? {} : { signal }),
+          })
+        ).path;
+}
+
+function chatEngine(spec: LocalModelSpec, config: Config, deps: EngineDeps, path: ModelPath): ChatEngine {
+  const { logger } = deps;
   return new LlamaEngine({
     modelId: spec.id,
     model: {
@@ -106,7 +112,8 @@ function chatEngine(spec: LocalModelSpec, config: Config, { logger }: EngineDeps
       placement: placementOf(spec, config),
       gpu: config.gpu,
       promptCache: { ramBytes: config.promptCacheRam, dir: config.promptCacheDir },
-      drafting: { ngram: config.draftNgram, draftMax: config.draftMax, draftMin: config.draftMin },
+      drafting: { ngram: config.draftNgram, draftMax: config.draftMax, draftMin: config.draftMin, pMin: config.draftPMin },
+      ...(spec.draftModel === undefined ? {} : { draftModel: sourcePath(spec.draftModel, config, deps) }),
     },
     maxQueue: config.queueSize,
     queueTimeoutMs: config.queueTimeout * 1000,

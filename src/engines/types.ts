@@ -213,6 +213,14 @@ export interface EngineStats {
   readonly batches?: DecodeBatchStats;
   /** The prompt cache beyond the slots (`--prompt-cache-ram`, `--prompt-cache-dir`), when the engine has one. */
   readonly promptCache?: PromptCacheStats;
+  /** Speculative decoding: drafted tokens kept and discarded, all draft sources together, when the engine drafts. */
+  readonly drafts?: DraftTotals;
+}
+
+/** Drafted tokens since the engine loaded: kept in outputs, and evaluated but discarded. */
+export interface DraftTotals {
+  readonly accepted: number;
+  readonly rejected: number;
 }
 
 /** A prompt cache's counters since the engine loaded (engines/llama/prompt-cache-slots.ts). */

@@ -102,6 +102,19 @@ export class ParleyMetrics {
     batchCounter("parley_decode_batch_sequences_total", "Sum over decode batches of the sequences each advanced", (b) => b.sequences);
     batchCounter("parley_decode_batch_tokens_total", "Tokens evaluated in decode batches (prompt and generated)", (b) => b.tokens);
     promptCacheMetrics(stats, registers);
+    const draftCounter = (name: string, help: string, read: (d: NonNullable<EngineStats["drafts"]>) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const drafts = stats().drafts;
+          this.reset();
+          if (drafts !== undefined) this.inc(read(drafts));
+        },
+      });
+    draftCounter("parley_draft_accepted_tokens_total", "Speculative decoding: drafted tokens kept in outputs (prediction, draft model or prompt lookup)", (d) => d.accepted);
+    draftCounter("parley_draft_rejected_tokens_total", "Speculative decoding: drafted tokens evaluated and discarded", (d) => d.rejected);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 

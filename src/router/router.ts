@@ -4,7 +4,7 @@
  * them after the ids (same `created` and `owned_by` as their model), so clients can discover them.
  */
 import { ParleyError } from "../domain/errors.ts";
-import type { ChatEngine, DecodeBatchStats, EngineStats, ModelInfo, PromptCacheStats } from "../engines/types.ts";
+import type { ChatEngine, DecodeBatchStats, DraftTotals, EngineStats, ModelInfo, PromptCacheStats } from "../engines/types.ts";
 import { addPromptCacheStats } from "../engines/prompt-cache-stats.ts";
 import { ManagedModel } from "./managed-model.ts";
 import { ModelPool } from "./model-pool.ts";
@@ -112,6 +112,7 @@ export class Router {
     let reclaimed = 0;
     let batches: DecodeBatchStats | undefined;
     let promptCache: PromptCacheStats | undefined;
+    let drafts: DraftTotals | undefined;
     for (const stats of this.#engines.map((engine) => engine.stats?.())) {
       if (stats === undefined) continue;
       queued += stats.queued;
@@ -120,6 +121,7 @@ export class Router {
       held += stats.held ?? 0;
       reclaimed += stats.reclaimed ?? 0;
       promptCache = addPromptCacheStats(promptCache, stats.promptCache);
+      if (stats.drafts !== undefined) drafts = { accepted: (drafts?.accepted ?? 0) + stats.drafts.accepted, rejected: (drafts?.rejected ?? 0) + stats.drafts.rejected };
       if (stats.batches !== undefined) {
         const b = stats.batches;
         batches = {
@@ -130,7 +132,16 @@ export class Router {
         };
       }
     }
-    return { queued, active, slots, held, reclaimed, ...(batches === undefined ? {} : { batches }), ...(promptCache === undefined ? {} : { promptCache }) };
+    return {
+      queued,
+      active,
+      slots,
+      held,
+      reclaimed,
+      ...(batches === undefined ? {} : { batches }),
+      ...(promptCache === undefined ? {} : { promptCache }),
+      ...(drafts === undefined ? {} : { drafts }),
+    };
   }
 
   /** Closes every engine (each stops accepting, waits up to `graceMs` for running requests, frees its model). */

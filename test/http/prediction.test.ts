@@ -81,21 +81,21 @@ describe("prediction (Predicted Outputs)", () => {
     for (const r of results) assert.equal(r.choices[0]?.message.content, text);
   });
 
-  it("sampled with a seed: valid output and plausible counts (the exact tokens may differ from the same seed without a prediction)", async () => {
+  it("sampled with the client's seed: drafting steps aside, so the seed gives exactly its output", async () => {
     const base = await ask({ temperature: 1, seed: 42 });
     const text = base.choices[0]?.message.content ?? "";
     const again = await ask({ temperature: 1, seed: 42, ...predicted(text) });
-    const completion = again.usage?.completion_tokens ?? 0;
-    assert.equal(completion, 60);
-    const { accepted_prediction_tokens: accepted = -1 } = details(again.usage);
-    assert.ok(accepted >= 0 && accepted <= completion);
-    // The first token is drawn exactly as without a prediction (same seed, first draw).
-    const first = (s: string | null | undefined) => (s ?? "").slice(0, 1);
-    assert.equal(first(again.choices[0]?.message.content), first(text));
-    // Drafting keeps a seeded request deterministic, however its tokens were batched.
-    const repeat = await ask({ temperature: 1, seed: 42, ...predicted(text) });
-    assert.equal(repeat.choices[0]?.message.content, again.choices[0]?.message.content);
-    assert.equal(repeat.usage?.completion_tokens, again.usage?.completion_tokens);
+    assert.equal(again.choices[0]?.message.content, text);
+    assert.deepEqual(details(again.usage), { accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 });
+  });
+
+  it("sampled without a seed: drafting runs, the output is valid", async () => {
+    const base = await ask({ temperature: 1 });
+    const text = base.choices[0]?.message.content ?? "";
+    const again = await ask({ temperature: 1, ...predicted(text) });
+    assert.equal(again.usage?.completion_tokens, 60);
+    const { accepted_prediction_tokens: accepted = -1, rejected_prediction_tokens: rejected = -1 } = details(again.usage);
+    assert.ok(accepted >= 0 && rejected >= 0 && accepted <= 60, JSON.stringify(again.usage));
   });
 
   it("logprobs and penalties turn drafting off, and the output is still the same", async () => {

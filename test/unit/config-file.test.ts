@@ -75,6 +75,20 @@ describe("config file", () => {
     assert.deepEqual(file.adminKey, { key: "admin-secret-123" });
   });
 
+  it("reads a draft model: a path relative to the file, or hf:/URL as given", () => {
+    const yaml = `
+models:
+  - id: big
+    local: { path: big.gguf, draftModel: drafts/small.gguf }
+  - id: remote
+    local: { hf: owner/repo/big.gguf, draftModel: "hf:owner/repo/small.gguf" }
+`;
+    const [big, remote] = parseConfigFile(yaml, "/etc/parley/parley.yaml", ENV).models;
+    assert.ok(big?.kind === "local" && remote?.kind === "local");
+    assert.equal(big.draftModel, "/etc/parley/drafts/small.gguf");
+    assert.equal(remote.draftModel, "hf:owner/repo/small.gguf");
+  });
+
   it("reads JSON the same way", () => {
     const json = JSON.stringify(
       {

@@ -46,8 +46,17 @@ describe("StepCosts", () => {
 });
 
 describe("DraftPolicy", () => {
-  it("drafts everything before any step was measured", () => {
-    assert.equal(new DraftPolicy(new StepCosts()).choose(draft, 1), 16);
+  it("drafts nothing until a plain step was measured, then tries the whole draft once", () => {
+    const costs = new StepCosts();
+    const policy = new DraftPolicy(costs, { prior: 0.5 });
+    assert.equal(policy.choose(draft, 1), 0);
+    costs.record(1, 2.4);
+    assert.equal(policy.choose(draft, 1), 16, "a size never measured is assumed as cheap as the largest measured below it");
+    costs.record(17, 16);
+    // Interpolated, a 2-token step looks cheap: it is tried once, measured, and then drafting stops.
+    assert.equal(policy.choose(draft, 1), 1);
+    costs.record(2, 6.4);
+    assert.equal(policy.choose(draft, 1), 0, "at even odds no CPU step of drafts pays");
   });
 
   it("on CPU-like costs, drafts only when drafts are nearly always right; on GPU-like costs, already at even odds", () => {

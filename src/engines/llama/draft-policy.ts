@@ -13,14 +13,19 @@
  * is right for long runs between edits). It sends the k drafted tokens (0 … available) that
  * maximise the expected tokens per millisecond, (1 + p + p² + … + pᵏ) / cost(k + 1). A size never
  * measured is assumed to cost what the nearest measured sizes suggest, and as little as the
- * largest one measured below it, so it gets tried (and measured) once. Drafts not sent are still
- * compared with the output (`shadow`), so p keeps learning while drafting pauses.
+ * largest one measured below it, so it gets tried (and measured) once; until a plain step (the
+ * last token alone) was measured, and every 32 steps after, nothing is drafted. Drafts not sent are still
+ * compared with the output (`shadow`), so p keeps learning while drafting pauses. A draft model
+ * costs time per drafted token too: `limit` asks it for no more than pays with that time counted.
  */
 import type { LlamaContext } from "node-llama-cpp";
 
 /** Step costs by batch size (tokens), learned from timed steps. */
 export class StepCosts {
   readonly #ms: (number | undefined)[] = [];
+  /** When each size was last recorded, in records. */
+  readonly #at: number[] = [];
+  #records = 0;
 
   static of(context: LlamaContext): StepCosts {
     let costs = contexts.get(context);
@@ -36,6 +41,13 @@ export class StepCosts {
     if (tokens < 1 || !(ms >= 0)) return;
     const old = this.#ms[tokens];
     this.#ms[tokens] = old === undefined ? ms : old + (ms - old) * 0.2;
+    this.#at[tokens] = ++this.#records;
+  }
+
+  /** Steps recorded since a step of `tokens` tokens last was (Infinity: never). */
+  age(tokens: number): number {
+    const at = this.#at[tokens];
+    return at === undefined ? Infinity : this.#records - at;
   }
 
   /** The cost of a step of `tokens` tokens: measured, interpolated, or the nearest measured below (undefined: nothing measured up to it). */
@@ -56,6 +68,9 @@ export class StepCosts {
 
 const contexts = new WeakMap<LlamaContext, StepCosts>();
 
+/** Steps of other sizes after which a plain step is measured again. */
+const REMEASURE_AFTER = 32;
+
 export interface DraftPolicyOptions {
   /** Prior chance that a drafted token is kept (default 0.5). */
   readonly prior?: number;
@@ -72,6 +87,8 @@ export class DraftPolicy {
   #tried: number;
   /** Drafted tokens not sent, compared with the output as it comes. */
   #shadow: readonly number[] = [];
+  /** A costly source's time per drafted token (ms), once measured. */
+  #draftMs: number | undefined;
 
   constructor(costs: StepCosts, options: DraftPolicyOptions = {}) {
     this.#costs = costs;
@@ -86,28 +103,44 @@ export class DraftPolicy {
     return this.#kept / this.#tried;
   }
 
-  /** How many of `draft` (the tokens available) to send with the `pending` tokens evaluated anyway; the rest is shadowed. */
+  /** How many tokens to ask a costly source (a draft model) for: what pays, counting its time per token. */
+  limit(max: number, pending: number): number {
+    return this.#best(max, pending, this.#draftMs ?? 0);
+  }
+
+  /** How many of `draft` (the tokens available, already drafted) to send with the `pending` tokens evaluated anyway; the rest is shadowed. */
   choose(draft: readonly number[], pending: number): number {
-    const p = this.acceptance;
+    const best = this.#best(draft.length, pending, 0);
+    this.#shadow = best === 0 ? draft : [];
+    return best;
+  }
+
+  /** A costly source took `ms` to draft `tokens` tokens. */
+  drafted(tokens: number, ms: number): void {
+    if (tokens <= 0) return;
+    const perToken = ms / tokens;
+    this.#draftMs = this.#draftMs === undefined ? perToken : this.#draftMs + (perToken - this.#draftMs) * 0.2;
+  }
+
+  /** The k in 0 … max with the most expected tokens per ms, (1 + p + … + pᵏ) / (cost(pending + k) + k × drafting). */
+  #best(max: number, pending: number, draftMs: number): number {
     const base = this.#costs.estimate(pending);
+    // A plain step first, and again now and then: what drafting is weighed against must stay current.
+    if (base === undefined || this.#costs.age(pending) >= REMEASURE_AFTER) return 0;
+    const p = this.acceptance;
     let best = 0;
-    if (base === undefined)
-      best = draft.length; // nothing measured yet: try the whole draft
-    else {
-      let bestRate = 1 / base;
-      let expected = 1;
-      let gain = 1;
-      for (let k = 1; k <= draft.length; k++) {
-        gain *= p;
-        expected += gain;
-        const cost = this.#costs.estimate(pending + k) ?? base;
-        if (expected / cost > bestRate) {
-          bestRate = expected / cost;
-          best = k;
-        }
+    let bestRate = 1 / base;
+    let expected = 1;
+    let gain = 1;
+    for (let k = 1; k <= max; k++) {
+      gain *= p;
+      expected += gain;
+      const rate = expected / ((this.#costs.estimate(pending + k) ?? base) + k * draftMs);
+      if (rate > bestRate) {
+        bestRate = rate;
+        best = k;
       }
     }
-    this.#shadow = best === 0 ? draft : [];
     return best;
   }
 

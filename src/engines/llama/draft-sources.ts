@@ -21,7 +21,11 @@ export interface DraftSource {
   /** Tokens appended to the sequence (generated, or forced in place of a generated one). */
   push(tokens: readonly number[]): void;
   /** At most `max` tokens expected next (empty: nothing worth drafting). */
-  predict(max: number): number[];
+  predict(max: number): number[] | Promise<number[]>;
+  /** Drafting costs time of its own (a draft model), so ask for no more tokens than pay (default false). */
+  readonly costly?: boolean;
+  /** A costly source: milliseconds its last `predict` spent drafting (catching up with the state excluded). */
+  readonly lastDraftMs?: number;
 }
 
 export interface PredictionDraftOptions {

@@ -1,9 +1,11 @@
 /**
  * What one choice drafts from in speculative decoding, and whether it may draft at all. The drafts
- * are verified by speculative-steps.ts; their sources (pure token bookkeeping) are in
- * draft-sources.ts: a predicted output (OpenAI `prediction`), prompt lookup (`--draft-ngram`), or
- * nothing.
+ * are verified by speculative-steps.ts; their sources are a predicted output (OpenAI `prediction`)
+ * and prompt lookup (`--draft-ngram`), pure token bookkeeping in draft-sources.ts, or a draft model
+ * (`--draft-model`, draft-model.ts).
  */
+import type { LlamaContextSequence } from "node-llama-cpp";
+import { ModelDraft } from "./draft-model.ts";
 import { NgramDraft, PredictionDraft, type DraftSource, type PredictionText } from "./draft-sources.ts";
 
 /** Server-wide drafting settings (`--draft-ngram`, `--draft-max`, `--draft-min`). */
@@ -14,6 +16,8 @@ export interface DraftSettings {
   readonly draftMax?: number;
   /** Fewest tokens worth drafting with prompt lookup (default 1). */
   readonly draftMin?: number;
+  /** A draft model's draft ends at a token it gives less than this probability (default 0). */
+  readonly pMin?: number;
 }
 
 export const DEFAULT_DRAFT_MAX = 16;
@@ -30,13 +34,35 @@ export interface DraftCounts {
   readonly rejected: number;
 }
 
-/** The draft source of one choice: its prediction, else prompt lookup when on; undefined: no drafting. */
-export function draftSource(prediction: PredictedOutput | undefined, promptLength: number, settings: DraftSettings = {}): DraftSource | undefined {
+/** What one choice may draft from. */
+export interface DraftInputs {
+  /** The request's `prediction`. */
+  readonly prediction?: PredictedOutput | undefined;
+  readonly promptLength: number;
+  /** The choice's slot's draft-model sequence (`--draft-model`). */
+  readonly draftSequence?: LlamaContextSequence | undefined;
+}
+
+/** The draft source of one choice: its prediction, else the draft model, else prompt lookup when on; undefined: no drafting. */
+export function draftSource(inputs: DraftInputs, settings: DraftSettings = {}): DraftSource | undefined {
+  const { prediction, promptLength } = inputs;
   if (prediction !== undefined && prediction.tokens.length > 0) {
     return new PredictionDraft(prediction.tokens, { promptLength, ...(prediction.text === undefined ? {} : { text: prediction.text }) });
   }
+  if (inputs.draftSequence !== undefined) return new ModelDraft(inputs.draftSequence, { minConfidence: settings.pMin ?? 0 });
   const ngram = settings.ngram ?? 0;
   return ngram > 0 ? new NgramDraft({ ngram, minDraft: settings.draftMin ?? 1 }) : undefined;
+}
+
+/** Drafted tokens of every choice on a model, for `/metrics`. */
+export class DraftCounter {
+  accepted = 0;
+  rejected = 0;
+
+  record(counts: DraftCounts): void {
+    this.accepted += counts.accepted;
+    this.rejected += counts.rejected;
+  }
 }
 
 /** What of a choice decides whether drafting may run for it. */
@@ -49,6 +75,8 @@ export interface DraftEligibility {
   readonly frequencyPenalty: number;
   readonly presencePenalty: number;
   readonly minTokens: number;
+  /** Sampled (temperature > 0) with the client's `seed`, which must reproduce the output exactly. */
+  readonly seeded: boolean;
 }
 
 /**
@@ -60,9 +88,13 @@ export interface DraftEligibility {
  * and grammars (Parley's UTF-8 guard under a grammar is such a bias too). And with
  * log-probabilities: temperature and top-p are then applied in JavaScript to the distribution of
  * the token at hand (generate-choice.ts), which a drafted position's validation cannot see.
+ * And for a sampled request with the client's `seed`: how many tokens a step carries follows
+ * measured timings, and a batch's logits can differ from a one-token step's in the last bits
+ * (llama.cpp's kernels, the KV cache's layout after a rejected draft is erased), which moves a
+ * sampled token when the distribution is flat; the seed must give the same output every time.
  * Reasoning redirects (reasoning-steer.ts) combine: a forced token replaces the sampled one, and
  * the drafted tokens that followed it are discarded.
  */
 export function draftAllowed(choice: DraftEligibility): boolean {
-  return !choice.probabilities && !choice.grammar && choice.repetitionPenalty === 1 && choice.frequencyPenalty === 0 && choice.presencePenalty === 0 && choice.minTokens === 0;
+  return !choice.probabilities && !choice.seeded && !choice.grammar && choice.repetitionPenalty === 1 && choice.frequencyPenalty === 0 && choice.presencePenalty === 0 && choice.minTokens === 0;
 }

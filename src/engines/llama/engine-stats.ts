@@ -7,8 +7,9 @@ import type { EngineStats } from "../types.ts";
 import type { PromptCache } from "./prompt-cache-slots.ts";
 import type { SequencePool } from "./sequence-pool.ts";
 import type { BatchStats } from "./batch-stats.ts";
+import type { DraftCounter } from "./drafting.ts";
 
-export function llamaEngineStats(pools: Iterable<SequencePool<unknown>>, batchStats: BatchStats | undefined, promptCache: PromptCache | undefined): EngineStats {
+export function llamaEngineStats(pools: Iterable<SequencePool<unknown>>, batchStats: BatchStats | undefined, promptCache: PromptCache | undefined, drafts?: DraftCounter): EngineStats {
   let queued = 0;
   let active = 0;
   let slots = 0;
@@ -30,5 +31,6 @@ export function llamaEngineStats(pools: Iterable<SequencePool<unknown>>, batchSt
     reclaimed,
     ...(batches === undefined ? {} : { batches }),
     ...(promptCache === undefined ? {} : { promptCache: promptCache.stats() }),
+    ...(drafts === undefined ? {} : { drafts: { accepted: drafts.accepted, rejected: drafts.rejected } }),
   };
 }

@@ -173,7 +173,7 @@ export class LlamaEngine implements ChatEngine {
   }
 
   stats(): EngineStats {
-    return llamaEngineStats(this.#pools.values(), this.#host?.batchStats, this.#promptCache);
+    return llamaEngineStats(this.#pools.values(), this.#host?.batchStats, this.#promptCache, this.#host?.drafts);
   }
 
   /** The slot watchdog's log lines (SequencePool's `onHeld`). */

@@ -81,6 +81,8 @@ export interface ChoiceOptions {
   readonly prediction?: PredictedOutput | undefined;
   /** Drafting without a prediction (`--draft-ngram`) and draft lengths (default: a prediction only, up to 16 tokens). */
   readonly drafting?: DraftSettings | undefined;
+  /** This slot's sequence of the draft model (`--draft-model`), which drafts when there is no prediction. */
+  readonly draftSequence?: LlamaContextSequence | undefined;
   readonly signal: AbortSignal;
   /** Ends the choice with `finish_reason: "length"` when it aborts (the request's time limit). */
   readonly deadline?: AbortSignal;
@@ -147,8 +149,16 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
   // Temperature still applied natively (grammar requests): logprobs undo it (see logprobs.ts).
   const nativeTemperature = drawInJs === undefined ? sampling.temperature : 1;
   const { repetitionPenalty, frequencyPenalty, presencePenalty } = sampling;
-  const allowed = draftAllowed({ probabilities: wantProbabilities, grammar: options.grammar !== undefined, repetitionPenalty, frequencyPenalty, presencePenalty, minTokens });
-  const source = allowed ? draftSource(options.prediction, prompt.length, options.drafting) : undefined;
+  const allowed = draftAllowed({
+    probabilities: wantProbabilities,
+    grammar: options.grammar !== undefined,
+    repetitionPenalty,
+    frequencyPenalty,
+    presencePenalty,
+    minTokens,
+    seeded: sampling.seedFromClient && sampling.temperature > 0,
+  });
+  const source = allowed ? draftSource({ prediction: options.prediction, promptLength: prompt.length, draftSequence: options.draftSequence }, options.drafting) : undefined;
   const scheduler = BatchScheduler.of(sequence.context);
   const bias = tokenBias.current;
   const iterator: TokenSteps =

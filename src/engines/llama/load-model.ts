@@ -35,6 +35,8 @@ export interface LocalModelLoad {
   readonly promptCache?: PromptCacheSettings | undefined;
   /** Speculative decoding (`--draft-ngram`, `--draft-max`, `--draft-min`; default: drafting from a request's `prediction` only). */
   readonly drafting?: DraftSettings | undefined;
+  /** Resolves the draft model's local path (`--draft-model`; default: none, see draft-model.ts). */
+  readonly draftModel?: ((signal?: AbortSignal) => Promise<string>) | undefined;
 }
 
 /** Where a chat model keeps prompt states evicted from its slots (`--prompt-cache-ram`, `--prompt-cache-dir`). */
@@ -49,6 +51,7 @@ export interface PromptCacheSettings {
 export async function loadLocalModel(model: LocalModelLoad, logger: Logger, signal?: AbortSignal): Promise<ModelHost> {
   const modelPath = await model.path(signal);
   const chatTemplate = model.chatTemplateFile === undefined ? undefined : await readChatTemplateFile(model.chatTemplateFile);
+  const draftModelPath = await model.draftModel?.(signal);
   signal?.throwIfAborted();
   const { contextSize, parallel, threads, batchSize, adapters, verbose, placement, gpu, drafting } = model;
   return loadModelHost({
@@ -64,6 +67,7 @@ export async function loadLocalModel(model: LocalModelLoad, logger: Logger, sign
     ...(batchSize === undefined ? {} : { batchSize }),
     ...(chatTemplate === undefined ? {} : { chatTemplate }),
     ...(drafting === undefined ? {} : { drafting }),
+    ...(draftModelPath === undefined ? {} : { draftModelPath }),
   });
 }
 

@@ -74,7 +74,14 @@ export async function estimateModelMemory(path: string, settings: EstimateSettin
 /** A chat model's estimate (`LlamaEngine.estimateMemory` before it has loaded) for what `load()` will load. */
 export async function estimateChatModel(model: LocalModelLoad | undefined, signal?: AbortSignal): Promise<MemoryEstimate> {
   if (model === undefined) throw new Error("this engine was given a model loaded elsewhere: there are no settings to estimate for");
-  return estimateModelMemory(await model.path(signal), { ...model, kind: "chat" }, signal);
+  const memory = await estimateModelMemory(await model.path(signal), { ...model, kind: "chat" }, signal);
+  if (model.draftModel === undefined) return memory;
+  // The draft model: one context of as many sequences, as large per sequence (draft-model.ts).
+  return sum(memory, await estimateModelMemory(await model.draftModel(signal), { ...model, adapters: [], kind: "chat" }, signal));
+}
+
+function sum(a: MemoryEstimate, b: MemoryEstimate): MemoryEstimate {
+  return { ram: a.ram + b.ram, vram: a.vram + b.vram };
 }
 
 /**
@@ -89,6 +96,8 @@ export async function placementInfo(loaded: {
   readonly flashAttention: boolean | "auto";
   readonly placement: ModelPlacement;
   readonly adapters?: readonly LoraSpec[];
+  /** A draft model loaded beside it (draft-model.ts): its estimate is added. */
+  readonly draftModelPath?: string;
 }): Promise<ModelPlacementInfo> {
   const { model, placement } = loaded;
   const kvCacheType = placement.kvCacheType ?? "f16";
@@ -102,7 +111,9 @@ export async function placementInfo(loaded: {
     adapterBytes: await fileBytes(loaded.adapters ?? []),
   });
   const flashAttention = flash === "auto" ? model.flashAttentionSupported : flash;
-  return { device: deviceOf(model.llama, model.gpuLayers), gpuLayers: model.gpuLayers, totalLayers: model.fileInsights.totalLayers, flashAttention, kvCacheType, memory };
+  const { contextSize, sequences } = loaded.contexts;
+  const total = loaded.draftModelPath === undefined ? memory : sum(memory, await estimateModelMemory(loaded.draftModelPath, { contextSize, parallel: sequences, placement, kind: "chat" }));
+  return { device: deviceOf(model.llama, model.gpuLayers), gpuLayers: model.gpuLayers, totalLayers: model.fileInsights.totalLayers, flashAttention, kvCacheType, memory: total };
 }
 
 /** `cpu`, or the GPU backend when layers are offloaded to it. */

@@ -20,7 +20,8 @@ import { placementInfo } from "./memory-estimate.ts";
 import { checkKvCacheType, contextPlacementOptions, headSizes, modelLoadOptions } from "./placement-options.ts";
 import type { Logger } from "../../util/logger.ts";
 import { createTokenBias } from "./token-bias.ts";
-import type { DraftSettings } from "./drafting.ts";
+import { DraftCounter, type DraftSettings } from "./drafting.ts";
+import { DraftModel } from "./draft-model.ts";
 import { resolveSpecialTokens, type GgufTokenizerMetadata, type SpecialTokens } from "./special-tokens.ts";
 import { Vocabulary } from "./vocabulary.ts";
 
@@ -50,6 +51,8 @@ export interface ModelHostOptions {
   readonly gpu?: GpuBackend;
   /** Speculative decoding settings for the slots (`--draft-ngram`, `--draft-max`, `--draft-min`; default: a `prediction` only, see speculative-steps.ts). */
   readonly drafting?: DraftSettings;
+  /** A draft model's local path (`--draft-model`; default none, see draft-model.ts). */
+  readonly draftModelPath?: string;
   readonly logger: Logger;
 }
 
@@ -79,6 +82,10 @@ export interface ModelHost {
   readonly placement: ModelPlacementInfo;
   /** Speculative decoding settings of the choices on this model (drafting.ts; absent: defaults). */
   readonly drafting?: DraftSettings;
+  /** The draft model (`--draft-model`), with a sequence for each slot of `context`. */
+  readonly draft?: DraftModel;
+  /** Drafted tokens kept and discarded on this model, every draft source together. */
+  readonly drafts: DraftCounter;
   dispose(): Promise<void>;
 }
 
@@ -147,6 +154,11 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
       adapterContexts.set(adapter.id, created);
     }
 
+    const draft =
+      options.draftModelPath === undefined
+        ? undefined
+        : await DraftModel.load(llama, model, { path: options.draftModelPath, contextSize: context.contextSize, sequences: context.totalSequences, threads, placement });
+    if (draft !== undefined) phases.mark("draft model");
     const templates = loadModelTemplates({
       override: options.chatTemplate,
       metadata: metadata.tokenizer as Record<string, unknown> | undefined,
@@ -161,6 +173,7 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
       flashAttention: context.flashAttention,
       placement,
       adapters: options.adapters ?? [],
+      ...(draft === undefined ? {} : { draftModelPath: draft.path }),
     });
     phases.mark("placement");
     logger.debug({ phasesMs: phases.durations() }, `model loaded in ${phases.total()} ms`);
@@ -181,7 +194,10 @@ export async function loadModelHost(options: ModelHostOptions): Promise<ModelHos
       batchStats,
       placement: where,
       ...(options.drafting === undefined ? {} : { drafting: options.drafting }),
+      ...(draft === undefined ? {} : { draft }),
+      drafts: new DraftCounter(),
       async dispose() {
+        await draft?.dispose();
         for (const adapterContext of adapterContexts.values()) await adapterContext.dispose();
         await context.dispose();
         await model.dispose();

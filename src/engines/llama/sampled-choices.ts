@@ -140,6 +140,7 @@ async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent
       ...(fork === undefined ? {} : { fork }),
       prediction: predictionTokens(ctx),
       drafting: host.drafting,
+      draftSequence: sequence.context === host.context ? host.draft?.sequenceFor(sequence) : undefined,
       signal: ctx.signal,
       deadline: ctx.deadline,
       onStep,
@@ -156,6 +157,7 @@ async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent
     });
     work = guardWork((onStep) => generateChoice(options(onStep)), { signal: ctx.signal, fail: ctx.fail, stepTimeoutMs: ctx.stepTimeoutMs });
     const result = { ...(await work.result), reasoningTokens: steer?.reasoningTokens ?? 0 };
+    if (result.drafted !== undefined) host.drafts.record(result.drafted);
     if (result.reason === "aborted") return result;
     output?.finish().forEach(emit);
     const reason = output?.finishReason(result.reason) ?? result.reason;

@@ -17,11 +17,11 @@
  * per step (`_speculativeEvaluate` compares token i > 1 with a list it never fills), capping the
  * gain at 2× and wasting the rest of each batch.
  *
- * Sampling details: a seeded choice draws each output token with its own seed, derived from the
- * request's seed and the token's position (the first token: the seed itself, so it is the token
- * the seed draws without drafting). So its output does not depend on how its tokens were batched,
- * which depends on measured timings (draft-policy.ts): the same seed gives the same output, though
- * after the first token not the tokens that seed gives without drafting. Logits computed
+ * Sampling details: `controlledEvaluate` builds a new sampler per call, whose random stream would
+ * restart at every step with the same seed (the same draw again and again). So every output
+ * position is drawn with its own seed, derived from the choice's seed and the position. (A sampled
+ * request with the client's own `seed` does not draft at all, drafting.ts: it must reproduce its
+ * output exactly, which batching does not guarantee.) Logits computed
  * in a batch of several tokens may differ from one-token batches in the last bits (llama.cpp's
  * kernels), which can flip a greedy choice between two candidates tied to within ~1e-6: the same
  * caveat as any batched decode (docs/architecture.md, "Determinism").
@@ -74,6 +74,9 @@ export interface SpeculativeOptions {
 }
 
 const done: IteratorReturnResult<void> = { done: true, value: undefined };
+/** While a costly source is not worth asking, it is still asked for `PROBE_TOKENS` every `PROBE_EVERY` steps, so its acceptance stays known. */
+const PROBE_EVERY = 8;
+const PROBE_TOKENS = 2;
 
 export class SpeculativeSteps implements TokenSteps {
   readonly #options: SpeculativeOptions;
@@ -85,6 +88,8 @@ export class SpeculativeSteps implements TokenSteps {
   #ready: Token[] = [];
   #last: Token | undefined;
   #yielded = 0;
+  /** Steps that could have drafted from a costly source. */
+  #steps = 0;
   #finished = false;
   #accepted = 0;
   #rejected = 0;
@@ -135,12 +140,12 @@ export class SpeculativeSteps implements TokenSteps {
   }
 
   async #decode(): Promise<void> {
-    const { sequence, source, sampling } = this.#options;
+    const { sequence, sampling } = this.#options;
     const pending = this.#pending;
     const room = sequence.context.contextSize - sequence.nextTokenIndex - pending.length;
     // A step yields at most 1 + draft tokens: draft no more than the choice may still generate.
     const max = Math.min(this.#options.draftMax ?? DEFAULT_DRAFT_MAX, this.#options.maxTokens - this.#yielded - 1, room);
-    const available = max > 0 && (this.#options.mayDraft?.() ?? true) ? source.predict(max).slice(0, max) : [];
+    const available = max > 0 && (this.#options.mayDraft?.() ?? true) ? await this.#predict(max, pending.length) : [];
     const draft = available.length === 0 ? available : available.slice(0, this.#policy.choose(available, pending.length));
     const { tokenBias, ...rest } = sampling;
     const sampled = (token: Token, index: number): ControlledEvaluateInputItem => {
@@ -169,6 +174,20 @@ export class SpeculativeSteps implements TokenSteps {
     this.#accepted += kept;
     this.#rejected += wrong;
     this.#ready = ready;
+  }
+
+  /** The source's draft of at most `max` tokens; a costly source is asked for what pays, and probed now and then when nothing does. */
+  async #predict(max: number, pending: number): Promise<number[]> {
+    const { source } = this.#options;
+    if (source.costly !== true) return (await source.predict(max)).slice(0, max);
+    this.#steps++;
+    const limit = this.#policy.limit(max, pending);
+    const asked = limit > 0 ? limit : this.#steps % PROBE_EVERY === 0 ? Math.min(PROBE_TOKENS, max) : 0;
+    if (asked === 0) return [];
+    const started = performance.now();
+    const draft = (await source.predict(asked)).slice(0, asked);
+    this.#policy.drafted(Math.max(1, draft.length), source.lastDraftMs ?? performance.now() - started);
+    return draft;
   }
 
   /** Erases the kept drafts past the output (their sampled tokens will not be yielded). */
