@@ -1,15 +1,17 @@
 /**
- * `npm run bench:prediction`: speculative decoding on an edit workload (OpenAI's
- * Predicted Outputs). A random-weight model makes acceptance meaningless for free text, so the
- * workload uses text the model produces anyway: the answer to a rewrite request is first generated
- * greedily (`ignore_eos`, `--max-tokens` tokens), then a few small edits are made to it (words
- * replaced, a phrase inserted, one removed), and the same request is sent again with and without
- * that edited text as `prediction`. Greedy decoding makes every answer identical to the first
- * (checked), so the only difference is speed.
+ * `npm run bench:prediction`: speculative decoding on an edit workload (OpenAI's Predicted
+ * Outputs). A random-weight model makes acceptance meaningless for free text, so the workload uses
+ * text the model produces anyway: the answer to a rewrite request is first generated greedily
+ * (`ignore_eos`, `--max-tokens` tokens), then sent again as `prediction`, with a few small edits
+ * (words replaced, a phrase inserted, one removed) and exact. Greedy decoding makes every answer
+ * identical to the first (checked), so the only difference is speed.
  *
- * Printed per concurrency level: completion tokens per wall second without and with the
- * prediction, the speed-up, and the acceptance: accepted / completion tokens (the share of the
+ * Printed per prediction and concurrency level: completion tokens per wall second without and with
+ * the prediction, the speed-up, and the acceptance: accepted / completion tokens (the share of the
  * output that came from the prediction) and accepted / drafted (the share of drafted tokens kept).
+ * Then the engine alone on token ids (bench/draft-engine.ts): a random model's output does not
+ * tokenize back to its own tokens everywhere, which a text prediction cannot survive; a real model's
+ * output does, which that run stands for.
  *
  * Options: --model <gguf> (default: the built-in 25m test model) --threads 1 --parallel 4
  * --max-tokens 300 --requests 8 --concurrency 1,4.
