@@ -12,6 +12,7 @@
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { ModelPlacement } from "../../config/placement.ts";
 import type { DraftSource } from "./draft-sources.ts";
+import type { DraftCounts } from "./drafting.ts";
 import { contextPlacementOptions, modelLoadOptions } from "./placement-options.ts";
 
 export interface DraftModelOptions {
@@ -33,6 +34,8 @@ export class DraftModel {
   readonly #context: LlamaContext;
   readonly #free: LlamaContextSequence[];
   readonly #assigned = new WeakMap<LlamaContextSequence, LlamaContextSequence>();
+  /** How often this model's drafts were kept, over the choices that drafted with it. */
+  readonly record = new DraftRecord();
 
   private constructor(path: string, model: LlamaModel, context: LlamaContext) {
     this.path = path;
@@ -86,26 +89,63 @@ function checkSameVocabulary(target: LlamaModel, draft: LlamaModel, path: string
   }
 }
 
+/**
+ * What the choices drafting with one draft model learned: how often its drafted tokens were kept.
+ * A new choice starts from it (draft-policy.ts's prior), so a draft model that keeps failing on
+ * this workload is not paid for again by every request; every 8th choice starts hopeful, so one
+ * that becomes useful is found again.
+ */
+export class DraftRecord {
+  #acceptance = HOPEFUL;
+  #choices = 0;
+
+  /** The prior chance that a drafted token is kept, for the next choice. */
+  prior(): number {
+    this.#choices++;
+    return this.#choices % 8 === 0 ? Math.max(this.#acceptance, HOPEFUL) : this.#acceptance;
+  }
+
+  /** A choice ended having drafted these. */
+  record(counts: DraftCounts): void {
+    const tried = counts.accepted + counts.rejected;
+    if (tried > 0) this.#acceptance += (counts.accepted / tried - this.#acceptance) * 0.3;
+  }
+}
+
+const HOPEFUL = 0.8;
+
 export interface ModelDraftOptions {
   /** A drafted token whose probability under the draft model is below this ends the draft (default 0: none does). */
   readonly minConfidence?: number;
+  /** Where the draft model's acceptance is kept across choices (default: this choice only). */
+  readonly record?: DraftRecord;
 }
 
 /**
  * Drafts with a draft model, greedily, from the sequence's state: the prompt and the output so far.
- * Costly (one draft-model step per token), so speculative-steps.ts asks it only for as many tokens
- * as pay (draft-policy.ts), and it stops early at a token it is unsure of.
+ * Costly (one draft-model step per token, and catching up with the tokens the target generated
+ * since it last drafted), so speculative-steps.ts asks it only for as many tokens as pay
+ * (draft-policy.ts) and not at all while none do; it stops early at a token it is unsure of
+ * (`--draft-p-min`).
  */
 export class ModelDraft implements DraftSource {
   readonly costly = true;
+  readonly prior: number;
   lastDraftMs = 0;
   readonly #sequence: LlamaContextSequence;
   readonly #minConfidence: number;
+  readonly #record: DraftRecord | undefined;
   #state: number[] = [];
 
   constructor(sequence: LlamaContextSequence, options: ModelDraftOptions = {}) {
     this.#sequence = sequence;
     this.#minConfidence = options.minConfidence ?? 0;
+    this.#record = options.record;
+    this.prior = this.#record?.prior() ?? HOPEFUL;
+  }
+
+  finish(counts: DraftCounts): void {
+    this.#record?.record(counts);
   }
 
   reset(state: readonly number[]): void {

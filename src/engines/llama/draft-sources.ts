@@ -26,6 +26,10 @@ export interface DraftSource {
   readonly costly?: boolean;
   /** A costly source: milliseconds its last `predict` spent drafting (catching up with the state excluded). */
   readonly lastDraftMs?: number;
+  /** The chance that a drafted token is kept, to start from (default: the caller's). */
+  readonly prior?: number;
+  /** The choice ended with these counts. */
+  finish?(counts: { readonly accepted: number; readonly rejected: number }): void;
 }
 
 export interface PredictionDraftOptions {

@@ -5,7 +5,7 @@
  * (`--draft-model`, draft-model.ts).
  */
 import type { LlamaContextSequence } from "node-llama-cpp";
-import { ModelDraft } from "./draft-model.ts";
+import { ModelDraft, type DraftRecord } from "./draft-model.ts";
 import { NgramDraft, PredictionDraft, type DraftSource, type PredictionText } from "./draft-sources.ts";
 
 /** Server-wide drafting settings (`--draft-ngram`, `--draft-max`, `--draft-min`). */
@@ -39,8 +39,8 @@ export interface DraftInputs {
   /** The request's `prediction`. */
   readonly prediction?: PredictedOutput | undefined;
   readonly promptLength: number;
-  /** The choice's slot's draft-model sequence (`--draft-model`). */
-  readonly draftSequence?: LlamaContextSequence | undefined;
+  /** The choice's slot's draft-model sequence (`--draft-model`), and that model's record. */
+  readonly draftModel?: { readonly sequence: LlamaContextSequence; readonly record: DraftRecord } | undefined;
 }
 
 /** The draft source of one choice: its prediction, else the draft model, else prompt lookup when on; undefined: no drafting. */
@@ -49,7 +49,7 @@ export function draftSource(inputs: DraftInputs, settings: DraftSettings = {}): 
   if (prediction !== undefined && prediction.tokens.length > 0) {
     return new PredictionDraft(prediction.tokens, { promptLength, ...(prediction.text === undefined ? {} : { text: prediction.text }) });
   }
-  if (inputs.draftSequence !== undefined) return new ModelDraft(inputs.draftSequence, { minConfidence: settings.pMin ?? 0 });
+  if (inputs.draftModel !== undefined) return new ModelDraft(inputs.draftModel.sequence, { minConfidence: settings.pMin ?? 0, record: inputs.draftModel.record });
   const ngram = settings.ngram ?? 0;
   return ngram > 0 ? new NgramDraft({ ngram, minDraft: settings.draftMin ?? 1 }) : undefined;
 }

@@ -14,13 +14,13 @@ import type { SamplingParams } from "../../domain/chat.ts";
 import { ParleyError } from "../../domain/errors.ts";
 import type { FinishReason, TokenLogprob } from "../../domain/events.ts";
 import { BatchScheduler } from "./batch-scheduler.ts";
+import { evaluatePrompt } from "./choice-prompt.ts";
 import { takeSamplingFailure } from "./decode-guard.ts";
 import { logprobEntry } from "./logprobs.ts";
 import type { PromptFork } from "./prompt-fork.ts";
-import { evaluateWithPromptLogprobs } from "./prompt-logprobs.ts";
 import { sampleToken, seededRandom } from "./sampler.ts";
 import { ChoiceBias } from "./choice-bias.ts";
-import { DEFAULT_DRAFT_MAX, draftAllowed, draftSource, type DraftCounts, type DraftSettings, type PredictedOutput } from "./drafting.ts";
+import { DEFAULT_DRAFT_MAX, draftAllowed, draftSource, type DraftCounts, type DraftInputs, type DraftSettings, type PredictedOutput } from "./drafting.ts";
 import { SpeculativeSteps, type TokenSteps } from "./speculative-steps.ts";
 import { TokenTextStream } from "./token-text.ts";
 import type { Vocabulary } from "./vocabulary.ts";
@@ -81,8 +81,8 @@ export interface ChoiceOptions {
   readonly prediction?: PredictedOutput | undefined;
   /** Drafting without a prediction (`--draft-ngram`) and draft lengths (default: a prediction only, up to 16 tokens). */
   readonly drafting?: DraftSettings | undefined;
-  /** This slot's sequence of the draft model (`--draft-model`), which drafts when there is no prediction. */
-  readonly draftSequence?: LlamaContextSequence | undefined;
+  /** This slot's sequence of the draft model (`--draft-model`) and the model's record; it drafts when there is no prediction. */
+  readonly draftModel?: DraftInputs["draftModel"];
   readonly signal: AbortSignal;
   /** Ends the choice with `finish_reason: "length"` when it aborts (the request's time limit). */
   readonly deadline?: AbortSignal;
@@ -158,7 +158,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
     minTokens,
     seeded: sampling.seedFromClient && sampling.temperature > 0,
   });
-  const source = allowed ? draftSource({ prediction: options.prediction, promptLength: prompt.length, draftSequence: options.draftSequence }, options.drafting) : undefined;
+  const source = allowed ? draftSource({ prediction: options.prediction, promptLength: prompt.length, draftModel: options.draftModel }, options.drafting) : undefined;
   const scheduler = BatchScheduler.of(sequence.context);
   const bias = tokenBias.current;
   const iterator: TokenSteps =
@@ -173,7 +173,7 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
           // Alone on the context; otherwise the lock-step batch already carries every generating sequence.
           mayDraft: () => (scheduler?.members ?? 1) <= 1,
           // A prediction is the caller's word that the output largely repeats it.
-          prior: options.prediction === undefined ? 0.5 : 0.8,
+          prior: options.prediction === undefined ? (source.prior ?? 0.5) : 0.8,
         })
       : sequence.evaluateWithMetadata(
           prompt.slice(-1) as Token[],
@@ -277,46 +277,6 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
 }
 
 /**
- * Evaluates the prompt but its last token (which the generation loop evaluates): the cached
- * prefix is reused, unless the prompt's log-probabilities are wanted. Returns the reused token
- * count, or undefined if `signal` aborted.
- */
-async function evaluatePrompt(options: ChoiceOptions): Promise<number | undefined> {
-  const { sequence, prompt, signal, fork } = options;
-  if (fork?.role === "sibling") await fork.fork.adopt(sequence, signal);
-  try {
-    if (options.promptLogprobs !== undefined) {
-      const entries = await evaluateWithPromptLogprobs(sequence, prompt, options.vocabulary, options.promptLogprobs, signal);
-      if (entries === undefined) return undefined;
-      options.onPromptLogprobs?.(entries);
-      return 0;
-    }
-    const cachedTokens = await reusePrefix(sequence, prompt);
-    const stopped = () => signal.aborted || options.deadline?.aborted === true;
-    return (await evaluateInChunks(sequence, prompt.slice(cachedTokens, -1) as Token[], stopped, options.onStep)) ? cachedTokens : undefined;
-  } finally {
-    if (fork?.role === "source") {
-      fork.fork.provide(signal.aborted ? undefined : sequence);
-      await fork.fork.seal();
-    }
-  }
-}
-
-/**
- * Evaluates prompt tokens one batch at a time, so a client that leaves during a long prompt stops
- * it within a batch. Returns false if it was `stopped` (client gone, or the time limit).
- */
-async function evaluateInChunks(sequence: LlamaContextSequence, tokens: Token[], stopped: () => boolean, onStep: (() => void) | undefined): Promise<boolean> {
-  const chunk = Math.max(1, sequence.context.batchSize);
-  for (let start = 0; start < tokens.length; start += chunk) {
-    if (stopped()) return false;
-    await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, start + chunk));
-    onStep?.();
-  }
-  return !stopped();
-}
-
-/**
  * A failed generation step: llama.cpp's sampler failing under a grammar means the output
  * constraint could not be satisfied with this model's tokens (a 400, naming no field: the request
  * was valid, the model could not comply); without a grammar it is a fault (500).
@@ -332,17 +292,4 @@ function samplingError(sequence: LlamaContextSequence, constrained: boolean, err
     });
   }
   return new ParleyError("internal", `Sampling failed: ${detail}`, { cause: failure.error });
-}
-
-/**
- * Keeps the longest cached prefix of `prompt` in the sequence and erases the rest. At least the
- * last prompt token is always evaluated again, since its logits are needed to sample.
- */
-async function reusePrefix(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<number> {
-  const { firstDifferentIndex } = sequence.compareContextTokens(prompt as Token[]);
-  const keep = Math.max(0, Math.min(firstDifferentIndex, prompt.length - 1));
-  if (keep < sequence.nextTokenIndex) {
-    await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
-  }
-  return keep;
 }

@@ -12,7 +12,9 @@ import { generateChoice, type ChoiceOptions, type ChoiceResult } from "./generat
 import { guardWork, type GuardedWork } from "./guarded-work.ts";
 import { PromptFork } from "./prompt-fork.ts";
 import { choiceSplitter, forcedTokens, ReasoningSteer } from "./reasoning-steer.ts";
-import { acquireSlot, echoText, predictionTokens, type RunContext, type RunTotals } from "./run-context.ts";
+import { acquireSlot, echoText, predictionTokens, type RunContext, type RunTotals, type Sequence } from "./run-context.ts";
+import type { DraftInputs } from "./drafting.ts";
+import type { ModelHost } from "./model-host.ts";
 
 export async function runSampledChoices(ctx: RunContext): Promise<RunTotals> {
   const { request } = ctx;
@@ -140,7 +142,7 @@ async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent
       ...(fork === undefined ? {} : { fork }),
       prediction: predictionTokens(ctx),
       drafting: host.drafting,
-      draftSequence: sequence.context === host.context ? host.draft?.sequenceFor(sequence) : undefined,
+      draftModel: draftModelFor(host, sequence),
       signal: ctx.signal,
       deadline: ctx.deadline,
       onStep,
@@ -171,4 +173,12 @@ async function runChoice(ctx: RunContext, index: number, emit: (event: ChatEvent
     // Work that was given up on still runs in llama.cpp: the slot is free only once it ends.
     pool.release(sequence, work === undefined || work.isSettled() ? undefined : work.settled);
   }
+}
+
+/** The draft model's sequence paired with `sequence` (a slot of the base context only; LoRA adapters' slots do not draft with it). */
+function draftModelFor(host: ModelHost, sequence: Sequence): DraftInputs["draftModel"] {
+  const draft = host.draft;
+  if (draft === undefined || sequence.context !== host.context) return undefined;
+  const paired = draft.sequenceFor(sequence);
+  return paired === undefined ? undefined : { sequence: paired, record: draft.record };
 }

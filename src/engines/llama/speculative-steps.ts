@@ -74,9 +74,6 @@ export interface SpeculativeOptions {
 }
 
 const done: IteratorReturnResult<void> = { done: true, value: undefined };
-/** While a costly source is not worth asking, it is still asked for `PROBE_TOKENS` every `PROBE_EVERY` steps, so its acceptance stays known. */
-const PROBE_EVERY = 8;
-const PROBE_TOKENS = 2;
 
 export class SpeculativeSteps implements TokenSteps {
   readonly #options: SpeculativeOptions;
@@ -88,8 +85,6 @@ export class SpeculativeSteps implements TokenSteps {
   #ready: Token[] = [];
   #last: Token | undefined;
   #yielded = 0;
-  /** Steps that could have drafted from a costly source. */
-  #steps = 0;
   #finished = false;
   #accepted = 0;
   #rejected = 0;
@@ -128,6 +123,7 @@ export class SpeculativeSteps implements TokenSteps {
   async return(): Promise<IteratorResult<StepOutput, void>> {
     if (!this.#finished) {
       this.#finished = true;
+      this.#options.source.finish?.(this.counts);
       await this.#dropReady();
     }
     return done;
@@ -176,13 +172,11 @@ export class SpeculativeSteps implements TokenSteps {
     this.#ready = ready;
   }
 
-  /** The source's draft of at most `max` tokens; a costly source is asked for what pays, and probed now and then when nothing does. */
+  /** The source's draft of at most `max` tokens; a costly source is asked for what pays (nothing while nothing does). */
   async #predict(max: number, pending: number): Promise<number[]> {
     const { source } = this.#options;
     if (source.costly !== true) return (await source.predict(max)).slice(0, max);
-    this.#steps++;
-    const limit = this.#policy.limit(max, pending);
-    const asked = limit > 0 ? limit : this.#steps % PROBE_EVERY === 0 ? Math.min(PROBE_TOKENS, max) : 0;
+    const asked = this.#policy.limit(max, pending);
     if (asked === 0) return [];
     const started = performance.now();
     const draft = (await source.predict(asked)).slice(0, asked);
