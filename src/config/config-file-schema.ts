@@ -143,8 +143,8 @@ function modelSchema(env: NodeJS.ProcessEnv) {
     .superRefine((model, ctx) => {
       if ((model.local === undefined) === (model.upstream === undefined)) ctx.addIssue({ code: "custom", message: "exactly one of local or upstream is required" });
       if (model.matryoshka !== undefined && model.kind !== "embedding") ctx.addIssue({ code: "custom", path: ["matryoshka"], message: "only an embedding model (kind: embedding) takes matryoshka" });
-      if (model.kind === "embedding" && model.local !== undefined && (model.local.lora.length > 0 || model.local.chatTemplateFile !== undefined)) {
-        ctx.addIssue({ code: "custom", path: ["local"], message: "an embedding model takes no lora adapters or chatTemplateFile" });
+      if (model.kind === "embedding" && model.local !== undefined && (model.local.lora.length > 0 || model.local.chatTemplateFile !== undefined || model.local.draftModel !== undefined)) {
+        ctx.addIssue({ code: "custom", path: ["local"], message: "an embedding model takes no lora adapters, chatTemplateFile or draftModel" });
       }
     });
 }

@@ -48,9 +48,9 @@ const local: EngineKind<LocalModelSpec> = {
       path,
       create(kind, resolved, detected) {
         if (kind === "chat") return chatEngine(spec, config, deps, resolved);
-        if (spec.lora.length > 0 || spec.chatTemplateFile !== undefined) {
+        if (spec.lora.length > 0 || spec.chatTemplateFile !== undefined || spec.draftModel !== undefined) {
           throw new Error(
-            `model \`${spec.id}\` is an embedding model (${detected.reason}), which takes no LoRA adapters or chat template; set \`kind: chat\` in its config entry to serve it as a chat model`,
+            `model \`${spec.id}\` is an embedding model (${detected.reason}), which takes no LoRA adapters, chat template or draft model; set \`kind: chat\` in its config entry to serve it as a chat model`,
           );
         }
         return embeddingEngine(spec, config, deps, resolved);

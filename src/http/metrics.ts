@@ -77,44 +77,24 @@ export class ParleyMetrics {
     gauge("parley_sequence_slots", "Sequences (slots) in all (--parallel per context)", (s) => s.slots);
     gauge("parley_held_sequences", "Slots still held by engine work of requests that have ended (watchdog; counted in parley_active_sequences too)", (s) => s.held ?? 0);
     // Kept by the engine; copied at scrape time (0 while the engine counts none).
-    const batchCounter = (name: string, help: string, read: (b: NonNullable<EngineStats["batches"]>) => number) =>
+    const counter = (name: string, help: string, read: (s: EngineStats) => number | undefined) =>
       new Counter({
         name,
         help,
         registers,
         collect() {
-          const batches = stats().batches;
           this.reset();
-          if (batches !== undefined) this.inc(read(batches));
+          this.inc(read(stats()) ?? 0);
         },
       });
-    new Counter({
-      name: "parley_reclaimed_sequences_total",
-      help: "Slots taken back from finished requests that had not returned them (a bug: each is also logged)",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(stats().reclaimed ?? 0);
-      },
-    });
-    batchCounter("parley_decode_batches_total", "llama.cpp decode batches dispatched", (b) => b.batches);
-    batchCounter("parley_decode_multi_sequence_batches_total", "Decode batches that advanced more than one sequence", (b) => b.multiSequenceBatches);
-    batchCounter("parley_decode_batch_sequences_total", "Sum over decode batches of the sequences each advanced", (b) => b.sequences);
-    batchCounter("parley_decode_batch_tokens_total", "Tokens evaluated in decode batches (prompt and generated)", (b) => b.tokens);
+    counter("parley_reclaimed_sequences_total", "Slots taken back from finished requests that had not returned them (a bug: each is also logged)", (s) => s.reclaimed);
+    counter("parley_decode_batches_total", "llama.cpp decode batches dispatched", (s) => s.batches?.batches);
+    counter("parley_decode_multi_sequence_batches_total", "Decode batches that advanced more than one sequence", (s) => s.batches?.multiSequenceBatches);
+    counter("parley_decode_batch_sequences_total", "Sum over decode batches of the sequences each advanced", (s) => s.batches?.sequences);
+    counter("parley_decode_batch_tokens_total", "Tokens evaluated in decode batches (prompt and generated)", (s) => s.batches?.tokens);
     promptCacheMetrics(stats, registers);
-    const draftCounter = (name: string, help: string, read: (d: NonNullable<EngineStats["drafts"]>) => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          const drafts = stats().drafts;
-          this.reset();
-          if (drafts !== undefined) this.inc(read(drafts));
-        },
-      });
-    draftCounter("parley_draft_accepted_tokens_total", "Speculative decoding: drafted tokens kept in outputs (prediction, draft model or prompt lookup)", (d) => d.accepted);
-    draftCounter("parley_draft_rejected_tokens_total", "Speculative decoding: drafted tokens evaluated and discarded", (d) => d.rejected);
+    counter("parley_draft_accepted_tokens_total", "Speculative decoding: drafted tokens kept in outputs (prediction, draft model or prompt lookup)", (s) => s.drafts?.accepted);
+    counter("parley_draft_rejected_tokens_total", "Speculative decoding: drafted tokens evaluated and discarded", (s) => s.drafts?.rejected);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 

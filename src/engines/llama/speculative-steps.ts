@@ -145,7 +145,7 @@ export class SpeculativeSteps implements TokenSteps {
     const draft = available.length === 0 ? available : available.slice(0, this.#policy.choose(available, pending.length));
     const { tokenBias, ...rest } = sampling;
     const sampled = (token: Token, index: number): ControlledEvaluateInputItem => {
-      // Every output position draws from its own seed, so a seeded choice does not depend on how its tokens were batched.
+      // Every output position draws from its own seed: each call builds a new sampler, whose stream would restart at every step.
       const seed = sampling.temperature > 0 && index > 0 ? positionSeed(sampling.seed, index) : sampling.seed;
       return [token, { generateNext: { token: true, options: { ...rest, seed, ...(tokenBias === undefined ? {} : { tokenBias }) } } }];
     };
