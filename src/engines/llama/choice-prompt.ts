@@ -52,7 +52,7 @@ async function evaluateInChunks(sequence: LlamaContextSequence, tokens: Token[],
  * Keeps the longest cached prefix of `prompt` in the sequence and erases the rest. At least the
  * last prompt token is always evaluated again, since its logits are needed to sample.
  */
-async function reusePrefix(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<number> {
+export async function reusePrefix(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<number> {
   const { firstDifferentIndex } = sequence.compareContextTokens(prompt as Token[]);
   const keep = Math.max(0, Math.min(firstDifferentIndex, prompt.length - 1));
   if (keep < sequence.nextTokenIndex) {

@@ -11,6 +11,7 @@
  */
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { ModelPlacement } from "../../config/placement.ts";
+import { reusePrefix } from "./choice-prompt.ts";
 import type { DraftSource } from "./draft-sources.ts";
 import type { DraftCounts } from "./drafting.ts";
 import { contextPlacementOptions, modelLoadOptions } from "./placement-options.ts";
@@ -161,9 +162,7 @@ export class ModelDraft implements DraftSource {
     const state = this.#state as Token[];
     if (max <= 0 || state.length === 0 || state.length + max > sequence.contextSize) return [];
     // Keep what the draft sequence holds of the state (its last drafts past it are erased).
-    const { firstDifferentIndex } = sequence.compareContextTokens(state);
-    const keep = Math.min(firstDifferentIndex, state.length - 1);
-    if (keep < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+    const keep = await reusePrefix(sequence, state);
     if (keep < state.length - 1) await sequence.evaluateWithoutGeneratingNewTokens(state.slice(keep, -1));
     const draft: number[] = [];
     const started = performance.now();

@@ -58,6 +58,8 @@ export interface PredictionText {
 
 /** Drafts from a predicted output (OpenAI `prediction`). */
 export class PredictionDraft implements DraftSource {
+  /** A prediction is the caller's word that the output largely repeats it. */
+  readonly prior = 0.8;
   /** The prediction's own tokenization. */
   readonly #original: readonly number[];
   /** What `#cursor` indexes: the original tokens, or the rest of the text tokenized again. */

@@ -172,8 +172,6 @@ export async function generateChoice(options: ChoiceOptions): Promise<ChoiceResu
           sampling: { temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, minP: sampling.minP, seed: options.seed, tokenBias: bias },
           // Alone on the context; otherwise the lock-step batch already carries every generating sequence.
           mayDraft: () => (scheduler?.members ?? 1) <= 1,
-          // A prediction is the caller's word that the output largely repeats it.
-          prior: options.prediction === undefined ? (source.prior ?? 0.5) : 0.8,
         })
       : sequence.evaluateWithMetadata(
           prompt.slice(-1) as Token[],

@@ -69,8 +69,10 @@ export interface SpeculativeOptions {
   readonly sampling: FixedSampling;
   /** Whether to draft at the next step (default always): off while other sequences share the decode step. */
   readonly mayDraft?: () => boolean;
-  /** Prior chance that a drafted token is kept (draft-policy.ts; default 0.5). */
+  /** Prior chance that a drafted token is kept (draft-policy.ts; default: the source's, else 0.5). */
   readonly prior?: number;
+  /** Where step costs are learned (default: the context's, `StepCosts.of`). */
+  readonly costs?: StepCosts;
 }
 
 const done: IteratorReturnResult<void> = { done: true, value: undefined };
@@ -91,8 +93,8 @@ export class SpeculativeSteps implements TokenSteps {
 
   constructor(options: SpeculativeOptions) {
     this.#options = options;
-    this.#costs = StepCosts.of(options.sequence.context);
-    this.#policy = new DraftPolicy(this.#costs, { prior: options.prior ?? 0.5 });
+    this.#costs = options.costs ?? StepCosts.of(options.sequence.context);
+    this.#policy = new DraftPolicy(this.#costs, { prior: options.prior ?? options.source.prior ?? 0.5 });
     this.#pending = options.prompt.slice(-1);
     options.source.reset(options.prompt);
   }
