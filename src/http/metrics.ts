@@ -63,36 +63,17 @@ export class ParleyMetrics {
     );
     this.e2eLatency = histogram("parley_e2e_request_latency_seconds", "From the request's arrival to its end, requests answered 200");
 
-    const gauge = (name: string, help: string, read: (s: EngineStats) => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(read(stats()));
-        },
-      });
+    const { gauge, counter } = scraped(stats, registers);
     gauge("parley_queue_length", "Requests waiting for a slot", (s) => s.queued);
     gauge("parley_active_sequences", "Sequences (slots) generating now", (s) => s.active);
     gauge("parley_sequence_slots", "Sequences (slots) in all (--parallel per context)", (s) => s.slots);
-    gauge("parley_held_sequences", "Slots still held by engine work of requests that have ended (watchdog; counted in parley_active_sequences too)", (s) => s.held ?? 0);
-    // Kept by the engine; copied at scrape time (0 while the engine counts none).
-    const counter = (name: string, help: string, read: (s: EngineStats) => number | undefined) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read(stats()) ?? 0);
-        },
-      });
+    gauge("parley_held_sequences", "Slots still held by engine work of requests that have ended (watchdog; counted in parley_active_sequences too)", (s) => s.held);
     counter("parley_reclaimed_sequences_total", "Slots taken back from finished requests that had not returned them (a bug: each is also logged)", (s) => s.reclaimed);
     counter("parley_decode_batches_total", "llama.cpp decode batches dispatched", (s) => s.batches?.batches);
     counter("parley_decode_multi_sequence_batches_total", "Decode batches that advanced more than one sequence", (s) => s.batches?.multiSequenceBatches);
     counter("parley_decode_batch_sequences_total", "Sum over decode batches of the sequences each advanced", (s) => s.batches?.sequences);
     counter("parley_decode_batch_tokens_total", "Tokens evaluated in decode batches (prompt and generated)", (s) => s.batches?.tokens);
-    promptCacheMetrics(stats, registers);
+    promptCacheMetrics(gauge, counter);
     counter("parley_draft_accepted_tokens_total", "Speculative decoding: drafted tokens kept in outputs (prediction, draft model or prompt lookup)", (s) => s.drafts?.accepted);
     counter("parley_draft_rejected_tokens_total", "Speculative decoding: drafted tokens evaluated and discarded", (s) => s.drafts?.rejected);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -109,29 +90,45 @@ export class ParleyMetrics {
   }
 }
 
-/** The prompt cache's counters (`--prompt-cache-ram`), copied from the engines' stats at scrape time (0 without a cache). */
-function promptCacheMetrics(stats: () => EngineStats, registers: Registry[]): void {
+type ScrapedMetric = (name: string, help: string, read: (s: EngineStats) => number | undefined) => void;
+
+/**
+ * Gauges and counters whose values the engines keep, copied from their stats at scrape time (0
+ * while no engine reports the value; a counter is reset then set, since the engine's count is the total).
+ */
+function scraped(stats: () => EngineStats, registers: Registry[]): { gauge: ScrapedMetric; counter: ScrapedMetric } {
+  return {
+    gauge: (name, help, read) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(stats()) ?? 0);
+        },
+      }),
+    counter: (name, help, read) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read(stats()) ?? 0);
+        },
+      }),
+  };
+}
+
+/** The prompt cache's gauges and counters (`--prompt-cache-ram`; 0 without a cache). */
+function promptCacheMetrics(metric: ScrapedMetric, count: ScrapedMetric): void {
   type Field = keyof NonNullable<EngineStats["promptCache"]>;
-  const read = (field: Field, scale = 1) => (stats().promptCache?.[field] ?? 0) * scale;
-  const gauge = (name: string, help: string, field: Field) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(read(field));
-      },
-    });
-  const counter = (name: string, help: string, field: Field, scale = 1) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read(field, scale));
-      },
-    });
+  const read =
+    (field: Field, scale = 1) =>
+    (s: EngineStats) =>
+      (s.promptCache?.[field] ?? 0) * scale;
+  const gauge = (name: string, help: string, field: Field) => metric(name, help, read(field));
+  const counter = (name: string, help: string, field: Field, scale = 1) => count(name, help, read(field, scale));
   gauge("parley_prompt_cache_entries", "Prompt states held in the RAM prompt cache", "entries");
   gauge("parley_prompt_cache_bytes", "Bytes of the prompt states held in the RAM prompt cache", "bytes");
   gauge("parley_prompt_cache_disk_entries", "Prompt states held in the disk prompt cache (--prompt-cache-dir)", "diskEntries");
